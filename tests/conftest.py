@@ -1,0 +1,42 @@
+"""Shared fixtures: the real speech set in ../shared/data and the installed models."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SCRIBE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED / "manifest.json").exists():
+        pytest.fail(f"the shared speech set is missing at {SHARED} (set SCRIBE_SHARED_DATA)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def manifest(shared_data: Path) -> dict:
+    return json.loads((shared_data / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from scribe.settings import Settings
+
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def model_store(settings):
+    """The installed, locked models. Missing models fail loudly: CI installs them."""
+    from scribe.models import open_store
+
+    store = open_store(settings)
+    for entry in store.lock.models:
+        store.path_for(entry.name)  # raises ModelNotInstalled with the fix
+    return store
