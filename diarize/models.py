@@ -148,7 +148,7 @@ class SpeakerEmbedder:
         """One embedding from fbank frames (num_frames, 80); NaNs when too few frames."""
         if feats.shape[0] < MIN_EMBEDDING_FRAMES:
             return np.full(self.dimension, np.nan, dtype=np.float32)
-        with self._lock, torch.inference_mode():
+        with torch.inference_mode():  # eval-mode forward: safe from several threads
             x = feats - feats.mean(dim=0, keepdim=True)
             return self.net(x[None])[0].numpy().astype(np.float32)
 
@@ -191,8 +191,10 @@ def load_models(store, settings=None) -> DiarizationModels:  # type: ignore[no-u
     from scribe.settings import get_settings
 
     settings = settings or get_settings()
-    if settings.cpu_threads:
-        torch.set_num_threads(settings.cpu_threads)
+    # One intra-op thread per call: on a shared 2-core desk PC, torch's OpenMP threads spin
+    # while waiting for a core and a 2-thread CAM++ call measured 20x slower wall-clock under
+    # load than a 1-thread one. Parallelism comes from the offline diarizer's worker threads.
+    torch.set_num_threads(1)
     seg_dir = store.path_for(settings.diarize_segmentation_model)
     emb_dir = store.path_for(settings.diarize_embedding_model)
     return DiarizationModels(

@@ -30,10 +30,10 @@ class DiarizationOptions:
     """Knobs of the offline pipeline (defaults come from ``Settings``)."""
 
     # centroid-linkage cut on unit-length embeddings (euclidean); 1.0 ~ cosine 0.5
-    threshold: float = 1.0
+    threshold: float = 0.85
     # a local speaker needs this much solo speech in a window to shape the clusters (s);
     # shorter ones are only assigned to the nearest cluster afterwards
-    min_clean_speech: float = 1.0
+    min_clean_speech: float = 0.5
     # clusters with fewer embeddings are folded into the nearest large one
     min_cluster_size: int = 6
     # gaps of the same speaker shorter than this are filled (s)
@@ -102,9 +102,17 @@ class OfflineDiarizer:
     Silence or noise alone gives ``[]``. Thread-safe (the models serialise their own calls).
     """
 
-    def __init__(self, models: DiarizationModels, options: DiarizationOptions | None = None) -> None:
+    def __init__(
+        self,
+        models: DiarizationModels,
+        options: DiarizationOptions | None = None,
+        *,
+        workers: int = 1,
+    ) -> None:
         self.models = models
         self.options = options or DiarizationOptions()
+        # threads computing embeddings side by side (torch itself runs one thread per call)
+        self.workers = max(1, workers)
 
     @classmethod
     def from_store(cls, store, settings=None) -> OfflineDiarizer:  # type: ignore[no-untyped-def]
@@ -115,6 +123,7 @@ class OfflineDiarizer:
         return cls(
             load_models(store, settings),
             DiarizationOptions(threshold=settings.diarize_cluster_threshold),
+            workers=settings.threads,
         )
 
     # -- public ---------------------------------------------------------------------------
@@ -150,22 +159,43 @@ class OfflineDiarizer:
         if duration < 0.5:
             return DiarizationResult((), {}, duration)
 
+        prepared = self.prepare(samples)
+        if prepared is None:
+            return DiarizationResult((), {}, duration)
+        return self.finish(prepared, duration, num_speakers, min_speakers, max_speakers)
+
+    def prepare(self, samples: np.ndarray):  # type: ignore[no-untyped-def]
+        """Segmentation, speaker count and embeddings (the costly part); None when silent."""
         from pyannote.audio.pipelines.utils.diarization import SpeakerDiarizationMixin
-        from pyannote.core import SlidingWindowFeature
 
         segmenter = self.models.segmenter
         segmentations = segmenter(samples)
         # shape: (num_chunks, num_frames, 3), 0/1
-        binarized = segmentations
         count = SpeakerDiarizationMixin.speaker_count(
-            binarized, segmenter.frames, warm_up=(0.0, 0.0)
+            segmentations, segmenter.frames, warm_up=(0.0, 0.0)
         )
         # shape: (total_frames, 1)
         if np.nanmax(count.data) == 0:
-            return DiarizationResult((), {}, duration)
-
-        embeddings = self._embeddings(samples, binarized)
+            return None
+        embeddings = self._embeddings(samples, segmentations)
         # shape: (num_chunks, 3, 192), NaN for inactive local speakers
+        return segmentations, count, embeddings
+
+    def finish(  # type: ignore[no-untyped-def]
+        self,
+        prepared,
+        duration: float,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> DiarizationResult:
+        """Clustering and reconstruction from :meth:`prepare`'s output (cheap)."""
+        from pyannote.audio.pipelines.utils.diarization import SpeakerDiarizationMixin
+        from pyannote.core import SlidingWindowFeature
+
+        segmentations, count, embeddings = prepared
+        binarized = segmentations
+        count = SlidingWindowFeature(count.data.copy(), count.sliding_window)
         hard_clusters, centroids = self._cluster(
             embeddings, binarized, num_speakers, min_speakers, max_speakers
         )
@@ -215,10 +245,12 @@ class OfflineDiarizer:
         chunk_len = int(round(window.duration * SAMPLE_RATE))
         out = np.full((num_chunks, num_speakers, embedder.dimension), np.nan, dtype=np.float32)
         min_frames = self.options.min_clean_speech * num_frames / window.duration
-        for c, (chunk, masks) in enumerate(binarized):
-            masks = np.nan_to_num(masks, nan=0.0)
+
+        def one(c: int) -> None:
+            chunk = window[c]
+            masks = np.nan_to_num(binarized.data[c], nan=0.0)
             if not masks.any():
-                continue
+                return
             start = int(round(chunk.start * SAMPLE_RATE))
             piece = samples[start : start + chunk_len]
             if len(piece) < chunk_len:
@@ -227,6 +259,15 @@ class OfflineDiarizer:
             solo = masks * (masks.sum(axis=1, keepdims=True) < 2)
             use = np.where(solo.sum(axis=0, keepdims=True) >= min_frames, solo, masks)
             out[c] = embedder.embed_masked(feats, use)
+
+        if self.workers > 1 and num_chunks > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(self.workers) as pool:
+                list(pool.map(one, range(num_chunks)))
+        else:
+            for c in range(num_chunks):
+                one(c)
         return out
 
     def _cluster(

@@ -53,6 +53,15 @@ class StreamingOptions:
     # gap (s) under which two pieces of the same speaker form one turn
     merge_gap: float = 0.5
 
+    @classmethod
+    def from_settings(cls, settings) -> StreamingOptions:  # type: ignore[no-untyped-def]
+        return cls(
+            window=settings.diarize_live_window,
+            step=settings.diarize_live_step,
+            latency=settings.diarize_live_latency,
+            voiceprint_similarity=settings.voiceprint_match_threshold,
+        )
+
     def __post_init__(self) -> None:
         if not 0 < self.step <= self.latency < self.window:
             raise DiarizationError(
@@ -369,7 +378,9 @@ class StreamingDiarizer:
                     last = j if on else j - 1
                     a = max(lo, times[run_start] - frame_len / 2)
                     b = min(hi, times[last] + frame_len / 2)
-                    piece = SpeakerTurn(t0 + a / SAMPLE_RATE, t0 + b / SAMPLE_RATE, label)
+                    piece = SpeakerTurn(
+                        float(t0 + a / SAMPLE_RATE), float(t0 + b / SAMPLE_RATE), label
+                    )
                     out.append(piece)
                     self._record(piece)
                     run_start = None

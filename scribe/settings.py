@@ -48,13 +48,14 @@ class Settings(BaseSettings):
     diarize_embedding_model: str = "campplus-zh-en"
     # Sliding-window step of the 10 s segmentation windows (s). Smaller steps see each moment
     # in more windows (better short turns) but cost proportionally more CPU.
-    diarize_segmentation_step: float = 1.0
+    diarize_segmentation_step: float = 2.0
     # Agglomerative clustering cut (centroid linkage, euclidean distance of unit-length CAM++
-    # embeddings; 1.0 is cosine similarity 0.5). Used only when the speaker count is not given.
-    diarize_cluster_threshold: float = 1.0
-    # Live diarization: how far behind the audio a turn is settled (s); window and step of
-    # the rolling segmentation.
-    diarize_live_latency: float = 2.0
+    # embeddings; 0.85 is cosine similarity ~0.64). Used only when the speaker count is not
+    # given. Chosen jointly on the four diarization files of ../shared/data (not per file).
+    diarize_cluster_threshold: float = 0.85
+    # Live diarization: right context (s) before a frame is settled; a turn is at most
+    # latency + step behind the audio. Window and step of the rolling segmentation.
+    diarize_live_latency: float = 1.5
     diarize_live_window: float = 5.0
     diarize_live_step: float = 0.5
     # Cosine similarity above which a voice is taken for an enrolled person's voiceprint.

@@ -1,0 +1,123 @@
+"""Diarization pieces that need no model: word attribution, labels, RTTM, roles, voiceprint DB."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from diarize import (
+    Consent,
+    ConsentRequired,
+    SpeakerRoster,
+    VoiceprintStore,
+    attribute_words,
+    match_voiceprints,
+    read_rttm,
+    write_rttm,
+)
+from diarize.labels import merge_turns
+from scribe.errors import DiarizationError
+from scribe.storage import Database
+from scribe.types import SpeakerTurn, Transcript, TranscriptSegment, Word
+
+
+def _segment(words: list[tuple[float, float, str]]) -> TranscriptSegment:
+    ws = tuple(Word(a, b, w, 0.9) for a, b, w in words)
+    return TranscriptSegment(ws[0].start, ws[-1].end, "".join(w.word for w in ws).strip(), ws)
+
+
+def _transcript(*segments: TranscriptSegment, language: str = "en") -> Transcript:
+    return Transcript(language, 30.0, "whisper-base", segments)
+
+
+def test_segment_split_where_speaker_changes_mid_segment() -> None:
+    seg = _segment([(0.0, 0.4, " Hello"), (0.5, 0.9, " there."), (1.2, 1.5, " Hi"), (1.6, 2.0, " back.")])
+    turns = [SpeakerTurn(0.0, 1.0, "说话人1"), SpeakerTurn(1.1, 2.2, "说话人2")]
+    out = attribute_words(_transcript(seg), turns)
+    assert [(s.speaker, s.text) for s in out.segments] == [
+        ("说话人1", "Hello there."),
+        ("说话人2", "Hi back."),
+    ]
+    assert sum(len(s.words) for s in out.segments) == 4
+    assert out.segments[1].start == 1.2 and out.segments[0].end == 0.9
+
+
+def test_short_turn_inside_a_long_one_keeps_its_speaker() -> None:
+    seg = _segment([(0.0, 0.5, "我们"), (0.6, 1.0, "先说"), (1.1, 1.4, "对"), (1.5, 2.0, "赔偿")])
+    turns = [SpeakerTurn(0.0, 2.0, "说话人1"), SpeakerTurn(1.05, 1.45, "说话人2")]
+    out = attribute_words(_transcript(seg, language="zh"), turns)
+    assert [(s.speaker, s.text) for s in out.segments] == [
+        ("说话人1", "我们先说"),
+        ("说话人2", "对"),
+        ("说话人1", "赔偿"),
+    ]
+
+
+def test_word_in_a_pause_goes_to_nearest_turn_and_no_turns_changes_nothing() -> None:
+    seg = _segment([(0.0, 0.4, " yes"), (3.0, 3.3, " no")])
+    out = attribute_words(_transcript(seg), [SpeakerTurn(3.5, 5.0, "说话人2"), SpeakerTurn(0.0, 0.3, "说话人1")])
+    assert [s.speaker for s in out.segments] == ["说话人1", "说话人2"]
+    same = attribute_words(_transcript(seg), [])
+    assert same.segments == (seg,)
+
+
+def test_segment_without_words_gets_majority_speaker() -> None:
+    seg = TranscriptSegment(1.0, 4.0, "整段话")
+    out = attribute_words(_transcript(seg, language="zh"), [SpeakerTurn(0.0, 1.5, "A"), SpeakerTurn(1.5, 4.0, "B")])
+    assert [s.speaker for s in out.segments] == ["B"]
+
+
+def test_merge_turns_joins_small_gaps_only() -> None:
+    merged = merge_turns([SpeakerTurn(0, 1, "A"), SpeakerTurn(1.2, 2, "A"), SpeakerTurn(5, 6, "A")], max_gap=0.5)
+    assert merged == [SpeakerTurn(0, 2, "A"), SpeakerTurn(5, 6, "A")]
+
+
+def test_rttm_round_trip(tmp_path) -> None:
+    turns = [SpeakerTurn(0.5, 2.25, "说话人1"), SpeakerTurn(2.0, 3.0, "调解员 王芳")]
+    path = tmp_path / "out.rttm"
+    write_rttm(turns, path, "hearing 1")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "SPEAKER hearing_1 1 0.500 1.750 <NA> <NA> 说话人1 <NA> <NA>"
+    assert read_rttm(path) == [SpeakerTurn(0.5, 2.25, "说话人1"), SpeakerTurn(2.0, 3.0, "调解员_王芳")]
+
+
+def test_roster_applies_to_past_and_future_turns() -> None:
+    roster = SpeakerRoster()
+    t = _transcript(TranscriptSegment(0, 1, "你好", speaker="说话人1"), TranscriptSegment(1, 2, "好", speaker="说话人2"), language="zh")
+    roster.assign("说话人2", role="申请人", name="张三")
+    out = roster.apply(t)
+    assert [s.speaker for s in out.segments] == ["说话人1", "申请人张三"]
+    roster.assign("说话人1", role="调解员")
+    assert roster.apply(t).segments[0].speaker == "调解员"
+    assert SpeakerRoster.from_dict(roster.to_dict()).to_dict() == roster.to_dict()
+    with pytest.raises(DiarizationError, match="unknown role"):
+        roster.assign("说话人1", role="法官")
+
+
+def test_voiceprints_need_consent_are_deletable_and_never_printed(tmp_path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'scribe.db'}")
+    store = VoiceprintStore(db)
+    emb = np.random.default_rng(0).normal(size=192).astype(np.float32)
+    emb /= np.linalg.norm(emb)
+    with pytest.raises(ConsentRequired):
+        store.enrol(name="王芳", role="调解员", embedding=emb, speech_seconds=12, consent=None)
+    with pytest.raises(ConsentRequired):
+        store.enrol(name="王芳", role="调解员", embedding=emb, speech_seconds=12,
+                    consent=Consent(dt.datetime.now(dt.timezone.utc), " ", "notice"))
+    info = store.enrol(name="王芳", role="调解员", embedding=emb, speech_seconds=12,
+                       consent=Consent(dt.datetime.now(dt.timezone.utc), "李四", "录音告知书 v1"))
+    # a second process sees it
+    again = VoiceprintStore(Database(f"sqlite:///{tmp_path / 'scribe.db'}"))
+    [vp] = again.load()
+    assert vp.label == "王芳" and vp.role == "调解员"
+    np.testing.assert_allclose(vp.embedding, emb)
+    assert "embedding" not in repr(vp) or "array" not in repr(vp)
+    assert str(emb[0])[:6] not in repr(vp)
+    assert [i.id for i in again.list()] == [info.id]
+    assert match_voiceprints({"说话人1": emb + 0.01, "说话人2": -emb}, [vp], 0.55) == {"说话人1": "王芳"}
+    again.delete(info.id)
+    assert again.load() == [] and store.list() == []
+    with pytest.raises(DiarizationError, match="no voiceprint"):
+        again.delete(info.id)
