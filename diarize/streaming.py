@@ -48,7 +48,9 @@ class StreamingOptions:
     # solo speech (s) a local speaker needs in the window to found a new speaker
     min_new_speaker_speech: float = 1.0
     # re-check an inherited label with an embedding this often (s)
-    recheck_every: float = 2.0
+    recheck_every: float = 1.0
+    # the embedding of a local speaker uses its speech in the last this-many seconds
+    embed_seconds: float = 3.5
     max_speakers: int = 12
     # gap (s) under which two pieces of the same speaker form one turn
     merge_gap: float = 0.5
@@ -303,9 +305,13 @@ class StreamingDiarizer:
         ]
         if not need:
             return mapping
-        solo = seg * (seg.sum(axis=1, keepdims=True) < 2)
+        # who a local speaker is *now*: only its recent speech counts (a window's local slot
+        # can drift from one voice to another across a turn change)
+        recent = (np.arange(num_frames) * frame_dur) >= opts.window - opts.embed_seconds
+        seg_recent = seg * recent[:, None]
+        solo = seg_recent * (seg.sum(axis=1, keepdims=True) < 2)
         solo_secs = solo.sum(axis=0) * frame_dur
-        masks = np.where(solo_secs[None, :] >= 0.5, solo, seg)
+        masks = np.where(solo_secs[None, :] >= 0.5, solo, seg_recent)
         feats = self.models.embedder.features(window)
         embs = self.models.embedder.embed_masked(feats, masks[:, need])
         ok = [i for i in range(len(need)) if not np.isnan(embs[i]).any()]

@@ -1,0 +1,225 @@
+"""Speaker diarization benchmark: ours (offline and live) side by side with senko 0.2.2.
+
+    python benchmarks/diarization.py            # prints the tables, writes docs/benchmarks.md
+    python benchmarks/diarization.py --no-write
+
+senko runs in its own environment (default ``.bench-venv``; create it with
+``python3 -m venv .bench-venv && .bench-venv/bin/pip install torch==2.13.0 senko==0.2.2``),
+never in the product's. Each system runs in its own process over the same 16 kHz samples, one
+after the other in this run, so the figures share the machine's load; load averages are printed.
+
+Files (../shared/data): the pyannote sample (2-speaker call), the AMI clip scored inside its
+UEM (first 30 s), and the two simulated conversations. Figures: DER with no collar and with a
+0.25 s collar (pyannote.metrics), speakers found vs true (count not given), real-time factor
+(wall and CPU seconds per audio second, after model load) and peak memory of each process,
+streaming DER and the largest lag of settled turns behind the audio; then cpWER/cpCER of
+``scribe transcribe --diarize`` on the conversations, and the same words attributed with
+senko's turns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import machine_line, md_table, write_section  # noqa: E402
+
+SHARED = Path(os.environ.get("SCRIBE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+FILES = {
+    # name: (audio, reference rttm, uem (start, end) or None, language, transcript json)
+    "pyannote sample": ("audio/en_pyannote_sample.wav", "ref/en_pyannote_sample.rttm", None, "en", None),
+    "AMI clip (UEM 0-30 s)": ("audio/en_pyannote_debug_dev00.wav", "ref/en_pyannote_debug_dev00.rttm", (0.0, 30.0), "en", None),
+    "conv_zh_dev_01": ("conversations/conv_zh_dev_01.wav", "conversations/conv_zh_dev_01.rttm", None, "zh", "conversations/conv_zh_dev_01.json"),
+    "conv_en_dev_01": ("conversations/conv_en_dev_01.wav", "conversations/conv_en_dev_01.rttm", None, "en", "conversations/conv_en_dev_01.json"),
+}
+
+
+def _annotation(turns):  # type: ignore[no-untyped-def]
+    from pyannote.core import Annotation, Segment
+
+    ann = Annotation()
+    for i, (s, e, spk) in enumerate(turns):
+        if e > s:
+            ann[Segment(s, e), i] = spk
+    return ann
+
+
+def _ref_turns(path: Path) -> list[tuple[float, float, str]]:
+    out = []
+    for line in path.read_text().splitlines():
+        f = line.split()
+        out.append((float(f[3]), float(f[3]) + float(f[4]), f[7]))
+    return out
+
+
+def der(ref, hyp, uem: tuple[float, float], collar: float) -> float:  # type: ignore[no-untyped-def]
+    from pyannote.core import Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    metric = DiarizationErrorRate(collar=collar, skip_overlap=False)
+    return float(metric(_annotation(ref), _annotation(hyp), uem=Timeline([Segment(*uem)])))
+
+
+def _run(python: str, system: str, wavs: list[str]) -> dict:
+    proc = subprocess.run(
+        [python, str(ROOT / "benchmarks" / "diarization_runner.py"), "--system", system, *wavs],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{system} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout)
+
+
+# -- cpWER -------------------------------------------------------------------------------
+def _tokens(text: str, language: str) -> list[str]:
+    if language == "zh":
+        return [c for c in text if re.match(r"[\u4e00-\u9fff0-9a-zA-Z]", c)]
+    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+
+
+def cp_error(ref: dict[str, list[str]], hyp: dict[str, list[str]]) -> tuple[int, int]:
+    """Concatenated minimum-permutation errors: (errors, reference tokens)."""
+    from rapidfuzz.distance import Levenshtein
+    from scipy.optimize import linear_sum_assignment
+
+    r, h = list(ref.values()), list(hyp.values())
+    n = max(len(r), len(h), 1)
+    cost = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            a = r[i] if i < len(r) else []
+            b = h[j] if j < len(h) else []
+            cost[i, j] = Levenshtein.distance(a, b)
+    rows, cols = linear_sum_assignment(cost)
+    return int(cost[rows, cols].sum()), sum(len(x) for x in r)
+
+
+def _by_speaker(items, language: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    out: dict[str, list[str]] = {}
+    for start, spk, text in sorted(items, key=lambda x: x[0]):
+        out.setdefault(spk or "?", []).extend(_tokens(text, language))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--bench-python", default=str(ROOT / ".bench-venv" / "bin" / "python"))
+    args = ap.parse_args()
+    if not Path(args.bench_python).exists():
+        raise SystemExit(
+            f"no benchmark environment at {args.bench_python}: python3 -m venv .bench-venv && "
+            ".bench-venv/bin/pip install torch==2.13.0 senko==0.2.2 pyannote.metrics"
+        )
+    from scribe.audio import decode_audio
+
+    load_before = os.getloadavg()
+    tmp = Path(tempfile.mkdtemp(prefix="diar-bench-"))
+    wavs: dict[str, str] = {}
+    for name, (audio, *_rest) in FILES.items():
+        x = decode_audio(SHARED / audio).samples
+        path = tmp / (Path(audio).stem + ".wav")
+        sf.write(path, x, 16000, subtype="FLOAT")
+        wavs[name] = str(path)
+    order = list(wavs.values())
+    runs = {
+        "ours": _run(sys.executable, "ours", order),
+        "ours-live": _run(sys.executable, "ours-live", order),
+        "senko": _run(args.bench_python, "senko", order),
+    }
+    load_after = os.getloadavg()
+
+    rows, live_rows, res_rows = [], [], []
+    for name, (audio, rttm, uem, _lang, _ref) in FILES.items():
+        ref = _ref_turns(SHARED / rttm)
+        r = {k: v["files"][wavs[name]] for k, v in runs.items()}
+        dur = r["ours"]["duration_s"]
+        span = uem or (0.0, dur)
+        ours0, ours25 = der(ref, r["ours"]["turns"], span, 0.0), der(ref, r["ours"]["turns"], span, 0.25)
+        sk0, sk25 = der(ref, r["senko"]["turns"], span, 0.0), der(ref, r["senko"]["turns"], span, 0.25)
+        live0 = der(ref, r["ours-live"]["turns"], span, 0.0)
+        true_n = len({t[2] for t in ref})
+        def n_in(turns):  # type: ignore[no-untyped-def]
+            return len({t[2] for t in turns if t[1] > span[0] and t[0] < span[1]})
+        rows.append([
+            name, f"{ours0:.1%}", f"{sk0:.1%}", f"{ours0 / sk0:.2f}" if sk0 else "-",
+            f"{ours25:.1%}", f"{sk25:.1%}", f"{ours25 / sk25:.2f}" if sk25 else "-",
+            f"{n_in(r['ours']['turns'])} / {n_in(r['senko']['turns'])} / {true_n}",
+        ])
+        live_rows.append([
+            name, f"{ours0:.1%}", f"{live0:.1%}", f"{(live0 - ours0) * 100:+.1f}",
+            f"{r['ours-live']['max_lag_s']:.2f} s", f"{n_in(r['ours-live']['turns'])} / {true_n}",
+        ])
+        res_rows.append([
+            name, f"{dur:.1f}",
+            f"{r['ours']['wall_s'] / dur:.3f} / {r['ours']['cpu_s'] / dur:.3f}",
+            f"{r['senko']['wall_s'] / dur:.3f} / {r['senko']['cpu_s'] / dur:.3f}",
+            f"{r['ours-live']['wall_s'] / dur:.3f} / {r['ours-live']['cpu_s'] / dur:.3f}",
+        ])
+
+    # cpWER / cpCER of `scribe transcribe --diarize` on the conversations
+    wer_rows = []
+    from diarize import attribute_words
+    from scribe.types import SpeakerTurn, Transcript
+
+    for name, (audio, rttm, uem, lang, refjson) in FILES.items():
+        if not refjson:
+            continue
+        out = tmp / (Path(audio).stem + ".json")
+        cmd = [str(Path(sys.executable).parent / "scribe"), "transcribe", str(SHARED / audio),
+               "--diarize", "-l", lang, "-o", str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode != 0:
+            raise SystemExit(f"scribe transcribe --diarize failed: {proc.stderr[-2000:]}")
+        ours_t = Transcript.from_dict(json.loads(out.read_text(encoding="utf-8")))
+        ref_items = [(x["start"], x["speaker"], x["text"]) for x in json.loads((SHARED / refjson).read_text(encoding="utf-8"))]
+        ref_tok = _by_speaker(ref_items, lang)
+        e_ours, n = cp_error(ref_tok, _by_speaker([(s.start, s.speaker, s.text) for s in ours_t.segments], lang))
+        senko_turns = [SpeakerTurn(s, e, f"S{k}") for s, e, k in runs["senko"]["files"][wavs[name]]["turns"]]
+        senko_t = attribute_words(ours_t, senko_turns)
+        e_senko, _ = cp_error(ref_tok, _by_speaker([(s.start, s.speaker, s.text) for s in senko_t.segments], lang))
+        e_plain, _ = cp_error({"all": sum(ref_tok.values(), [])}, {"all": _tokens("".join(s.text + " " for s in ours_t.segments), lang)})
+        unit = "cpCER" if lang == "zh" else "cpWER"
+        wer_rows.append([name, unit, f"{e_ours / n:.1%}", f"{e_senko / n:.1%}", f"{e_plain / n:.1%}"])
+
+    md = "\n\n".join([
+        "## Speaker diarization (`benchmarks/diarization.py`)",
+        f"{machine_line()}. Load average before/after the run: "
+        f"{load_before[0]:.1f} / {load_after[0]:.1f} (other engineers' jobs share the 2 cores; "
+        "absolute times are inflated by that, the side-by-side ratios are what to compare). "
+        "Ours: pyannote segmentation-3.0 + CAM++ zh-en + agglomerative clustering "
+        "(`diarize.OfflineDiarizer`, defaults from `Settings`); senko 0.2.2: its own CPU pipeline "
+        "(Silero VAD, CAM++ zh-en, its clustering) in a separate venv. Count not given to either.",
+        "### DER (lower is better; ratio = ours / senko) and speakers found",
+        md_table(["file", "DER ours", "DER senko", "ratio", "DER ours (0.25 s collar)",
+                  "DER senko (0.25 s collar)", "ratio", "speakers ours / senko / true"], rows),
+        "### Speed and memory (after model load)",
+        md_table(["file", "audio s", "RTF ours wall / CPU", "RTF senko wall / CPU", "RTF live wall / CPU"], res_rows),
+        f"Peak memory (whole process): ours {runs['ours']['peak_rss_mb']:.0f} MB, "
+        f"live {runs['ours-live']['peak_rss_mb']:.0f} MB, senko {runs['senko']['peak_rss_mb']:.0f} MB. "
+        f"Model load: ours {runs['ours']['load_s']:.1f} s, senko {runs['senko']['load_s']:.1f} s.",
+        "### Streaming (`diarize.StreamingDiarizer`, 0.5 s chunks) vs offline, no collar",
+        md_table(["file", "DER offline", "DER live", "live - offline (points)", "max lag of settled turns", "speakers live / true"], live_rows),
+        "### Speaker-attributed transcripts (`scribe transcribe --diarize`, whisper-base)",
+        md_table(["conversation", "metric", "ours", "same words, senko turns", "speaker-agnostic (ASR only)"], wer_rows),
+    ])
+    print(md)
+    if not args.no_write:
+        write_section("diarization", md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""Diarization on real speech with the installed models (../shared/data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from diarize import (
+    Consent,
+    OfflineDiarizer,
+    StreamingDiarizer,
+    VoiceprintStore,
+    enrolment_embedding,
+    load_models,
+    match_voiceprints,
+    read_rttm,
+)
+from scribe.audio import decode_audio
+from scribe.errors import DiarizationError
+from scribe.storage import Database
+from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(scope="module")
+def models(model_store, settings):
+    return load_models(model_store, settings)
+
+
+@pytest.fixture(scope="module")
+def offline(models, settings) -> OfflineDiarizer:
+    from diarize.offline import DiarizationOptions
+
+    return OfflineDiarizer(
+        models, DiarizationOptions(threshold=settings.diarize_cluster_threshold), workers=2
+    )
+
+
+def _majority(turns: list[SpeakerTurn], start: float, end: float) -> str | None:
+    best: dict[str, float] = {}
+    for t in turns:
+        ov = min(end, t.end) - max(start, t.start)
+        if ov > 0:
+            best[t.speaker] = best.get(t.speaker, 0.0) + ov
+    return max(best, key=best.__getitem__) if best else None
+
+
+def _check_turn_order(hyp: list[SpeakerTurn], ref: list[SpeakerTurn]) -> None:
+    """Every reference turn of 1 s or more is mostly covered by the hypothesis speaker that
+    one fixed one-to-one mapping predicts."""
+    mapping: dict[str, str] = {}
+    for r in ref:
+        if r.duration < 1.0:
+            continue
+        got = _majority(hyp, r.start, r.end)
+        assert got is not None, f"reference turn {r} found no speaker"
+        assert mapping.setdefault(r.speaker, got) == got, f"turn {r} went to {got}: {mapping}"
+    assert len(set(mapping.values())) == len(mapping), mapping
+
+
+def test_two_speaker_call_gives_two_speakers_in_the_right_order(offline, shared_data: Path) -> None:
+    samples = decode_audio(shared_data / "audio/en_pyannote_sample.wav").samples
+    turns = offline.diarize(samples)
+    assert {t.speaker for t in turns} == {"说话人1", "说话人2"}
+    assert turns[0].speaker == "说话人1" and turns == sorted(turns)
+    _check_turn_order(turns, read_rttm(shared_data / "ref/en_pyannote_sample.rttm"))
+    # told the count, the same answer
+    told = offline.diarize(samples, num_speakers=2)
+    assert {t.speaker for t in told} == {"说话人1", "说话人2"}
+
+
+def test_single_speaker_file_gives_one_speaker(offline, shared_data: Path) -> None:
+    samples = decode_audio(shared_data / "audio/en_librispeech_2412-153948-0000.flac").samples
+    turns = offline.diarize(samples)
+    assert turns and {t.speaker for t in turns} == {"说话人1"}
+    speech = sum(t.duration for t in turns)
+    assert speech > 8.0  # 11.7 s of continuous reading
+
+
+def test_silence_and_noise_give_no_turns(offline) -> None:
+    rng = np.random.default_rng(7)
+    silence = np.zeros(10 * SAMPLE_RATE, dtype=np.float32)
+    noise = (0.05 * rng.standard_normal(10 * SAMPLE_RATE)).astype(np.float32)
+    hum = (0.1 * np.sin(2 * np.pi * 50 * np.arange(10 * SAMPLE_RATE) / SAMPLE_RATE)).astype(np.float32)
+    for samples in (silence, noise, hum, np.zeros(100, dtype=np.float32)):
+        assert offline.diarize(samples) == []
+
+
+def test_bad_speaker_bounds_are_refused(offline) -> None:
+    samples = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    with pytest.raises(DiarizationError, match="min-speakers"):
+        offline.diarize(samples, min_speakers=4, max_speakers=2)
+    with pytest.raises(DiarizationError, match="at least 1"):
+        offline.diarize(samples, num_speakers=0)
+    with pytest.raises(DiarizationError, match="mono"):
+        offline.diarize(np.zeros((2, SAMPLE_RATE), dtype=np.float32))
+
+
+def test_8khz_telephone_audio_works(offline, shared_data: Path, tmp_path: Path) -> None:
+    samples = decode_audio(shared_data / "audio/en_pyannote_sample.wav").samples
+    phone = tmp_path / "call_8k.wav"
+    sf.write(phone, resample_poly(samples, 1, 2), 8000, subtype="PCM_16")
+    decoded = decode_audio(phone)
+    assert decoded.source_rate == 8000
+    turns = offline.diarize(decoded.samples)
+    assert {t.speaker for t in turns} == {"说话人1", "说话人2"}
+    _check_turn_order(turns, read_rttm(shared_data / "ref/en_pyannote_sample.rttm"))
+
+
+def _gap(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def enrolment_case(shared_data: Path):
+    """The reader of LibriSpeech 2412 enrols with the first 6.5 s of the utterance; a later
+    recording holds JFK, then the *rest* of that reader's utterance, then another reader."""
+    reader = decode_audio(shared_data / "audio/en_librispeech_2412-153948-0000.flac").samples
+    cut = int(6.5 * SAMPLE_RATE)
+    jfk = decode_audio(shared_data / "audio/en_jfk_inaugural.flac").samples
+    other = decode_audio(shared_data / "audio/en_librispeech_6930-75918-0000.flac").samples
+    later = np.concatenate([_gap(0.5), jfk, _gap(0.6), reader[cut:], _gap(0.6), other, _gap(0.5)])
+    start = 0.5 + len(jfk) / SAMPLE_RATE + 0.6
+    return reader[:cut], later, (start, start + len(reader[cut:]) / SAMPLE_RATE)
+
+
+def test_enrolled_speaker_is_recognised_in_a_later_recording(
+    models, offline, settings, enrolment_case, tmp_path: Path
+) -> None:
+    enrol_audio, later, (a, b) = enrolment_case
+    embedding, seconds = enrolment_embedding(models, enrol_audio)
+    assert seconds >= 5.0
+    store = VoiceprintStore(Database(f"sqlite:///{tmp_path / 'scribe.db'}"))
+    store.enrol(name="王芳", role="调解员", embedding=embedding, speech_seconds=seconds,
+                consent=Consent(dt.datetime.now(dt.timezone.utc), "李四", "录音及声纹告知书"))
+    voiceprints = store.load()
+    # offline: exactly the reader's speaker label maps to the enrolled person
+    result = offline.analyse(later)
+    mapping = match_voiceprints(result.centroids, voiceprints, settings.voiceprint_match_threshold)
+    assert list(mapping.values()) == ["王芳"]
+    named = [k for k, v in mapping.items() if v == "王芳"][0]
+    assert _majority(list(result.turns), a, b) == named
+    # live: the same recording in 0.5 s chunks, with the voiceprint loaded
+    live = StreamingDiarizer(models, voiceprints=voiceprints)
+    step = SAMPLE_RATE // 2
+    for i in range(0, len(later), step):
+        live.feed(AudioChunk(i / SAMPLE_RATE, later[i : i + step]))
+    live.flush()
+    turns = live.turns
+    assert _majority(turns, a, b) == "王芳"
+    assert _majority(turns, 0.5, a - 0.6) != "王芳"  # JFK is not her
+
+
+def test_enrolment_refuses_too_little_speech(models) -> None:
+    with pytest.raises(DiarizationError, match="speech"):
+        enrolment_embedding(models, np.zeros(8 * SAMPLE_RATE, dtype=np.float32))
+
+
+def test_streaming_keeps_up_with_bounded_delay_and_stable_labels(models, offline, shared_data: Path) -> None:
+    samples = decode_audio(shared_data / "audio/en_pyannote_sample.wav").samples
+    live = StreamingDiarizer(models)
+    emitted: list[SpeakerTurn] = []
+    fed = 0.0
+    rng = np.random.default_rng(3)
+    i = 0
+    while i < len(samples):
+        n = int(rng.integers(800, 16000))  # 50 ms to 1 s chunks
+        chunk = samples[i : i + n]
+        pieces = live.feed(AudioChunk(i / SAMPLE_RATE, chunk))
+        i += len(chunk)
+        fed = i / SAMPLE_RATE
+        assert fed - live.settled_until <= 2.0 + 1e-6
+        for p in pieces:
+            assert p.end <= live.settled_until + 1e-6
+            assert not emitted or p.start >= min(e.end for e in emitted[-3:]) - 1e-6 or p.speaker != emitted[-1].speaker
+        emitted += pieces
+    emitted += live.flush()
+    assert {t.speaker for t in live.turns} == {"说话人1", "说话人2"}
+    assert live.turns[0].speaker == "说话人1"
+    _check_turn_order(live.turns, read_rttm(shared_data / "ref/en_pyannote_sample.rttm"))
+    # final offline pass keeps the live labels
+    final = live.final_pass(samples, offline)
+    assert {t.speaker for t in final} == {"说话人1", "说话人2"}
+    _check_turn_order(final, read_rttm(shared_data / "ref/en_pyannote_sample.rttm"))
+    assert _majority(final, 6.69, 7.12) == _majority(live.turns, 6.69, 7.12)
+
+
+def test_streaming_memory_is_bounded(models) -> None:
+    """20 minutes of noise-free silence with a voice now and then: the buffer never grows."""
+    live = StreamingDiarizer(models)
+    chunk = np.zeros(SAMPLE_RATE * 10, dtype=np.float32)
+    for k in range(6):
+        live.feed(AudioChunk(k * 10.0, chunk))
+        assert len(live._buffer) <= int(live.options.window * SAMPLE_RATE) + len(chunk)
+    assert live.turns == []
