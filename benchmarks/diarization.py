@@ -190,7 +190,9 @@ def main() -> int:
         senko_turns = [SpeakerTurn(s, e, f"S{k}") for s, e, k in runs["senko"]["files"][wavs[name]]["turns"]]
         senko_t = attribute_words(ours_t, senko_turns)
         e_senko, _ = cp_error(ref_tok, _by_speaker([(s.start, s.speaker, s.text) for s in senko_t.segments], lang))
-        e_plain, _ = cp_error({"all": sum(ref_tok.values(), [])}, {"all": _tokens("".join(s.text + " " for s in ours_t.segments), lang)})
+        ref_all = [tok for _s, _spk, text in sorted(ref_items) for tok in _tokens(text, lang)]
+        hyp_all = [tok for s in ours_t.segments for tok in _tokens(s.text, lang)]
+        e_plain, _ = cp_error({"all": ref_all}, {"all": hyp_all})
         unit = "cpCER" if lang == "zh" else "cpWER"
         wer_rows.append([name, unit, f"{e_ours / n:.1%}", f"{e_senko / n:.1%}", f"{e_plain / n:.1%}"])
 

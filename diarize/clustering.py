@@ -41,6 +41,7 @@ def cluster_embeddings(
     num_speakers: int | None = None,
     min_speakers: int | None = None,
     max_speakers: int | None = None,
+    constrained: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cluster (num_chunks, S, D) embeddings -> hard clusters (num_chunks, S) and centroids (K, D).
 
@@ -51,7 +52,7 @@ def cluster_embeddings(
     if not valid.any():
         return np.zeros((num_chunks, num_local), dtype=np.int8), np.zeros((1, dim))
     cls = _clustering_class()
-    clustering = cls(metric="cosine", constrained_assignment=True)
+    clustering = cls(metric="cosine", constrained_assignment=constrained)
     clustering.min_active_ratio = min_clean_seconds / binarized.sliding_window.duration
     clustering.instantiate(
         {"method": "centroid", "min_cluster_size": min_cluster_size, "threshold": threshold}
@@ -71,4 +72,9 @@ def cluster_embeddings(
             min_clusters=min_speakers,
             max_clusters=max_speakers,
         )
-    return np.asarray(hard, dtype=np.int64), np.asarray(centroids)
+    hard = np.asarray(hard, dtype=np.int64)
+    if not constrained:
+        # pyannote's plain argmax sends embedding-less slots (NaN) to cluster 0; those slots
+        # had too little speech to say anything, so they are dropped from reconstruction
+        hard[~valid] = -2
+    return hard, np.asarray(centroids)

@@ -33,13 +33,19 @@ class DiarizationOptions:
     threshold: float = 0.85
     # a local speaker needs this much solo speech in a window to shape the clusters (s);
     # shorter ones are only assigned to the nearest cluster afterwards
-    min_clean_speech: float = 0.5
+    min_clean_speech: float = 1.0
     # clusters with fewer embeddings are folded into the nearest large one
     min_cluster_size: int = 6
     # gaps of the same speaker shorter than this are filled (s)
     min_duration_off: float = 0.1
     # turns shorter than this are dropped (s): clicks and breaths
     min_duration_on: float = 0.1
+    # segmentation-3.0 often keeps one local speaker across a pause in which the voice
+    # changes (measured on ../shared/data: 8-10 s "local speakers" spanning two people). So
+    # every stretch of a local speaker between pauses is embedded and clustered on its own;
+    # stretches shorter than min_run (s) stay joined to their neighbour.
+    split_runs: bool = True
+    min_run: float = 0.75
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,9 @@ class OfflineDiarizer:
         # shape: (total_frames, 1)
         if np.nanmax(count.data) == 0:
             return None
+        if self.options.split_runs:
+            segmentations = split_runs(segmentations, self.options.min_run)
+            # shape: (num_chunks, num_frames, V): one slot per stretch of one local speaker
         embeddings = self._embeddings(samples, segmentations)
         # shape: (num_chunks, 3, 192), NaN for inactive local speakers
         return segmentations, count, embeddings
@@ -283,6 +292,8 @@ class OfflineDiarizer:
         return cluster_embeddings(
             embeddings,
             binarized,
+            # stretches of one voice in one window may legitimately share a cluster
+            constrained=not self.options.split_runs,
             threshold=self.options.threshold,
             min_clean_seconds=self.options.min_clean_speech,
             min_cluster_size=self.options.min_cluster_size,
@@ -290,3 +301,49 @@ class OfflineDiarizer:
             min_speakers=min_speakers,
             max_speakers=max_speakers,
         )
+
+
+def split_slots(data: np.ndarray, min_frames: int) -> list[np.ndarray]:
+    """Stretches (between pauses) of each local speaker of one window: a list of 0/1 masks.
+
+    ``data``: (num_frames, S) activity. Stretches shorter than ``min_frames`` are merged into
+    the stretch before (or after) them in the same slot, so every mask has enough speech for
+    an embedding.
+    """
+    num_frames, num_local = data.shape
+    slots: list[np.ndarray] = []
+    for s in range(num_local):
+        act = data[:, s] > 0.5
+        if not act.any():
+            continue
+        edges = np.diff(np.concatenate([[0], act.astype(np.int8), [0]]))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        groups: list[list[int]] = []  # [start, end) frame ranges
+        for a, b in zip(starts, ends):
+            if groups and (b - a < min_frames or groups[-1][1] - groups[-1][0] < min_frames):
+                groups[-1][1] = b  # too short to stand alone: join the previous stretch
+            else:
+                groups.append([a, b])
+        for a, b in groups:
+            mask = np.zeros(num_frames, dtype=data.dtype)
+            mask[a:b] = act[a:b]
+            slots.append(mask)
+    return slots
+
+
+def split_runs(segmentations, min_run: float):  # type: ignore[no-untyped-def]
+    """(num_chunks, num_frames, S) -> (num_chunks, num_frames, V): one slot per stretch of
+    each local speaker of each window (see :func:`split_slots`); V is the most stretches any
+    window has, unused slots are silent."""
+    from pyannote.core import SlidingWindowFeature
+
+    data = np.nan_to_num(segmentations.data, nan=0.0)
+    num_chunks, num_frames, _ = data.shape
+    min_frames = int(min_run * num_frames / segmentations.sliding_window.duration)
+    per_chunk = [split_slots(data[c], min_frames) for c in range(num_chunks)]
+    width = max(1, max(len(s) for s in per_chunk))
+    out = np.zeros((num_chunks, num_frames, width), dtype=data.dtype)
+    for c, slots in enumerate(per_chunk):
+        for v, mask in enumerate(slots):
+            out[c, :, v] = mask
+    return SlidingWindowFeature(out, segmentations.sliding_window)

@@ -31,6 +31,7 @@ from scipy.optimize import linear_sum_assignment
 
 from diarize.labels import is_unknown_label, unknown_label
 from diarize.models import DiarizationModels
+from diarize.offline import split_slots
 from diarize.voiceprints import Voiceprint
 from scribe.errors import DiarizationError
 from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn
@@ -42,16 +43,18 @@ class StreamingOptions:
     step: float = 0.5  # seconds between steps
     latency: float = 1.5  # right context before frames are settled (s)
     # cosine similarity to a speaker centroid needed to be that speaker
-    same_speaker_similarity: float = 0.45
+    same_speaker_similarity: float = 0.35
     # cosine similarity to an enrolled voiceprint needed to take that person's label
     voiceprint_similarity: float = 0.55
     # solo speech (s) a local speaker needs in the window to found a new speaker
-    min_new_speaker_speech: float = 1.0
+    min_new_speaker_speech: float = 1.5
     # re-check an inherited label with an embedding this often (s)
     recheck_every: float = 1.0
     # the embedding of a local speaker uses its speech in the last this-many seconds
     embed_seconds: float = 3.5
     max_speakers: int = 12
+    # stretches of speech shorter than this join their neighbour (s)
+    min_run: float = 0.75
     # gap (s) under which two pieces of the same speaker form one turn
     merge_gap: float = 0.5
 
@@ -241,7 +244,13 @@ class StreamingDiarizer:
         opts = self.options
         win_start = end - self._win
         window = self._window(win_start, end)
-        seg = self.models.segmenter.window(window)  # shape: (num_frames, 3), 0/1
+        raw = self.models.segmenter.window(window)  # shape: (num_frames, 3), 0/1
+        # a local slot can carry two voices across a pause (see diarize.offline.split_runs):
+        # each stretch of speech is its own local speaker, so a new stretch is checked by voice
+        num_frames = raw.shape[0]
+        slots = split_slots(raw, int(opts.min_run * num_frames / opts.window))
+        seg = np.stack(slots, axis=1) if slots else np.zeros((num_frames, 0), dtype=raw.dtype)
+        # shape: (num_frames, V)
         mapping = self._map_speakers(seg, window, win_start, end)
         self._prev = (seg, mapping, win_start)
         settle_to = end - int(round(opts.latency * SAMPLE_RATE))
@@ -417,10 +426,14 @@ def _merge(pieces: list[SpeakerTurn]) -> list[SpeakerTurn]:
 
 
 def _overlap(a: list[SpeakerTurn], b: list[SpeakerTurn]) -> float:
+    """Seconds during which a turn of ``a`` and a turn of ``b`` both run."""
+    if not a or not b:
+        return 0.0
     total = 0.0
-    for x in a:
-        for y in b:
-            total += max(0.0, min(x.end, y.end) - max(x.start, y.start))
+    b_start = np.array([t.start for t in b])
+    b_end = np.array([t.end for t in b])
+    for x in a:  # vectorised over b: a 3 h session has thousands of turns per speaker
+        total += float(np.clip(np.minimum(x.end, b_end) - np.maximum(x.start, b_start), 0, None).sum())
     return total
 
 

@@ -187,16 +187,19 @@ def test_streaming_keeps_up_with_bounded_delay_and_stable_labels(models, offline
     ref = read_rttm(shared_data / "ref/en_pyannote_sample.rttm")
     assert {t.speaker for t in live.turns} == {"说话人1", "说话人2"}
     assert live.turns[0].speaker == "说话人1"
-    # live labels are rougher than offline ones (benchmarks: DER ~22% vs ~7% here), but the
-    # first two long turns of each person already carry their stable labels
-    assert _majority(live.turns, 14.49, 17.92) != _majority(live.turns, 6.69, 7.12)
-    assert _majority(live.turns, 21.78, 28.5) == _majority(live.turns, 14.49, 17.92)
+    # live labels are rougher than offline ones (docs/benchmarks.md: the opening exchange of
+    # one-second "hello"s is mislabelled), but from the first long turns on each person keeps
+    # one label: Diane 10.6-14.7 and 18.1-21.5, Sheila 14.5-17.9 and 21.8-28.5
+    diane, sheila = _majority(live.turns, 10.57, 14.7), _majority(live.turns, 14.49, 17.92)
+    assert diane != sheila
+    assert _majority(live.turns, 18.2, 21.49) == diane
+    assert _majority(live.turns, 21.78, 28.5) == sheila
     # final offline pass keeps the live labels
-    live_first = _majority(live.turns, 6.69, 7.12)
     final = live.final_pass(samples, offline)
     assert {t.speaker for t in final} == {"说话人1", "说话人2"}
-    _check_turn_order(final, ref)
-    assert _majority(final, 6.69, 7.12) == live_first
+    _check_turn_order(final, ref)  # the offline pass fixes the opening exchange...
+    assert _majority(final, 10.57, 14.7) == diane  # ...and keeps the live labels
+    assert _majority(final, 21.78, 28.5) == sheila
     assert live.turns == final
 
 
