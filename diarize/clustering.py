@@ -4,8 +4,9 @@ pyannote's agglomerative clustering (centroid linkage on unit-length embeddings,
 clusters folded into large ones, a known count or bounds honoured by cutting the dendrogram
 elsewhere) with two changes for short hearings: a local speaker counts as "clean" from
 ``min_clean_seconds`` of solo speech (pyannote asks for 20 % of the 10 s window, which drops
-a party who only says a sentence or two), and each window's local speakers are assigned to
-distinct clusters.
+a party who only says a sentence or two), and, when the slots are stretches of speech rather
+than pyannote's local speakers, plain nearest-centroid assignment (two stretches of one window
+may be the same person).
 """
 
 from __future__ import annotations

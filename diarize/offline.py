@@ -4,11 +4,12 @@ pyannote's recipe, with CAM++ in place of its hub-only embedding model:
 
 1. segmentation-3.0 over sliding 10 s windows -> per window, up to 3 *local* speakers, frame
    by frame, overlap included;
-2. one CAM++ embedding per (window, local speaker), from the frames where that speaker talks
-   alone (all of its frames when it never does);
+2. each local speaker is cut at its pauses into stretches (segmentation-3.0 often keeps one
+   local speaker across a pause in which the voice changes); one CAM++ embedding per
+   (window, stretch), from the frames where it is the only voice (all of them when it never is);
 3. agglomerative clustering of those embeddings into *global* speakers, honouring a known count
-   or bounds, with the threshold deciding the count otherwise; each window's local speakers
-   then go to distinct global speakers (Hungarian assignment);
+   or bounds, with the threshold deciding the count otherwise; stretches too short to shape the
+   clusters are assigned to the nearest one;
 4. reconstruction: per frame, the estimated number of simultaneous speakers, taken from the
    most active global speakers -> turns, overlapping where people talk at once.
 """
