@@ -184,6 +184,8 @@ class DiarizationModels:
 
     segmenter: Segmenter
     embedder: SpeakerEmbedder
+    # Silero VAD (scribe.asr.vad.SileroVad): its pauses cut speaker stretches; optional
+    vad: object | None = None
 
 
 def load_models(store, settings=None) -> DiarizationModels:  # type: ignore[no-untyped-def]
@@ -197,7 +199,10 @@ def load_models(store, settings=None) -> DiarizationModels:  # type: ignore[no-u
     torch.set_num_threads(1)
     seg_dir = store.path_for(settings.diarize_segmentation_model)
     emb_dir = store.path_for(settings.diarize_embedding_model)
+    from scribe.asr.vad import SileroVad
+
     return DiarizationModels(
         segmenter=Segmenter(seg_dir, step=settings.diarize_segmentation_step),
         embedder=SpeakerEmbedder(emb_dir),
+        vad=SileroVad(store.path_for(settings.vad_model)),
     )

@@ -31,7 +31,7 @@ class DiarizationOptions:
     """Knobs of the offline pipeline (defaults come from ``Settings``)."""
 
     # centroid-linkage cut on unit-length embeddings (euclidean); 1.0 ~ cosine 0.5
-    threshold: float = 0.85
+    threshold: float = 0.88
     # a local speaker needs this much solo speech in a window to shape the clusters (s);
     # shorter ones are only assigned to the nearest cluster afterwards
     min_clean_speech: float = 1.0
@@ -47,6 +47,8 @@ class DiarizationOptions:
     # stretches shorter than min_run (s) stay joined to their neighbour.
     split_runs: bool = True
     min_run: float = 0.75
+    # a pause the voice-activity detector hears for this long (s) also cuts a stretch
+    min_pause: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,12 @@ class OfflineDiarizer:
         if np.nanmax(count.data) == 0:
             return None
         if self.options.split_runs:
-            segmentations = split_runs(segmentations, self.options.min_run)
+            pauses = None
+            if self.models.vad is not None:
+                pauses = silent_frames(
+                    self.models.vad.speech_probs(samples), self.options.min_pause
+                )
+            segmentations = split_runs(segmentations, self.options.min_run, pauses)
             # shape: (num_chunks, num_frames, V): one slot per stretch of one local speaker
         embeddings = self._embeddings(samples, segmentations)
         # shape: (num_chunks, 3, 192), NaN for inactive local speakers
@@ -304,19 +311,26 @@ class OfflineDiarizer:
         )
 
 
-def split_slots(data: np.ndarray, min_frames: int) -> list[np.ndarray]:
+def split_slots(
+    data: np.ndarray, min_frames: int, pauses: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Stretches (between pauses) of each local speaker of one window: a list of 0/1 masks.
 
-    ``data``: (num_frames, S) activity. Stretches shorter than ``min_frames`` are merged into
-    the stretch before (or after) them in the same slot, so every mask has enough speech for
-    an embedding.
+    ``data``: (num_frames, S) activity. ``pauses``: (num_frames,) frames the voice-activity
+    detector hears as silence; a stretch is also cut there even when the segmentation bridges
+    the pause (the cut frames go to the neighbouring stretches, so no speech is lost).
+    Stretches shorter than ``min_frames`` are merged into the stretch before (or after) them in
+    the same slot, so every mask has enough speech for an embedding.
     """
     num_frames, num_local = data.shape
     slots: list[np.ndarray] = []
     for s in range(num_local):
-        act = data[:, s] > 0.5
-        if not act.any():
+        full = data[:, s] > 0.5
+        if not full.any():
             continue
+        act = full & ~pauses if pauses is not None else full
+        if not act.any():
+            act = full
         edges = np.diff(np.concatenate([[0], act.astype(np.int8), [0]]))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
         groups: list[list[int]] = []  # [start, end) frame ranges
@@ -325,26 +339,50 @@ def split_slots(data: np.ndarray, min_frames: int) -> list[np.ndarray]:
                 groups[-1][1] = b  # too short to stand alone: join the previous stretch
             else:
                 groups.append([a, b])
-        for a, b in groups:
+        for g, (a, b) in enumerate(groups):
+            # cut halfway through the gap to the next stretch: bridged pause frames are kept
+            lo = 0 if g == 0 else (groups[g - 1][1] + a) // 2
+            hi = num_frames if g == len(groups) - 1 else (b + groups[g + 1][0]) // 2
             mask = np.zeros(num_frames, dtype=data.dtype)
-            mask[a:b] = act[a:b]
+            mask[lo:hi] = full[lo:hi]
             slots.append(mask)
     return slots
 
 
-def split_runs(segmentations, min_run: float):  # type: ignore[no-untyped-def]
+def split_runs(segmentations, min_run: float, pause_probs: np.ndarray | None = None):  # type: ignore[no-untyped-def]
     """(num_chunks, num_frames, S) -> (num_chunks, num_frames, V): one slot per stretch of
     each local speaker of each window (see :func:`split_slots`); V is the most stretches any
-    window has, unused slots are silent."""
+    window has, unused slots are silent. ``pause_probs``: Silero speech probability per 32 ms
+    of the recording, when a voice-activity detector is loaded."""
     from pyannote.core import SlidingWindowFeature
 
     data = np.nan_to_num(segmentations.data, nan=0.0)
     num_chunks, num_frames, _ = data.shape
-    min_frames = int(min_run * num_frames / segmentations.sliding_window.duration)
-    per_chunk = [split_slots(data[c], min_frames) for c in range(num_chunks)]
+    window = segmentations.sliding_window
+    min_frames = int(min_run * num_frames / window.duration)
+    per_chunk = []
+    for c in range(num_chunks):
+        pauses = None
+        if pause_probs is not None:
+            t = window[c].start + (np.arange(num_frames) + 0.5) * window.duration / num_frames
+            idx = np.minimum((t * SAMPLE_RATE / 512).astype(int), len(pause_probs) - 1)
+            pauses = pause_probs[np.maximum(idx, 0)]
+        per_chunk.append(split_slots(data[c], min_frames, pauses))
     width = max(1, max(len(s) for s in per_chunk))
     out = np.zeros((num_chunks, num_frames, width), dtype=data.dtype)
     for c, slots in enumerate(per_chunk):
         for v, mask in enumerate(slots):
             out[c, :, v] = mask
     return SlidingWindowFeature(out, segmentations.sliding_window)
+
+
+def silent_frames(probs: np.ndarray, min_pause: float) -> np.ndarray:
+    """Silero speech probabilities (per 32 ms) -> True where a pause of ``min_pause`` s runs."""
+    quiet = probs < 0.35
+    need = max(1, int(round(min_pause * SAMPLE_RATE / 512)))
+    out = np.zeros_like(quiet)
+    edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        if b - a >= need:
+            out[a:b] = True
+    return out
