@@ -39,6 +39,9 @@ def _set_fonts(rpr_owner, east_asian: str) -> None:  # type: ignore[no-untyped-d
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
         rpr.insert(0, fonts)
+    # theme font attributes win over named fonts in Word: drop them so the names below apply
+    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(theme), None)
     fonts.set(qn("w:ascii"), LATIN_FONT)
     fonts.set(qn("w:hAnsi"), LATIN_FONT)
     fonts.set(qn("w:eastAsia"), east_asian)
@@ -138,7 +141,7 @@ def mediation_agreement() -> object:
     para(doc, "{%p for p in parties %}")
     para(doc, "当事人（{{ p.side }}/{{ p.role }}）：{{ p.name }}，性别：{{ p.gender }}，民族：{{ p.ethnicity }}，"
               "年龄：{{ p.age }}岁，职业或职务：{{ p.occupation }}，联系方式：{{ p.phone }}，"
-              "单位或住址：{{ p.address }}", align="justify")
+              "单位或住址：{{ p.address }}")
     para(doc, "{%p endfor %}")
     para(doc, label="纠纷主要事实、争议事项：")
     para(doc, "{{ facts }}", indent=True, align="justify")
