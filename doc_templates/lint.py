@@ -100,13 +100,15 @@ def lint_template(spec: TemplateSpec) -> LintReport:
         text = re.sub(r"<[^>]+>", "", line)[:120]
         report.errors.append(f"template syntax error: {exc.message} (near “{text}”)")
         return report
+    unknown_filters = sorted({f.name for f in ast.find_all(nodes.Filter) if f.name not in env.filters})
+    for name in unknown_filters:
+        report.errors.append(f"uses unknown filter {name!r} (known: cn_date, cn_numeral and Jinja's own)")
+    if unknown_filters:
+        return report  # the variable analysis compiles the template, which needs its filters
     declared = spec.field_names()
     used = jinja2.meta.find_undeclared_variables(ast)
     for name in sorted(used - declared - RENDERER_NAMES):
         report.errors.append(f"uses undeclared field {name!r} (declare it in extra_fields of template.json)")
-    for f in ast.find_all(nodes.Filter):
-        if f.name not in env.filters:
-            report.errors.append(f"uses unknown filter {f.name!r}")
     _check_members(ast, spec, report)
     model_required = spec.json_schema().get("required", [])
     for name in model_required:

@@ -79,11 +79,11 @@ def _context_value(name: str, fv: FieldValue) -> Any:
 def template_context(draft: Draft, spec: TemplateSpec, custom: dict[str, str] | None = None,
                      *, final: bool = False) -> dict[str, Any]:
     ctx: dict[str, Any] = {name: _context_value(name, fv) for name, fv in draft.fields.items()}
+    ctx.setdefault("read_back", READ_BACK)
     for name in spec.field_names():
         if name not in ctx:
             value = (custom or {}).get(name)
             ctx[name] = value if value not in (None, "") else placeholder(name)
-    ctx.setdefault("read_back", READ_BACK)
     ctx["draft_notice"] = "" if final else DRAFT_NOTICE
     return ctx
 

@@ -177,14 +177,15 @@ class HearingRecord(_Doc):
     turns: list[Turn] = Field(min_length=1)
     read_back: str = READ_BACK
 
-    @model_validator(mode="after")
-    def _speakers_known(self) -> HearingRecord:
-        unknown = sorted({t.speaker for t in self.turns if t.speaker.startswith("未确认发言人")})
+    @field_validator("turns")
+    @classmethod
+    def _speakers_known(cls, turns: list[Turn]) -> list[Turn]:
+        unknown = sorted({t.speaker for t in turns if t.speaker.startswith("未确认发言人")})
         if unknown:
             raise ValueError(
                 f"turns by {', '.join(unknown)} have no role: map the speaker label in the session file"
             )
-        return self
+        return turns
 
 
 DOCUMENT_MODELS: dict[str, type[_Doc]] = {

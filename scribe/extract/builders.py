@@ -134,7 +134,7 @@ def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     dictated = dictated_terms(dialogue, casefile.date)
     terms = list(dictated.terms)
     if dictated.cue is None:
-        f["terms"] = missing("the mediator did not dictate terms after a cue like 经调解双方自愿达成如下协议")
+        f["terms"] = composite_items([], "the mediator did not dictate terms after a cue like 经调解双方自愿达成如下协议")
     else:
         f["terms"] = composite_items(
             [from_transcript(t.text, _term_evidence(t), 0.85 * mean_confidence(t.utterances)) for t in terms],
