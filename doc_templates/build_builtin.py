@@ -200,8 +200,12 @@ def consultation_record() -> object:
     table = doc.add_table(rows=len(rows), cols=2)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    widths = (Mm(36), Mm(120))  # 156 mm: the type area between the GB/T 9704 margins
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width  # w:gridCol, which LibreOffice follows
     for row, (label, value) in zip(table.rows, rows, strict=True):
-        row.cells[0].width, row.cells[1].width = Mm(38), Mm(118)
+        row.cells[0].width, row.cells[1].width = widths
         row.cells[0].paragraphs[0].add_run(label).bold = True
         row.cells[1].paragraphs[0].add_run(value)
     para(doc)

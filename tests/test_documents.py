@@ -56,7 +56,7 @@ def test_neighbour_wall_agreement_docx(tmp_path: Path) -> None:
     assert "三、双方今后和睦相处" in text
     assert "履行方式：分三期、银行转账" in text
     assert "于2027年02月28日前履行完毕" in text
-    assert "第1条“三十日内”：2026年12月20日" in text
+    assert "第一条“三十日内”：2026年12月20日" in text
     assert "本协议一式3份" in text and "即2026年12月20日前" in text
     # what nobody said is flagged in the document itself
     assert "履行地点：【待补充：履行地点】" in text
@@ -91,7 +91,7 @@ def test_divorce_agreement_docx_three_parties(tmp_path: Path) -> None:
         assert line in text
     assert "二、陈丽于十五日内向周伟支付房屋折价款十二万元。" in text
     assert "三、周伟于本月底前向孙桂兰归还借款十万元。" in text
-    assert "三万五千元" in text and "第3条“本月底”：2026年11月30日" in text
+    assert "三万五千元" in text and "第三条“本月底”：2026年11月30日" in text
     assert "履行地点：城关镇司法所" in text and "本协议一式4份" in text
     assert "即2026年12月24日前" in text
     assert "人民调解员（签名）：王建国、孙红" in text
@@ -324,3 +324,34 @@ def test_pdf_without_libreoffice_says_how_to_get_it(tmp_path: Path) -> None:
             docx_to_pdf(docx, tmp_path / "r.pdf", spec)
     finally:
         os.environ["PATH"] = saved
+
+
+# -- PDF through LibreOffice ---------------------------------------------------------------------
+@pytest.mark.parametrize(("name", "kind", "expect"), [
+    ("neighbour-wall", "mediation-agreement", ["人民调解协议书", "张建华", "2027年02月28日", "【待补充：履行地点】"]),
+    ("wage-arrears", "consultation-record", ["法律咨询记录", "赵春梅", "转法律援助、引导劳动仲裁"]),
+])
+def test_pdf_has_chinese_text_in_an_embedded_cjk_font(tmp_path: Path, name: str, kind: str,
+                                                      expect: list[str]) -> None:
+    from doc_templates.render import docx_to_pdf
+
+    d = load(name)
+    spec = load_registry().get(kind)
+    docx = render_docx(rule_draft(d.transcript, d.casefile, kind=kind), spec, tmp_path / f"{name}.docx")
+    pdf = docx_to_pdf(docx, tmp_path / f"{name}.pdf", spec)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    flat = re.sub(r"\s+", "", text)
+    for snippet in expect:
+        assert snippet in flat, snippet
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "NotoSerifCJK" in fonts  # the named fallback of 仿宋, embedded
+    assert "NotoSansCJK" not in fonts  # no silent fallback to another face
+    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+                   check=True)
+    from PIL import Image
+
+    page = Image.open(next(tmp_path.glob("page*.png"))).convert("L")
+    assert page.size[0] < page.size[1]  # portrait A4
+    dark = sum(1 for v in page.getdata() if v < 128)
+    assert dark > 2000  # ink on the page: text was drawn, not blank boxes only

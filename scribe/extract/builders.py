@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import cn2an
 from pydantic import ValidationError
 
 from doc_templates.schemas import DOCUMENT_MODELS
@@ -156,7 +157,7 @@ def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
         for d in t.deadlines:
             all_deadlines.append((d, t))
             deadline_items.append(from_transcript(
-                f"第{n}条“{d.phrase}”：{format_date(d.date)}", _term_evidence(t, d.phrase), 0.8,
+                f"第{cn2an.an2cn(n)}条“{d.phrase}”：{format_date(d.date)}", _term_evidence(t, d.phrase), 0.8,
                 note=f"{d.kind} deadline counted from the session date {casefile.date.isoformat()}"))
     f["deadlines"] = composite_items(deadline_items, "no deadline was said in the terms")
     if all_deadlines:
