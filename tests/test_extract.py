@@ -14,7 +14,7 @@ from scribe.extract.fields import Source
 from scribe.extract.legal import find_legal_bases
 from scribe.extract.quantities import find_amounts, find_deadlines
 from scribe.types import Transcript, TranscriptSegment
-from tests.dialogues import load
+from tests.dialogues import NAMES, load
 
 SESSION_DATE = dt.date(2026, 11, 20)  # a Friday
 
@@ -202,3 +202,21 @@ def test_draft_json_round_trip(tmp_path) -> None:
     draft.dump(tmp_path / "draft.json")
     again = Draft.load(tmp_path / "draft.json")
     assert again.values() == draft.values() and again.missing == draft.missing
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_dialogue_matches_its_expected_fields(name: str) -> None:
+    d = load(name)
+    exp = d.expected
+    v = rule_draft(d.transcript, d.casefile, kind=exp["template"]).values()
+    assert v["legal_bases"] == exp["legal_bases"]
+    if exp["template"] == "mediation-agreement":
+        assert v["terms"] == exp["terms"]
+        assert v["dispute_category"] == exp["dispute_category"]
+        assert v["performance_deadline"] == exp["performance_deadline"]
+        assert v["performance_place"] == exp["performance_place"]
+        assert v["copies"] == exp["copies"]
+        assert v["judicial_confirmation_deadline"] == exp["judicial_confirmation_deadline"]
+        assert bool(v["responsibility"]) == exp["responsibility"]
+    else:
+        assert v["category"] == exp["category"] and v["outcome"] == exp["outcome"]
