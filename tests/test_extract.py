@@ -220,3 +220,11 @@ def test_every_dialogue_matches_its_expected_fields(name: str) -> None:
         assert bool(v["responsibility"]) == exp["responsibility"]
     else:
         assert v["category"] == exp["category"] and v["outcome"] == exp["outcome"]
+
+
+def test_a_transcript_without_speaker_labels_says_what_to_do() -> None:
+    d = load("neighbour-wall")
+    tr = _transcript([(None, "经调解，双方自愿达成如下协议：第一，李国强于十五日内支付两万元。")])
+    draft = rule_draft(tr, d.casefile, kind="mediation-agreement")
+    assert draft.fields["terms"].source is Source.MISSING  # nobody is known to be the mediator
+    assert any("no speaker labels" in w and "scribe diarize" in w for w in draft.warnings)
