@@ -222,11 +222,47 @@ def run() -> tuple[str, dict]:
     return md, figures
 
 
+def scale_figures() -> str:
+    """Drafting and rendering a long hearing (the neighbour dialogue repeated to ~4 h) and one PDF."""
+    import tempfile
+
+    from doc_templates.registry import load_registry
+    from doc_templates.render import docx_to_pdf, render_docx
+    from scribe.types import TranscriptSegment
+
+    d = load("neighbour-wall")
+    segs, offset = [], 0.0
+    for _ in range(100):
+        segs += [TranscriptSegment(s.start + offset, s.end + offset, s.text, speaker=s.speaker)
+                 for s in d.transcript.segments]
+        offset += d.transcript.duration
+    long = Transcript("zh", offset, "repeated", tuple(segs))
+    reg = load_registry()
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in ("hearing-record", "mediation-agreement"):
+            t0 = time.perf_counter()
+            draft = rule_draft(long, d.casefile, kind=kind)
+            t1 = time.perf_counter()
+            render_docx(draft, reg.get(kind), Path(tmp) / f"{kind}.docx")
+            t2 = time.perf_counter()
+            lines.append(f"{kind} from a {offset / 3600:.1f} h transcript ({len(segs)} segments): "
+                         f"draft {t1 - t0:.2f} s, .docx {t2 - t1:.2f} s")
+        draft = rule_draft(d.transcript, d.casefile, kind="mediation-agreement")
+        docx = render_docx(draft, reg.get("mediation-agreement"), Path(tmp) / "a.docx")
+        t0 = time.perf_counter()
+        docx_to_pdf(docx, Path(tmp) / "a.pdf", reg.get("mediation-agreement"))
+        lines.append(f"PDF of the neighbour agreement through LibreOffice (cold private profile): "
+                     f"{time.perf_counter() - t0:.1f} s")
+    return "\n".join(f"- {line}" for line in lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     md, figures = run()
+    md += "\nScale (same run):\n\n" + scale_figures()
     print(md)
     print(json.dumps(figures, indent=2))
     if not args.no_write:
