@@ -37,13 +37,13 @@ import cn2an
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.report import machine_line, md_table, write_section  # noqa: E402
-from scribe.casefile import CaseFile  # noqa: E402
-from scribe.extract import rule_draft  # noqa: E402
-from scribe.extract.dialogue import to_simplified  # noqa: E402
-from scribe.extract.quantities import find_amounts, find_deadlines  # noqa: E402
-from scribe.types import Transcript  # noqa: E402
-from tests.dialogues import NAMES, load  # noqa: E402
+from benchmarks.report import machine_line, md_table, write_section
+from scribe.casefile import CaseFile
+from scribe.extract import rule_draft
+from scribe.extract.dialogue import to_simplified
+from scribe.extract.quantities import find_amounts, find_deadlines
+from scribe.types import Transcript
+from tests.dialogues import NAMES, load
 
 
 def asr_style(transcript: Transcript) -> Transcript:
@@ -121,7 +121,7 @@ def score_dialogue(name: str, transcript: Transcript, casefile: CaseFile, scores
     exp = d.expected
     draft = rule_draft(transcript, casefile, kind=exp["template"])
     v = draft.values()
-    text_of = lambda items: [x for x in (items or []) if isinstance(x, str)]  # noqa: E731
+    text_of = lambda items: [x for x in (items or []) if isinstance(x, str)]
     if exp["template"] == "mediation-agreement":
         terms = text_of(v["terms"])
         scores["terms"].add_set({norm(t) for t in terms}, {norm(t) for t in exp["terms"]})

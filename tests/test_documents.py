@@ -3,10 +3,8 @@ the linter and the `scribe draft` command."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -79,9 +79,9 @@ def test_tiny_transformers_model_loads_generates_and_falls_back(tiny_lock: Setti
 
 
 def test_a_changed_model_file_is_refused(tiny_lock: Settings, tmp_path: Path) -> None:
-    from scribe.errors import ModelError
-
     import re
+
+    from scribe.errors import ModelError
 
     text = tiny_lock.lock_file.read_text(encoding="utf-8")
     lock = tmp_path / "models.lock"

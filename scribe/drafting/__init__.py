@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -157,7 +156,7 @@ def _apply(base: Draft, gen: Generation, dialogue: Dialogue, kind: str, timeout_
 
 def _json_block(text: str) -> str | None:
     text = text.strip()
-    fence = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", text, re.S)
+    fence = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", text, re.DOTALL)
     if fence:
         return fence.group(1)
     start, end = text.find("{"), text.rfind("}")

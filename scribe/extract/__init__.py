@@ -16,7 +16,7 @@ from scribe.extract.dialogue import Dialogue
 from scribe.extract.draft import Draft, DrafterInfo
 from scribe.types import Transcript
 
-__all__ = ["Draft", "Dialogue", "extract_fields", "finish_draft", "rule_draft"]
+__all__ = ["Dialogue", "Draft", "extract_fields", "finish_draft", "rule_draft"]
 
 _KIND_SESSION = {
     "mediation-agreement": SessionType.MEDIATION,

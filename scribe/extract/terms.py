@@ -13,10 +13,10 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from scribe.casefile import StaffRole
-from scribe.extract.dialogue import Dialogue, Utterance
 import cn2an
 
+from scribe.casefile import StaffRole
+from scribe.extract.dialogue import Dialogue, Utterance
 from scribe.extract.quantities import Amount, Deadline, find_amounts, find_deadlines, parse_numeral
 
 OPEN_CUE = re.compile(
