@@ -318,6 +318,15 @@ class CaseFile(_Model):
         found = self.staff_with_role(StaffRole.RECORDER)
         return found[0] if found else None
 
+    def recognition_hotwords(self) -> list[str]:
+        """Hotwords for the recogniser: the typed ones plus every name, the place and organisation.
+
+        Names are the words whisper gets wrong most and the documents need exactly right.
+        """
+        words = [*self.hotwords, *(p.name for p in self.parties), *(s.name for s in self.staff),
+                 self.place, self.organisation]
+        return list(dict.fromkeys(w for w in words if w))
+
     # -- reading and writing --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
