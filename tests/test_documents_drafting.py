@@ -154,3 +154,13 @@ def test_unusable_model_output_falls_back_with_a_warning(answer: Scripted, reaso
 def test_model_draft_schema_is_strict() -> None:
     schema = ModelDraft.model_json_schema()
     assert schema["additionalProperties"] is False and schema["required"] == ["facts"]
+
+
+def test_a_crashing_model_falls_back() -> None:
+    class Crashing(Scripted):
+        def generate(self, messages, *, max_new_tokens: int, timeout_s: float) -> Generation:  # type: ignore[no-untyped-def]
+            raise RuntimeError("CUDA out of memory")
+
+    draft = _draft(Crashing(""))
+    assert draft.drafter.method == "rules"
+    assert any("generation failed (RuntimeError: CUDA out of memory)" in w for w in draft.warnings)
