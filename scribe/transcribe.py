@@ -105,6 +105,8 @@ class Transcriber:
             speech,
             decode,
             on_segment=(lambda t: progress(min(t, total), total)) if progress else None,
+            # the last region is padded by pad_s past the end of speech (unless the file ends)
+            speech_end=total - min(options.vad.pad_s, max(0.0, duration - regions[-1].end + options.vad.pad_s)),
         )
         segments, dropped = _clean(result.segments, language, options, timeline, decode.initial_prompt)
         info.update(
