@@ -88,6 +88,9 @@ def worker(
 ) -> None:
     """Run the sender (until SIGTERM / Ctrl-C, or --once / --max-seconds)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # httpx logs every request with its full URL, whose query may hold a receiver's token.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = get_settings()
     db = open_database(settings)
 
