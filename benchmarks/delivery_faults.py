@@ -21,7 +21,6 @@ import asyncio
 import datetime as dt
 import os
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -33,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import select  # noqa: E402
+
 import scribe.delivery.models  # noqa: E402,F401
 import scribe.review.models  # noqa: E402,F401
 from benchmarks.report import machine_line, md_table, write_section  # noqa: E402
@@ -43,7 +44,6 @@ from scribe.delivery.models import Delivery, DeliveryAttempt  # noqa: E402
 from scribe.delivery.worker import DeliveryWorker  # noqa: E402
 from scribe.settings import Settings  # noqa: E402
 from scribe.storage import Database  # noqa: E402
-from sqlalchemy import select  # noqa: E402
 from tests.delivery.conftest import AGREEMENT_FIELDS, make_files  # noqa: E402
 from tests.delivery.pgserver import create_database, postgres_server  # noqa: E402
 from tests.delivery.receiver import Receiver, Reply  # noqa: E402
@@ -212,28 +212,81 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
         "Throughput is real wall time; delays are simulated time from approval to the 2xx.",
         "",
         md_table(
-            ["database", "delivered", "lost", "accepted twice", "bad signatures",
-             "ids per document (max)", "requests", "attempts logged"],
-            [[r.db, f"{r.delivered}/{r.n}", r.lost, r.accepted_twice, r.bad_signatures,
-              r.ids_per_document_max, r.requests, r.attempts_logged] for r in results],
+            [
+                "database",
+                "delivered",
+                "lost",
+                "accepted twice",
+                "bad signatures",
+                "ids per document (max)",
+                "requests",
+                "attempts logged",
+            ],
+            [
+                [
+                    r.db,
+                    f"{r.delivered}/{r.n}",
+                    r.lost,
+                    r.accepted_twice,
+                    r.bad_signatures,
+                    r.ids_per_document_max,
+                    r.requests,
+                    r.attempts_logged,
+                ]
+                for r in results
+            ],
         ),  # fmt: skip
         "",
         md_table(
-            ["database", "wall s (all)", "approvals/s", "requests/s (send side)",
-             "delivered/s (end to end)", "load avg 1/5/15 min at end"],
-            [[r.db, f"{r.wall_s:.1f}", f"{r.n / r.approve_wall_s:.0f}",
-              f"{r.requests / r.send_wall_s:.0f}", f"{r.delivered / r.wall_s:.1f}",
-              " / ".join(f"{x:.1f}" for x in r.load)] for r in results],
+            [
+                "database",
+                "wall s (all)",
+                "approvals/s",
+                "requests/s (send side)",
+                "delivered/s (end to end)",
+                "load avg 1/5/15 min at end",
+            ],
+            [
+                [
+                    r.db,
+                    f"{r.wall_s:.1f}",
+                    f"{r.n / r.approve_wall_s:.0f}",
+                    f"{r.requests / r.send_wall_s:.0f}",
+                    f"{r.delivered / r.wall_s:.1f}",
+                    " / ".join(f"{x:.1f}" for x in r.load),
+                ]
+                for r in results
+            ],
         ),  # fmt: skip
         "",
         "Delivery delay (approval -> accepted), simulated time:",
         "",
         md_table(
-            ["database", "messages", "p50", "p90", "p99", "max", "outage-time approvals: p50", "p99", "max"],
-            [[r.db, len(r.delays), fmt_s(pct(r.delays, 50)), fmt_s(pct(r.delays, 90)),
-              fmt_s(pct(r.delays, 99)), fmt_s(max(r.delays)), fmt_s(pct(r.outage_delays, 50)),
-              fmt_s(pct(r.outage_delays, 99)), fmt_s(max(r.outage_delays, default=float("nan")))]
-             for r in results],
+            [
+                "database",
+                "messages",
+                "p50",
+                "p90",
+                "p99",
+                "max",
+                "outage-time approvals: p50",
+                "p99",
+                "max",
+            ],
+            [
+                [
+                    r.db,
+                    len(r.delays),
+                    fmt_s(pct(r.delays, 50)),
+                    fmt_s(pct(r.delays, 90)),
+                    fmt_s(pct(r.delays, 99)),
+                    fmt_s(max(r.delays)),
+                    fmt_s(pct(r.outage_delays, 50)),
+                    fmt_s(pct(r.outage_delays, 99)),
+                    fmt_s(max(r.outage_delays, default=float("nan"))),
+                ]
+                for r in results
+            ],
         ),  # fmt: skip
         "",
         "Receiver answers: "
@@ -260,7 +313,9 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--fail-rate", type=float, default=0.3)
     ap.add_argument("--down-at", type=float, default=600.0, help="simulated s after the start")
@@ -276,12 +331,20 @@ def main() -> int:
         work = Path(tmp)
         common = (args.n, args.fail_rate, args.down_at, args.down_for, args.gap, args.seed)
         if args.db in ("sqlite", "both"):
-            results.append(asyncio.run(run(f"sqlite:///{work / 'bench.db'}", "sqlite", *common, work)))
-            print(f"sqlite: {results[-1].delivered}/{args.n} delivered in {results[-1].wall_s:.1f} s", flush=True)
+            results.append(
+                asyncio.run(run(f"sqlite:///{work / 'bench.db'}", "sqlite", *common, work))
+            )
+            print(
+                f"sqlite: {results[-1].delivered}/{args.n} delivered in {results[-1].wall_s:.1f} s",
+                flush=True,
+            )
         if args.db in ("postgresql", "both"):
             with postgres_server() as base:
                 results.append(asyncio.run(run(create_database(base), "postgresql", *common, work)))
-            print(f"postgresql: {results[-1].delivered}/{args.n} delivered in {results[-1].wall_s:.1f} s", flush=True)
+            print(
+                f"postgresql: {results[-1].delivered}/{args.n} delivered in {results[-1].wall_s:.1f} s",
+                flush=True,
+            )
     text = report(results, args)
     print(text)
     ok = all(r.delivered == r.n and r.lost == 0 and r.accepted_twice == 0 and r.bad_signatures == 0

@@ -103,7 +103,9 @@ def document_approved(doc: Document, settings: Settings, *, now: dt.datetime) ->
     return envelope(DOCUMENT_APPROVED, now, data)
 
 
-def session_completed(summary: SessionSummary, settings: Settings, *, now: dt.datetime) -> dict[str, Any]:
+def session_completed(
+    summary: SessionSummary, settings: Settings, *, now: dt.datetime
+) -> dict[str, Any]:
     files = []
     for kind, path in (("transcript", summary.transcript_path), ("audio", summary.audio_path)):
         if path is None or (kind == "audio" and not settings.delivery_include_audio):
@@ -145,7 +147,8 @@ def case_record(
     parties = [p for p in persons if str(p.get("role", "")) in _PARTY_ROLES] or persons
     staff = [s for s in _list(fields.get("staff")) if isinstance(s, Mapping)]
     responsible = next(
-        (s for s in staff if str(s.get("role", "")) in _STAFF_RESPONSIBLE), staff[0] if staff else None
+        (s for s in staff if str(s.get("role", "")) in _STAFF_RESPONSIBLE),
+        staff[0] if staff else None,
     )
     category = _text(fields.get("dispute_category") or fields.get("consultation_category"))
     summary = _join(
@@ -231,13 +234,17 @@ def file_entries(doc: Document, settings: Settings, *, now: dt.datetime) -> list
         path = Path(info["path"])
         entry: dict[str, Any] = {
             "kind": kind,
-            "media_type": info.get("media_type") or MEDIA_TYPES.get(kind, "application/octet-stream"),
+            "media_type": info.get("media_type")
+            or MEDIA_TYPES.get(kind, "application/octet-stream"),
             # never the stored name: it may carry a party's name
             "filename": f"{doc.id}-v{doc.version}-{kind}{_suffix(kind, path)}",
             "size": int(info["size"]),
             "sha256": info["sha256"],
         }
-        if settings.delivery_inline_files and int(info["size"]) <= settings.delivery_inline_max_bytes:
+        if (
+            settings.delivery_inline_files
+            and int(info["size"]) <= settings.delivery_inline_max_bytes
+        ):
             entry["content_base64"] = base64.b64encode(path.read_bytes()).decode("ascii")
         else:
             url, expires = signed_file_url(doc.id, kind, doc.version, settings, now=now)

@@ -73,7 +73,11 @@ def signed_file_url(
     expires_at = now + dt.timedelta(seconds=settings.delivery_link_ttl_s)
     expires = int(expires_at.timestamp())
     query = urlencode(
-        {"v": version, "expires": expires, "sig": _link_sig(link_key(settings), document_id, kind, version, expires)}
+        {
+            "v": version,
+            "expires": expires,
+            "sig": _link_sig(link_key(settings), document_id, kind, version, expires),
+        }
     )
     base = settings.delivery_public_base_url.rstrip("/")
     return f"{base}{file_path(document_id, kind)}?{query}", expires_at

@@ -284,7 +284,7 @@ class DeliveryWorker:
             d = tx.get(Delivery, claim.delivery_id, with_for_update=not self.db.is_sqlite)
             assert d is not None  # deliveries are never deleted
             mine = d.lease_owner == claim.token and d.status == PENDING
-            outcome = self._apply(tx, d, claim, result, now) if mine else "superseded"
+            outcome = self._apply(d, result, now) if mine else "superseded"
             tx.add(
                 DeliveryAttempt(
                     delivery_id=d.id,
@@ -309,9 +309,7 @@ class DeliveryWorker:
             result.latency_ms or 0.0,
         )
 
-    def _apply(
-        self, tx: object, d: Delivery, claim: Claim, result: AttemptResult, now: dt.datetime
-    ) -> str:
+    def _apply(self, d: Delivery, result: AttemptResult, now: dt.datetime) -> str:
         d.lease_owner = None
         d.lease_until = None
         d.last_status_code = result.status_code
@@ -336,7 +334,10 @@ class DeliveryWorker:
         if d.first_attempt_at is None:
             d.first_attempt_at = result.attempted_at
         delay = retry_delay(
-            d.attempts, self.settings.delivery_retry_schedule_s, self.settings.delivery_jitter, self.rng
+            d.attempts,
+            self.settings.delivery_retry_schedule_s,
+            self.settings.delivery_jitter,
+            self.rng,
         )
         if delay is None:
             d.status = FAILED

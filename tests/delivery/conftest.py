@@ -126,7 +126,10 @@ def make_files(tmp_path: Path, name: str = "doc") -> dict[str, Path]:
     files["docx"].write_bytes(b"PK\x03\x04 docx stand-in " + name.encode())
     files["pdf"].write_bytes(b"%PDF-1.7 stand-in " + name.encode())
     files["transcript"].write_text(
-        json.dumps({"segments": [{"start": 0.0, "end": 1.0, "text": "调解员：现在开始调解。"}]}, ensure_ascii=False),
+        json.dumps(
+            {"segments": [{"start": 0.0, "end": 1.0, "text": "调解员：现在开始调解。"}]},
+            ensure_ascii=False,
+        ),
         encoding="utf-8",
     )
     files["audio"].write_bytes(b"fLaC stand-in " + name.encode())

@@ -29,12 +29,16 @@ def test_admin_commands_end_to_end(tmp_path, receiver):
     }
 
     def scribe(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([str(SCRIBE), *args], env=env, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [str(SCRIBE), *args], env=env, capture_output=True, text=True, timeout=120
+        )
         if ok:
             assert proc.returncode == 0, proc.stderr
         return proc
 
-    added = scribe("endpoints", "add", receiver.url, "-e", "document.approved", "--name", "市矛盾纠纷平台")
+    added = scribe(
+        "endpoints", "add", receiver.url, "-e", "document.approved", "--name", "市矛盾纠纷平台"
+    )
     ep_id = re.search(r"endpoint (ep_\w+)", added.stdout).group(1)
     secret = re.search(r"(whsec_\S+)", added.stdout).group(1)
     receiver.secrets.append(secret)
@@ -47,7 +51,9 @@ def test_admin_commands_end_to_end(tmp_path, receiver):
     scribe("endpoints", "disable", ep_id, "--reason", "平台维护")
     assert "disabled: 平台维护" in scribe("endpoints", "list").stdout
     scribe("endpoints", "enable", ep_id)
-    token = scribe("endpoints", "token", "市平台", "-s", "documents:read", "-s", "transcripts:read").stdout
+    token = scribe(
+        "endpoints", "token", "市平台", "-s", "documents:read", "-s", "transcripts:read"
+    ).stdout
     assert re.search(r"sct_\S+", token)
 
     db = Database(db_url)

@@ -38,7 +38,9 @@ def _wait_for(predicate, seconds: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_kill_9_of_the_worker_mid_delivery_loses_nothing(db, tmp_path, settings_d, receiver: Receiver):
+def test_kill_9_of_the_worker_mid_delivery_loses_nothing(
+    db, tmp_path, settings_d, receiver: Receiver
+):
     add_receiver_endpoint(db, receiver, settings_d)
     ids = [approve_new(db, tmp_path, settings_d, name=f"k{i}").message_id for i in range(16)]
     answered_fast = 8  # two batches of 4 are answered at once...

@@ -17,7 +17,14 @@ from scribe.storage import Database
 
 from .conftest import AGREEMENT_FIELDS, approve_new, delivery_settings
 
-PERSONAL = ("13800138000", "13900139000", "0971-1234567", "11010519491231002X", "幸福村3组12号", "幸福村3组14号")
+PERSONAL = (
+    "13800138000",
+    "13900139000",
+    "0971-1234567",
+    "11010519491231002X",
+    "幸福村3组12号",
+    "幸福村3组14号",
+)
 
 
 @pytest.fixture
@@ -70,7 +77,9 @@ def test_minimised_payload_maps_onto_the_gbt31000_record(sqlite_db, tmp_path, pa
 
 
 def test_full_payload_when_minimisation_is_off(sqlite_db, tmp_path, payload_schema):
-    settings = delivery_settings(tmp_path, delivery_minimise_payload=False, delivery_category_codes={"邻里": "0203"})
+    settings = delivery_settings(
+        tmp_path, delivery_minimise_payload=False, delivery_category_codes={"邻里": "0203"}
+    )
     payload = json.loads(body_of(sqlite_db, approve_new(sqlite_db, tmp_path, settings).message_id))
     validate(payload, payload_schema)
     rec = payload["data"]["case_record"]
@@ -78,10 +87,16 @@ def test_full_payload_when_minimisation_is_off(sqlite_db, tmp_path, payload_sche
     assert rec["parties"][0]["address"] == "城关镇幸福村3组12号"
     assert rec["responsible_person"]["phone"] == "0971-1234567"
     assert rec["category_code"] == "0203"  # the site's own code table wins
-    assert payload["data"]["privacy"] == {"minimised": False, "omitted": [], "audio_included": False}
+    assert payload["data"]["privacy"] == {
+        "minimised": False,
+        "omitted": [],
+        "audio_included": False,
+    }
 
 
-def test_files_carry_hashes_and_links_and_audio_only_when_allowed(sqlite_db, tmp_path, payload_schema):
+def test_files_carry_hashes_and_links_and_audio_only_when_allowed(
+    sqlite_db, tmp_path, payload_schema
+):
     settings = delivery_settings(tmp_path)
     approval = approve_new(sqlite_db, tmp_path, settings, name="f")
     payload = json.loads(body_of(sqlite_db, approval.message_id))
@@ -96,7 +111,9 @@ def test_files_carry_hashes_and_links_and_audio_only_when_allowed(sqlite_db, tmp
     assert "张三" not in json.dumps(files, ensure_ascii=False)  # names stay out of file names
 
     with_audio = delivery_settings(tmp_path, delivery_include_audio=True)
-    payload = json.loads(body_of(sqlite_db, approve_new(sqlite_db, tmp_path, with_audio, name="g").message_id))
+    payload = json.loads(
+        body_of(sqlite_db, approve_new(sqlite_db, tmp_path, with_audio, name="g").message_id)
+    )
     validate(payload, payload_schema)
     assert {f["kind"] for f in payload["data"]["files"]} == {"docx", "pdf", "transcript", "audio"}
     assert payload["data"]["privacy"]["audio_included"] is True
@@ -104,16 +121,22 @@ def test_files_carry_hashes_and_links_and_audio_only_when_allowed(sqlite_db, tmp
 
 def test_inline_base64_when_configured_with_a_size_cap(sqlite_db, tmp_path, payload_schema):
     settings = delivery_settings(tmp_path, delivery_inline_files=True, delivery_inline_max_bytes=30)
-    payload = json.loads(body_of(sqlite_db, approve_new(sqlite_db, tmp_path, settings, name="i").message_id))
+    payload = json.loads(
+        body_of(sqlite_db, approve_new(sqlite_db, tmp_path, settings, name="i").message_id)
+    )
     validate(payload, payload_schema)
     files = {f["kind"]: f for f in payload["data"]["files"]}
     docx = tmp_path / "files" / "i" / "张三-调解协议书.docx"
     assert base64.b64decode(files["docx"]["content_base64"]) == docx.read_bytes()
     assert "url" not in files["docx"]
-    assert "url" in files["transcript"] and "content_base64" not in files["transcript"]  # > 30 bytes
+    assert (
+        "url" in files["transcript"] and "content_base64" not in files["transcript"]
+    )  # > 30 bytes
 
 
-def test_consultation_and_hearing_records_map_their_own_outcomes(sqlite_db, tmp_path, payload_schema):
+def test_consultation_and_hearing_records_map_their_own_outcomes(
+    sqlite_db, tmp_path, payload_schema
+):
     settings = delivery_settings(tmp_path)
     consultation = {
         "case_number": "咨字第2026-031号",
@@ -125,7 +148,9 @@ def test_consultation_and_hearing_records_map_their_own_outcomes(sqlite_db, tmp_
         "answer": "可申请劳动仲裁。",
         "outcome": "转法律援助",
     }
-    approval = approve_new(sqlite_db, tmp_path, settings, fields=consultation, kind="consultation-record", name="c")
+    approval = approve_new(
+        sqlite_db, tmp_path, settings, fields=consultation, kind="consultation-record", name="c"
+    )
     payload = json.loads(body_of(sqlite_db, approval.message_id))
     validate(payload, payload_schema)
     rec = payload["data"]["case_record"]
@@ -138,7 +163,12 @@ def test_consultation_and_hearing_records_map_their_own_outcomes(sqlite_db, tmp_
     hearing = copy.deepcopy(AGREEMENT_FIELDS)
     hearing["agreement_reached"] = False
     payload = json.loads(
-        body_of(sqlite_db, approve_new(sqlite_db, tmp_path, settings, fields=hearing, kind="hearing-record", name="h").message_id)
+        body_of(
+            sqlite_db,
+            approve_new(
+                sqlite_db, tmp_path, settings, fields=hearing, kind="hearing-record", name="h"
+            ).message_id,
+        )
     )
     validate(payload, payload_schema)
     assert payload["data"]["case_record"]["resolved"] is False

@@ -51,7 +51,9 @@ def served(tmp_path: Path) -> Iterator[tuple[Database, Settings, str]]:
 
 def payload_of(db: Database, message_id: str) -> dict:
     with db.transaction() as tx:
-        return json.loads(tx.scalar(select(OutboxMessage.body).where(OutboxMessage.id == message_id)))
+        return json.loads(
+            tx.scalar(select(OutboxMessage.body).where(OutboxMessage.id == message_id))
+        )
 
 
 def test_signed_links_from_the_webhook_download_the_approved_files(served, tmp_path):
@@ -81,8 +83,12 @@ def test_expired_links_and_changed_files_are_refused(served, tmp_path):
     with httpx.Client(timeout=10) as client:
         r = client.get(url)
         assert r.status_code == 403 and "expired" in r.text
-        (tmp_path / "files" / "x" / "张三-调解协议书.pdf").write_bytes(b"%PDF edited after approval")
-        fresh, _ = signed_file_url(approval.document_id, "pdf", 1, settings, now=dt.datetime.now(dt.timezone.utc))
+        (tmp_path / "files" / "x" / "张三-调解协议书.pdf").write_bytes(
+            b"%PDF edited after approval"
+        )
+        fresh, _ = signed_file_url(
+            approval.document_id, "pdf", 1, settings, now=dt.datetime.now(dt.timezone.utc)
+        )
         assert client.get(fresh).status_code == 409
 
 
@@ -92,7 +98,9 @@ def test_api_tokens_are_scoped_by_kind_and_office(served, tmp_path):
     with db.transaction() as tx:
         _, docs_only = issue_token(tx, "city platform", ["documents:read"])
         _, transcripts = issue_token(tx, "archive", ["transcripts:read"], office="城关司法所")
-        _, elsewhere = issue_token(tx, "other town", ["documents:read", "transcripts:read"], office="河东司法所")
+        _, elsewhere = issue_token(
+            tx, "other town", ["documents:read", "transcripts:read"], office="河东司法所"
+        )
         revoked_info, revoked = issue_token(tx, "old", ["documents:read"])
         revoke_token(tx, revoked_info.id)
     doc = f"{base}/api/v1/documents/{approval.document_id}"

@@ -8,13 +8,11 @@ import datetime as dt
 import json
 import random
 import threading
-from pathlib import Path
 
 import jsonschema
 from sqlalchemy import select
 
 from scribe.delivery import outbox
-from scribe.delivery.clock import ManualClock
 from scribe.delivery.endpoints import enable_endpoint, get_endpoint, rotate_secret
 from scribe.delivery.models import Delivery, DeliveryAttempt
 from scribe.delivery.worker import DeliveryWorker
@@ -97,7 +95,9 @@ def test_receiver_down_then_up_delivers_once_it_is_back(db, tmp_path, settings_d
     assert 0.8 * 7200 <= waited <= 1.2 * 7200
 
 
-def test_500_then_200_is_retried_with_the_same_webhook_id(db, tmp_path, settings_d, clock, receiver):
+def test_500_then_200_is_retried_with_the_same_webhook_id(
+    db, tmp_path, settings_d, clock, receiver
+):
     add_receiver_endpoint(db, receiver, settings_d)
     approval = approve_new(db, tmp_path, settings_d, now=clock.now())
     receiver.behaviour = lambda n, r: Reply(500 if n == 1 else 200)
@@ -232,7 +232,9 @@ def test_replay_resends_with_the_same_id_and_exhausted_messages_can_be_replayed(
     assert [a.outcome for a in log] == ["retry", "retry", "failed", "delivered", "delivered"]
 
 
-def test_fan_out_by_event_type_and_session_completed(db, tmp_path, settings_d, clock, payload_schema):
+def test_fan_out_by_event_type_and_session_completed(
+    db, tmp_path, settings_d, clock, payload_schema
+):
     from scribe import review
 
     docs_rx, sessions_rx = Receiver().start(), Receiver().start()
@@ -273,7 +275,10 @@ def test_fan_out_by_event_type_and_session_completed(db, tmp_path, settings_d, c
 def test_many_messages_with_bounded_concurrency(db, tmp_path, clock, receiver):
     settings = delivery_settings(tmp_path, delivery_batch_size=7, delivery_concurrency=3)
     add_receiver_endpoint(db, receiver, settings)
-    ids = {approve_new(db, tmp_path, settings, name=f"d{i}", now=clock.now()).message_id for i in range(20)}
+    ids = {
+        approve_new(db, tmp_path, settings, name=f"d{i}", now=clock.now()).message_id
+        for i in range(20)
+    }
     in_flight, peak = 0, 0
     lock = threading.Lock()
 
