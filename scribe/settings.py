@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     delivery_inline_max_bytes: int = 5_000_000  # larger files are linked even when inlining
     delivery_public_base_url: str = "http://127.0.0.1:8000"  # where case systems pull files
     delivery_link_ttl_s: int = 7 * 24 * 3600  # signed download links expire after a week
-    delivery_link_secret: str | None = None  # default: a random key kept in <data_dir>
+    delivery_link_secret: SecretStr | None = None  # default: a random key kept in <data_dir>
     # Site-specific 事件类型编码 of the receiving platform: {"婚姻家庭": "0101", ...}.
     delivery_category_codes: dict[str, str] = Field(default_factory=dict)
 

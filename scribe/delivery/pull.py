@@ -42,7 +42,7 @@ class AccessDenied(DeliveryError):
 def link_key(settings: Settings) -> bytes:
     """The key that signs download links: configured, or created once in the data dir."""
     if settings.delivery_link_secret:
-        return settings.delivery_link_secret.encode("utf-8")
+        return settings.delivery_link_secret.get_secret_value().encode("utf-8")
     path = settings.data_dir / LINK_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
