@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from scribe.delivery.clock import Clock, SystemClock
 from scribe.delivery.endpoints import signing_secrets
@@ -168,10 +168,15 @@ class DeliveryWorker:
         return total
 
     def next_due(self) -> dt.datetime | None:
-        """When the earliest pending delivery (on an enabled endpoint) falls due, if any."""
+        """When the earliest pending delivery (on an enabled endpoint) can next be claimed:
+        its due time, or later if another (perhaps dead) worker's lease still holds it."""
+        claimable = case(
+            (Delivery.lease_until > Delivery.next_attempt_at, Delivery.lease_until),
+            else_=Delivery.next_attempt_at,
+        )
         with self.db.transaction() as tx:
             return tx.scalar(
-                select(func.min(Delivery.next_attempt_at))
+                select(func.min(claimable))
                 .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
                 .where(Delivery.status == PENDING, Endpoint.enabled.is_(True))
             )
@@ -181,7 +186,7 @@ class DeliveryWorker:
     def _claim(self, now: dt.datetime) -> list[Claim]:
         lease_until = now + dt.timedelta(seconds=self.settings.delivery_lease_s)
         token = f"{self.worker_id}:{secrets.token_hex(6)}"
-        free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
+        free = or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now)
         with self.db.transaction() as tx:
             q = (
                 select(Delivery.id)
