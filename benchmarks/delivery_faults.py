@@ -38,9 +38,9 @@ import scribe.delivery.models  # noqa: E402,F401
 import scribe.review.models  # noqa: E402,F401
 from benchmarks.report import machine_line, md_table, write_section  # noqa: E402
 from scribe import review  # noqa: E402
+from scribe.delivery import outbox  # noqa: E402
 from scribe.delivery.clock import ManualClock  # noqa: E402
 from scribe.delivery.endpoints import add_endpoint  # noqa: E402
-from scribe.delivery import outbox  # noqa: E402
 from scribe.delivery.models import FAILED, Delivery, DeliveryAttempt  # noqa: E402
 from scribe.delivery.worker import DeliveryWorker  # noqa: E402
 from scribe.settings import Settings  # noqa: E402
