@@ -302,3 +302,36 @@ def test_many_messages_with_bounded_concurrency(db, tmp_path, clock, receiver):
     assert receiver.ids() == {i: 1 for i in ids}
     assert 1 <= peak <= 3
     assert all(json.loads(r.body)["type"] == "document.approved" for r in receiver.requests)
+
+
+def test_two_workers_share_the_queue_without_sending_twice(db, tmp_path, clock, receiver):
+    """Two workers (threads, each with its own event loop) drain one outbox: every message
+    goes out exactly once (SKIP LOCKED on PostgreSQL, the conditional claim on SQLite)."""
+    settings = delivery_settings(tmp_path, delivery_batch_size=3, delivery_concurrency=2)
+    add_receiver_endpoint(db, receiver, settings)
+    ids = {
+        approve_new(db, tmp_path, settings, name=f"w{i}", now=clock.now()).message_id
+        for i in range(24)
+    }
+    receiver.behaviour = lambda n, r: Reply(200, delay_s=0.01)
+    made: list[int] = []
+
+    def run_worker(seed: int) -> None:
+        async def go() -> int:
+            async with DeliveryWorker(
+                db, settings, clock=clock, rng=random.Random(seed), worker_id=f"w{seed}"
+            ) as w:
+                return await w.run(until_idle=True)
+
+        made.append(asyncio.run(go()))
+
+    threads = [threading.Thread(target=run_worker, args=(s,)) for s in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sum(made) == 24
+    assert receiver.ids() == {i: 1 for i in ids}
+    with db.transaction() as tx:
+        workers = set(tx.scalars(select(DeliveryAttempt.worker)))
+    assert workers <= {"w1", "w2"}
