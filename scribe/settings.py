@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     cpu_threads: int = 0  # 0: one per core
     vad_model: str = "silero-vad"
 
+    # --- documents (templates, drafting, PDF) ------------------------------------------
+    # A site's own templates: folders with template.docx + template.json; a folder named like a
+    # built-in replaces it (docs/documents.md).
+    template_dir: Path | None = None
+    # Name of a `role = "drafting"` entry in models.lock; None: rule-based drafting only.
+    drafting_model: str | None = None
+    # The model's output is thrown away (rule-based draft kept) if it takes longer than this:
+    # staff wait at the desk for the draft.
+    drafting_timeout_s: float = 120.0
+    drafting_max_new_tokens: int = 1024
+    soffice_binary: str = "soffice"
+    pdf_timeout_s: float = 180.0
+
     # --- delivery (case-system webhooks, scribe/delivery) --------------------------------
     # Outbound safety: a webhook URL that resolves to loopback, private, link-local or cloud
     # metadata addresses is refused (SSRF), unless a site opens exactly what it needs here.

@@ -30,6 +30,7 @@ class DecodeOptions:
     compression_ratio_threshold: float = 2.4
     repetition_penalty: float = 1.0
     no_repeat_ngram_size: int = 0
+    tail_skip_s: float = 0.6  # stop once the last word ends this close to the end of the audio
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class WhisperEngine:
                 no_repeat_ngram_size=options.no_repeat_ngram_size,
                 vad_filter=False,  # gating is ours (scribe.asr.vad), with the locked model
             )
+            audio_end = samples.size / 16_000
             out = []
             for s in segments:  # a generator: decoding happens while iterating
                 words = tuple(
@@ -121,6 +123,13 @@ class WhisperEngine:
                 out.append(RawSegment(seg, s.avg_logprob, s.no_speech_prob, s.compression_ratio, s.temperature))
                 if on_segment:
                     on_segment(s.end + offset)
+                # With word timestamps, faster-whisper moves to the last aligned word and, if
+                # the window ended on a timestamp pair, decodes the leftover tail as a fresh
+                # 30 s window: a full encoder + beam pass that finds nothing or repeats the last
+                # line (measured: it doubles the cost of a short utterance). The VAD already
+                # cut the audio at the end of speech, so a tail shorter than this holds no word.
+                if words and audio_end - (words[-1].end - offset) < options.tail_skip_s:
+                    break
         return DecodeResult(info.language, float(info.language_probability), tuple(out))
 
 
