@@ -173,3 +173,62 @@ def test_consultation_and_hearing_records_map_their_own_outcomes(
     validate(payload, payload_schema)
     assert payload["data"]["case_record"]["resolved"] is False
     assert payload["data"]["case_record"]["status"] == "化解不成功"
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields_name"),
+    [
+        ("mediation-agreement", "DOCS_AGREEMENT"),
+        ("consultation-record", "DOCS_CONSULTATION"),
+        ("hearing-record", "DOCS_HEARING"),
+    ],
+)
+def test_documents_area_fields_map_onto_the_case_record(
+    sqlite_db, tmp_path, payload_schema, kind, fields_name
+):
+    """The contract with the documents area: fields valid under doc_templates/schemas.py (as
+    drafted, with provenance) produce a valid payload and a filled GB/T 31000 record."""
+    from doc_templates.schemas import DOCUMENT_MODELS
+
+    from scribe.delivery.payload import values_of
+
+    from . import conftest
+
+    fields = getattr(conftest, fields_name)
+    DOCUMENT_MODELS[kind].model_validate(values_of(fields))  # the fixture is a real document
+    settings = delivery_settings(tmp_path)
+    approval = approve_new(sqlite_db, tmp_path, settings, fields=fields, kind=kind, name=kind)
+    raw = body_of(sqlite_db, approval.message_id)
+    payload = json.loads(raw)
+    validate(payload, payload_schema)
+    for value in ("13800138000", "13900139000", "13700137000", "幸福村3组12号", "东街8号"):
+        assert value not in raw
+    assert '"evidence"' not in raw and '"confidence"' not in raw  # provenance stays home
+    if kind == "mediation-agreement":
+        assert "杂物堆在路上" not in raw  # the quoted transcript words behind a field
+    rec = payload["data"]["case_record"]
+    if kind == "mediation-agreement":
+        assert rec["occurred_on"] == "2026-11-20" and rec["category_code"] == "MS02"
+        assert [(p["role"], p["name"]) for p in rec["parties"]] == [
+            ("申请人", "张三"),
+            ("被申请人", "李四"),
+        ]
+        assert rec["summary"].startswith("双方因院墙外通道宽度发生争执")
+        assert rec["responsible_person"] == {"name": "王调解"}
+        assert rec["resolution_deadline"] == "2026-12-01" and rec["status"] == "已化解"
+        assert rec["resolution_org"] == "城关镇人民调解委员会"
+        assert payload["data"]["document"]["fields"]["facts"].startswith("双方因")
+    elif kind == "consultation-record":
+        assert rec["occurred_on"] == "2026-11-21" and rec["category_code"] == "MS10"
+        assert [(p["role"], p["name"]) for p in rec["parties"]] == [("咨询人", "陈五")]
+        assert rec["resolution_method"] == "法律咨询（已解答、转法律援助）"
+        assert rec["status"] == "已转办" and rec["resolved"] is None
+        assert rec["responsible_person"] == {"name": "刘律师"}
+        assert rec["summary"] == "公司拖欠三个月工资怎么办？"
+    else:
+        assert rec["event_name"] == "相邻通行纠纷" and rec["place"] == "城关司法所调解室"
+        assert [(p["role"], p["name"]) for p in rec["parties"]] == [
+            ("申请人", "张三"),
+            ("被申请人", "李四"),
+        ]
+        assert rec["people_count"] == 2 and rec["status"] == "化解中"
