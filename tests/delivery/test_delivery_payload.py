@@ -189,7 +189,6 @@ def test_documents_area_fields_map_onto_the_case_record(
     """The contract with the documents area: fields valid under doc_templates/schemas.py (as
     drafted, with provenance) produce a valid payload and a filled GB/T 31000 record."""
     from doc_templates.schemas import DOCUMENT_MODELS
-
     from scribe.delivery.payload import values_of
 
     from . import conftest
