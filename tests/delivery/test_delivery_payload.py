@@ -231,3 +231,18 @@ def test_documents_area_fields_map_onto_the_case_record(
             ("被申请人", "李四"),
         ]
         assert rec["people_count"] == 2 and rec["status"] == "化解中"
+
+
+def test_unminimised_fields_validate_against_the_published_document_schemas(sqlite_db, tmp_path):
+    from . import conftest
+
+    settings = delivery_settings(tmp_path, delivery_minimise_payload=False)
+    for kind, fields in (
+        ("mediation-agreement", conftest.DOCS_AGREEMENT),
+        ("consultation-record", conftest.DOCS_CONSULTATION),
+        ("hearing-record", conftest.DOCS_HEARING),
+    ):
+        schema = json.loads((conftest.ROOT / "docs" / "schemas" / f"{kind}.json").read_text("utf-8"))
+        approval = approve_new(sqlite_db, tmp_path, settings, fields=fields, kind=kind, name=f"u-{kind}")
+        sent = json.loads(body_of(sqlite_db, approval.message_id))["data"]["document"]["fields"]
+        jsonschema.validate(sent, schema, format_checker=jsonschema.FormatChecker())
