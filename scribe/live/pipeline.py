@@ -73,6 +73,10 @@ class LiveOptions:
     partial_beam: int = 1
     final_beam: int = 2
     prompt_chars: int = 120  # previous final text given as context to the next utterance
+    # Word times off for live finals: with them on, faster-whisper decodes the silent tail of
+    # an utterance as a separate window, where base loops until its token limit (10-20 s on 2
+    # cores, measured) before the filter drops it. The final pass has word times.
+    final_words: bool = False
 
 
 # -- keeping up ---------------------------------------------------------------------------------
@@ -170,7 +174,11 @@ class StreamingPipeline:
         self._last_partial = 0  # samples into the utterance at the last partial
         self._partial_shown = False
         self.utterance = 0
+        # fixed by the session, or None: detect on every final (hearings switch languages);
+        # partials reuse the last language detected, which saves an encoder pass each
         self.language: str | None = None if options.language == "auto" else options.language
+        self._detected: str | None = self.language
+        self._partial_cost = 0.0  # s of compute the last partial took
         self._prompt = ""
         self._recent: deque[_Final] = deque(maxlen=200)  # finals whose speaker may still change
         self._turns: deque[SpeakerTurn] = deque(maxlen=2000)
@@ -212,7 +220,10 @@ class StreamingPipeline:
             out += self._step(buf[i : i + WINDOW], block_start + i, opts)
         if self._utt and self._voiced >= opts.min_speech * SAMPLE_RATE:
             length = len(self._utt) * WINDOW
-            if length - self._last_partial >= opts.partial_interval * SAMPLE_RATE:
+            # never spend more than about half the time on partials: their cost grows with
+            # the utterance, and finals must not queue behind them
+            interval = max(opts.partial_interval, 2.0 * self._partial_cost)
+            if length - self._last_partial >= interval * SAMPLE_RATE:
                 out += self._partial(opts)
         return out
 
@@ -288,9 +299,9 @@ class StreamingPipeline:
 
     # -- recognition ------------------------------------------------------------------------
 
-    def _request(self, beam: int, words: bool) -> RecognitionRequest:
+    def _request(self, beam: int, words: bool, language: str | None) -> RecognitionRequest:
         return RecognitionRequest(
-            language=self.language,
+            language=language,
             hotwords=self.base_options.hotwords,
             prompt=self._prompt or None,
             beam_size=beam,
@@ -306,7 +317,9 @@ class StreamingPipeline:
     def _partial(self, opts: LiveOptions) -> list[Event]:
         audio = np.concatenate(self._utt)
         self._last_partial = len(audio)
-        result = self._recognise(audio, self._request(opts.partial_beam, False))
+        t0 = time.perf_counter()
+        result = self._recognise(audio, self._request(opts.partial_beam, False, self._detected))
+        self._partial_cost = time.perf_counter() - t0
         text = _join(result.language, [s.text for s in result.segments])
         if not text:
             return []
@@ -317,9 +330,9 @@ class StreamingPipeline:
                            self._speaker_for(start, start + len(audio) / SAMPLE_RATE))]
 
     def _final(self, audio: np.ndarray, offset: float, utt_id: int) -> list[Event]:
-        result = self._recognise(audio, self._request(self.options.final_beam, True))
-        if self.base_options.language == "auto" and result.language and self.language is None:
-            self.language = None  # keep detecting per utterance: hearings switch languages
+        result = self._recognise(audio, self._request(self.options.final_beam, self.options.final_words, self.language))
+        if result.language:
+            self._detected = result.language
         out: list[Event] = []
         texts: list[str] = []
         for k, seg in enumerate(s for s in result.segments if s.text.strip()):

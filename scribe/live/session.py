@@ -154,7 +154,7 @@ class LiveSession:
             )
         self.meta = folder.read_meta()
         self.writer = AudioWriter(folder.audio, flush_interval=flush_interval)
-        self.bus = EventBus(self.id, Journal(folder.journal))
+        self.bus = EventBus(self.id, Journal(folder.journal), next_seq=_next_seq(folder))
         self.stats = LiveStats()
         self._level_every = int(level_interval * SAMPLE_RATE)
         self._level_acc: list[np.ndarray] = []
@@ -286,7 +286,6 @@ class LiveSession:
             },
         )
         self._set_state(STOPPED)
-        self.bus.journal.close()
         self.lock.release()
         if self._source_error is not None and not isinstance(self._source_error, Exception):
             raise self._source_error
@@ -303,6 +302,11 @@ class LiveSession:
     @property
     def source_error(self) -> BaseException | None:
         return self._source_error
+
+
+def _next_seq(folder: SessionFolder) -> int:
+    events = folder.events()
+    return (max(e.seq for e in events) + 1) if events else 1
 
 
 def _dbfs(x: float) -> float:
