@@ -71,6 +71,7 @@ class LiveEngine:
             self.final_pass(),
             flush_interval=self.settings.live_flush_interval,
             live_model=self.transcriber.engine.name,
+            default_options=self.options(),
         )
 
 

@@ -65,7 +65,10 @@ class SessionManager:
         *,
         flush_interval: float = 1.0,
         live_model: str = "",
+        default_options: LiveOptions | None = None,
     ) -> None:
+        # what a session created over the WebSocket starts from (the site's settings)
+        self.default_options = default_options or LiveOptions()
         self.root = root
         self.pipeline_factory = pipeline_factory
         self.final_pass = final_pass

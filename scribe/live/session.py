@@ -120,7 +120,13 @@ class _WorkQueue:
             item = self._items.popleft()
             if item is not None:
                 self.samples -= len(item)
+            self._cond.notify_all()
             return item
+
+    def wait_below(self, samples: int) -> None:
+        with self._cond:
+            while self.samples > samples:
+                self._cond.wait()
 
     def drop_oldest(self, keep_samples: int) -> int:
         """Drop queued audio (never the end marker) until at most ``keep_samples`` remain."""
@@ -163,6 +169,9 @@ class LiveSession:
         self._work = _WorkQueue()
         self._stop_source = threading.Event()
         self._source_thread: threading.Thread | None = None
+        self.source: CaptureSource | None = None
+        self._backpressure = False
+        self._backpressure_samples = 5 * SAMPLE_RATE
         self._source_error: BaseException | None = None
         self._worker = threading.Thread(target=self._run_worker, name=f"live-{self.id}", daemon=True)
         self._stopped = False
@@ -185,6 +194,10 @@ class LiveSession:
             self.stats.received_seconds = t
             self._meter(samples.astype(np.float32, copy=False), t)
             self._work.put(samples)
+        if self._backpressure:
+            # a source with no clock of its own (a file replayed as fast as possible) waits for
+            # the recogniser instead of being skipped: bounded memory, every word recognised
+            self._work.wait_below(self._backpressure_samples)
 
     def _meter(self, samples: np.ndarray, t: float) -> None:
         self._level_acc.append(samples)
@@ -197,6 +210,8 @@ class LiveSession:
             self.bus.publish(ev.level(t, _dbfs(rms), _dbfs(peak)))
 
     def start_source(self, source: CaptureSource) -> None:
+        self.source = source
+        self._backpressure = not getattr(source, "clocked", True)
         def run() -> None:
             try:
                 source.run(self.feed, self._stop_source)
@@ -224,6 +239,8 @@ class LiveSession:
                 break
             lag = self._work.samples / SAMPLE_RATE
             self.stats.max_lag = max(self.stats.max_lag, lag)
+            if self._backpressure:
+                lag = 0.0  # the source waits for us: being "behind" costs nothing here
             if lag > degrader.max_lag:
                 dropped = self._work.drop_oldest(int(degrader.max_lag / 2 * SAMPLE_RATE))
                 at = self.pipeline.clock

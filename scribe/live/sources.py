@@ -27,6 +27,10 @@ Sink = Callable[[np.ndarray], None]  # receives float32, 16 kHz mono, shape: (nu
 
 class CaptureSource(Protocol):
     description: str
+    # True when audio arrives on a real clock (a microphone, a remote desk, a paced replay):
+    # the session must keep up or degrade. False (a file read as fast as possible): the
+    # session makes the source wait instead.
+    clocked: bool
 
     def run(self, sink: Sink, stop: threading.Event) -> None: ...
 
@@ -124,10 +128,13 @@ def resolve_device(device: str | int | None) -> InputDevice:
 class MicrophoneSource:
     """A PortAudio input (sounddevice) at its native rate, mixed to mono and resampled."""
 
-    def __init__(self, device: str | int | None = None, *, block_seconds: float = 0.1) -> None:
+    def __init__(self, device: str | int | None = None, *, block_seconds: float = 0.1,
+                 max_seconds: float | None = None) -> None:
         self.device = resolve_device(device)
         self.block_seconds = block_seconds
+        self.max_samples = int(max_seconds * SAMPLE_RATE) if max_seconds else None
         self.description = f"microphone: {self.device.name}"
+        self.clocked = True
         self.overflows = 0
 
     def run(self, sink: Sink, stop: threading.Event) -> None:
@@ -162,6 +169,18 @@ class MicrophoneSource:
                 f"cannot open input device {self.device.name!r} ({exc})",
                 fix="close other programs using the microphone or choose another --device",
             ) from None
+        delivered = 0
+
+        def deliver(block: np.ndarray) -> bool:
+            nonlocal delivered
+            out = resample(block)
+            if self.max_samples is not None:
+                out = out[: self.max_samples - delivered]
+            if out.size:
+                sink(out)
+                delivered += out.size
+            return self.max_samples is None or delivered < self.max_samples
+
         with stream:
             while not stop.is_set():
                 try:
@@ -170,21 +189,16 @@ class MicrophoneSource:
                     if not stream.active:
                         break
                     continue
-                if block is None:
+                if block is None or not deliver(block):
                     break
-                out = resample(block)
-                if out.size:
-                    sink(out)
-        # what arrived between the last get and the stream closing
+            stream.abort()  # stop the callbacks now, then keep what they already handed over
         while True:
             try:
                 block = blocks.get_nowait()
             except queue.Empty:
                 break
-            if block is not None:
-                out = resample(block)
-                if out.size:
-                    sink(out)
+            if block is not None and not deliver(block):
+                break
 
 
 class FileSource:
@@ -198,6 +212,7 @@ class FileSource:
         self.block = int(SAMPLE_RATE * block_seconds)
         self.samples = decode_audio(self.path).samples
         pace = f"real time x{speed:g}" if realtime else "as fast as possible"
+        self.clocked = realtime
         self.description = f"file: {self.path.name} ({pace})"
 
     def run(self, sink: Sink, stop: threading.Event) -> None:
@@ -220,6 +235,7 @@ class PushSource:
 
     def __init__(self, description: str = "websocket", *, max_queued_seconds: float = 30.0) -> None:
         self.description = description
+        self.clocked = True
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue()
         self._queued = 0
         self._lock = threading.Lock()
@@ -238,10 +254,13 @@ class PushSource:
         return self._queued / SAMPLE_RATE
 
     def run(self, sink: Sink, stop: threading.Event) -> None:
-        while not stop.is_set():
+        # On stop, what is already queued is still delivered: it was received, so it is kept.
+        while True:
             try:
                 item = self._queue.get(timeout=0.2)
             except queue.Empty:
+                if stop.is_set():
+                    return
                 continue
             if item is None:
                 return
