@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
@@ -46,13 +46,15 @@ def build_router(
 ) -> APIRouter:
     router = APIRouter()
 
+    # Dependencies as defaults, not Annotated[...]: with postponed annotations FastAPI resolves
+    # Annotated strings in module globals, where these closure variables do not exist.
     @router.websocket("/ws/sessions/{session_id}")
     async def session_socket(
         websocket: WebSocket,
         session_id: str,
-        manager: Annotated[SessionManager, Depends(get_manager)],
-        _user: Annotated[Any, Depends(auth)],
-        after: Annotated[int, Query(ge=0, description="replay journal events after this seq")] = 0,
+        manager: SessionManager = Depends(get_manager),  # noqa: B008
+        _user: Any = Depends(auth),  # noqa: B008
+        after: int = Query(0, ge=0, description="replay journal events after this seq"),
     ) -> None:
         await websocket.accept()
         conn = _Connection(websocket, manager, session_id, max_frame_bytes, run_final_pass)
