@@ -32,11 +32,14 @@ SCRIBE = str(Path(sys.executable).parent / "scribe")  # the console script of th
 
 
 @pytest.fixture(scope="module")
-def engine(model_store):  # noqa: ANN001 - the model_store fixture makes missing models fail loudly
+def engine(transcriber_base, model_store):  # noqa: ANN001 - shared fixtures of conftest.py
+    """Live sessions on the suite's already-loaded whisper-base (no second copy in memory)."""
     from scribe.live.engine import LiveEngine
     from scribe.settings import Settings
 
-    return LiveEngine.load(Settings(cpu_threads=2), diarize=False)
+    settings = Settings(cpu_threads=2)
+    vad = model_store.path_for(settings.vad_model) / "silero_vad_v6.onnx"
+    return LiveEngine(settings, transcriber_base, vad)
 
 
 def _reference(shared_data: Path, name: str) -> list[dict]:

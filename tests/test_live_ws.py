@@ -23,13 +23,15 @@ FRAME = 3200  # samples per frame: 0.2 s
 
 
 @pytest.fixture(scope="module")
-def server(model_store, tmp_path_factory) -> Iterator[tuple[str, Path]]:  # noqa: ANN001
+def server(transcriber_base, model_store, tmp_path_factory) -> Iterator[tuple[str, Path]]:  # noqa: ANN001
     from scribe.live.engine import LiveEngine
     from scribe.live.ws import build_router
     from scribe.settings import Settings
 
     # frames are sent faster than real time here: a lag bound this wide keeps every word live
-    engine = LiveEngine.load(Settings(cpu_threads=2, live_max_lag=600.0), diarize=False)
+    settings = Settings(cpu_threads=2, live_max_lag=600.0)
+    vad = model_store.path_for(settings.vad_model) / "silero_vad_v6.onnx"
+    engine = LiveEngine(settings, transcriber_base, vad)
     root = tmp_path_factory.mktemp("ws") / "sessions"
     manager = engine.manager(root)
     app = FastAPI()
