@@ -23,8 +23,9 @@ FRAME = 3200  # samples per frame: 0.2 s
 
 
 @pytest.fixture(scope="module")
-def server(transcriber_base, model_store, tmp_path_factory) -> Iterator[tuple[str, Path]]:  # noqa: ANN001
+def server(transcriber_base, model_store, tmp_path_factory) -> Iterator[tuple]:  # noqa: ANN001
     from scribe.live.engine import LiveEngine
+    from scribe.live.bridge import ManagerBridge
     from scribe.live.ws import build_router
     from scribe.settings import Settings
 
@@ -44,7 +45,8 @@ def server(transcriber_base, model_store, tmp_path_factory) -> Iterator[tuple[st
     thread.start()
     while not srv.started:
         time.sleep(0.05)
-    yield f"ws://127.0.0.1:{port}", root
+    app.state.bridge = ManagerBridge(manager)
+    yield f"ws://127.0.0.1:{port}", root, app.state.bridge
     manager.close()
     srv.should_exit = True
     thread.join(10)
@@ -71,9 +73,9 @@ def _drain(ws, seconds: float) -> list[dict]:  # noqa: ANN001
 
 
 def test_bad_frames_get_errors_and_a_reconnect_resumes_the_session(
-    server: tuple[str, Path], shared_data: Path
+    server: tuple, shared_data: Path
 ) -> None:
-    url, root = server
+    url, root, _bridge = server
     pcm = to_pcm16(decode_audio(shared_data / "conversations" / "conv_zh_dev_01.wav").samples)
     half = 16000 * 11
     received: list[dict] = []
@@ -123,8 +125,8 @@ def test_bad_frames_get_errors_and_a_reconnect_resumes_the_session(
     assert folder.read_meta()["state"] == "finished" and folder.final_transcript.exists()
 
 
-def test_audio_before_start_and_a_closed_session_are_refused(server: tuple[str, Path]) -> None:
-    url, _root = server
+def test_audio_before_start_and_a_closed_session_are_refused(server: tuple) -> None:
+    url, _root, _bridge = server
     with connect(f"{url}/ws/sessions/ws-two") as ws:
         ws.send(b"\x00\x00" * 1600)
         e = json.loads(ws.recv(timeout=30))
@@ -132,3 +134,40 @@ def test_audio_before_start_and_a_closed_session_are_refused(server: tuple[str, 
         ws.send(json.dumps({"op": "start", "language": "klingon"}))
         e = json.loads(ws.recv(timeout=30))
         assert e["type"] == "error" and e["code"] == "bad_message"
+
+
+def test_desk_bridge_opens_pauses_and_stops_a_session(server: tuple, shared_data: Path) -> None:
+    """The desk API's path: open for a hearing, stream, pause (off the record), resume, stop."""
+    from types import SimpleNamespace
+
+    url, root, bridge = server
+    pcm = to_pcm16(decode_audio(shared_data / "conversations" / "conv_zh_dev_01.wav").samples)
+    start = SimpleNamespace(hearing_id="2026-017", language="zh", hotwords=("达摩院",),
+                            casefile={"hotwords": ["张三"], "case_number": "（2026）X人调字第17号"})
+    session_id = bridge.open(start)
+    assert bridge.open(start) == session_id  # found, not created twice
+    a, b = 16000 * 4, 16000 * 8
+    with connect(url + bridge.websocket_path(session_id)) as ws:
+        for i in range(0, a, FRAME):
+            ws.send(pcm[i : i + FRAME].tobytes())
+        ws.send(json.dumps({"op": "pause"}))
+        _recv_until(ws, lambda e, _: e["type"] == "state" and e["state"] == "paused")
+        for i in range(a, b, FRAME):  # said off the record: not kept
+            ws.send(pcm[i : i + FRAME].tobytes())
+        ws.send(json.dumps({"op": "resume"}))
+        _recv_until(ws, lambda e, _: e["type"] == "state" and e["state"] == "recording")
+        for i in range(b, len(pcm), FRAME):
+            ws.send(pcm[i : i + FRAME].tobytes())
+        time.sleep(1.0)  # let the last frames reach the session before the desk stops it
+    bridge.stop(session_id)
+    assert bridge.wait_finished(session_id, timeout=300)
+    folder = SessionFolder(root / session_id)
+    kept = np.concatenate([pcm[:a], pcm[b:]])
+    assert np.array_equal(read_wav_pcm(folder.audio), kept)
+    state = bridge.state(session_id)
+    assert state["state"] == "finished" and state["final_ready"]
+    meta = folder.read_meta()
+    assert meta["hotwords"] == ["达摩院", "张三"] and meta["case"]["case_number"].startswith("（2026）")
+    transcript = bridge.transcript(session_id)
+    assert transcript is not None and transcript["info"]["kind"] == "final"
+    assert bridge.audio_path(session_id) == folder.audio

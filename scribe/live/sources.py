@@ -251,6 +251,11 @@ class PushSource:
     def close(self) -> None:
         self._queue.put(None)
 
+    def call(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on the source thread after the audio pushed so far (pause/resume
+        must cut the stream exactly where the client sent them)."""
+        self._queue.put(action)  # type: ignore[arg-type]
+
     @property
     def queued_seconds(self) -> float:
         return self._queued / SAMPLE_RATE
@@ -266,6 +271,9 @@ class PushSource:
                 continue
             if item is None:
                 return
+            if callable(item):
+                item()
+                continue
             with self._lock:
                 self._queued -= len(item)
             sink(item)
