@@ -201,6 +201,26 @@ def test_kill_9_mid_session_keeps_audio_and_every_final(
     assert final.segments and folder.read_meta()["state"] == "finished"
     assert meta["audio_sha256"] == sha256_of(folder.audio)
 
+    # and staff find it and take it away with the CLI
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([SCRIBE, "sessions", *args], capture_output=True, text=True, env=env, cwd=ROOT)
+
+    listed = json.loads(cli("list", "--json").stdout)
+    assert [(m["id"], m["state"]) for m in listed] == [("killed", "finished")]
+    shown = cli("show", "killed")
+    assert shown.returncode == 0 and final.segments[0].text in shown.stdout
+    srt = tmp_path / "killed.srt"
+    flac = tmp_path / "killed.flac"
+    exported = cli("export", "killed", "--format", "srt", "--output", str(srt), "--audio", str(flac))
+    assert exported.returncode == 0, exported.stderr
+    assert srt.read_text(encoding="utf-8").startswith("1\n00:00:0")
+    assert np.array_equal(to_pcm16(decode_audio(flac).samples), on_disk)  # lossless
+    live_json = json.loads(cli("export", "killed", "--which", "live", "--format", "json").stdout)
+    assert live_json["info"]["kind"] == "live"
+    missing = cli("show", "no-such-session")
+    assert missing.returncode == 7 and "Traceback" not in missing.stderr
+    assert "does not exist" in missing.stderr and "scribe sessions list" in missing.stderr
+
 
 def test_microphone_through_a_real_portaudio_device(tmp_path: Path, shared_data: Path) -> None:
     """ALSA file-backed capture PCM at 44.1 kHz stereo: device choice, resampling, downmix."""
