@@ -23,6 +23,7 @@ from scribe.live.archive import SessionFolder, read_wav_pcm, sha256_of, to_pcm16
 from scribe.live.events import EVENT_VERSION
 from scribe.live.sources import FileSource
 from scribe.text.normalize import error_rate
+from scribe.text.zh import to_simplified
 from scribe.transcribe import TranscribeOptions
 from scribe.types import SpeakerTurn, Transcript
 
@@ -111,6 +112,7 @@ def test_replay_gives_finals_archive_and_a_final_pass_equal_to_offline(
     reference = "".join(r["text"] for r in _reference(shared_data, "conv_zh_dev_01"))
     assert error_rate([reference], [live_text], "zh") < 0.35, live_text
     assert "，" in live_text or "。" in live_text  # Mandarin typeset like the offline output
+    assert to_simplified(live_text) == live_text and " " not in live_text
 
     # the archive: lossless audio with its sha256, the journal holds every final
     folder = SessionFolder(tmp_path / "sessions" / session.id)
