@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,21 @@ class Settings(BaseSettings):
     compute_type: str = "int8"
     cpu_threads: int = 0  # 0: one per core
     vad_model: str = "silero-vad"
+
+    # --- server (desk and review pages, accounts) ----------------------------------------
+    host: str = "127.0.0.1"  # a desk PC serves itself; a site opens it up on purpose
+    port: int = 8000
+    # the address people type; used in printed links and to decide cookie security
+    public_url: str | None = None
+    # None: Secure cookies exactly when public_url is https (plain http on loopback otherwise)
+    cookie_secure: bool | None = None
+    login_session_hours: float = 12.0  # one working day; a desk left logged in overnight expires
+    # first start: the admin is created from these (never a default password)
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+    admin_office: str = "本所"
+    # False only for tests and tools that need the pages without loading speech models
+    server_load_models: bool = True
 
     @property
     def models_path(self) -> Path:
