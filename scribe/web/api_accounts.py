@@ -73,8 +73,10 @@ def login(body: LoginIn, request: Request, response: Response, tx: Tx) -> MeOut:
     user = service.authenticate(tx, body.username, body.password)
     if user is None:
         throttle.failed(*keys)
-        # the user name is not logged: it may be a password typed in the wrong box
-        audit.record(tx, "anonymous", Action.LOGIN_FAILED, "user", "?", client=ip)
+        # its own transaction: the request's own one rolls back with the 401 below.
+        # The user name is not logged: it may be a password typed in the wrong box.
+        with request.app.state.db.transaction() as own:
+            audit.record(own, "anonymous", Action.LOGIN_FAILED, "user", "?", client=ip)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong user name or password")
     throttle.succeeded(*keys)
     cookie, row = service.start_login_session(tx, user, settings.login_session_hours)

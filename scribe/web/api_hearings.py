@@ -214,7 +214,9 @@ def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
 def correct_segment(hearing_id: str, index: int, body: CorrectionIn, who: Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))], tx: Tx, live: Live) -> dict:
     hearing = hearings.get_visible(tx, who, hearing_id)
     data = live.transcript(hearing.live_session_id) if hearing.live_session_id else None
-    segments = (data or {}).get("segments") or []
+    if data is None:
+        raise SessionError("this hearing has no transcript yet", fix="record the hearing first")
+    segments = data.get("segments") or []
     if not 0 <= index < len(segments):
         raise HTTPException(404, detail=f"the transcript has no segment {index}")
     corrections = dict(hearing.corrections or {})

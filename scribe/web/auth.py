@@ -41,7 +41,9 @@ def get_tx(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
         yield tx
 
 
-Tx = Annotated[Session, Depends(get_tx)]
+# scope="function": commit before the response leaves, so a client that acts on the response
+# (a fresh login cookie, a new hearing id) never races the commit.
+Tx = Annotated[Session, Depends(get_tx, scope="function")]
 
 
 class NotAuthenticated(HTTPException):
