@@ -1,0 +1,1 @@
+"""Speech recognition: the only package that imports faster_whisper (and its VAD runtime)."""

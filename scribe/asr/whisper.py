@@ -1,0 +1,130 @@
+"""faster-whisper (CTranslate2) behind a small interface: load once, decode arrays."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from scribe.types import TranscriptSegment, Word
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """What Whisper is asked to do for one call. Echoed into the transcript's ``info``."""
+
+    language: str | None = None  # None: detect
+    beam_size: int = 5
+    best_of: int = 5
+    patience: float = 1.0
+    temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+    condition_on_previous_text: bool = True
+    word_timestamps: bool = True
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+
+
+@dataclass(frozen=True)
+class RawSegment:
+    """One decoded segment with the decoder's own quality signals (used for filtering)."""
+
+    segment: TranscriptSegment
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    temperature: float
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    language: str
+    language_probability: float
+    segments: tuple[RawSegment, ...] = field(default_factory=tuple)
+
+
+class WhisperEngine:
+    """One loaded CTranslate2 Whisper model. Thread-safe: calls are serialised by a lock,
+    because one CTranslate2 model on 2 cores gains nothing from concurrent decodes."""
+
+    def __init__(
+        self, model_dir: Path, *, name: str, compute_type: str = "int8", cpu_threads: int = 0
+    ) -> None:
+        from faster_whisper import WhisperModel
+
+        self.name = name
+        self.model_dir = model_dir
+        self._model = WhisperModel(
+            str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
+        )
+        self._lock = threading.Lock()
+
+    @property
+    def is_multilingual(self) -> bool:
+        return bool(self._model.model.is_multilingual)
+
+    def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
+        if not self.is_multilingual:
+            return "en", 1.0
+        with self._lock:
+            lang, prob, _ = self._model.detect_language(samples)
+        return lang, float(prob)
+
+    def decode(
+        self,
+        samples: np.ndarray,
+        options: DecodeOptions,
+        *,
+        offset: float = 0.0,
+        on_segment: Callable[[float], None] | None = None,
+    ) -> DecodeResult:
+        """Decode a 16 kHz mono array. Times are shifted by ``offset`` seconds.
+
+        ``on_segment(end_time)`` is called as segments come out (for progress bars).
+        """
+        language = options.language
+        if language and not self.is_multilingual:
+            language = None if language == "en" else language
+        with self._lock:
+            segments, info = self._model.transcribe(
+                samples,
+                language=language,
+                beam_size=options.beam_size,
+                best_of=options.best_of,
+                patience=options.patience,
+                temperature=list(options.temperature),
+                initial_prompt=options.initial_prompt,
+                hotwords=options.hotwords,
+                condition_on_previous_text=options.condition_on_previous_text,
+                word_timestamps=options.word_timestamps,
+                no_speech_threshold=options.no_speech_threshold,
+                log_prob_threshold=options.log_prob_threshold,
+                compression_ratio_threshold=options.compression_ratio_threshold,
+                repetition_penalty=options.repetition_penalty,
+                no_repeat_ngram_size=options.no_repeat_ngram_size,
+                vad_filter=False,  # gating is ours (scribe.asr.vad), with the locked model
+            )
+            out = []
+            for s in segments:  # a generator: decoding happens while iterating
+                words = tuple(
+                    Word(w.start + offset, w.end + offset, w.word, float(w.probability))
+                    for w in (s.words or ())
+                )
+                seg = TranscriptSegment(start=s.start + offset, end=s.end + offset, text=s.text, words=words)
+                out.append(RawSegment(seg, s.avg_logprob, s.no_speech_prob, s.compression_ratio, s.temperature))
+                if on_segment:
+                    on_segment(s.end + offset)
+        return DecodeResult(info.language, float(info.language_probability), tuple(out))
+
+
+def hotword_prompt(hotwords: Sequence[str]) -> str | None:
+    """faster-whisper's ``hotwords`` text: names and terms that must come out right."""
+    words = [w.strip() for w in hotwords if w and w.strip()]
+    return "，".join(dict.fromkeys(words)) or None

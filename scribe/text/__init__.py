@@ -1,0 +1,1 @@
+"""Text after recognition: Mandarin typesetting, hallucination filtering, metric normalisation."""

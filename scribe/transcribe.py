@@ -1,0 +1,245 @@
+"""Whole-recording transcription: decode -> VAD gate -> Whisper -> filter -> typeset.
+
+This is what ``scribe transcribe`` runs, and the final pass of a live session. Only speech the
+VAD found is decoded (silence never reaches Whisper, so it cannot invent text there); the speech
+stretches are joined into one array so Whisper keeps context across pauses, and every time is
+mapped back onto the recording's clock.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from scribe.asr.vad import SileroVad, VadOptions
+from scribe.asr.whisper import DecodeOptions, RawSegment, WhisperEngine, hotword_prompt
+from scribe.errors import ModelError
+from scribe.text.hallucination import clean_segment_text, is_repeat
+from scribe.text.zh import finish_text, to_simplified
+from scribe.types import SAMPLE_RATE, SpeechRegion, Transcript, TranscriptSegment, Word
+
+# Style prompt for Mandarin: Whisper continues in the script and punctuation of its prompt, so
+# a Simplified sentence with Chinese punctuation yields Simplified, punctuated text directly
+# (without it, base often answers in Traditional characters with no punctuation).
+ZH_STYLE_PROMPT = "以下是普通话的句子。"
+CHINESE_CODES = {"zh", "yue"}
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    language: str = "auto"  # auto | zh | en | any Whisper language code
+    hotwords: tuple[str, ...] = ()  # names and legal terms that must come out right
+    beam_size: int = 5
+    word_timestamps: bool = True
+    style_prompt: bool = True  # the Simplified-Chinese style prompt for Mandarin
+    vad: VadOptions = field(default_factory=VadOptions)
+    # drop a segment the decoder itself thinks is not speech (both must hold, as in Whisper)
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+
+
+ProgressFn = Callable[[float, float], None]  # (seconds of speech done, seconds of speech in all)
+
+
+class Transcriber:
+    """A loaded recogniser and VAD, reused for every file and every session."""
+
+    def __init__(self, engine: WhisperEngine, vad: SileroVad) -> None:
+        self.engine = engine
+        self.vad = vad
+
+    @classmethod
+    def load(cls, settings, model: str | None = None) -> Transcriber:  # type: ignore[no-untyped-def]
+        from scribe.models import open_store
+
+        store = open_store(settings)
+        name = model or settings.asr_model
+        entry = store.lock.get(name)
+        if entry.role != "asr":
+            raise ModelError(
+                f"model {name!r} is a {entry.role} model, not a speech recogniser",
+                fix="choose one of: " + ", ".join(m.name for m in store.lock.by_role("asr")),
+            )
+        engine = WhisperEngine(
+            store.path_for(name),
+            name=name,
+            compute_type=settings.compute_type,
+            cpu_threads=settings.threads,
+        )
+        vad = SileroVad(store.path_for(settings.vad_model))
+        return cls(engine, vad)
+
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        options: TranscribeOptions = TranscribeOptions(),
+        *,
+        progress: ProgressFn | None = None,
+    ) -> Transcript:
+        started = time.perf_counter()
+        duration = samples.size / SAMPLE_RATE
+        self._check_language(options.language)
+        regions = self.vad.speech_regions(samples, options.vad)
+        info: dict = {
+            "options": _options_info(options),
+            "speech_regions": len(regions),
+            "speech_seconds": round(sum(r.end - r.start for r in regions), 3),
+        }
+        if not regions:
+            lang = options.language if options.language != "auto" else "und"
+            info["elapsed_s"] = round(time.perf_counter() - started, 3)
+            return Transcript(lang, duration, self.engine.name, (), info)
+
+        speech, timeline = _join(samples, regions)
+        language = self._language(speech, options.language)
+        decode = self._decode_options(language, options)
+        total = speech.size / SAMPLE_RATE
+        result = self.engine.decode(
+            speech,
+            decode,
+            on_segment=(lambda t: progress(min(t, total), total)) if progress else None,
+        )
+        segments, dropped = _clean(result.segments, language, options, timeline, decode.initial_prompt)
+        info.update(
+            detected_language=result.language,
+            language_probability=round(result.language_probability, 3),
+            dropped_segments=dropped,
+            elapsed_s=round(time.perf_counter() - started, 3),
+        )
+        if progress:
+            progress(total, total)
+        return Transcript(language, duration, self.engine.name, tuple(segments), info)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _check_language(self, language: str) -> None:
+        if not self.engine.is_multilingual and language not in ("auto", "en"):
+            raise ModelError(
+                f"model {self.engine.name!r} recognises English only, not {language!r}",
+                fix="use --model whisper-base (multilingual) for Mandarin",
+            )
+
+    def _language(self, speech: np.ndarray, requested: str) -> str:
+        if requested != "auto":
+            return "zh" if requested in CHINESE_CODES else requested
+        lang, _prob = self.engine.detect_language(speech)
+        return "zh" if lang in CHINESE_CODES else lang
+
+    def _decode_options(self, language: str, options: TranscribeOptions) -> DecodeOptions:
+        prompt = ZH_STYLE_PROMPT if (language == "zh" and options.style_prompt) else None
+        hotwords = options.hotwords
+        if language == "zh":
+            hotwords = tuple(to_simplified(h) for h in hotwords)
+        return DecodeOptions(
+            language=language,
+            beam_size=options.beam_size,
+            initial_prompt=prompt,
+            hotwords=hotword_prompt(hotwords),
+            word_timestamps=options.word_timestamps,
+            no_speech_threshold=options.no_speech_threshold,
+            log_prob_threshold=options.log_prob_threshold,
+        )
+
+
+# --- joining speech and mapping time back ------------------------------------------------
+@dataclass(frozen=True)
+class _Timeline:
+    """Where each speech region sits in the joined array (seconds) and in the recording."""
+
+    joined_starts: tuple[float, ...]
+    original_starts: tuple[float, ...]
+    lengths: tuple[float, ...]
+
+    def to_original(self, t: float, *, is_end: bool = False) -> float:
+        # An end time that falls exactly on a join belongs to the region before it.
+        i = (bisect.bisect_left if is_end else bisect.bisect_right)(self.joined_starts, t) - 1
+        i = max(0, min(i, len(self.joined_starts) - 1))
+        within = min(max(t - self.joined_starts[i], 0.0), self.lengths[i])
+        return self.original_starts[i] + within
+
+
+def _join(samples: np.ndarray, regions: Sequence[SpeechRegion]) -> tuple[np.ndarray, _Timeline]:
+    pieces, joined, original, lengths, pos = [], [], [], [], 0.0
+    for r in regions:
+        a, b = int(r.start * SAMPLE_RATE), int(r.end * SAMPLE_RATE)
+        piece = samples[a:b]
+        pieces.append(piece)
+        joined.append(pos)
+        original.append(a / SAMPLE_RATE)
+        lengths.append(piece.size / SAMPLE_RATE)
+        pos += piece.size / SAMPLE_RATE
+    return np.concatenate(pieces), _Timeline(tuple(joined), tuple(original), tuple(lengths))
+
+
+def _strip_echo(text: str, prompt: str | None) -> str:
+    """Whisper sometimes repeats its prompt as if it had been said: remove such echoes."""
+    if not prompt:
+        return text
+    core = prompt.strip("。，. ")
+    body = text.strip(" ，。,.")
+    # Only at the edges of a segment: the same words inside real speech are left alone.
+    for n in range(len(core), 3, -1):  # longest echoed piece first, at least 4 characters
+        for i in range(len(core) - n + 1):
+            piece = core[i : i + n]
+            if body.startswith(piece):
+                return body[len(piece) :].strip(" ，。,.")
+            if body.endswith(piece):
+                return body[: -len(piece)].strip(" ，。,.")
+    return text
+
+
+def _clean(
+    raw: Sequence[RawSegment],
+    language: str,
+    options: TranscribeOptions,
+    timeline: _Timeline,
+    decode_prompt: str | None = None,
+) -> tuple[list[TranscriptSegment], list[dict]]:
+    kept: list[TranscriptSegment] = []
+    dropped: list[dict] = []
+    for r in raw:
+        seg = r.segment
+        reason = None
+        if r.no_speech_prob > options.no_speech_threshold and r.avg_logprob < options.log_prob_threshold:
+            reason = "decoder judged it non-speech"
+        elif r.compression_ratio > 2.4:
+            reason = "repetitive output"  # every temperature fallback still looped
+        text = _strip_echo(seg.text, decode_prompt)
+        if reason is None:
+            decision = clean_segment_text(text)
+            text = decision.text
+            if not text.strip():
+                reason = decision.reason or "empty"
+            elif is_repeat(text, [k.text for k in kept]):
+                reason = "repeated line"
+        if reason:
+            dropped.append({"start": round(timeline.to_original(seg.start), 2), "reason": reason})
+            continue
+        words = tuple(
+            Word(
+                timeline.to_original(w.start),
+                timeline.to_original(w.end, is_end=True),
+                to_simplified(w.word) if language == "zh" else w.word,
+                w.probability,
+            )
+            for w in seg.words
+        )
+        kept.append(
+            replace(
+                seg,
+                start=timeline.to_original(seg.start),
+                end=timeline.to_original(seg.end, is_end=True),
+                text=finish_text(text, language),
+                words=words,
+            )
+        )
+    return kept, dropped
+
+
+def _options_info(options: TranscribeOptions) -> dict:
+    out = asdict(options)
+    out["hotwords"] = len(options.hotwords)  # the words themselves may be party names: not logged
+    return out
