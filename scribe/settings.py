@@ -70,6 +70,22 @@ class Settings(BaseSettings):
     def threads(self) -> int:
         return self.cpu_threads or (os.cpu_count() or 1)
 
+    # --- live sessions (scribe/live) ---------------------------------------------------
+    sessions_dir: Path | None = None  # default: <data_dir>/sessions
+    live_flush_interval: float = 1.0  # s between fsyncs of the audio: the most a power cut loses
+    live_min_silence: float = 0.5  # s of silence that ends an utterance (final-text latency)
+    live_max_utterance: float = 15.0  # s; longer speech is cut so finals keep coming
+    live_partial_interval: float = 1.0  # s of new audio between partial texts
+    live_partial_beam: int = 1
+    live_final_beam: int = 2  # the final pass uses final_pass_beam on the whole recording
+    live_max_lag: float = 30.0  # s behind real time before the live text skips ahead
+    live_max_frame_bytes: int = 256_000  # one WebSocket audio frame: 8 s of 16 kHz s16le
+    final_pass_beam: int = 5  # same as `scribe transcribe`, so the final pass equals offline
+
+    @property
+    def sessions_path(self) -> Path:
+        return self.sessions_dir or (self.data_dir / "sessions")
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -40,6 +40,9 @@ class TranscribeOptions:
     # drop a segment the decoder itself thinks is not speech (both must hold, as in Whisper)
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
+    # Whisper's fallback re-decodes a doubtful segment at rising temperatures (up to 6 decodes
+    # with best_of 5); live sessions pass (0.0,) so one short utterance never costs 10+ s.
+    temperature: tuple[float, ...] = DecodeOptions.temperature
 
 
 ProgressFn = Callable[[float, float], None]  # (seconds of speech done, seconds of speech in all)
@@ -141,6 +144,7 @@ class Transcriber:
             word_timestamps=options.word_timestamps,
             no_speech_threshold=options.no_speech_threshold,
             log_prob_threshold=options.log_prob_threshold,
+            temperature=options.temperature,
         )
 
 
