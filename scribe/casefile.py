@@ -37,6 +37,15 @@ from scribe.errors import DocumentError
 SCHEMA_VERSION = 1
 
 
+# 纠纷类型 rows of the MoJ statistics form as used in local reports (docs: domain.md), including
+# the newer rows (拖欠农民工工资, 旅游, 电子商务) and common local ones.
+DISPUTE_CATEGORIES: tuple[str, ...] = (
+    "婚姻家庭", "邻里", "房屋宅基地", "合同", "生产经营", "损害赔偿", "山林土地", "征地拆迁",
+    "环境污染", "劳动争议", "消费", "医疗", "道路交通事故", "物业", "其他",
+    "拖欠农民工工资", "旅游", "电子商务", "土地承包经营权", "村务管理",
+)
+
+
 class SessionType(StrEnum):
     MEDIATION = "mediation"  # 人民调解: hearing -> 人民调解记录 and 人民调解协议书
     CONSULTATION = "consultation"  # 法律咨询: visit or call -> 法律咨询记录
@@ -243,11 +252,22 @@ class CaseFile(_Model):
         default_factory=dict,
         description="Diarization speaker label (e.g. SPEAKER_00) -> id of a party or staff member",
     )
+    custom: dict[str, str] = Field(
+        default_factory=dict,
+        description="Site-specific values a site template declares in its field schema",
+    )
 
     @field_validator("consultation_channel", mode="before")
     @classmethod
     def _channel_alias(cls, value: Any) -> Any:
         return _alias(value)
+
+    @field_validator("dispute_category")
+    @classmethod
+    def _known_category(cls, value: str | None) -> str | None:
+        if value is not None and value not in DISPUTE_CATEGORIES:
+            raise ValueError(f"纠纷类型 must be one of {'、'.join(DISPUTE_CATEGORIES)}")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> CaseFile:

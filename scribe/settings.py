@@ -54,9 +54,20 @@ class Settings(BaseSettings):
     # first start: the admin is created from these (never a default password)
     admin_username: str = "admin"
     admin_password: SecretStr | None = None
-    admin_office: str = "本所"
     # False only for tests and tools that need the pages without loading speech models
     server_load_models: bool = True
+    # --- documents (templates, drafting, PDF) ------------------------------------------
+    # A site's own templates: folders with template.docx + template.json; a folder named like a
+    # built-in replaces it (docs/documents.md).
+    template_dir: Path | None = None
+    # Name of a `role = "drafting"` entry in models.lock; None: rule-based drafting only.
+    drafting_model: str | None = None
+    # The model's output is thrown away (rule-based draft kept) if it takes longer than this:
+    # staff wait at the desk for the draft.
+    drafting_timeout_s: float = 120.0
+    drafting_max_new_tokens: int = 1024
+    soffice_binary: str = "soffice"
+    pdf_timeout_s: float = 180.0
 
     @property
     def models_path(self) -> Path:
