@@ -68,6 +68,39 @@ class Settings(BaseSettings):
     drafting_max_new_tokens: int = 1024
     soffice_binary: str = "soffice"
     pdf_timeout_s: float = 180.0
+    # --- delivery (case-system webhooks, scribe/delivery) --------------------------------
+    # Outbound safety: a webhook URL that resolves to loopback, private, link-local or cloud
+    # metadata addresses is refused (SSRF), unless a site opens exactly what it needs here.
+    delivery_allow_http: bool = False  # development only: production case systems use HTTPS
+    delivery_allow_loopback: bool = False  # tests and a receiver on the same desk PC
+    delivery_allow_private: bool = False  # RFC 1918 / ULA: a county intranet case system
+    delivery_allowed_networks: list[str] = Field(default_factory=list)  # CIDRs opened one by one
+    # Standard Webhooks asks receivers to answer within 15-30 s; slower counts as a failure.
+    delivery_timeout_s: float = 15.0
+    # Seconds after the FIRST attempt at which retries fall due (domain.md): the last retry is
+    # about a day after the first; then the delivery is marked failed and waits for a replay.
+    delivery_retry_schedule_s: list[float] = Field(
+        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+    )
+    delivery_jitter: float = 0.2  # +/- share of each gap, so retries of many messages spread out
+    delivery_max_retry_after_s: float = 86400.0  # a receiver cannot park a message for longer
+    delivery_batch_size: int = 50  # deliveries claimed per poll
+    delivery_concurrency: int = 8  # requests in flight per worker
+    delivery_poll_interval_s: float = 1.0
+    # A claimed delivery is another worker's again after this long (a killed worker's claims
+    # expire); it must exceed the request timeout or a slow answer would be sent twice.
+    delivery_lease_s: float = 60.0
+    delivery_rotation_grace_h: float = 24.0  # both signatures are sent this long after a rotation
+    # Payload: minimisation leaves out ID numbers, phone numbers and addresses (PIPL Art 6/19).
+    delivery_minimise_payload: bool = True
+    delivery_include_audio: bool = False  # hearing audio is sensitive (PIPL Art 28)
+    delivery_inline_files: bool = False  # base64 the files into the payload instead of links
+    delivery_inline_max_bytes: int = 5_000_000  # larger files are linked even when inlining
+    delivery_public_base_url: str = "http://127.0.0.1:8000"  # where case systems pull files
+    delivery_link_ttl_s: int = 7 * 24 * 3600  # signed download links expire after a week
+    delivery_link_secret: str | None = None  # default: a random key kept in <data_dir>
+    # Site-specific 事件类型编码 of the receiving platform: {"婚姻家庭": "0101", ...}.
+    delivery_category_codes: dict[str, str] = Field(default_factory=dict)
 
     @property
     def models_path(self) -> Path:
