@@ -8,6 +8,7 @@ documents and delivery areas. The lifespan opens the database, creates the first
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -110,6 +111,23 @@ def bootstrap_admin(db: Database, settings: Settings) -> str | None:
         return user.username
 
 
+async def _run_delivery_worker(db: Database, settings: Settings, stop: asyncio.Event) -> None:
+    """Send approved documents to the case systems while the server runs (the outbox is
+    durable: a delivery interrupted by a shutdown is sent by the next start)."""
+    from scribe.delivery.worker import DeliveryWorker
+
+    while not stop.is_set():
+        try:
+            async with DeliveryWorker(db, settings, worker_id="server") as worker:
+                await worker.run(stop=stop)
+        except Exception:  # noqa: BLE001 - keep the server up; the outbox keeps the message
+            log.exception("the delivery worker failed; restarting it in 5 s")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=5)
+            except TimeoutError:
+                pass
+
+
 def load_live_engine(settings: Settings, metrics: Metrics) -> Any:
     """The live-session engine with its models loaded once, or None when models are off."""
     if not settings.server_load_models:
@@ -123,22 +141,30 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
     settings = settings or get_settings()
     metrics = Metrics()
 
+    _import_tables()
+    db = Database(settings.db_url)  # no connection yet: the lifespan creates the schema
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _import_tables()
-        db = Database(settings.db_url)
         db.create_schema()
-        app.state.db = db
         created = bootstrap_admin(db, settings)
         if created:
             log.info("created the first admin %r from SCRIBE_ADMIN_PASSWORD", created)
+        # the speech models load once here (seconds) and serve every hearing of the process
         app.state.live = live if live is not None else load_live_engine(settings, metrics)
+        stop = asyncio.Event()
+        worker_task = None
+        if settings.server_delivery_worker:
+            worker_task = asyncio.create_task(_run_delivery_worker(db, settings, stop))
         try:
             yield
         finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
             closer = getattr(app.state.live, "close", None)
             if closer is not None:
-                closer()
+                await asyncio.to_thread(closer)
             db.dispose()
 
     app = FastAPI(
@@ -153,6 +179,7 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.db = db
     app.state.metrics = metrics
     app.state.login_throttle = LoginThrottle()
     app.state.live = live
@@ -208,14 +235,14 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
     app.include_router(api_accounts.router)
     app.include_router(api_hearings.router)
     app.include_router(pages.router)
-    for extra in ("scribe.web.api_review", "scribe.web.ws"):
-        try:
-            module = __import__(extra, fromlist=["router"])
-        except ModuleNotFoundError as exc:
-            if exc.name != extra:
-                raise
-            continue
-        app.include_router(module.router)
+    from scribe.web import api_review
+    from scribe.web.live_engine import build_ws_router
+
+    from scribe.delivery.routes import make_router as delivery_pull_router
+
+    app.include_router(api_review.router)
+    app.include_router(build_ws_router())
+    app.include_router(delivery_pull_router(db, settings))
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
 

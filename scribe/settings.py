@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
     # False only for tests and tools that need the pages without loading speech models
     server_load_models: bool = True
+    # the server sends approved documents itself; False when `scribe deliveries worker` runs apart
+    server_delivery_worker: bool = True
     # --- documents (templates, drafting, PDF) ------------------------------------------
     # A site's own templates: folders with template.docx + template.json; a folder named like a
     # built-in replaces it (docs/documents.md).

@@ -48,6 +48,7 @@ def seed_accounts(settings: Settings) -> Seeded:
         service.create_user(tx, "med_a", PASSWORD, Role.MEDIATOR, OFFICE_A, "王调解员")
         service.create_user(tx, "rev_a", PASSWORD, Role.REVIEWER, OFFICE_A, "赵审核")
         service.create_user(tx, "med_b", PASSWORD, Role.MEDIATOR, OFFICE_B, "钱调解员")
+        service.create_user(tx, "rev_b", PASSWORD, Role.REVIEWER, OFFICE_B, "孙审核")
         tokens["case_system"], _ = service.create_token(
             tx, "city platform", [Scope.DOCUMENTS_READ, Scope.SESSIONS_READ], OFFICE_A
         )
