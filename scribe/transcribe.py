@@ -162,7 +162,7 @@ class _Timeline:
         i = (bisect.bisect_left if is_end else bisect.bisect_right)(self.joined_starts, t) - 1
         i = max(0, min(i, len(self.joined_starts) - 1))
         within = min(max(t - self.joined_starts[i], 0.0), self.lengths[i])
-        return self.original_starts[i] + within
+        return float(self.original_starts[i] + within)
 
 
 def _join(samples: np.ndarray, regions: Sequence[SpeechRegion]) -> tuple[np.ndarray, _Timeline]:
@@ -176,6 +176,13 @@ def _join(samples: np.ndarray, regions: Sequence[SpeechRegion]) -> tuple[np.ndar
         lengths.append(piece.size / SAMPLE_RATE)
         pos += piece.size / SAMPLE_RATE
     return np.concatenate(pieces), _Timeline(tuple(joined), tuple(original), tuple(lengths))
+
+
+def _mostly_timeless(seg: TranscriptSegment) -> bool:
+    if not seg.words:
+        return False
+    timeless = sum(1 for w in seg.words if w.end - w.start < 0.02)
+    return timeless >= max(2, 0.6 * len(seg.words))
 
 
 def _strip_echo(text: str, prompt: str | None) -> str:
@@ -211,7 +218,11 @@ def _clean(
             reason = "decoder judged it non-speech"
         elif r.compression_ratio > 2.4:
             reason = "repetitive output"  # every temperature fallback still looped
-        text = _strip_echo(seg.text, decode_prompt)
+        elif _mostly_timeless(seg):
+            # Words the aligner could not place anywhere (zero length, piled up at the end of
+            # the audio) were not heard: Whisper continued its own text past the speech.
+            reason = "words with no duration"
+        text = _strip_echo(seg.text, decode_prompt).replace("\ufffd", "")
         if reason is None:
             decision = clean_segment_text(text)
             text = decision.text

@@ -40,3 +40,18 @@ def model_store(settings):
     for entry in store.lock.models:
         store.path_for(entry.name)  # raises ModelNotInstalled with the fix
     return store
+
+
+@pytest.fixture(scope="session")
+def transcriber_base(settings, model_store):
+    """whisper-base (multilingual) + Silero VAD, loaded once for the whole run."""
+    from scribe.transcribe import Transcriber
+
+    return Transcriber.load(settings, "whisper-base")
+
+
+@pytest.fixture(scope="session")
+def transcriber_tiny_en(settings, model_store):
+    from scribe.transcribe import Transcriber
+
+    return Transcriber.load(settings, "whisper-tiny.en")

@@ -28,6 +28,8 @@ from scribe.live.vad_stream import WINDOW, SpeechProbability
 from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn, TranscriptSegment
 
 
+PAUSE_NO_PARTIAL = 0.2  # s of trailing silence after which no new partial is started
+
 # -- what the pipeline needs from the models ------------------------------------------------
 
 
@@ -218,7 +220,10 @@ class StreamingPipeline:
         opts = self.options
         for i in range(0, n, WINDOW):
             out += self._step(buf[i : i + WINDOW], block_start + i, opts)
-        if self._utt and self._voiced >= opts.min_speech * SAMPLE_RATE:
+        # no partial once the speaker seems to have stopped: the final is due within
+        # min_silence, and a partial started now would only delay it
+        pausing = self._silence >= PAUSE_NO_PARTIAL * SAMPLE_RATE
+        if self._utt and not pausing and self._voiced >= opts.min_speech * SAMPLE_RATE:
             length = len(self._utt) * WINDOW
             # never spend more than about half the time on partials: their cost grows with
             # the utterance, and finals must not queue behind them

@@ -37,10 +37,12 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Event], None]
 
 # states a session folder can be in (session.json "state")
-RECORDING, STOPPING, STOPPED, FINALIZING, FINISHED, INTERRUPTED = (
-    "recording", "stopping", "stopped", "finalizing", "finished", "interrupted",
+RECORDING, PAUSED, STOPPING, STOPPED, FINALIZING, FINISHED, INTERRUPTED = (
+    "recording", "paused", "stopping", "stopped", "finalizing", "finished", "interrupted",
 )
-UNFINISHED = frozenset({RECORDING, STOPPING})
+UNFINISHED = frozenset({RECORDING, PAUSED, STOPPING})
+# queued for the worker on pause: close the utterance in progress (an empty block, by identity)
+_CLOSE_UTTERANCE = np.zeros(0, dtype=np.float32)
 
 
 def utc_iso(t: float | None = None) -> str:
@@ -175,6 +177,7 @@ class LiveSession:
         self._source_error: BaseException | None = None
         self._worker = threading.Thread(target=self._run_worker, name=f"live-{self.id}", daemon=True)
         self._stopped = False
+        self._paused = False
         self.state = RECORDING
         self.started_at = time.time()
         self._worker.start()
@@ -189,6 +192,8 @@ class LiveSession:
         with self._feed_lock:
             if self._stopped:
                 raise SessionError(f"session {self.id} is stopped", fix="start a new session")
+            if self._paused:
+                return  # off the record: neither archived nor transcribed
             self.writer.append(to_pcm16(samples))
             t = self.writer.duration
             self.stats.received_seconds = t
@@ -237,6 +242,10 @@ class LiveSession:
             block = self._work.get()
             if block is None:
                 break
+            if block is _CLOSE_UTTERANCE:
+                for e in self.pipeline.flush():
+                    self.bus.publish(e)
+                continue
             lag = self._work.samples / SAMPLE_RATE
             self.stats.max_lag = max(self.stats.max_lag, lag)
             if self._backpressure:
@@ -274,6 +283,28 @@ class LiveSession:
         except Exception as exc:  # noqa: BLE001
             log.exception("live recognition failed at the end")
             self.bus.publish(ev.error("recognition_failed", f"live recognition failed: {exc}"))
+
+    # -- pausing ------------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Off the record (a private word with one party): audio is dropped until resume.
+
+        The session clock stops with it (it counts recorded audio), so the archive and the
+        transcript stay aligned.
+        """
+        with self._feed_lock:
+            if self._stopped or self._paused:
+                return
+            self._paused = True
+            self._work.put(_CLOSE_UTTERANCE)
+        self._set_state(PAUSED, at=round(self.writer.duration, 3))
+
+    def resume(self) -> None:
+        with self._feed_lock:
+            if self._stopped or not self._paused:
+                return
+            self._paused = False
+        self._set_state(RECORDING, at=round(self.writer.duration, 3), resumed=True)
 
     # -- stopping ----------------------------------------------------------------------------
 

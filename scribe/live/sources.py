@@ -149,7 +149,7 @@ class MicrophoneSource:
             # PortAudio's thread: copy and hand over, nothing slow here
             if status.input_overflow:
                 self.overflows += 1
-            blocks.put(indata.copy())
+            blocks.put(indata.astype(np.float32) / 32768.0)
 
         def finished() -> None:
             blocks.put(None)
@@ -159,7 +159,9 @@ class MicrophoneSource:
                 device=self.device.index,
                 samplerate=rate,
                 channels=channels,
-                dtype="float32",
+                # int16, not float32: desk microphones are 16-bit, and ALSA's plug layer was
+                # seen to garble its own s16 -> float conversion (test_live_session's mic test)
+                dtype="int16",
                 blocksize=int(rate * self.block_seconds),
                 callback=callback,
                 finished_callback=finished,
@@ -249,6 +251,11 @@ class PushSource:
     def close(self) -> None:
         self._queue.put(None)
 
+    def call(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on the source thread after the audio pushed so far (pause/resume
+        must cut the stream exactly where the client sent them)."""
+        self._queue.put(action)  # type: ignore[arg-type]
+
     @property
     def queued_seconds(self) -> float:
         return self._queued / SAMPLE_RATE
@@ -264,6 +271,9 @@ class PushSource:
                 continue
             if item is None:
                 return
+            if callable(item):
+                item()
+                continue
             with self._lock:
                 self._queued -= len(item)
             sink(item)

@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
@@ -46,13 +46,15 @@ def build_router(
 ) -> APIRouter:
     router = APIRouter()
 
+    # Dependencies as defaults, not Annotated[...]: with postponed annotations FastAPI resolves
+    # Annotated strings in module globals, where these closure variables do not exist.
     @router.websocket("/ws/sessions/{session_id}")
     async def session_socket(
         websocket: WebSocket,
         session_id: str,
-        manager: Annotated[SessionManager, Depends(get_manager)],
-        _user: Annotated[Any, Depends(auth)],
-        after: Annotated[int, Query(ge=0, description="replay journal events after this seq")] = 0,
+        manager: SessionManager = Depends(get_manager),  # noqa: B008
+        _user: Any = Depends(auth),  # noqa: B008
+        after: int = Query(0, ge=0, description="replay journal events after this seq"),
     ) -> None:
         await websocket.accept()
         conn = _Connection(websocket, manager, session_id, max_frame_bytes, run_final_pass)
@@ -159,7 +161,7 @@ class _Connection:
                 f"{self.max_frame_bytes} bytes; send 16 kHz s16le PCM in frames of 0.1-1 s",
             )
             return
-        if self.session is None or self.session.state != "recording":
+        if self.session is None or self.session.state not in ("recording", "paused"):
             await self._reply_error("not_recording", "audio arrived but the session is not "
                                     "recording; send {\"op\": \"start\"} first")
             return
@@ -168,9 +170,14 @@ class _Connection:
         except ScribeError as exc:
             await self._reply_error("bad_frame", str(exc))
             return
+        if self.session.source is None:  # opened by the desk API: this socket is the source
+            self.session.start_source(PushSource("websocket"))
         source = self.session.source
         if isinstance(source, PushSource):
             source.push(samples)
+        else:
+            await self._reply_error("not_recording", "this session records from "
+                                    f"{source.description if source else 'nothing'}, not this socket")
 
     async def _control(self, text: str) -> None:
         try:
@@ -186,6 +193,15 @@ class _Connection:
             await self._start(msg)
         elif op == "stop":
             await self._stop(bool(msg.get("final_pass", True)))
+        elif op in ("pause", "resume"):
+            if self.session is None:
+                await self._reply_error("not_recording", f"nothing to {op}: send start first")
+                return
+            action = self.session.pause if op == "pause" else self.session.resume
+            if isinstance(self.session.source, PushSource):
+                self.session.source.call(action)  # in order with the audio frames before it
+            else:
+                await run_in_threadpool(action)
         elif op == "role":
             if self.session is None or not isinstance(msg.get("speaker"), str):
                 await self._reply_error("bad_message", "role needs a recording session and "
@@ -193,11 +209,15 @@ class _Connection:
                 return
             self.session.bus.publish(ev.speaker_update("", msg["speaker"], str(msg.get("role") or "") or None))
         else:
-            await self._reply_error("unknown_op", f"unknown op {op!r}; use start, stop or role")
+            await self._reply_error("unknown_op", f"unknown op {op!r}; use start, pause, resume, "
+                                    "stop or role")
 
     async def _start(self, msg: dict[str, Any]) -> None:
         if self.session is not None:
-            # a reconnecting client sends start again: it resumes the same session
+            # a reconnecting client sends start again: it resumes the same session; a session
+            # the desk API opened has no source yet, and this socket becomes it
+            if self.session.source is None and self.session.state in ("recording", "paused"):
+                self.session.start_source(PushSource("websocket"))
             await self._send(Event("state", {"state": self.session.state, "resumed": True},
                                    self.session_id, 0))
             return
