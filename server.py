@@ -162,9 +162,10 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
             stop.set()
             if worker_task is not None:
                 await worker_task
-            closer = getattr(app.state.live, "close", None)
-            if closer is not None:
-                await asyncio.to_thread(closer)
+            if app.state.live is not None:
+                from scribe.web.live_engine import close_live
+
+                await asyncio.to_thread(close_live, app.state.live)
             db.dispose()
 
     app = FastAPI(

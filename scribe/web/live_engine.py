@@ -1,151 +1,29 @@
 """The live-session engine (``scribe.live``) behind the desk API's ``LiveBridge`` seam, and the
 authentication of its WebSocket.
 
-The server creates a live session when a mediator presses Record (after the consent check) and
-starts a push source on it; the browser then attaches to ``/ws/sessions/<id>`` and streams PCM.
-Stop seals the audio and runs the final pass in a background thread; its progress events reach
-the desk on the same socket. The live session id is the hearing id.
+The server opens a live session when a mediator presses Record (after the consent check); the
+browser then attaches to ``/ws/sessions/<id>``, sends ``{"op": "start"}`` (its socket becomes
+the session's audio source) and streams PCM. Stop seals the audio and runs the final pass in a
+background thread; its progress events reach the desk on the same socket.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from fastapi import WebSocket, WebSocketException, status
-from sqlalchemy import select
 
 from scribe.accounts import service
 from scribe.accounts.principal import Principal, Scope
-from scribe.errors import SessionError
-from scribe.live import events as ev
+from scribe.live.bridge import ManagerBridge
 from scribe.live.manager import SessionManager
-from scribe.live.sources import PushSource
-from scribe.live.transcripts import transcript_from_events
 from scribe.settings import Settings
 from scribe.web import hearings
 from scribe.web.auth import COOKIE
-from scribe.web.live_bridge import LiveStart
 from scribe.web.models import Hearing
 
 log = logging.getLogger(__name__)
-
-
-class ManagerBridge:
-    """``LiveBridge`` over a ``SessionManager`` whose models were loaded once."""
-
-    def __init__(self, manager: SessionManager) -> None:
-        self.manager = manager
-        self._finishing: dict[str, threading.Thread] = {}
-
-    def open(self, start: LiveStart) -> str:
-        sid = start.hearing_id
-        if self.manager.get(sid) is not None:
-            return sid  # resuming after a pause, or a second Record click
-        if (self.manager.root / sid / "session.json").exists():
-            raise SessionError(
-                f"the recording of hearing {sid} has already ended",
-                fix="create a new session for a new hearing",
-            )
-        options = replace(
-            self.manager.default_options,
-            language=start.language,
-            hotwords=tuple(start.hotwords),
-        )
-        session = self.manager.create(
-            options, session_id=sid, source="websocket", title=start.casefile.get("case_number") or "", case=start.casefile
-        )
-        session.start_source(PushSource("websocket"))
-        return sid
-
-    def pause(self, session_id: str) -> None:
-        # the desk stops sending audio; the journal notes the pause for the record
-        session = self.manager.get(session_id)
-        if session is not None:
-            session.bus.publish(ev.state("paused"))
-
-    def resume(self, session_id: str) -> None:
-        session = self.manager.get(session_id)
-        if session is not None:
-            session.bus.publish(ev.state("recording", resumed=True))
-
-    def stop(self, session_id: str) -> None:
-        session = self.manager.get(session_id)
-        if session is None:
-            return
-        session.stop()
-        if self.manager.final_pass is None:
-            self.manager.forget(session_id)
-            return
-
-        def finish() -> None:
-            try:
-                self.manager.finish(session_id)
-            except Exception:  # noqa: BLE001 - published as an error event; the live text stays
-                log.exception("final pass of session failed")
-            finally:
-                self.manager.forget(session_id)
-
-        thread = threading.Thread(target=finish, name=f"final-pass-{session_id}", daemon=True)
-        self._finishing[session_id] = thread
-        thread.start()
-
-    def wait_final(self, session_id: str, timeout: float | None = None) -> bool:
-        thread = self._finishing.get(session_id)
-        if thread is not None:
-            thread.join(timeout)
-            return not thread.is_alive()
-        return True
-
-    def _folder(self, session_id: str) -> Path:
-        return self.manager.root / session_id
-
-    def state(self, session_id: str) -> dict[str, Any]:
-        root = self._folder(session_id)
-        try:
-            meta = json.loads((root / "session.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {"state": "unknown", "final_ready": False}
-        return {
-            "state": meta.get("state"),
-            "final_ready": (root / "final.json").exists(),
-            "duration": meta.get("duration"),
-        }
-
-    def transcript(self, session_id: str) -> dict[str, Any] | None:
-        root = self._folder(session_id)
-        for name in ("final.json", "live.json"):
-            path = root / name
-            if path.exists():
-                data = json.loads(path.read_text(encoding="utf-8"))
-                data.setdefault("info", {})["source"] = name.removesuffix(".json")
-                return data
-        try:
-            folder = self.manager.folder(session_id)
-        except SessionError:
-            return None
-        data = transcript_from_events(folder.events(), 0.0, folder.read_meta()).to_dict()
-        data.setdefault("info", {})["source"] = "journal"
-        return data
-
-    def audio_path(self, session_id: str) -> Path | None:
-        path = self._folder(session_id) / "audio.wav"
-        return path if path.exists() else None
-
-    def websocket_path(self, session_id: str) -> str:
-        return f"/ws/sessions/{session_id}"
-
-    def open_count(self) -> int:
-        return sum(1 for s in self.manager.list() if s.get("state") == "recording")
-
-    def close(self) -> None:
-        self.manager.close()
-        for thread in list(self._finishing.values()):
-            thread.join(timeout=600)
 
 
 def build_live_bridge(settings: Settings, _metrics: Any = None) -> ManagerBridge:
@@ -154,6 +32,13 @@ def build_live_bridge(settings: Settings, _metrics: Any = None) -> ManagerBridge
 
     engine = LiveEngine.load(settings)
     return ManagerBridge(engine.manager())
+
+
+def close_live(live: Any) -> None:
+    """Server shutdown: stop every session still recording (nothing captured is lost)."""
+    manager = getattr(live, "manager", None)
+    if manager is not None:
+        manager.close()
 
 
 # -- the WebSocket's authentication -------------------------------------------------------------

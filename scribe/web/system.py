@@ -48,6 +48,7 @@ def health(request: Request, response: Response) -> HealthOut:
 def metrics(request: Request, who: Annotated[Principal, Depends(require(Scope.METRICS))]) -> Response:
     m = request.app.state.metrics
     live = request.app.state.live
-    if live is not None and hasattr(live, "open_count"):
-        m.live_sessions.set(live.open_count())
+    manager = getattr(live, "manager", None)
+    if manager is not None:
+        m.live_sessions.set(sum(1 for s in manager.list() if s.get("state") in ("recording", "paused")))
     return Response(m.render(), media_type="text/plain; version=0.0.4")

@@ -169,6 +169,8 @@ function connect(path) {
   if (state.lastSeq) url.searchParams.set("after", state.lastSeq);
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
+  // "start" makes this socket the session's audio source (again, after a reconnect)
+  ws.onopen = () => ws.send(JSON.stringify({ op: "start" }));
   ws.onmessage = (m) => { if (typeof m.data === "string") onEvent(JSON.parse(m.data)); };
   ws.onclose = () => {
     state.ws = null;

@@ -42,7 +42,8 @@ function evidenceBox(fv) {
 function fmtClock(s) { s = Math.floor(s || 0); return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0"); }
 
 function leafInput(path, fv, name) {
-  const v = fv.value === null || fv.value === undefined ? "" : (typeof fv.value === "object" ? JSON.stringify(fv.value) : String(fv.value));
+  const empty = fv.value === null || fv.value === undefined || (Array.isArray(fv.value) && !fv.value.length);
+  const v = empty ? "" : (typeof fv.value === "object" ? JSON.stringify(fv.value) : String(fv.value));
   const long = v.length > 40 || ["facts", "answer", "question", "responsibility"].includes(name) || path.startsWith("terms.");
   const isCategory = path === "dispute_category" || path === "category";
   let input;
@@ -135,6 +136,8 @@ $("make-draft").addEventListener("click", async () => {
 
 if ($("approve")) {
   $("approve").addEventListener("click", async () => {
+    const open = (doc.missing || []).length + (doc.problems || []).length;
+    if (open && !confirm(T.approve_missing.replace("{n}", open))) return;
     $("approve").disabled = true;
     msg("…");
     try { doc = await api("POST", `${base}/documents/${doc.id}/approve`); render(); msg(T.state_approved); pollDelivery(); }
