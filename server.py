@@ -243,7 +243,11 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
 
     app.include_router(api_review.router)
     app.include_router(build_ws_router())
-    app.include_router(delivery_pull_router(db, settings))
+    # the delivery area's routes answer these too; published here so the OpenAPI matches
+    from scribe.web.schemas import ErrorOut
+
+    pull_errors = {code: {"model": ErrorOut} for code in (401, 403, 404)}
+    app.include_router(delivery_pull_router(db, settings), responses=pull_errors)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
 

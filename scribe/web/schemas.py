@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from scribe.accounts.principal import Role, Scope
 
@@ -60,6 +60,10 @@ CATEGORIES: tuple[str, ...] = (
 )  # fmt: skip
 
 Name = Field(min_length=1, max_length=128)
+# SQLite hands back naive datetimes for timezone-aware columns; they were written as UTC
+UtcDatetime = Annotated[
+    dt.datetime, AfterValidator(lambda v: v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc))
+]
 
 
 class Strict(BaseModel):
@@ -119,10 +123,10 @@ class TokenOut(BaseModel):
     prefix: str
     scopes: list[str]
     office: str
-    created_at: dt.datetime
-    expires_at: dt.datetime | None
-    revoked_at: dt.datetime | None
-    last_used_at: dt.datetime | None
+    created_at: UtcDatetime
+    expires_at: UtcDatetime | None
+    revoked_at: UtcDatetime | None
+    last_used_at: UtcDatetime | None
 
 
 class TokenCreated(TokenOut):
@@ -131,7 +135,7 @@ class TokenCreated(TokenOut):
 
 class AuditOut(BaseModel):
     id: int
-    at: dt.datetime
+    at: UtcDatetime
     actor: str
     action: str
     object_type: str
@@ -187,7 +191,7 @@ class ConsentOut(BaseModel):
     consented: bool
     notice_version: str
     confirmed_by_name: str
-    at: dt.datetime
+    at: UtcDatetime
 
 
 class SpeakerIn(Strict):
@@ -209,7 +213,7 @@ class HearingOut(BaseModel):
     speakers: dict[str, dict[str, str]]
     status: HearingStatus
     hearing_date: dt.date
-    created_at: dt.datetime
+    created_at: UtcDatetime
     consents: list[ConsentOut]
     all_consented: bool
     live_session_id: str | None
