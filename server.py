@@ -236,12 +236,13 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
     app.include_router(api_accounts.router)
     app.include_router(api_hearings.router)
     app.include_router(pages.router)
-    from scribe.web import api_review
+    from scribe.web import api_review, api_voiceprints
     from scribe.web.live_engine import build_ws_router
 
     from scribe.delivery.routes import make_router as delivery_pull_router
 
     app.include_router(api_review.router)
+    app.include_router(api_voiceprints.router)
     app.include_router(build_ws_router())
     # the delivery area's routes answer these too; published here so the OpenAPI matches
     from scribe.web.schemas import ErrorOut

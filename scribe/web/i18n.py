@@ -63,6 +63,10 @@ _T: dict[str, tuple[str, str]] = {
     "cancel": ("取消", "Cancel"),
     "enrol": ("录入调解员声纹", "Enrol mediator's voice"),
     "enrol_hint": ("请调解员朗读约10秒", "Mediator: speak for about 10 seconds"),
+    "enrol_notice": (
+        "声纹属于敏感个人信息，仅用于在本所记录中识别您的发言，可随时删除。您是否同意录入？",
+        "A voiceprint is sensitive personal data, used only to recognise your turns in this office's records, and can be deleted at any time. Do you agree to enrol?",
+    ),
     "state_created": ("待录音", "Ready"),
     "state_recording": ("录音中", "Recording"),
     "state_paused": ("已暂停", "Paused"),

@@ -253,6 +253,7 @@ $("btn-stop").addEventListener("click", async () => {
 $("enrol").addEventListener("click", async () => {
   const box = $("enrol-status");
   box.hidden = false;
+  if (!confirm(T.enrol_notice)) { box.textContent = ""; return; }
   box.textContent = T.enrol_hint;
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1 } });
@@ -269,12 +270,12 @@ $("enrol").addEventListener("click", async () => {
     const pcm = new Int16Array(n);
     let o = 0;
     for (const c of chunks) { pcm.set(c, o); o += c.length; }
-    const res = await fetch(`/api/hearings/${H.id}/enrol`, {
+    const res = await fetch(`/api/voiceprints/me?consent=true`, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/octet-stream", "X-CSRF-Token": PAGE.csrf }, body: pcm.buffer,
     });
     const data = await res.json();
-    box.textContent = res.ok ? T.saved : (data.error || res.status);
+    box.textContent = res.ok ? `${T.saved} (${data.speech_seconds} s)` : (data.error || res.status) + (data.fix ? " — " + data.fix : "");
   } catch (e) { box.textContent = T.mic_error + e.message; }
 });
 
