@@ -46,10 +46,13 @@ def _models(request: Request) -> Any:
         if models is None:
             try:
                 import diarize
+                import diarize.voiceprints  # noqa: F401
             except ImportError:
+                diarize = None  # type: ignore[assignment]
+            if diarize is None or not hasattr(diarize, "load_models"):
                 raise HTTPException(
-                    503, detail="voice enrolment needs the diarize package, which this build lacks — install it, then retry"
-                ) from None
+                    503, detail="voice enrolment needs the diarize package's voiceprints, which this build lacks — install it, then retry"
+                )
             from scribe.models import open_store
 
             settings = request.app.state.settings
