@@ -327,3 +327,40 @@ def test_voice_enrolment_needs_separate_consent_and_a_short_recording(srv: dict[
             assert r.json()["name"] == "med_a" and r.json()["speech_seconds"] >= 5
         else:  # the diarize package is not part of this build yet: a clear 503, never a crash
             assert r.status_code == 503 and "diarize" in r.json()["error"]
+
+
+def test_scribe_serve_creates_the_admin_and_prints_the_desk_address(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, SCRIBE_DATA_DIR=str(tmp_path), SCRIBE_ADMIN_PASSWORD="a sound first password")
+    scribe = Path(sys.executable).parent / "scribe"
+    # without a password and without a terminal it refuses to start (no default password)
+    bare = dict(os.environ, SCRIBE_DATA_DIR=str(tmp_path / "bare"))
+    bare.pop("SCRIBE_ADMIN_PASSWORD", None)
+    refused = subprocess.run([str(scribe), "serve", "--no-models", "--port", str(port)], env=bare,
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert refused.returncode != 0 and "SCRIBE_ADMIN_PASSWORD" in refused.stderr
+    proc = subprocess.Popen([str(scribe), "serve", "--no-models", "--port", str(port)], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        r = httpx.post(f"http://127.0.0.1:{port}/api/auth/login", json={"username": "admin", "password": "a sound first password"})
+        assert r.status_code == 200
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=60)
+    assert f"Desk page: http://127.0.0.1:{port}/" in out
