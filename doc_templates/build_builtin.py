@@ -182,12 +182,12 @@ def consultation_record() -> object:
     rows = [
         ("咨询时间", "{{ time|cn_date }}"),
         ("咨询方式", "{{ channel }}"),
-        ("咨询人", "{% if visitor.identity_declined %}咨询人拒绝提供身份信息{% else %}姓名：{{ visitor.name }}"
-                 "  性别：{{ visitor.gender }}  年龄：{{ visitor.age }}  民族：{{ visitor.ethnicity }}{% endif %}"),
-        ("职业/单位", "{% if visitor.identity_declined %}（未提供）{% else %}{{ visitor.occupation }}"
-                   "  {{ visitor.employer }}{% endif %}"),
-        ("住址/电话", "{% if visitor.identity_declined %}（未提供）{% else %}{{ visitor.address }}"
-                   "  {{ visitor.phone }}{% endif %}"),
+        ("咨询人", ("{% if visitor.identity_declined %}咨询人拒绝提供身份信息{% else %}姓名：{{ visitor.name }}"
+                 "  性别：{{ visitor.gender }}  年龄：{{ visitor.age }}  民族：{{ visitor.ethnicity }}{% endif %}")),
+        ("职业/单位", ("{% if visitor.identity_declined %}（未提供）{% else %}{{ visitor.occupation }}"
+                   "  {{ visitor.employer }}{% endif %}")),
+        ("住址/电话", ("{% if visitor.identity_declined %}（未提供）{% else %}{{ visitor.address }}"
+                   "  {{ visitor.phone }}{% endif %}")),
         ("咨询类别", "{{ category }}"),
         ("咨询事项", "{{ question }}"),
         ("解答意见", "{{ answer }}"),

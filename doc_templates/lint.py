@@ -15,14 +15,15 @@ Checks:
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
 import jinja2.meta
-from jinja2 import nodes
 from docx import Document
 from docxtpl import DocxTemplate
+from jinja2 import nodes
 
 from doc_templates.registry import TemplateSpec
 from doc_templates.render import jinja_env
@@ -88,7 +89,7 @@ def lint_template(spec: TemplateSpec) -> LintReport:
     env = jinja_env()
     try:
         source = template_source(spec)
-    except Exception as exc:  # a broken .docx: the file itself cannot be read
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # not a readable .docx
         report.errors.append(f"{spec.docx} cannot be read as a Word document: {exc}")
         return report
     try:

@@ -90,8 +90,10 @@ def template_context(draft: Draft, spec: TemplateSpec, custom: dict[str, str] | 
 
 # -- filters the templates may use (documented in docs/documents.md) ------------------------
 def cn_date(value: Any) -> str:
-    if isinstance(value, Placeholder) or value in (None, ""):
-        return str(value or "")
+    if isinstance(value, Placeholder):
+        return str(value)  # falsy on purpose, so never `value or ""` here
+    if value in (None, ""):
+        return ""
     try:
         if isinstance(value, str) and "T" in value:
             d = dt.datetime.fromisoformat(value)

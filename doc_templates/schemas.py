@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scribe.casefile import DISPUTE_CATEGORIES as CATEGORIES
+from scribe.casefile import DisputeCategory
 
 CASE_NUMBER_RE = re.compile(r"^（\d{4}）.{0,12}字第\s*[\d一二三四五六七八九十百千\-]+\s*号$")
 JUDICIAL_CONFIRMATION_DAYS = 30  # 人民调解法 第三十三条
@@ -56,7 +56,7 @@ class MediationAgreement(_Doc):
     case_number: str = Field(description="编号 （2026）X人调字第N号")
     date: dt.date = Field(description="date the agreement is signed (takes effect)")
     parties: list[PartyDetails] = Field(min_length=2)
-    dispute_category: str
+    dispute_category: DisputeCategory
     facts: str = Field(min_length=10, description="纠纷主要事实、争议事项")
     responsibility: str | None = Field(default=None, description="各方责任")
     terms: list[str] = Field(min_length=1, description="经调解，自愿达成如下协议 (numbered)")
@@ -75,13 +75,6 @@ class MediationAgreement(_Doc):
     def _case_number(cls, value: str) -> str:
         if not CASE_NUMBER_RE.match(value):
             raise ValueError("编号 should read like （2026）青人调字第12号")
-        return value
-
-    @field_validator("dispute_category")
-    @classmethod
-    def _category(cls, value: str) -> str:
-        if value not in CATEGORIES:
-            raise ValueError(f"纠纷类型 must be one of {', '.join(CATEGORIES)}")
         return value
 
     @model_validator(mode="after")
@@ -120,6 +113,7 @@ class Visitor(_Doc):
 
 
 OUTCOME_VALUES = ("已解答", "转法律援助", "转人民调解", "引导诉讼", "引导仲裁", "引导劳动仲裁", "转其他部门", "约期答复")
+Outcome = Literal[OUTCOME_VALUES]  # type: ignore[valid-type]
 
 
 class ConsultationRecord(_Doc):
@@ -130,29 +124,14 @@ class ConsultationRecord(_Doc):
     time: dt.datetime | dt.date = Field(description="咨询时间")
     channel: Literal["现场来访", "12348电话", "网络", "视频"]
     visitor: Visitor
-    category: str = Field(description="咨询类别 (a 纠纷类型)")
+    category: DisputeCategory = Field(description="咨询类别 (a 纠纷类型)")
     question: str = Field(min_length=5, description="咨询事项")
     answer: str = Field(min_length=5, description="解答意见")
     legal_bases: list[str] = Field(default_factory=list, description="法律依据")
-    outcome: list[str] = Field(min_length=1, description="处理结果 / 转办")
+    outcome: list[Outcome] = Field(min_length=1, description="处理结果 / 转办")
     staff: str = Field(min_length=1, description="接待人（解答人）")
     satisfaction: int | None = Field(default=None, ge=1, le=4, description="满意度 1-4")
     follow_up: str | None = Field(default=None, description="回访")
-
-    @field_validator("category")
-    @classmethod
-    def _category(cls, value: str) -> str:
-        if value not in CATEGORIES:
-            raise ValueError(f"咨询类别 must be one of {', '.join(CATEGORIES)}")
-        return value
-
-    @field_validator("outcome")
-    @classmethod
-    def _outcome(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if v not in OUTCOME_VALUES]
-        if bad:
-            raise ValueError(f"处理结果 {bad} not one of {', '.join(OUTCOME_VALUES)}")
-        return value
 
 
 class Turn(_Doc):

@@ -46,6 +46,10 @@ DISPUTE_CATEGORIES: tuple[str, ...] = (
 )
 
 
+# As a type: JSON Schema lists the values, so forms and case systems can offer them.
+DisputeCategory = Literal[DISPUTE_CATEGORIES]  # type: ignore[valid-type]
+
+
 class SessionType(StrEnum):
     MEDIATION = "mediation"  # 人民调解: hearing -> 人民调解记录 and 人民调解协议书
     CONSULTATION = "consultation"  # 法律咨询: visit or call -> 法律咨询记录
@@ -141,7 +145,28 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=False)
 
 
-class Party(_Model):
+class _Person(_Model):
+    """What parties and staff share: an id speakers map to, a role, a name."""
+
+    @field_validator("role", "gender", mode="before", check_fields=False)
+    @classmethod
+    def _aliases(cls, value: Any) -> Any:
+        return _alias(value)
+
+    @field_validator("id", check_fields=False)
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _ID_RE.match(value):
+            raise ValueError("use letters, digits, '_' or '-' (at most 40), e.g. 'p1' or 'm1'")
+        return value
+
+    @property
+    def display(self) -> str:
+        """Role and name as a document prints a speaker: ``申请人张三``, ``调解员王建国``."""
+        return f"{self.role.value}{self.name or ''}"  # type: ignore[attr-defined]
+
+
+class Party(_Person):
     """A non-staff participant. Only ``id`` and ``role`` are required: staff may know nothing
     else yet, and a consultation visitor may decline to give identity at all."""
 
@@ -166,18 +191,6 @@ class Party(_Model):
         description="Consultations: the visitor declined to give identity; the record says so.",
     )
 
-    @field_validator("role", "gender", mode="before")
-    @classmethod
-    def _aliases(cls, value: Any) -> Any:
-        return _alias(value)
-
-    @field_validator("id")
-    @classmethod
-    def _id_shape(cls, value: str) -> str:
-        if not _ID_RE.match(value):
-            raise ValueError("use letters, digits, '_' or '-' (at most 40), e.g. 'p1'")
-        return value
-
     @field_validator("id_number")
     @classmethod
     def _resident_id(cls, value: str | None, info: Any) -> str | None:
@@ -190,33 +203,12 @@ class Party(_Model):
             return value.upper()
         return value
 
-    @property
-    def display(self) -> str:
-        """Role and name as a document prints a speaker: ``申请人张三``."""
-        return f"{self.role.value}{self.name or ''}"
 
-
-class Staff(_Model):
+class Staff(_Person):
     id: str = Field(description="Stable key within the file, e.g. 'm1'; speakers map to it.")
     role: StaffRole
     name: str | None = None
     phone: str | None = None
-
-    @field_validator("role", mode="before")
-    @classmethod
-    def _aliases(cls, value: Any) -> Any:
-        return _alias(value)
-
-    @field_validator("id")
-    @classmethod
-    def _id_shape(cls, value: str) -> str:
-        if not _ID_RE.match(value):
-            raise ValueError("use letters, digits, '_' or '-' (at most 40), e.g. 'm1'")
-        return value
-
-    @property
-    def display(self) -> str:
-        return f"{self.role.value}{self.name or ''}"
 
 
 Person = Party | Staff
@@ -237,7 +229,7 @@ class CaseFile(_Model):
         default=None, description="人民调解委员会 or 公共法律服务中心 name, printed on documents"
     )
     matter: str | None = Field(default=None, description="事由, e.g. 相邻关系纠纷")
-    dispute_category: str | None = Field(
+    dispute_category: DisputeCategory | None = Field(
         default=None, description="纠纷类型 if staff already know it (see docs/session-format.md)"
     )
     case_source: str | None = Field(default=None, description="案件来源, e.g. 当事人申请")
@@ -261,13 +253,6 @@ class CaseFile(_Model):
     @classmethod
     def _channel_alias(cls, value: Any) -> Any:
         return _alias(value)
-
-    @field_validator("dispute_category")
-    @classmethod
-    def _known_category(cls, value: str | None) -> str | None:
-        if value is not None and value not in DISPUTE_CATEGORIES:
-            raise ValueError(f"纠纷类型 must be one of {'、'.join(DISPUTE_CATEGORIES)}")
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> CaseFile:
@@ -332,6 +317,15 @@ class CaseFile(_Model):
     def recorder(self) -> Staff | None:
         found = self.staff_with_role(StaffRole.RECORDER)
         return found[0] if found else None
+
+    def recognition_hotwords(self) -> list[str]:
+        """Hotwords for the recogniser: the typed ones plus every name, the place and organisation.
+
+        Names are the words whisper gets wrong most and the documents need exactly right.
+        """
+        words = [*self.hotwords, *(p.name for p in self.parties), *(s.name for s in self.staff),
+                 self.place, self.organisation]
+        return list(dict.fromkeys(w for w in words if w))
 
     # -- reading and writing --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

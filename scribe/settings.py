@@ -43,21 +43,6 @@ class Settings(BaseSettings):
     cpu_threads: int = 0  # 0: one per core
     vad_model: str = "silero-vad"
 
-    # --- server (desk and review pages, accounts) ----------------------------------------
-    host: str = "127.0.0.1"  # a desk PC serves itself; a site opens it up on purpose
-    port: int = 8000
-    # the address people type; used in printed links and to decide cookie security
-    public_url: str | None = None
-    # None: Secure cookies exactly when public_url is https (plain http on loopback otherwise)
-    cookie_secure: bool | None = None
-    login_session_hours: float = 12.0  # one working day; a desk left logged in overnight expires
-    # first start: the admin is created from these (never a default password)
-    admin_username: str = "admin"
-    admin_password: SecretStr | None = None
-    # False only for tests and tools that need the pages without loading speech models
-    server_load_models: bool = True
-    # the server sends approved documents itself; False when `scribe deliveries worker` runs apart
-    server_delivery_worker: bool = True
     # --- documents (templates, drafting, PDF) ------------------------------------------
     # A site's own templates: folders with template.docx + template.json; a folder named like a
     # built-in replaces it (docs/documents.md).
@@ -70,6 +55,7 @@ class Settings(BaseSettings):
     drafting_max_new_tokens: int = 1024
     soffice_binary: str = "soffice"
     pdf_timeout_s: float = 180.0
+
     # --- delivery (case-system webhooks, scribe/delivery) --------------------------------
     # Outbound safety: a webhook URL that resolves to loopback, private, link-local or cloud
     # metadata addresses is refused (SSRF), unless a site opens exactly what it needs here.
@@ -100,7 +86,7 @@ class Settings(BaseSettings):
     delivery_inline_max_bytes: int = 5_000_000  # larger files are linked even when inlining
     delivery_public_base_url: str = "http://127.0.0.1:8000"  # where case systems pull files
     delivery_link_ttl_s: int = 7 * 24 * 3600  # signed download links expire after a week
-    delivery_link_secret: str | None = None  # default: a random key kept in <data_dir>
+    delivery_link_secret: SecretStr | None = None  # default: a random key kept in <data_dir>
     # Site-specific 事件类型编码 of the receiving platform: {"婚姻家庭": "0101", ...}.
     delivery_category_codes: dict[str, str] = Field(default_factory=dict)
 
@@ -131,6 +117,22 @@ class Settings(BaseSettings):
     @property
     def sessions_path(self) -> Path:
         return self.sessions_dir or (self.data_dir / "sessions")
+
+    # --- server (desk and review pages, accounts; server.py, scribe/web, scribe/accounts) -------
+    host: str = "127.0.0.1"  # a desk PC serves itself; a site opens it up on purpose
+    port: int = 8000
+    # the address people type; used in printed links and to decide cookie security
+    public_url: str | None = None
+    # None: Secure cookies exactly when public_url is https (plain http on loopback otherwise)
+    cookie_secure: bool | None = None
+    login_session_hours: float = 12.0  # one working day; a desk left logged in overnight expires
+    # first start: the admin is created from these (never a default password)
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+    # False only for tests and tools that need the pages without loading speech models
+    server_load_models: bool = True
+    # the server sends approved documents itself; False when `scribe deliveries worker` runs apart
+    server_delivery_worker: bool = True
 
 
 @lru_cache

@@ -11,7 +11,8 @@ from scribe.casefile import CaseFile
 from scribe.types import Transcript
 
 DIALOGUE_DIR = Path(__file__).resolve().parent / "data" / "dialogues"
-NAMES = ("neighbour-wall", "wage-arrears", "divorce-property")
+NAMES = ("neighbour-wall", "wage-arrears", "divorce-property", "traffic-compensation", "custody-phone")
+MUST_SHOW = NAMES[:3]  # the three dialogues the issue names
 
 
 @dataclass(frozen=True)

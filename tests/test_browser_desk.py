@@ -214,5 +214,16 @@ def test_a_hearing_from_login_to_delivered_webhook(stack: dict[str, Any], browse
     assert facts in json.dumps(facts_value, ensure_ascii=False)
     page.wait_for_selector("#delivery-list li[data-status=delivered]", timeout=30_000)
     page.screenshot(path=str(SHOTS / "review-approved.png"), full_page=False)
+
+    # -- the session list finds it by case number, party name and status -------------------------
+    page.goto(base + "/")
+    page.fill("#q", "第21号")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_url("**/?q=*")
+    rows = page.locator("#sessions tbody tr[data-id]")
+    assert rows.count() == 1 and rows.first.get_attribute("data-id") == hearing_id
+    page.goto(base + "/?q=李四&status=approved")
+    assert page.locator(f'#sessions tbody tr[data-id="{hearing_id}"]').count() == 1
+    page.screenshot(path=str(SHOTS / "session-list.png"))
     assert errors == []
     ctx.close()

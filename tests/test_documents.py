@@ -3,10 +3,8 @@ the linter and the `scribe draft` command."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -173,7 +171,7 @@ def test_published_json_schemas_are_current() -> None:
     reg = load_registry()
     for name in DOCUMENT_MODELS:
         published = json.loads((ROOT / "docs" / "schemas" / f"{name}.json").read_text(encoding="utf-8"))
-        assert published == reg.get(name).json_schema(), f"regenerate docs/schemas/{name}.json"
+        assert published == reg.get(name).json_schema(), "run python -m doc_templates.publish_schemas"
     session = json.loads((ROOT / "docs" / "schemas" / "session.json").read_text(encoding="utf-8"))
     assert session == CaseFile.model_json_schema()
 
@@ -355,3 +353,26 @@ def test_pdf_has_chinese_text_in_an_embedded_cjk_font(tmp_path: Path, name: str,
     assert page.size[0] < page.size[1]  # portrait A4
     dark = sum(1 for v in page.getdata() if v < 128)
     assert dark > 2000  # ink on the page: text was drawn, not blank boxes only
+
+
+def test_reviewed_draft_renders_again_with_the_fix(tmp_path: Path) -> None:
+    """A reviewer fills what was missing in draft.json; `scribe templates render` prints it."""
+    d = load("neighbour-wall")
+    draft_path = tmp_path / "draft.json"
+    assert _run(["draft", "-t", str(d.transcript_path), "-s", str(d.session_path), "--template",
+                 "mediation-agreement", "-o", str(draft_path)]).returncode == 0
+    data = json.loads(draft_path.read_text(encoding="utf-8"))
+    data["fields"]["performance_place"] = {"value": "城关镇司法所", "source": "session", "confidence": 1.0,
+                                           "evidence": [], "note": "filled in by the reviewer"}
+    data["fields"]["parties"]["items"][1]["parts"]["phone"] = {"value": "13907310002", "source": "session",
+                                                                "confidence": 1.0, "evidence": []}
+    draft_path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    proc = _run(["templates", "render", str(draft_path), "--docx", str(tmp_path / "r.docx"),
+                 "--pdf", str(tmp_path / "r.pdf")])
+    assert proc.returncode == 0, proc.stderr
+    text = docx_text(tmp_path / "r.docx")
+    assert "履行地点：城关镇司法所" in text and "联系方式：13907310002" in text
+    assert "【待补充：履行地点】" not in text and "【待补充：职业】" in text
+    pdf_text = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True,
+                              check=True).stdout
+    assert "城关镇司法所" in re.sub(r"\s+", "", pdf_text)

@@ -79,9 +79,9 @@ def test_tiny_transformers_model_loads_generates_and_falls_back(tiny_lock: Setti
 
 
 def test_a_changed_model_file_is_refused(tiny_lock: Settings, tmp_path: Path) -> None:
-    from scribe.errors import ModelError
-
     import re
+
+    from scribe.errors import ModelError
 
     text = tiny_lock.lock_file.read_text(encoding="utf-8")
     lock = tmp_path / "models.lock"
@@ -154,3 +154,13 @@ def test_unusable_model_output_falls_back_with_a_warning(answer: Scripted, reaso
 def test_model_draft_schema_is_strict() -> None:
     schema = ModelDraft.model_json_schema()
     assert schema["additionalProperties"] is False and schema["required"] == ["facts"]
+
+
+def test_a_crashing_model_falls_back() -> None:
+    class Crashing(Scripted):
+        def generate(self, messages, *, max_new_tokens: int, timeout_s: float) -> Generation:  # type: ignore[no-untyped-def]
+            raise RuntimeError("CUDA out of memory")
+
+    draft = _draft(Crashing(""))
+    assert draft.drafter.method == "rules"
+    assert any("generation failed (RuntimeError: CUDA out of memory)" in w for w in draft.warnings)

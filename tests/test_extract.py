@@ -14,7 +14,7 @@ from scribe.extract.fields import Source
 from scribe.extract.legal import find_legal_bases
 from scribe.extract.quantities import find_amounts, find_deadlines
 from scribe.types import Transcript, TranscriptSegment
-from tests.dialogues import load
+from tests.dialogues import NAMES, load
 
 SESSION_DATE = dt.date(2026, 11, 20)  # a Friday
 
@@ -202,3 +202,59 @@ def test_draft_json_round_trip(tmp_path) -> None:
     draft.dump(tmp_path / "draft.json")
     again = Draft.load(tmp_path / "draft.json")
     assert again.values() == draft.values() and again.missing == draft.missing
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_dialogue_matches_its_expected_fields(name: str) -> None:
+    d = load(name)
+    exp = d.expected
+    v = rule_draft(d.transcript, d.casefile, kind=exp["template"]).values()
+    assert v["legal_bases"] == exp["legal_bases"]
+    if exp["template"] == "mediation-agreement":
+        assert v["terms"] == exp["terms"]
+        assert v["dispute_category"] == exp["dispute_category"]
+        assert v["performance_deadline"] == exp["performance_deadline"]
+        assert v["performance_place"] == exp["performance_place"]
+        assert v["copies"] == exp["copies"]
+        assert v["judicial_confirmation_deadline"] == exp["judicial_confirmation_deadline"]
+        assert bool(v["responsibility"]) == exp["responsibility"]
+    else:
+        assert v["category"] == exp["category"] and v["outcome"] == exp["outcome"]
+
+
+def test_a_transcript_without_speaker_labels_says_what_to_do() -> None:
+    d = load("neighbour-wall")
+    tr = _transcript([(None, "经调解，双方自愿达成如下协议：第一，李国强于十五日内支付两万元。")])
+    draft = rule_draft(tr, d.casefile, kind="mediation-agreement")
+    assert draft.fields["terms"].source is Source.MISSING  # nobody is known to be the mediator
+    assert any("no speaker labels" in w and "scribe diarize" in w for w in draft.warnings)
+
+
+def test_session_file_gives_recognition_hotwords_and_role_lookups() -> None:
+    cf = load("divorce-property").casefile
+    words = cf.recognition_hotwords()
+    assert words[:4] == ["陈丽", "周伟", "孙桂兰", "幸福小区"] and "王建国" in words and "城关镇司法所调解室" in words
+    assert len(words) == len(set(words))
+    assert cf.person_for_speaker("SPEAKER_03").display == "第三人孙桂兰"
+    assert cf.speakers_with_role(*[p.role for p in cf.bound_parties]) == {"SPEAKER_01", "SPEAKER_02", "SPEAKER_03"}
+    assert [p.name for p in cf.bound_parties] == ["陈丽", "周伟", "孙桂兰"] and cf.recorder.name == "李静"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"speakers": {"SPEAKER_09": "ghost"}}, "no party or staff id"),
+        ({"dispute_category": "吵架"}, "dispute_category"),
+        ({"parties": [{"id": "p1", "role": "咨询人"}], "speakers": {}}, "咨询人"),
+        ({"parties": [{"id": "p 1", "role": "申请人"}]}, "letters, digits"),
+        ({"parties": [{"id": "p1", "role": "申请人", "id_number": "12345"}]}, "居民身份证"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_session_file_errors_name_the_field(change: dict, message: str) -> None:
+    from scribe.errors import DocumentError
+
+    data = load("divorce-property").casefile.to_dict()
+    data.update(change)
+    with pytest.raises(DocumentError, match=message):
+        CaseFile.from_dict(data)

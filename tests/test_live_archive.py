@@ -102,3 +102,31 @@ def test_degrader_steps_down_when_behind_and_back_up_when_calm() -> None:
     assert d.update(0.1, 14.0) == 1
     assert d.update(0.1, 15.0) is None
     assert d.update(0.1, 25.0) == 0 and d.diarize_live
+
+
+def test_a_muted_input_is_reported_and_still_archived(tmp_path: Path, model_store) -> None:  # noqa: ANN001
+    """60 s of digital silence: one no_signal warning per 30 s, all of it archived, and the
+    real streaming VAD never sends any of it to the recogniser."""
+    from scribe.live.archive import SessionFolder
+    from scribe.live.session import LiveSession
+
+    class NoSpeech:  # never called: silence never reaches the recogniser
+        def recognise(self, samples, request):  # noqa: ANN001, ANN201
+            raise AssertionError("silence was sent to the recogniser")
+
+    from scribe.live.pipeline import LiveOptions, StreamingPipeline
+    from scribe.live.vad_stream import open_silero_stream
+
+    folder = SessionFolder(tmp_path / "s1")
+    folder.root.mkdir()
+    folder.write_meta({"id": "s1", "state": "recording"})
+    session = LiveSession(folder, StreamingPipeline(open_silero_stream(model_store), NoSpeech(), LiveOptions()))
+    seen = []
+    session.bus.subscribe(seen.append)
+    for _ in range(600):
+        session.feed(np.zeros(1600, dtype=np.float32))
+    meta = session.stop()
+    warnings = [e for e in seen if e.type == "warning" and e.data["code"] == "no_signal"]
+    assert [round(e.data["t"]) for e in warnings] == [10, 40]
+    assert meta["duration"] == 60.0 and len(read_wav_pcm(folder.audio)) == 960_000
+    assert not [e for e in seen if e.type in ("error", "partial", "final")]  # nothing recognised

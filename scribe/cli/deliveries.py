@@ -16,7 +16,9 @@ from scribe.delivery import outbox
 from scribe.delivery.worker import DeliveryWorker
 from scribe.settings import get_settings
 
-app = typer.Typer(help="Webhook deliveries to case systems: inspect, replay, send.", no_args_is_help=True)
+app = typer.Typer(
+    help="Webhook deliveries to case systems: inspect, replay, send.", no_args_is_help=True
+)
 out = Console()
 
 
@@ -34,7 +36,9 @@ def list_(
     """Messages, newest first, with their delivery state per endpoint."""
     with open_database().transaction() as tx:
         rows = outbox.list_messages(tx, status=status, limit=limit)
-    table = Table("message (webhook-id)", "event", "subject", "created (UTC)", "status", "endpoints")
+    table = Table(
+        "message (webhook-id)", "event", "subject", "created (UTC)", "status", "endpoints"
+    )
     for m in rows:
         per = ", ".join(f"{d.endpoint_id}:{d.status}/{d.attempts}" for d in m.deliveries) or "-"
         table.add_row(m.id, m.event_type, m.subject_id or "-", _when(m.created_at), m.status, per)
@@ -46,7 +50,9 @@ def show(message_id: Annotated[str, typer.Argument()]) -> None:
     """One message: its deliveries and the log of every attempt."""
     with open_database().transaction() as tx:
         m, attempts = outbox.show_message(tx, message_id)
-    out.print(f"{m.id}  {m.event_type}  subject {m.subject_id or '-'}  created {_when(m.created_at)} UTC")
+    out.print(
+        f"{m.id}  {m.event_type}  subject {m.subject_id or '-'}  created {_when(m.created_at)} UTC"
+    )
     out.print(f"status: {m.status}")
     for d in m.deliveries:
         out.print(

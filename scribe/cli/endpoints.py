@@ -81,8 +81,7 @@ def enable(endpoint_id: Annotated[str, typer.Argument()]) -> None:
 
 
 @app.command("list")
-def list_(
-) -> None:
+def list_() -> None:
     """Endpoints, their events and state (never their secrets)."""
     with open_database().transaction() as tx:
         rows = registry.list_endpoints(tx)

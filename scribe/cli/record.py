@@ -61,8 +61,8 @@ def record(
     words = [w.strip() for w in (hotwords or "").replace("，", ",").split(",") if w.strip()]
     case = None
     if casefile is not None:
-        case = _read_casefile(casefile)
-        words += [str(h) for h in case.get("hotwords") or [] if str(h).strip()]
+        case, case_words = _read_casefile(casefile)
+        words += case_words
     # open the source first: a missing file or microphone is reported before models load
     source = (
         FileSource(input, realtime=realtime)
@@ -106,7 +106,9 @@ def record(
         raise typer.Exit(4)
 
 
-def _read_casefile(path: Path) -> dict:
+def _read_casefile(path: Path) -> tuple[dict, list[str]]:
+    """The case file as JSON and its hotwords: every name in it too when the ``scribe.casefile``
+    model is installed (names are what Whisper gets wrong most)."""
     from scribe.errors import SessionError
 
     try:
@@ -116,7 +118,12 @@ def _read_casefile(path: Path) -> dict:
                            fix="give the S.json saved from the session form") from None
     if not isinstance(data, dict):
         raise SessionError(f"the case file {path} is not a JSON object", fix="give the S.json file")
-    return data
+    try:
+        from scribe.casefile import CaseFile  # lands with the documents work
+    except ModuleNotFoundError:
+        return data, [str(h) for h in data.get("hotwords") or [] if str(h).strip()]
+    case = CaseFile.from_dict(data, origin=str(path))
+    return case.to_dict(), case.recognition_hotwords()
 
 
 class _JsonLines:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scribe.delivery.events import EVENT_TYPES
-from scribe.delivery.models import Endpoint
+from scribe.delivery.models import PENDING, Delivery, Endpoint
 from scribe.delivery.safety import Resolver, check_url, resolve
 from scribe.delivery.signing import check_secret, new_secret
 from scribe.errors import DeliveryError
@@ -142,8 +142,6 @@ def enable_endpoint(
     resolver: Resolver = resolve,
 ) -> None:
     """Send to the endpoint again; its queued deliveries fall due at once."""
-    from scribe.delivery.models import PENDING, Delivery
-
     ep = get_endpoint(tx, endpoint_id)
     check_url(ep.url, settings, resolver)
     now = now or utcnow()
@@ -159,4 +157,5 @@ def enable_endpoint(
 
 def list_endpoints(tx: Session) -> list[EndpointInfo]:
     now = utcnow()
-    return [EndpointInfo.of(ep, now) for ep in tx.scalars(select(Endpoint).order_by(Endpoint.created_at))]
+    endpoints = tx.scalars(select(Endpoint).order_by(Endpoint.created_at))
+    return [EndpointInfo.of(ep, now) for ep in endpoints]

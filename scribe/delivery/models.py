@@ -4,6 +4,7 @@ log, and the API tokens case systems pull files with."""
 from __future__ import annotations
 
 import datetime as dt
+
 from sqlalchemy import (
     JSON,
     Boolean,

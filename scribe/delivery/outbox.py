@@ -66,7 +66,9 @@ def enqueue(
     tx.add(msg)
     for ep in tx.scalars(select(Endpoint)):
         if ep.subscribes_to(event_type):
-            tx.add(Delivery(message_id=msg.id, endpoint_id=ep.id, next_attempt_at=now, created_at=now))
+            tx.add(
+                Delivery(message_id=msg.id, endpoint_id=ep.id, next_attempt_at=now, created_at=now)
+            )
     tx.flush()
     return msg
 
@@ -176,11 +178,15 @@ def _state(d: Delivery) -> DeliveryState:
     )
 
 
-def list_messages(tx: Session, *, status: str | None = None, limit: int = 50) -> list[MessageSummary]:
+def list_messages(
+    tx: Session, *, status: str | None = None, limit: int = 50
+) -> list[MessageSummary]:
     """Newest first. ``status`` filters on the message status (see ``MessageSummary.status``)."""
     q = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
     if status in (PENDING, FAILED, DELIVERED):
-        q = q.where(OutboxMessage.id.in_(select(Delivery.message_id).where(Delivery.status == status)))
+        q = q.where(
+            OutboxMessage.id.in_(select(Delivery.message_id).where(Delivery.status == status))
+        )
     out: list[MessageSummary] = []
     for msg in tx.scalars(q):
         summary = _summary(tx, msg)

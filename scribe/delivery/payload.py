@@ -47,7 +47,8 @@ MEDIA_TYPES = {
     "audio": "audio/flac",
 }
 # Roles that count as the people a case is about (涉及人数, the main parties).
-_PARTY_ROLES = {"申请人", "被申请人", "第三人", "咨询人", "applicant", "respondent", "visitor"}
+_PARTY_ROLE_NAMES = ("被申请人", "申请人", "第三人", "咨询人")  # longest first: prefix match
+_PARTY_ROLES = {*_PARTY_ROLE_NAMES, "applicant", "respondent", "third_party", "visitor"}
 _STAFF_RESPONSIBLE = ("调解员", "接待人", "mediator", "consultant")
 
 
@@ -103,7 +104,9 @@ def document_approved(doc: Document, settings: Settings, *, now: dt.datetime) ->
     return envelope(DOCUMENT_APPROVED, now, data)
 
 
-def session_completed(summary: SessionSummary, settings: Settings, *, now: dt.datetime) -> dict[str, Any]:
+def session_completed(
+    summary: SessionSummary, settings: Settings, *, now: dt.datetime
+) -> dict[str, Any]:
     files = []
     for kind, path in (("transcript", summary.transcript_path), ("audio", summary.audio_path)):
         if path is None or (kind == "audio" and not settings.delivery_include_audio):
@@ -140,37 +143,76 @@ def privacy_note(settings: Settings) -> dict[str, Any]:
 def case_record(
     kind: str, office: str, fields: Mapping[str, Any], settings: Settings
 ) -> dict[str, Any]:
-    """The document mapped onto the GB/T 31000-2015 矛盾纠纷 record (see docs/webhooks.md)."""
-    persons = [p for p in _list(fields.get("parties")) if isinstance(p, Mapping)]
-    parties = [p for p in persons if str(p.get("role", "")) in _PARTY_ROLES] or persons
-    staff = [s for s in _list(fields.get("staff")) if isinstance(s, Mapping)]
-    responsible = next(
-        (s for s in staff if str(s.get("role", "")) in _STAFF_RESPONSIBLE), staff[0] if staff else None
+    """The document mapped onto the GB/T 31000-2015 矛盾纠纷 record (see docs/webhooks.md).
+
+    ``fields`` follow ``doc_templates/schemas.py`` (MediationAgreement, ConsultationRecord,
+    HearingRecord); the session-file shapes of ``scribe/casefile.py`` (``staff`` as objects,
+    parties with ids) are read as well.
+    """
+    parties = _parties(fields)
+    category = _text(
+        fields.get("dispute_category")
+        or fields.get("category")
+        or fields.get("consultation_category")
     )
-    category = _text(fields.get("dispute_category") or fields.get("consultation_category"))
-    summary = _join(
-        fields.get("summary"),
-        fields.get("facts"),
-        fields.get("issues"),
-        fields.get("question"),
-    )
-    consultation = kind == "consultation-record"
-    outcome = _text(fields.get("outcome"))
+    outcomes = [t for t in (_text(o) for o in _list_or_one(fields.get("outcome"))) if t]
     resolved = _resolved(kind, fields)
+    responsible_name, responsible_phone = _responsible(fields)
+    if kind == "consultation-record":
+        method = "法律咨询" + (f"（{'、'.join(outcomes)}）" if outcomes else "")
+    else:
+        method = "人民调解"
+    summary = _join(
+        fields.get("summary"), fields.get("facts"), fields.get("issues"), fields.get("question")
+    ) or _join(fields.get("matter"))
     return {
         "event_name": _text(fields.get("matter"))
         or " ".join(x for x in (category, KIND_NAMES.get(kind, kind)) if x),
-        "occurred_on": _text(fields.get("occurred_on") or fields.get("date")),
+        "occurred_on": _date(fields.get("occurred_on") or fields.get("date") or fields.get("time")),
         "place": _text(fields.get("place")),
         "scale": _text(fields.get("event_scale")),
         "category_name": category,
         "category_code": category_code(category, settings.delivery_category_codes),
-        "people_count": _int(fields.get("people_count")) or len(persons) or None,
+        "people_count": _int(fields.get("people_count")) or len(parties) or None,
         "summary": (summary or None) and summary[:SUMMARY_LIMIT],
-        "organisations": [_text(o) for o in _list(fields.get("organisations")) if _text(o)],
-        "parties": [
+        "organisations": [t for t in (_text(o) for o in _list(fields.get("organisations"))) if t],
+        "parties": parties,
+        "resolution_deadline": _date(fields.get("performance_deadline") or fields.get("deadline")),
+        "resolution_method": method,
+        "resolution_org": _text(fields.get("organisation")) or office,
+        "responsible_person": {"name": responsible_name, "phone": responsible_phone},
+        "resolved": resolved,
+        "resolution_details": _join(fields.get("terms"), fields.get("answer"), fields.get("result"))
+        or None,
+        "evaluation_date": _date(fields.get("evaluation_date")),
+        "evaluation_opinion": _text(fields.get("evaluation_opinion") or fields.get("follow_up")),
+        "longitude": _float(fields.get("longitude")),
+        "latitude": _float(fields.get("latitude")),
+        "status": _status(kind, resolved, outcomes),
+    }
+
+
+def _parties(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The main parties: the agreement's party objects, a consultation's visitor, or a hearing
+    record's "申请人张三" strings."""
+    raw: list[Any] = _list(fields.get("parties"))
+    visitor = fields.get("visitor")
+    if isinstance(visitor, Mapping):
+        raw.append({"role": "咨询人", **visitor})
+    out = []
+    for p in raw:
+        if isinstance(p, str):
+            role = next((r for r in _PARTY_ROLE_NAMES if p.startswith(r)), None)
+            name = p[len(role) :] if role else p
+            p = {"role": role, "name": name.strip(" ，,：:")}
+        if not isinstance(p, Mapping):
+            continue
+        role = _text(p.get("role"))
+        if role is not None and role not in _PARTY_ROLES:
+            continue  # an agent, relative or witness is not a main party
+        out.append(
             {
-                "role": _text(p.get("role")),
+                "role": role,
                 "name": _text(p.get("name")),
                 "gender": _text(p.get("gender")),
                 "ethnicity": _text(p.get("ethnicity")),
@@ -178,26 +220,24 @@ def case_record(
                 "id_number": _text(p.get("id_number")),
                 "address": _text(p.get("address")),
             }
-            for p in parties
-        ],
-        "resolution_deadline": _text(fields.get("performance_deadline") or fields.get("deadline")),
-        "resolution_method": ("法律咨询" + (f"（{outcome}）" if outcome else ""))
-        if consultation
-        else "人民调解",
-        "resolution_org": _text(fields.get("organisation")) or office,
-        "responsible_person": {
-            "name": _text(responsible.get("name")) if responsible else None,
-            "phone": _text(responsible.get("phone")) if responsible else None,
-        },
-        "resolved": resolved,
-        "resolution_details": _join(fields.get("terms"), fields.get("answer"), fields.get("result"))
-        or None,
-        "evaluation_date": _text(fields.get("evaluation_date")),
-        "evaluation_opinion": _text(fields.get("evaluation_opinion")),
-        "longitude": _float(fields.get("longitude")),
-        "latitude": _float(fields.get("latitude")),
-        "status": _status(kind, resolved, outcome),
-    }
+        )
+    return out
+
+
+def _responsible(fields: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """化解责任人: the first mediator, or the consultation's staff member."""
+    mediators = _list(fields.get("mediators"))
+    if mediators:
+        return _text(mediators[0]), None
+    staff = fields.get("staff")
+    if isinstance(staff, str):
+        return _text(staff), None
+    people = [s for s in _list(staff) if isinstance(s, Mapping)]
+    chosen = next((s for s in people if _text(s.get("role")) in _STAFF_RESPONSIBLE), None)
+    chosen = chosen or (people[0] if people else None)
+    if chosen is None:
+        return None, None
+    return _text(chosen.get("name")), _text(chosen.get("phone"))
 
 
 def _resolved(kind: str, fields: Mapping[str, Any]) -> bool | None:
@@ -209,9 +249,11 @@ def _resolved(kind: str, fields: Mapping[str, Any]) -> bool | None:
     return None  # a consultation answers a question; it resolves no dispute by itself
 
 
-def _status(kind: str, resolved: bool | None, outcome: str | None) -> str:
+def _status(kind: str, resolved: bool | None, outcomes: list[str]) -> str:
     if kind == "consultation-record":
-        return "已转办" if outcome and "转" in outcome else "已办结"
+        if any(o.startswith(("转", "引导")) for o in outcomes):
+            return "已转办"
+        return "化解中" if outcomes == ["约期答复"] else "已办结"
     if resolved is True:
         return "已化解"
     if resolved is False:
@@ -231,13 +273,17 @@ def file_entries(doc: Document, settings: Settings, *, now: dt.datetime) -> list
         path = Path(info["path"])
         entry: dict[str, Any] = {
             "kind": kind,
-            "media_type": info.get("media_type") or MEDIA_TYPES.get(kind, "application/octet-stream"),
+            "media_type": info.get("media_type")
+            or MEDIA_TYPES.get(kind, "application/octet-stream"),
             # never the stored name: it may carry a party's name
             "filename": f"{doc.id}-v{doc.version}-{kind}{_suffix(kind, path)}",
             "size": int(info["size"]),
             "sha256": info["sha256"],
         }
-        if settings.delivery_inline_files and int(info["size"]) <= settings.delivery_inline_max_bytes:
+        if (
+            settings.delivery_inline_files
+            and int(info["size"]) <= settings.delivery_inline_max_bytes
+        ):
             entry["content_base64"] = base64.b64encode(path.read_bytes()).decode("ascii")
         else:
             url, expires = signed_file_url(doc.id, kind, doc.version, settings, now=now)
@@ -281,7 +327,7 @@ def values_of(value: Any) -> Any:
 
 _PROVENANCE_KEYS = frozenset(
     {"source", "sources", "spans", "evidence", "origin", "confidence", "segments", "words",
-     "start", "end", "quote", "edited", "by"}
+     "start", "end", "quote", "edited", "by", "note", "items", "parts"}
 )  # fmt: skip
 
 
@@ -317,6 +363,18 @@ def _float(value: Any) -> float | None:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def _list_or_one(value: Any) -> list[Any]:
+    return _list(value) if isinstance(value, (list, tuple)) else ([] if value is None else [value])
+
+
+def _date(value: Any) -> str | None:
+    """An ISO date from a date or datetime value ("2026-11-20T09:30:00" -> "2026-11-20")."""
+    text = _text(value)
+    if text and len(text) >= 10 and text[4] == "-" and text[7] == "-":
+        return text[:10]
+    return text
 
 
 def _list(value: Any) -> list[Any]:

@@ -42,7 +42,7 @@ class AccessDenied(DeliveryError):
 def link_key(settings: Settings) -> bytes:
     """The key that signs download links: configured, or created once in the data dir."""
     if settings.delivery_link_secret:
-        return settings.delivery_link_secret.encode("utf-8")
+        return settings.delivery_link_secret.get_secret_value().encode("utf-8")
     path = settings.data_dir / LINK_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,11 @@ def signed_file_url(
     expires_at = now + dt.timedelta(seconds=settings.delivery_link_ttl_s)
     expires = int(expires_at.timestamp())
     query = urlencode(
-        {"v": version, "expires": expires, "sig": _link_sig(link_key(settings), document_id, kind, version, expires)}
+        {
+            "v": version,
+            "expires": expires,
+            "sig": _link_sig(link_key(settings), document_id, kind, version, expires),
+        }
     )
     base = settings.delivery_public_base_url.rstrip("/")
     return f"{base}{file_path(document_id, kind)}?{query}", expires_at

@@ -27,7 +27,9 @@ def check_secret(secret: str) -> str:
     try:
         raw = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise DeliveryError("the signing secret is not valid base64 after 'whsec_'", fix=fix) from exc
+        raise DeliveryError(
+            "the signing secret is not valid base64 after 'whsec_'", fix=fix
+        ) from exc
     if len(raw) < 24:
         raise DeliveryError(f"the signing secret holds {len(raw)} bytes, fewer than 24", fix=fix)
     return secret

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from scribe.delivery.clock import Clock, SystemClock
 from scribe.delivery.endpoints import signing_secrets
@@ -168,10 +168,15 @@ class DeliveryWorker:
         return total
 
     def next_due(self) -> dt.datetime | None:
-        """When the earliest pending delivery (on an enabled endpoint) falls due, if any."""
+        """When the earliest pending delivery (on an enabled endpoint) can next be claimed:
+        its due time, or later if another (perhaps dead) worker's lease still holds it."""
+        claimable = case(
+            (Delivery.lease_until > Delivery.next_attempt_at, Delivery.lease_until),
+            else_=Delivery.next_attempt_at,
+        )
         with self.db.transaction() as tx:
             return tx.scalar(
-                select(func.min(Delivery.next_attempt_at))
+                select(func.min(claimable))
                 .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
                 .where(Delivery.status == PENDING, Endpoint.enabled.is_(True))
             )
@@ -181,7 +186,7 @@ class DeliveryWorker:
     def _claim(self, now: dt.datetime) -> list[Claim]:
         lease_until = now + dt.timedelta(seconds=self.settings.delivery_lease_s)
         token = f"{self.worker_id}:{secrets.token_hex(6)}"
-        free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
+        free = or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now)
         with self.db.transaction() as tx:
             q = (
                 select(Delivery.id)
@@ -284,7 +289,7 @@ class DeliveryWorker:
             d = tx.get(Delivery, claim.delivery_id, with_for_update=not self.db.is_sqlite)
             assert d is not None  # deliveries are never deleted
             mine = d.lease_owner == claim.token and d.status == PENDING
-            outcome = self._apply(tx, d, claim, result, now) if mine else "superseded"
+            outcome = self._apply(d, result, now) if mine else "superseded"
             tx.add(
                 DeliveryAttempt(
                     delivery_id=d.id,
@@ -309,9 +314,7 @@ class DeliveryWorker:
             result.latency_ms or 0.0,
         )
 
-    def _apply(
-        self, tx: object, d: Delivery, claim: Claim, result: AttemptResult, now: dt.datetime
-    ) -> str:
+    def _apply(self, d: Delivery, result: AttemptResult, now: dt.datetime) -> str:
         d.lease_owner = None
         d.lease_until = None
         d.last_status_code = result.status_code
@@ -336,7 +339,10 @@ class DeliveryWorker:
         if d.first_attempt_at is None:
             d.first_attempt_at = result.attempted_at
         delay = retry_delay(
-            d.attempts, self.settings.delivery_retry_schedule_s, self.settings.delivery_jitter, self.rng
+            d.attempts,
+            self.settings.delivery_retry_schedule_s,
+            self.settings.delivery_jitter,
+            self.rng,
         )
         if delay is None:
             d.status = FAILED

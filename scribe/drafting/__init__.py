@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -93,7 +92,12 @@ def draft_document(
     dialogue = Dialogue.build(transcript, casefile)
     gen: Generation | None = None
     try:
-        gen = generator.generate(build_messages(dialogue, kind), max_new_tokens=max_new_tokens, timeout_s=timeout_s)
+        try:
+            gen = generator.generate(build_messages(dialogue, kind), max_new_tokens=max_new_tokens,
+                                     timeout_s=timeout_s)
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            # e.g. out of memory on a long hearing: the rule-based draft is still a draft
+            raise _Rejected(f"generation failed ({type(exc).__name__}: {str(exc)[:120]})") from exc
         fields, notes = _apply(base, gen, dialogue, kind, timeout_s)
     except _Rejected as exc:
         return base.model_copy(update={
@@ -157,7 +161,7 @@ def _apply(base: Draft, gen: Generation, dialogue: Dialogue, kind: str, timeout_
 
 def _json_block(text: str) -> str | None:
     text = text.strip()
-    fence = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", text, re.S)
+    fence = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", text, re.DOTALL)
     if fence:
         return fence.group(1)
     start, end = text.find("{"), text.rfind("}")

@@ -16,7 +16,7 @@ from scribe.extract.dialogue import Dialogue
 from scribe.extract.draft import Draft, DrafterInfo
 from scribe.types import Transcript
 
-__all__ = ["Draft", "Dialogue", "extract_fields", "finish_draft", "rule_draft"]
+__all__ = ["Dialogue", "Draft", "extract_fields", "finish_draft", "rule_draft"]
 
 _KIND_SESSION = {
     "mediation-agreement": SessionType.MEDIATION,
@@ -79,7 +79,13 @@ def rule_draft(
         )
     dialogue = Dialogue.build(transcript, casefile)
     unmapped = dialogue.unmapped_speakers()
-    if unmapped:
+    if transcript.segments and all(seg.speaker is None for seg in transcript.segments):
+        warnings.append(
+            "the transcript has no speaker labels, so no words can be attributed to a role "
+            "(terms, questions and answers stay missing): diarize the recording first "
+            "(scribe diarize) and map its labels in the session file's `speakers`"
+        )
+    elif unmapped:
         warnings.append(
             f"speaker labels {', '.join(unmapped)} are not mapped to anyone in the session file; "
             f"their words are not attributed to a role"

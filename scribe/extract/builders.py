@@ -263,10 +263,10 @@ def hearing_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     f["mediators"] = _staff_names(casefile, StaffRole.MEDIATOR)
     recorder = casefile.recorder
     f["recorder"] = from_session(recorder.name if recorder else None)
-    f["parties"] = composite_items([from_session(_party_line(p)) for p in casefile.bound_parties],
+    f["parties"] = composite_items([from_session(_party_line(p, casefile)) for p in casefile.bound_parties],
                                    "no 申请人/被申请人 in the session file")
     others = [p for p in casefile.parties if not p.role.is_bound]
-    f["others"] = FieldValue(value=[_party_line(p) for p in others], source="session", confidence=1.0) if others \
+    f["others"] = FieldValue(value=[_party_line(p, casefile) for p in others], source="session", confidence=1.0) if others \
         else FieldValue(value=[], source="session", confidence=1.0, note="none")
     turns = []
     for group in _merge_turns(list(dialogue)):
@@ -280,14 +280,15 @@ def hearing_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     return f
 
 
-def _party_line(p: Party) -> str:
+def _party_line(p: Party, casefile: CaseFile) -> str:
     bits = [p.display]
     for value in (p.gender.value if p.gender else None, f"{p.age}岁" if p.age is not None else None,
                   p.ethnicity, p.occupation, p.address):
         if value:
             bits.append(str(value))
-    if p.represents:
-        bits.append(f"（代理/陪同 {p.represents}）")
+    principal = casefile.person(p.represents) if p.represents else None
+    if principal is not None:
+        bits.append(f"{principal.display}的{'代理人' if p.role is PartyRole.AGENT else '陪同人'}")
     return "，".join(bits)
 
 

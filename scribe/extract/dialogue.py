@@ -114,10 +114,6 @@ class Dialogue:
                 seen[u.speaker or "(none)"] = None
         return list(seen)
 
-    def after(self, utterance: Utterance) -> list[Utterance]:
-        pos = self.utterances.index(utterance)
-        return list(self.utterances[pos + 1 :])
-
     @property
     def text(self) -> str:
         return "".join(u.text for u in self.utterances)

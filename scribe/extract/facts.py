@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from scribe.casefile import CaseFile, PartyRole, StaffRole
 from scribe.extract.consultation import sentences
 from scribe.extract.dialogue import Dialogue, Utterance
+from scribe.extract.legal import find_legal_bases
 
 FACT_HINT = re.compile(
     r"\d|[一二两三四五六七八九十百千万]+(元|块|年|月|日|天|米|期)|因为|由于|结果|后来|去年|今年|当时|"
-    r"欠|借|墙|房|地|工资|离婚|财产|赔|打|坏|占|修|拆|不给|不还|要求"
+    r"欠|借|墙|房|地|工资|离婚|财产|赔|费|责任|打|坏|占|修|拆|撞|不给|不还|要求"
 )
 SUMMARY_CUE = re.compile(r"经(了解|调查|查明|核实)|争议(的)?焦点|主要(矛盾|分歧|争议)|事情(的)?经过")
 RESPONSIBILITY_CUE = re.compile(r"责任")
@@ -41,10 +42,16 @@ def fact_statements(dialogue: Dialogue, casefile: CaseFile, per_party_chars: int
         chosen = [s for s in sentences(summary[0].text) if SUMMARY_CUE.search(s) or FACT_HINT.search(s)]
         if chosen:
             out.append(FactStatement("调解员", _join(chosen, per_party_chars), (summary[0],)))
+    speakers_for: list[tuple[str, str]] = []  # (label printed, person id) in the order typed
     for party in casefile.parties:
-        if not (party.role.is_bound or party.role is PartyRole.VISITOR):
-            continue
-        own = [u for u in dialogue.parties() if u.speaker in _labels_of(casefile, party.id)]
+        if party.role.is_bound or party.role is PartyRole.VISITOR:
+            speakers_for.append((party.display, party.id))
+            # an agent speaks for the party: their statements follow the party's, so labelled
+            for agent in casefile.parties:
+                if agent.represents == party.id and agent.role is PartyRole.AGENT:
+                    speakers_for.append((f"{party.display}的代理人{agent.name or ''}", agent.id))
+    for display, person_id in speakers_for:
+        own = [u for u in dialogue.parties() if u.speaker in _labels_of(casefile, person_id)]
         factual = [u for u in own if len(u.text) >= 8 and FACT_HINT.search(u.text)]
         if not factual:
             continue
@@ -60,7 +67,7 @@ def fact_statements(dialogue: Dialogue, casefile: CaseFile, per_party_chars: int
             if sum(map(len, picked)) >= per_party_chars * 0.7:
                 break
         if picked:
-            out.append(FactStatement(party.display, _join(picked, per_party_chars), tuple(used)))
+            out.append(FactStatement(display, _join(picked, per_party_chars), tuple(used)))
     return out
 
 
@@ -69,7 +76,8 @@ def responsibility_statement(dialogue: Dialogue) -> tuple[str, list[Utterance]] 
         (s, u)
         for u in dialogue.by_roles(StaffRole.MEDIATOR)
         for s in sentences(u.text)
-        if RESPONSIBILITY_CUE.search(s) and not re.search(r"[吗？?]", s)
+        # a question, or the statute read out ("…由机动车一方承担赔偿责任"), states nobody's share
+        if RESPONSIBILITY_CUE.search(s) and not re.search(r"[吗？?]", s) and not find_legal_bases(s)
     ]
     if not said:
         return None

@@ -77,11 +77,9 @@ def find_amounts(text: str) -> list[Amount]:
         unit = m.group(3)
         if unit.startswith("万"):
             number *= 10_000
-            if unit == "万" and not text[m.end() : m.end() + 1] in ("元", "块", ""):
-                # "三万" without a currency word after it is still money in these dialogues
-                # only when followed by punctuation or the end; "三万人" is not money.
-                if re.match(r"[\u4e00-\u9fff]", text[m.end() : m.end() + 1] or ""):
-                    continue
+        # "三万" with no currency word is money only when nothing follows it ("三万人" is not)
+        if unit == "万" and re.match(r"[\u4e00-\u9fff]", text[m.end() : m.end() + 1]):
+            continue
         if number <= 0:
             continue
         out.append(Amount(yuan=number, phrase=m.group(0), start=m.start(), end=m.end()))

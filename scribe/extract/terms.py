@@ -13,13 +13,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+import cn2an
+
 from scribe.casefile import StaffRole
 from scribe.extract.dialogue import Dialogue, Utterance
-from scribe.extract.quantities import Amount, Deadline, find_amounts, find_deadlines
+from scribe.extract.quantities import Amount, Deadline, find_amounts, find_deadlines, parse_numeral
 
 OPEN_CUE = re.compile(
     r"(自愿)?达成(了)?(如下|以下|下列)?(调解)?协议|协议(的)?内容(如下|是这样|念一下|宣读)"
-    r"|(我|现在)(把|来)?(协议|调解协议)(内容)?(念|读|宣读)一下|双方(一致)?同意如下"
+    r"|(我|现在)(把|来)?(协议|调解协议)(内容)?(念|读|宣读)[一1]?下|双方(一致)?同意如下"
 )
 CLOSE_CUE = re.compile(
     r"以上(协议|内容|条款)|本协议一式|双方(还)?(有没有|是否有|有什么)(意见|异议)|(没有|无)(其他)?异议的话"
@@ -162,8 +164,10 @@ def performance_manner(terms: list[Term]) -> tuple[str | None, list[Term]]:
     sources: list[Term] = []
     for term in terms:
         m = INSTALMENT_RE.search(term.text)
-        if m and f"分{m.group(1)}期" not in found:
-            found.append(f"分{m.group(1)}期")
+        count = parse_numeral(m.group(1)) if m else None
+        label = f"分{cn2an.an2cn(int(count))}期" if count else None  # 分3期 and 分三期 alike
+        if label and label not in found:
+            found.append(label)
             sources.append(term)
         for label, pattern in MANNER_WORDS:
             if re.search(pattern, term.text) and label not in found:

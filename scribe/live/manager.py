@@ -155,6 +155,10 @@ class SessionManager:
                     found.append(folder)
         return found
 
+    def recover_unfinished(self) -> list[dict[str, Any]]:
+        """At start-up (server lifespan, CLI): seal every session a crash left behind."""
+        return [self.recover(folder.id) for folder in self.unfinished()]
+
     def recover(self, session_id: str) -> dict[str, Any]:
         """Seal a crashed session: audio up to the last write, every journalled final kept."""
         folder = self.folder(session_id)

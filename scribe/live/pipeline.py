@@ -89,8 +89,8 @@ class Degrader:
     """Chooses how much work the live path does from how far behind it is.
 
     ``lag`` is seconds of audio received but not yet processed. Level 0: everything. Level 1:
-    partials every 3 s, speaker labels deferred to the final pass. Level 2: no partials, 25 s
-    utterances. Beyond ``max_lag`` the session skips the oldest unprocessed audio in the live
+    partials every 3 s, greedy finals, speaker labels deferred to the final pass. Level 2: no
+    partials, 25 s utterances. Beyond ``max_lag`` the session skips the oldest unprocessed audio in the live
     path (it is archived; the final pass transcribes it), so latency and memory stay bounded.
     """
 
@@ -120,10 +120,12 @@ class Degrader:
     def apply(self, options: LiveOptions) -> LiveOptions:
         if self.level == 0:
             return options
+        # greedy finals when behind: a beam costs more than it gains on a machine this busy
         if self.level == 1:
-            return replace(options, partial_interval=max(options.partial_interval, 3.0))
+            return replace(options, partial_interval=max(options.partial_interval, 3.0), final_beam=1)
         return replace(
-            options, partial_interval=float("inf"), max_utterance=max(options.max_utterance, 25.0)
+            options, partial_interval=float("inf"), max_utterance=max(options.max_utterance, 25.0),
+            final_beam=1,
         )
 
     @property

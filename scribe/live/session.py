@@ -41,6 +41,10 @@ RECORDING, PAUSED, STOPPING, STOPPED, FINALIZING, FINISHED, INTERRUPTED = (
     "recording", "paused", "stopping", "stopped", "finalizing", "finished", "interrupted",
 )
 UNFINISHED = frozenset({RECORDING, PAUSED, STOPPING})
+# input checks: digital silence this long means a muted or unplugged microphone
+SILENT_DBFS, SILENT_WARN_S = -70.0, 10.0
+CLIP_PEAK = 0.999  # full scale
+INPUT_WARN_EVERY_S = 30.0  # at most one input warning per this many seconds of audio
 # queued for the worker on pause: close the utterance in progress (an empty block, by identity)
 _CLOSE_UTTERANCE = np.zeros(0, dtype=np.float32)
 
@@ -167,6 +171,8 @@ class LiveSession:
         self._level_every = int(level_interval * SAMPLE_RATE)
         self._level_acc: list[np.ndarray] = []
         self._level_n = 0
+        self._silent_since: float | None = None
+        self._last_input_warning = -INPUT_WARN_EVERY_S
         self._feed_lock = threading.Lock()
         self._work = _WorkQueue()
         self._stop_source = threading.Event()
@@ -213,6 +219,24 @@ class LiveSession:
             rms = float(np.sqrt(np.mean(block.astype(np.float64) ** 2)))
             peak = float(np.max(np.abs(block)))
             self.bus.publish(ev.level(t, _dbfs(rms), _dbfs(peak)))
+            self._check_input(t, _dbfs(rms), peak)
+
+    def _check_input(self, t: float, rms_dbfs: float, peak: float) -> None:
+        """Tell the user about a muted or overdriven microphone while it can still be fixed."""
+        if rms_dbfs < SILENT_DBFS:
+            self._silent_since = t if self._silent_since is None else self._silent_since
+            if t - self._silent_since >= SILENT_WARN_S and t - self._last_input_warning >= INPUT_WARN_EVERY_S:
+                self._last_input_warning = t
+                self.bus.publish(ev.warning(
+                    "no_signal", f"the input has been silent for {t - self._silent_since:.0f} s: "
+                    "check that the microphone is connected and not muted", t=round(t, 3)))
+        else:
+            self._silent_since = None
+        if peak >= CLIP_PEAK and t - self._last_input_warning >= INPUT_WARN_EVERY_S:
+            self._last_input_warning = t
+            self.bus.publish(ev.warning(
+                "clipping", "the input is clipping (too loud): lower the microphone gain or move "
+                "it away from the speaker", t=round(t, 3)))
 
     def start_source(self, source: CaptureSource) -> None:
         self.source = source

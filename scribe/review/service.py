@@ -147,9 +147,7 @@ def return_for_changes(
 ) -> Document:
     """Send a draft back to its author with a note saying what to change."""
     if not note.strip():
-        raise DocumentError(
-            "returning a document needs a note", fix="say what should be changed"
-        )
+        raise DocumentError("returning a document needs a note", fix="say what should be changed")
     doc = get_document(tx, document_id)
     if doc.status != DRAFT:
         raise DocumentError(
@@ -197,7 +195,9 @@ def get_document(tx: Session, document_id: str) -> Document:
 
 def documents_of_session(tx: Session, session_id: str) -> list[Document]:
     return list(
-        tx.scalars(select(Document).where(Document.session_id == session_id).order_by(Document.created_at))
+        tx.scalars(
+            select(Document).where(Document.session_id == session_id).order_by(Document.created_at)
+        )
     )
 
 

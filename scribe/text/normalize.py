@@ -28,15 +28,25 @@ def normalize_zh(text: str) -> str:
 
 
 def normalize_en(text: str) -> str:
-    """Lower case, digits spelled out, no punctuation but apostrophes, single spaces."""
+    """Lower case, digits spelled out (years as years), no punctuation but apostrophes, single spaces."""
     from num2words import num2words
 
     text = unicodedata.normalize("NFKC", text).lower()
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
-    text = re.sub(r"\d+(\.\d+)?", lambda m: " " + num2words(float(m.group()) if m.group(1) else int(m.group())) + " ", text)
+    text = re.sub(r"\d+(\.\d+)?", lambda m: " " + _spell(m.group(), bool(m.group(1)), num2words) + " ", text)
     text = text.replace("-", " ")
     text = _PUNCT.sub(" ", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _spell(number: str, decimal: bool, num2words) -> str:  # type: ignore[no-untyped-def]
+    if decimal:
+        return num2words(float(number))
+    value = int(number)
+    # four-digit numbers from 1100 to 2099 are read as years ("eighteen thirteen")
+    if len(number) == 4 and 1100 <= value <= 2099:
+        return num2words(value, to="year")
+    return num2words(value)
 
 
 def normalize(text: str, language: str) -> str:

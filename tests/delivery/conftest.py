@@ -126,7 +126,10 @@ def make_files(tmp_path: Path, name: str = "doc") -> dict[str, Path]:
     files["docx"].write_bytes(b"PK\x03\x04 docx stand-in " + name.encode())
     files["pdf"].write_bytes(b"%PDF-1.7 stand-in " + name.encode())
     files["transcript"].write_text(
-        json.dumps({"segments": [{"start": 0.0, "end": 1.0, "text": "调解员：现在开始调解。"}]}, ensure_ascii=False),
+        json.dumps(
+            {"segments": [{"start": 0.0, "end": 1.0, "text": "调解员：现在开始调解。"}]},
+            ensure_ascii=False,
+        ),
         encoding="utf-8",
     )
     files["audio"].write_bytes(b"fLaC stand-in " + name.encode())
@@ -188,3 +191,66 @@ async def drain(worker: Any, clock: ManualClock, max_rounds: int = 200) -> int:
             return made
         clock.set(max(due, clock.now()))
     raise AssertionError(f"deliveries still pending after {max_rounds} rounds")
+
+
+# Fields as the documents area drafts them (doc_templates/schemas.py), some wrapped with their
+# provenance the way scribe/extract's FieldValue serialises.
+DOCS_AGREEMENT: dict[str, Any] = {
+    "organisation": "城关镇人民调解委员会",
+    "case_number": "（2026）青人调字第12号",
+    "date": "2026-11-20",
+    "parties": {
+        "value": [
+            {"side": "甲方", "role": "申请人", "name": "张三", "gender": "男", "ethnicity": "汉族",
+             "age": 45, "occupation": "农民", "phone": "13800138000", "address": "城关镇幸福村3组12号"},
+            {"side": "乙方", "role": "被申请人", "name": "李四", "gender": "女", "ethnicity": "汉族",
+             "age": 52, "occupation": "个体", "phone": "13900139000", "address": "城关镇幸福村3组14号"},
+        ],
+        "source": "session", "evidence": [], "confidence": 1.0, "note": None,
+    },
+    "dispute_category": "邻里",
+    "facts": {"value": "双方因院墙外通道宽度发生争执，李四堆放杂物占用通道。", "source": "transcript",
+              "evidence": [{"segment": 5, "start": 61.2, "end": 66.0, "text": "杂物堆在路上"}],
+              "confidence": 0.8},
+    "responsibility": "李四占道，负主要责任。",
+    "terms": ["李四于2026年12月1日前拆除占道杂物。", "修缮费用由双方各承担一半。"],
+    "performance_manner": "自行履行",
+    "performance_place": "幸福村3组",
+    "performance_deadline": "2026-12-01",
+    "copies": 3,
+    "judicial_confirmation_deadline": "2026-12-20",
+    "mediators": ["王调解"],
+    "recorder": "赵记录",
+    "legal_bases": ["《中华人民共和国民法典》第二百九十一条"],
+}  # fmt: skip
+
+DOCS_CONSULTATION: dict[str, Any] = {
+    "organisation": "城关镇公共法律服务工作站",
+    "case_number": "咨字第2026-031号",
+    "time": "2026-11-21T09:30:00",
+    "channel": "现场来访",
+    "visitor": {"name": "陈五", "gender": "男", "age": 38, "phone": "13700137000",
+                "address": "城关镇东街8号"},
+    "category": "劳动争议",
+    "question": "公司拖欠三个月工资怎么办？",
+    "answer": "可向劳动争议仲裁委员会申请仲裁，也可申请法律援助。",
+    "legal_bases": ["《劳动争议调解仲裁法》第二条"],
+    "outcome": ["已解答", "转法律援助"],
+    "staff": "刘律师",
+}  # fmt: skip
+
+DOCS_HEARING: dict[str, Any] = {
+    "organisation": "城关镇人民调解委员会",
+    "case_number": "（2026）青人调字第12号",
+    "time": "2026-11-20T14:00:00",
+    "place": "城关司法所调解室",
+    "matter": "相邻通行纠纷",
+    "mediators": ["王调解"],
+    "recorder": "赵记录",
+    "parties": ["申请人张三", "被申请人李四"],
+    "others": ["证人王五"],
+    "turns": [
+        {"speaker": "调解员王调解", "text": "现在开始调解。", "start": 0.0, "end": 2.0},
+        {"speaker": "申请人张三", "text": "他家杂物堆在路上。", "start": 2.5, "end": 5.0},
+    ],
+}  # fmt: skip

@@ -53,7 +53,9 @@ def postgres_server() -> Iterator[str]:
             **run,
         )  # fmt: skip
         # fsync off: the tests kill workers, never the database server.
-        opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        opts = (
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        )
         subprocess.run(
             _as_postgres([str(BINDIR / "pg_ctl"), "-D", str(data), "-l", str(root / "log"),
                           "-w", "-t", "60", "-o", opts, "start"]),
@@ -63,7 +65,9 @@ def postgres_server() -> Iterator[str]:
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run(
-                _as_postgres([str(BINDIR / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
+                _as_postgres(
+                    [str(BINDIR / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+                ),
                 capture_output=True,
                 timeout=60,
             )

@@ -7,6 +7,7 @@ Tests script its answers (status, headers, delay) per request, stop it (connecti
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -52,6 +53,7 @@ class Receiver:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
         self.port = 0
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -63,6 +65,16 @@ class Receiver:
 
             def log_message(self, *args: object) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver._lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length", "0"))
@@ -94,11 +106,19 @@ class Receiver:
         return self
 
     def stop(self) -> None:
-        """Close the listening socket: new connections are refused."""
+        """Go down: close the listening socket (new connections are refused) and every open
+        keep-alive connection (a pooled connection must not outlive the outage)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            open_now = list(self._connections)
+        for conn in open_now:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None

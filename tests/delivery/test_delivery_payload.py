@@ -17,7 +17,14 @@ from scribe.storage import Database
 
 from .conftest import AGREEMENT_FIELDS, approve_new, delivery_settings
 
-PERSONAL = ("13800138000", "13900139000", "0971-1234567", "11010519491231002X", "幸福村3组12号", "幸福村3组14号")
+PERSONAL = (
+    "13800138000",
+    "13900139000",
+    "0971-1234567",
+    "11010519491231002X",
+    "幸福村3组12号",
+    "幸福村3组14号",
+)
 
 
 @pytest.fixture
@@ -70,7 +77,9 @@ def test_minimised_payload_maps_onto_the_gbt31000_record(sqlite_db, tmp_path, pa
 
 
 def test_full_payload_when_minimisation_is_off(sqlite_db, tmp_path, payload_schema):
-    settings = delivery_settings(tmp_path, delivery_minimise_payload=False, delivery_category_codes={"邻里": "0203"})
+    settings = delivery_settings(
+        tmp_path, delivery_minimise_payload=False, delivery_category_codes={"邻里": "0203"}
+    )
     payload = json.loads(body_of(sqlite_db, approve_new(sqlite_db, tmp_path, settings).message_id))
     validate(payload, payload_schema)
     rec = payload["data"]["case_record"]
@@ -78,10 +87,16 @@ def test_full_payload_when_minimisation_is_off(sqlite_db, tmp_path, payload_sche
     assert rec["parties"][0]["address"] == "城关镇幸福村3组12号"
     assert rec["responsible_person"]["phone"] == "0971-1234567"
     assert rec["category_code"] == "0203"  # the site's own code table wins
-    assert payload["data"]["privacy"] == {"minimised": False, "omitted": [], "audio_included": False}
+    assert payload["data"]["privacy"] == {
+        "minimised": False,
+        "omitted": [],
+        "audio_included": False,
+    }
 
 
-def test_files_carry_hashes_and_links_and_audio_only_when_allowed(sqlite_db, tmp_path, payload_schema):
+def test_files_carry_hashes_and_links_and_audio_only_when_allowed(
+    sqlite_db, tmp_path, payload_schema
+):
     settings = delivery_settings(tmp_path)
     approval = approve_new(sqlite_db, tmp_path, settings, name="f")
     payload = json.loads(body_of(sqlite_db, approval.message_id))
@@ -96,7 +111,9 @@ def test_files_carry_hashes_and_links_and_audio_only_when_allowed(sqlite_db, tmp
     assert "张三" not in json.dumps(files, ensure_ascii=False)  # names stay out of file names
 
     with_audio = delivery_settings(tmp_path, delivery_include_audio=True)
-    payload = json.loads(body_of(sqlite_db, approve_new(sqlite_db, tmp_path, with_audio, name="g").message_id))
+    payload = json.loads(
+        body_of(sqlite_db, approve_new(sqlite_db, tmp_path, with_audio, name="g").message_id)
+    )
     validate(payload, payload_schema)
     assert {f["kind"] for f in payload["data"]["files"]} == {"docx", "pdf", "transcript", "audio"}
     assert payload["data"]["privacy"]["audio_included"] is True
@@ -104,16 +121,22 @@ def test_files_carry_hashes_and_links_and_audio_only_when_allowed(sqlite_db, tmp
 
 def test_inline_base64_when_configured_with_a_size_cap(sqlite_db, tmp_path, payload_schema):
     settings = delivery_settings(tmp_path, delivery_inline_files=True, delivery_inline_max_bytes=30)
-    payload = json.loads(body_of(sqlite_db, approve_new(sqlite_db, tmp_path, settings, name="i").message_id))
+    payload = json.loads(
+        body_of(sqlite_db, approve_new(sqlite_db, tmp_path, settings, name="i").message_id)
+    )
     validate(payload, payload_schema)
     files = {f["kind"]: f for f in payload["data"]["files"]}
     docx = tmp_path / "files" / "i" / "张三-调解协议书.docx"
     assert base64.b64decode(files["docx"]["content_base64"]) == docx.read_bytes()
     assert "url" not in files["docx"]
-    assert "url" in files["transcript"] and "content_base64" not in files["transcript"]  # > 30 bytes
+    assert (
+        "url" in files["transcript"] and "content_base64" not in files["transcript"]
+    )  # > 30 bytes
 
 
-def test_consultation_and_hearing_records_map_their_own_outcomes(sqlite_db, tmp_path, payload_schema):
+def test_consultation_and_hearing_records_map_their_own_outcomes(
+    sqlite_db, tmp_path, payload_schema
+):
     settings = delivery_settings(tmp_path)
     consultation = {
         "case_number": "咨字第2026-031号",
@@ -125,7 +148,9 @@ def test_consultation_and_hearing_records_map_their_own_outcomes(sqlite_db, tmp_
         "answer": "可申请劳动仲裁。",
         "outcome": "转法律援助",
     }
-    approval = approve_new(sqlite_db, tmp_path, settings, fields=consultation, kind="consultation-record", name="c")
+    approval = approve_new(
+        sqlite_db, tmp_path, settings, fields=consultation, kind="consultation-record", name="c"
+    )
     payload = json.loads(body_of(sqlite_db, approval.message_id))
     validate(payload, payload_schema)
     rec = payload["data"]["case_record"]
@@ -138,8 +163,86 @@ def test_consultation_and_hearing_records_map_their_own_outcomes(sqlite_db, tmp_
     hearing = copy.deepcopy(AGREEMENT_FIELDS)
     hearing["agreement_reached"] = False
     payload = json.loads(
-        body_of(sqlite_db, approve_new(sqlite_db, tmp_path, settings, fields=hearing, kind="hearing-record", name="h").message_id)
+        body_of(
+            sqlite_db,
+            approve_new(
+                sqlite_db, tmp_path, settings, fields=hearing, kind="hearing-record", name="h"
+            ).message_id,
+        )
     )
     validate(payload, payload_schema)
     assert payload["data"]["case_record"]["resolved"] is False
     assert payload["data"]["case_record"]["status"] == "化解不成功"
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields_name"),
+    [
+        ("mediation-agreement", "DOCS_AGREEMENT"),
+        ("consultation-record", "DOCS_CONSULTATION"),
+        ("hearing-record", "DOCS_HEARING"),
+    ],
+)
+def test_documents_area_fields_map_onto_the_case_record(
+    sqlite_db, tmp_path, payload_schema, kind, fields_name
+):
+    """The contract with the documents area: fields valid under doc_templates/schemas.py (as
+    drafted, with provenance) produce a valid payload and a filled GB/T 31000 record."""
+    from doc_templates.schemas import DOCUMENT_MODELS
+    from scribe.delivery.payload import values_of
+
+    from . import conftest
+
+    fields = getattr(conftest, fields_name)
+    DOCUMENT_MODELS[kind].model_validate(values_of(fields))  # the fixture is a real document
+    settings = delivery_settings(tmp_path)
+    approval = approve_new(sqlite_db, tmp_path, settings, fields=fields, kind=kind, name=kind)
+    raw = body_of(sqlite_db, approval.message_id)
+    payload = json.loads(raw)
+    validate(payload, payload_schema)
+    for value in ("13800138000", "13900139000", "13700137000", "幸福村3组12号", "东街8号"):
+        assert value not in raw
+    assert '"evidence"' not in raw and '"confidence"' not in raw  # provenance stays home
+    if kind == "mediation-agreement":
+        assert "杂物堆在路上" not in raw  # the quoted transcript words behind a field
+    rec = payload["data"]["case_record"]
+    if kind == "mediation-agreement":
+        assert rec["occurred_on"] == "2026-11-20" and rec["category_code"] == "MS02"
+        assert [(p["role"], p["name"]) for p in rec["parties"]] == [
+            ("申请人", "张三"),
+            ("被申请人", "李四"),
+        ]
+        assert rec["summary"].startswith("双方因院墙外通道宽度发生争执")
+        assert rec["responsible_person"] == {"name": "王调解"}
+        assert rec["resolution_deadline"] == "2026-12-01" and rec["status"] == "已化解"
+        assert rec["resolution_org"] == "城关镇人民调解委员会"
+        assert payload["data"]["document"]["fields"]["facts"].startswith("双方因")
+    elif kind == "consultation-record":
+        assert rec["occurred_on"] == "2026-11-21" and rec["category_code"] == "MS10"
+        assert [(p["role"], p["name"]) for p in rec["parties"]] == [("咨询人", "陈五")]
+        assert rec["resolution_method"] == "法律咨询（已解答、转法律援助）"
+        assert rec["status"] == "已转办" and rec["resolved"] is None
+        assert rec["responsible_person"] == {"name": "刘律师"}
+        assert rec["summary"] == "公司拖欠三个月工资怎么办？"
+    else:
+        assert rec["event_name"] == "相邻通行纠纷" and rec["place"] == "城关司法所调解室"
+        assert [(p["role"], p["name"]) for p in rec["parties"]] == [
+            ("申请人", "张三"),
+            ("被申请人", "李四"),
+        ]
+        assert rec["people_count"] == 2 and rec["status"] == "化解中"
+
+
+def test_unminimised_fields_validate_against_the_published_document_schemas(sqlite_db, tmp_path):
+    from . import conftest
+
+    settings = delivery_settings(tmp_path, delivery_minimise_payload=False)
+    for kind, fields in (
+        ("mediation-agreement", conftest.DOCS_AGREEMENT),
+        ("consultation-record", conftest.DOCS_CONSULTATION),
+        ("hearing-record", conftest.DOCS_HEARING),
+    ):
+        schema = json.loads((conftest.ROOT / "docs" / "schemas" / f"{kind}.json").read_text("utf-8"))
+        approval = approve_new(sqlite_db, tmp_path, settings, fields=fields, kind=kind, name=f"u-{kind}")
+        sent = json.loads(body_of(sqlite_db, approval.message_id))["data"]["document"]["fields"]
+        jsonschema.validate(sent, schema, format_checker=jsonschema.FormatChecker())

@@ -47,7 +47,9 @@ def test_non_public_destinations_are_refused_by_default(tmp_path, address, why):
 def test_a_host_with_one_bad_address_among_good_ones_is_refused(tmp_path):
     settings = delivery_settings(tmp_path, delivery_allow_loopback=False)
     with pytest.raises(DeliveryError, match="private"):
-        check_url("https://cases.example.gov.cn/hook", settings, fixed("114.114.114.114", "10.0.0.8"))
+        check_url(
+            "https://cases.example.gov.cn/hook", settings, fixed("114.114.114.114", "10.0.0.8")
+        )
 
 
 def test_public_https_is_allowed_and_http_needs_the_dev_flag(tmp_path):
@@ -92,7 +94,9 @@ def test_the_worker_checks_again_before_sending(db, tmp_path, settings_d, clock,
 
     async def scenario() -> None:
         rebound = fixed("169.254.169.254")
-        async with DeliveryWorker(db, settings_d, clock=clock, resolver=rebound, rng=random.Random(1)) as w:
+        async with DeliveryWorker(
+            db, settings_d, clock=clock, resolver=rebound, rng=random.Random(1)
+        ) as w:
             assert await w.run_once() == 1
 
     asyncio.run(scenario())
@@ -119,7 +123,13 @@ def test_logs_carry_no_secrets_or_personal_data(db, tmp_path, settings_d, clock,
     # our own log lines (the CLI turns httpx's request lines, which carry URLs, down to WARNING)
     text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("scribe"))
     assert "delivered" in text and "retry" in text
-    for secret_or_personal in (receiver.secrets[0], "site=test", "张三", "13800138000", "11010519491231002X"):
+    for secret_or_personal in (
+        receiver.secrets[0],
+        "site=test",
+        "张三",
+        "13800138000",
+        "11010519491231002X",
+    ):
         assert secret_or_personal not in text
 
 

@@ -8,13 +8,11 @@ import datetime as dt
 import json
 import random
 import threading
-from pathlib import Path
 
 import jsonschema
 from sqlalchemy import select
 
 from scribe.delivery import outbox
-from scribe.delivery.clock import ManualClock
 from scribe.delivery.endpoints import enable_endpoint, get_endpoint, rotate_secret
 from scribe.delivery.models import Delivery, DeliveryAttempt
 from scribe.delivery.worker import DeliveryWorker
@@ -97,7 +95,9 @@ def test_receiver_down_then_up_delivers_once_it_is_back(db, tmp_path, settings_d
     assert 0.8 * 7200 <= waited <= 1.2 * 7200
 
 
-def test_500_then_200_is_retried_with_the_same_webhook_id(db, tmp_path, settings_d, clock, receiver):
+def test_500_then_200_is_retried_with_the_same_webhook_id(
+    db, tmp_path, settings_d, clock, receiver
+):
     add_receiver_endpoint(db, receiver, settings_d)
     approval = approve_new(db, tmp_path, settings_d, now=clock.now())
     receiver.behaviour = lambda n, r: Reply(500 if n == 1 else 200)
@@ -232,7 +232,9 @@ def test_replay_resends_with_the_same_id_and_exhausted_messages_can_be_replayed(
     assert [a.outcome for a in log] == ["retry", "retry", "failed", "delivered", "delivered"]
 
 
-def test_fan_out_by_event_type_and_session_completed(db, tmp_path, settings_d, clock, payload_schema):
+def test_fan_out_by_event_type_and_session_completed(
+    db, tmp_path, settings_d, clock, payload_schema
+):
     from scribe import review
 
     docs_rx, sessions_rx = Receiver().start(), Receiver().start()
@@ -273,7 +275,10 @@ def test_fan_out_by_event_type_and_session_completed(db, tmp_path, settings_d, c
 def test_many_messages_with_bounded_concurrency(db, tmp_path, clock, receiver):
     settings = delivery_settings(tmp_path, delivery_batch_size=7, delivery_concurrency=3)
     add_receiver_endpoint(db, receiver, settings)
-    ids = {approve_new(db, tmp_path, settings, name=f"d{i}", now=clock.now()).message_id for i in range(20)}
+    ids = {
+        approve_new(db, tmp_path, settings, name=f"d{i}", now=clock.now()).message_id
+        for i in range(20)
+    }
     in_flight, peak = 0, 0
     lock = threading.Lock()
 
@@ -297,3 +302,36 @@ def test_many_messages_with_bounded_concurrency(db, tmp_path, clock, receiver):
     assert receiver.ids() == {i: 1 for i in ids}
     assert 1 <= peak <= 3
     assert all(json.loads(r.body)["type"] == "document.approved" for r in receiver.requests)
+
+
+def test_two_workers_share_the_queue_without_sending_twice(db, tmp_path, clock, receiver):
+    """Two workers (threads, each with its own event loop) drain one outbox: every message
+    goes out exactly once (SKIP LOCKED on PostgreSQL, the conditional claim on SQLite)."""
+    settings = delivery_settings(tmp_path, delivery_batch_size=3, delivery_concurrency=2)
+    add_receiver_endpoint(db, receiver, settings)
+    ids = {
+        approve_new(db, tmp_path, settings, name=f"w{i}", now=clock.now()).message_id
+        for i in range(24)
+    }
+    receiver.behaviour = lambda n, r: Reply(200, delay_s=0.01)
+    made: list[int] = []
+
+    def run_worker(seed: int) -> None:
+        async def go() -> int:
+            async with DeliveryWorker(
+                db, settings, clock=clock, rng=random.Random(seed), worker_id=f"w{seed}"
+            ) as w:
+                return await w.run(until_idle=True)
+
+        made.append(asyncio.run(go()))
+
+    threads = [threading.Thread(target=run_worker, args=(s,)) for s in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sum(made) == 24
+    assert receiver.ids() == {i: 1 for i in ids}
+    with db.transaction() as tx:
+        workers = set(tx.scalars(select(DeliveryAttempt.worker)))
+    assert workers <= {"w1", "w2"}
