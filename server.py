@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -236,10 +236,9 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
     app.include_router(api_accounts.router)
     app.include_router(api_hearings.router)
     app.include_router(pages.router)
+    from scribe.delivery.routes import make_router as delivery_pull_router
     from scribe.web import api_review, api_voiceprints
     from scribe.web.live_engine import build_ws_router
-
-    from scribe.delivery.routes import make_router as delivery_pull_router
 
     app.include_router(api_review.router)
     app.include_router(api_voiceprints.router)
@@ -262,4 +261,4 @@ def jsonable(errors: Any) -> Any:
         return []
 
 
-__all__ = ["HTTPException", "bootstrap_admin", "create_app"]
+__all__ = ["bootstrap_admin", "create_app"]

@@ -12,8 +12,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance, status_code_conformance
 from server_support import MemoryLive, ServerThread, login, make_settings, seed_accounts
 
 from server import create_app

@@ -15,8 +15,7 @@ from scribe.accounts.audit import Action
 from scribe.accounts.principal import Principal, Scope
 from scribe.delivery import outbox
 from scribe.delivery.models import OutboxMessage
-from scribe.errors import DocumentError, SessionError
-from scribe.review import APPROVED, RETURNED
+from scribe.errors import SessionError
 from scribe.review import service as review
 from scribe.review.models import Document
 from scribe.web import documents, hearings
@@ -207,5 +206,3 @@ def download(hearing_id: str, doc_id: str, kind: str, who: Reader, tx: Tx, reque
     media = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "pdf": "application/pdf"}[kind]
     return FileResponse(path, media_type=media, filename=name)
 
-
-__all__ = ["APPROVED", "RETURNED", "DocumentError", "router"]

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from scribe.accounts import audit
-from scribe.accounts.principal import Principal, Scope
 from scribe.accounts.audit import Action
+from scribe.accounts.principal import Principal, Scope
 from scribe.storage import utcnow
 from scribe.web.auth import get_db, require
 from scribe.web.schemas import ErrorOut
@@ -45,8 +45,9 @@ def _models(request: Request) -> Any:
         models = getattr(request.app.state, "diarize_models", None)
         if models is None:
             try:
-                import diarize
                 import diarize.voiceprints  # noqa: F401
+
+                import diarize
             except ImportError:
                 diarize = None  # type: ignore[assignment]
             if diarize is None or not hasattr(diarize, "load_models"):
