@@ -135,6 +135,22 @@ class Settings(BaseSettings):
     def sessions_path(self) -> Path:
         return self.sessions_dir or (self.data_dir / "sessions")
 
+    # --- server (desk and review pages, accounts; server.py, scribe/web, scribe/accounts) -------
+    host: str = "127.0.0.1"  # a desk PC serves itself; a site opens it up on purpose
+    port: int = 8000
+    # the address people type; used in printed links and to decide cookie security
+    public_url: str | None = None
+    # None: Secure cookies exactly when public_url is https (plain http on loopback otherwise)
+    cookie_secure: bool | None = None
+    login_session_hours: float = 12.0  # one working day; a desk left logged in overnight expires
+    # first start: the admin is created from these (never a default password)
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+    # False only for tests and tools that need the pages without loading speech models
+    server_load_models: bool = True
+    # the server sends approved documents itself; False when `scribe deliveries worker` runs apart
+    server_delivery_worker: bool = True
+
 
 @lru_cache
 def get_settings() -> Settings:
