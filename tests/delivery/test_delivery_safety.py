@@ -180,3 +180,30 @@ def test_the_pinned_client_refuses_hosts_nobody_vetted(receiver):
 
     asyncio.run(scenario())
     assert receiver.count() == 1
+
+
+def test_redirects_are_not_followed_with_an_injected_transport(
+    db, tmp_path, settings_d, clock, receiver
+):
+    """The httpx transport is the seam: a MockTransport answers 301 to an internal address;
+    the worker records a failed attempt instead of following it."""
+    import httpx
+
+    add_receiver_endpoint(db, receiver, settings_d)
+    approval = approve_new(db, tmp_path, settings_d, now=clock.now())
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(301, headers={"location": "http://169.254.169.254/latest/meta-data"})
+
+    async def scenario() -> None:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        async with client, DeliveryWorker(db, settings_d, client=client, clock=clock) as w:
+            assert await w.run_once() == 1
+
+    asyncio.run(scenario())
+    assert len(seen) == 1 and seen[0].headers["webhook-id"] == approval.message_id
+    with db.transaction() as tx:
+        (log,) = tx.scalars(select(DeliveryAttempt)).all()
+    assert (log.status_code, log.outcome) == (301, "retry")
