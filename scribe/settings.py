@@ -90,6 +90,23 @@ class Settings(BaseSettings):
     # Site-specific 事件类型编码 of the receiving platform: {"婚姻家庭": "0101", ...}.
     delivery_category_codes: dict[str, str] = Field(default_factory=dict)
 
+    # --- diarization ---------------------------------------------------------------------
+    diarize_segmentation_model: str = "pyannote-segmentation-3.0"
+    diarize_embedding_model: str = "campplus-zh-en"
+    # Sliding-window step of the 10 s segmentation windows (s). Smaller steps see each moment
+    # in more windows (better short turns) but cost proportionally more CPU.
+    diarize_segmentation_step: float = 1.0
+    # Agglomerative clustering cut (centroid linkage, euclidean distance of unit-length CAM++
+    # embeddings; 1.0 is cosine similarity 0.5). Used only when the speaker count is not given.
+    diarize_cluster_threshold: float = 1.0
+    # Live diarization: how far behind the audio a turn is settled (s); window and step of
+    # the rolling segmentation.
+    diarize_live_latency: float = 2.0
+    diarize_live_window: float = 5.0
+    diarize_live_step: float = 0.5
+    # Cosine similarity above which a voice is taken for an enrolled person's voiceprint.
+    voiceprint_match_threshold: float = 0.55
+
     @property
     def models_path(self) -> Path:
         return self.model_dir or (self.data_dir / "models")
@@ -101,6 +118,38 @@ class Settings(BaseSettings):
     @property
     def threads(self) -> int:
         return self.cpu_threads or (os.cpu_count() or 1)
+
+    # --- live sessions (scribe/live) ---------------------------------------------------
+    sessions_dir: Path | None = None  # default: <data_dir>/sessions
+    live_flush_interval: float = 1.0  # s between fsyncs of the audio: the most a power cut loses
+    live_min_silence: float = 0.5  # s of silence that ends an utterance (final-text latency)
+    live_max_utterance: float = 15.0  # s; longer speech is cut so finals keep coming
+    live_partial_interval: float = 1.0  # s of new audio between partial texts
+    live_partial_beam: int = 1
+    live_final_beam: int = 2  # the final pass uses final_pass_beam on the whole recording
+    live_max_lag: float = 30.0  # s behind real time before the live text skips ahead
+    live_max_frame_bytes: int = 256_000  # one WebSocket audio frame: 8 s of 16 kHz s16le
+    final_pass_beam: int = 5  # same as `scribe transcribe`, so the final pass equals offline
+
+    @property
+    def sessions_path(self) -> Path:
+        return self.sessions_dir or (self.data_dir / "sessions")
+
+    # --- server (desk and review pages, accounts; server.py, scribe/web, scribe/accounts) -------
+    host: str = "127.0.0.1"  # a desk PC serves itself; a site opens it up on purpose
+    port: int = 8000
+    # the address people type; used in printed links and to decide cookie security
+    public_url: str | None = None
+    # None: Secure cookies exactly when public_url is https (plain http on loopback otherwise)
+    cookie_secure: bool | None = None
+    login_session_hours: float = 12.0  # one working day; a desk left logged in overnight expires
+    # first start: the admin is created from these (never a default password)
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+    # False only for tests and tools that need the pages without loading speech models
+    server_load_models: bool = True
+    # the server sends approved documents itself; False when `scribe deliveries worker` runs apart
+    server_delivery_worker: bool = True
 
 
 @lru_cache

@@ -43,6 +43,9 @@ class TranscribeOptions:
     # drop a segment the decoder itself thinks is not speech (both must hold, as in Whisper)
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
+    # Whisper's fallback re-decodes a doubtful segment at rising temperatures (up to 6 decodes
+    # with best_of 5); live sessions pass (0.0,) so one short utterance never costs 10+ s.
+    temperature: tuple[float, ...] = DecodeOptions.temperature
 
 
 ProgressFn = Callable[[float, float], None]  # (seconds of speech done, seconds of speech in all)
@@ -105,6 +108,8 @@ class Transcriber:
             speech,
             decode,
             on_segment=(lambda t: progress(min(t, total), total)) if progress else None,
+            # the last region is padded by pad_s past the end of speech (unless the file ends)
+            speech_end=total - min(options.vad.pad_s, max(0.0, duration - regions[-1].end + options.vad.pad_s)),
         )
         segments, dropped = _clean(result.segments, language, options, timeline, decode.initial_prompt)
         info.update(
@@ -144,6 +149,7 @@ class Transcriber:
             word_timestamps=options.word_timestamps,
             no_speech_threshold=options.no_speech_threshold,
             log_prob_threshold=options.log_prob_threshold,
+            temperature=options.temperature,
         )
 
 

@@ -30,7 +30,7 @@ class DecodeOptions:
     compression_ratio_threshold: float = 2.4
     repetition_penalty: float = 1.0
     no_repeat_ngram_size: int = 0
-    tail_skip_s: float = 0.6  # stop once the last word ends this close to the end of the audio
+    tail_tolerance_s: float = 0.3  # a last word ending this close to the end of speech ends it
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,12 @@ class WhisperEngine:
         *,
         offset: float = 0.0,
         on_segment: Callable[[float], None] | None = None,
+        speech_end: float | None = None,
     ) -> DecodeResult:
         """Decode a 16 kHz mono array. Times are shifted by ``offset`` seconds.
 
         ``on_segment(end_time)`` is called as segments come out (for progress bars).
+        ``speech_end``: seconds into ``samples`` where the VAD saw speech end, if known.
         """
         language = options.language
         if language and not self.is_multilingual:
@@ -112,7 +114,6 @@ class WhisperEngine:
                 no_repeat_ngram_size=options.no_repeat_ngram_size,
                 vad_filter=False,  # gating is ours (scribe.asr.vad), with the locked model
             )
-            audio_end = samples.size / 16_000
             out = []
             for s in segments:  # a generator: decoding happens while iterating
                 words = tuple(
@@ -126,9 +127,14 @@ class WhisperEngine:
                 # With word timestamps, faster-whisper moves to the last aligned word and, if
                 # the window ended on a timestamp pair, decodes the leftover tail as a fresh
                 # 30 s window: a full encoder + beam pass that finds nothing or repeats the last
-                # line (measured: it doubles the cost of a short utterance). The VAD already
-                # cut the audio at the end of speech, so a tail shorter than this holds no word.
-                if words and audio_end - (words[-1].end - offset) < options.tail_skip_s:
+                # line (measured: it doubles the cost of a short utterance). When the caller
+                # knows where speech ends (the VAD) and the last word reaches it, the tail holds
+                # no speech and that pass is skipped.
+                if (
+                    speech_end is not None
+                    and words
+                    and words[-1].end - offset >= speech_end - options.tail_tolerance_s
+                ):
                     break
         return DecodeResult(info.language, float(info.language_probability), tuple(out))
 
