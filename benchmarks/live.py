@@ -91,6 +91,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--no-diarize", action="store_true", help="live and final pass without speaker labels")
     args = ap.parse_args()
 
     import tempfile
@@ -102,7 +103,7 @@ def main() -> None:
     from scribe.transcribe import TranscribeOptions
 
     settings = Settings(cpu_threads=args.threads)
-    engine = LiveEngine.load(settings, diarize=False)
+    engine = LiveEngine.load(settings, diarize=not args.no_diarize)
     manager = engine.manager(Path(tempfile.mkdtemp(prefix="live-bench-")) / "sessions")
     load_before = os.getloadavg()
     # warm-up: the first decode pays one-off allocations
@@ -153,14 +154,17 @@ def main() -> None:
     text = "\n".join([
         "## Live sessions: real-time replay vs offline `scribe transcribe`",
         "",
-        f"`python -m benchmarks.live --repeat {args.repeat} --threads {args.threads}` — {machine_line()}; "
+        f"`python -m benchmarks.live --repeat {args.repeat} --threads {args.threads}"
+        f"{' --no-diarize' if args.no_diarize else ''}` — {machine_line()}; "
         f"whisper-base int8, {args.threads} threads. Machine load average (1 min) {load_before[0]:.1f} before, "
         f"{load_after[0]:.1f} after: other engineers' jobs shared the 2 cores, so absolute times are pessimistic; "
         "the ratios compare systems measured in the same run on the same files.",
         "Live settings: VAD endpoint after 0.5 s of silence, partials beam 1 every >= 1 s (stretched to twice "
         "their own cost), finals beam 2 without temperature fallback, utterances cut at 15 s. Final pass and "
-        "offline: the same `Transcriber`, beam 5, same language. No diarizer was installed on this branch "
-        "when measured.",
+        "offline: the same `Transcriber`, beam 5, same language. "
+        + ("No diarization." if args.no_diarize else
+           "Speaker labels: `diarize.StreamingDiarizer` live (deferred to the final pass when the degrader "
+           "steps in), `OfflineDiarizer` + word attribution in the final pass (its time is in 'final pass s')."),
         "",
         f"- **final-text latency** (emit time - end of the speech it covers), {len(all_lat)} finals: "
         f"**p50 {p50:.2f} s, p95 {p95:.2f} s** (target p95 <= 2.5 s), max {max(all_lat):.2f} s",

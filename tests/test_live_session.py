@@ -288,3 +288,34 @@ def test_microphone_through_a_real_portaudio_device(tmp_path: Path, shared_data:
     reference = [r["text"] for r in _reference(shared_data, "conv_zh_dev_01") if r["end"] < seconds - 0.5]
     live = "".join(e["text"] for e in finals if e["end"] < seconds - 0.5)
     assert error_rate(["".join(reference)], [live], "zh") < 0.35, live
+
+
+@pytest.mark.slow
+def test_live_speaker_labels_from_the_real_diarizers(engine, tmp_path: Path, shared_data: Path) -> None:
+    """The diarize package's streaming diarizer labels live finals; the final pass re-diarizes
+    offline and keeps the live labels for the same voices."""
+    from dataclasses import replace
+
+    from scribe.live.engine import _diarizers
+
+    wav = shared_data / "conversations" / "conv_en_dev_01.wav"
+    streaming, offline = _diarizers(engine.settings)
+    engine = replace(engine, streaming_diarizer=streaming, offline_diarizer=offline)
+    manager = engine.manager(tmp_path / "sessions")
+    session = manager.create(engine.options("en"), source="test")
+    seen = []
+    session.bus.subscribe(seen.append)
+    session.start_source(FileSource(wav, realtime=False))
+    assert session.wait_source(timeout=600)
+    session.stop()
+    folder = SessionFolder(tmp_path / "sessions" / session.id)
+    live = Transcript.from_dict(json.loads(folder.live_transcript.read_text(encoding="utf-8")))
+    live_labels = {s.speaker for s in live.segments if s.speaker}
+    assert len(live_labels) >= 2, [(s.speaker, s.text) for s in live.segments]
+    final = manager.finish(session.id)
+    final_labels = {s.speaker for s in final.segments}
+    assert None not in final_labels and len(final_labels) >= 2
+    assert final_labels & live_labels  # the same voices keep the names shown live
+    # JFK's one sentence (20.0-30.8 s) is one voice in the final pass
+    jfk = {s.speaker for s in final.segments if s.start >= 20.2 and s.end <= 30.7}
+    assert len(jfk) == 1
