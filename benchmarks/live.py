@@ -74,7 +74,8 @@ def run_live(engine, manager, wav: Path, language: str) -> dict:  # type: ignore
         "latencies": [e.emitted_at - (start_wall + e.data["end"]) for e in finals],
         "live_text": [e.data["text"] for e in finals],
         "final_text": final.text,
-        "final_segments": [(s.start, s.end, s.text) for s in final.segments],
+        # speaker attribution may split segments where the speaker changes: compare words
+        "final_words": [(w.start, w.end, w.word) for s in final.segments for w in s.words],
         "partial_gaps": gaps,
         "partials": len(partials),
         "duration": meta["duration"],
@@ -124,7 +125,8 @@ def main() -> None:
             e_live = error_rate([ref], [sep.join(live["live_text"])], lang)
             e_final = error_rate([ref], [live["final_text"]], lang)
             e_off = error_rate([ref], [offline.text], lang)
-            same = live["final_segments"] == [(s.start, s.end, s.text) for s in offline.segments]
+            same = live["final_text"] == offline.text and live["final_words"] == [
+                (w.start, w.end, w.word) for s in offline.segments for w in s.words]
             all_lat += live["latencies"]
             all_gaps += live["partial_gaps"]
             acc = per_lang.setdefault(lang, {"refs": [], "live": [], "final": [], "off": []})
