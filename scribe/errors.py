@@ -71,3 +71,9 @@ class DeliveryError(ScribeError):
     """A webhook endpoint or delivery is misconfigured or refused."""
 
     exit_code = 9
+
+
+class AccountError(ScribeError):
+    """A user, password or API token request is invalid."""
+
+    exit_code = 10

@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +43,53 @@ class Settings(BaseSettings):
     cpu_threads: int = 0  # 0: one per core
     vad_model: str = "silero-vad"
 
+    # --- documents (templates, drafting, PDF) ------------------------------------------
+    # A site's own templates: folders with template.docx + template.json; a folder named like a
+    # built-in replaces it (docs/documents.md).
+    template_dir: Path | None = None
+    # Name of a `role = "drafting"` entry in models.lock; None: rule-based drafting only.
+    drafting_model: str | None = None
+    # The model's output is thrown away (rule-based draft kept) if it takes longer than this:
+    # staff wait at the desk for the draft.
+    drafting_timeout_s: float = 120.0
+    drafting_max_new_tokens: int = 1024
+    soffice_binary: str = "soffice"
+    pdf_timeout_s: float = 180.0
+
+    # --- delivery (case-system webhooks, scribe/delivery) --------------------------------
+    # Outbound safety: a webhook URL that resolves to loopback, private, link-local or cloud
+    # metadata addresses is refused (SSRF), unless a site opens exactly what it needs here.
+    delivery_allow_http: bool = False  # development only: production case systems use HTTPS
+    delivery_allow_loopback: bool = False  # tests and a receiver on the same desk PC
+    delivery_allow_private: bool = False  # RFC 1918 / ULA: a county intranet case system
+    delivery_allowed_networks: list[str] = Field(default_factory=list)  # CIDRs opened one by one
+    # Standard Webhooks asks receivers to answer within 15-30 s; slower counts as a failure.
+    delivery_timeout_s: float = 15.0
+    # Seconds after the FIRST attempt at which retries fall due (domain.md): the last retry is
+    # about a day after the first; then the delivery is marked failed and waits for a replay.
+    delivery_retry_schedule_s: list[float] = Field(
+        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+    )
+    delivery_jitter: float = 0.2  # +/- share of each gap, so retries of many messages spread out
+    delivery_max_retry_after_s: float = 86400.0  # a receiver cannot park a message for longer
+    delivery_batch_size: int = 50  # deliveries claimed per poll
+    delivery_concurrency: int = 8  # requests in flight per worker
+    delivery_poll_interval_s: float = 1.0
+    # A claimed delivery is another worker's again after this long (a killed worker's claims
+    # expire); it must exceed the request timeout or a slow answer would be sent twice.
+    delivery_lease_s: float = 60.0
+    delivery_rotation_grace_h: float = 24.0  # both signatures are sent this long after a rotation
+    # Payload: minimisation leaves out ID numbers, phone numbers and addresses (PIPL Art 6/19).
+    delivery_minimise_payload: bool = True
+    delivery_include_audio: bool = False  # hearing audio is sensitive (PIPL Art 28)
+    delivery_inline_files: bool = False  # base64 the files into the payload instead of links
+    delivery_inline_max_bytes: int = 5_000_000  # larger files are linked even when inlining
+    delivery_public_base_url: str = "http://127.0.0.1:8000"  # where case systems pull files
+    delivery_link_ttl_s: int = 7 * 24 * 3600  # signed download links expire after a week
+    delivery_link_secret: SecretStr | None = None  # default: a random key kept in <data_dir>
+    # Site-specific 事件类型编码 of the receiving platform: {"婚姻家庭": "0101", ...}.
+    delivery_category_codes: dict[str, str] = Field(default_factory=dict)
+
     # --- diarization ---------------------------------------------------------------------
     diarize_segmentation_model: str = "pyannote-segmentation-3.0"
     diarize_embedding_model: str = "campplus-zh-en"
@@ -74,6 +121,38 @@ class Settings(BaseSettings):
     @property
     def threads(self) -> int:
         return self.cpu_threads or (os.cpu_count() or 1)
+
+    # --- live sessions (scribe/live) ---------------------------------------------------
+    sessions_dir: Path | None = None  # default: <data_dir>/sessions
+    live_flush_interval: float = 1.0  # s between fsyncs of the audio: the most a power cut loses
+    live_min_silence: float = 0.5  # s of silence that ends an utterance (final-text latency)
+    live_max_utterance: float = 15.0  # s; longer speech is cut so finals keep coming
+    live_partial_interval: float = 1.0  # s of new audio between partial texts
+    live_partial_beam: int = 1
+    live_final_beam: int = 2  # the final pass uses final_pass_beam on the whole recording
+    live_max_lag: float = 30.0  # s behind real time before the live text skips ahead
+    live_max_frame_bytes: int = 256_000  # one WebSocket audio frame: 8 s of 16 kHz s16le
+    final_pass_beam: int = 5  # same as `scribe transcribe`, so the final pass equals offline
+
+    @property
+    def sessions_path(self) -> Path:
+        return self.sessions_dir or (self.data_dir / "sessions")
+
+    # --- server (desk and review pages, accounts; server.py, scribe/web, scribe/accounts) -------
+    host: str = "127.0.0.1"  # a desk PC serves itself; a site opens it up on purpose
+    port: int = 8000
+    # the address people type; used in printed links and to decide cookie security
+    public_url: str | None = None
+    # None: Secure cookies exactly when public_url is https (plain http on loopback otherwise)
+    cookie_secure: bool | None = None
+    login_session_hours: float = 12.0  # one working day; a desk left logged in overnight expires
+    # first start: the admin is created from these (never a default password)
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+    # False only for tests and tools that need the pages without loading speech models
+    server_load_models: bool = True
+    # the server sends approved documents itself; False when `scribe deliveries worker` runs apart
+    server_delivery_worker: bool = True
 
 
 @lru_cache

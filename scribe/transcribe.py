@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from scribe.asr.vad import SileroVad, VadOptions
+from scribe.asr.vad import WINDOW, SileroVad, VadOptions
 from scribe.asr.whisper import DecodeOptions, RawSegment, WhisperEngine, hotword_prompt
 from scribe.errors import ModelError
 from scribe.text.hallucination import clean_segment_text, is_repeat
@@ -43,6 +43,9 @@ class TranscribeOptions:
     # drop a segment the decoder itself thinks is not speech (both must hold, as in Whisper)
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
+    # Whisper's fallback re-decodes a doubtful segment at rising temperatures (up to 6 decodes
+    # with best_of 5); live sessions pass (0.0,) so one short utterance never costs 10+ s.
+    temperature: tuple[float, ...] = DecodeOptions.temperature
 
 
 ProgressFn = Callable[[float, float], None]  # (seconds of speech done, seconds of speech in all)
@@ -105,6 +108,7 @@ class Transcriber:
             speech,
             decode,
             on_segment=(lambda t: progress(min(t, total), total)) if progress else None,
+            speech_after=self._speech_after(speech, options.vad),
         )
         segments, dropped = _clean(result.segments, language, options, timeline, decode.initial_prompt)
         info.update(
@@ -118,6 +122,26 @@ class Transcriber:
         return Transcript(language, duration, self.engine.name, tuple(segments), info)
 
     # -- helpers ---------------------------------------------------------------------------
+    def _speech_after(self, speech: np.ndarray, vad: VadOptions) -> Callable[[float], bool]:
+        """``t -> bool``: is there a speech run of at least ``min_speech_s`` after ``t``?"""
+        probs = self.vad.speech_probs(speech)  # the joined audio: ~10 ms per minute
+        step = WINDOW / SAMPLE_RATE
+        need = max(1, int(vad.min_speech_s / step))
+        voiced = probs >= vad.threshold
+        # run[i]: length of the voiced run starting at window i (computed right to left)
+        run = np.zeros(len(voiced) + 1, dtype=np.int32)
+        for i in range(len(voiced) - 1, -1, -1):
+            run[i] = run[i + 1] + 1 if voiced[i] else 0
+        has_run_from = np.maximum.accumulate((run[:-1] >= need)[::-1])[::-1]
+
+        def speech_after(t: float) -> bool:
+            # Aligned word ends run early by up to ~0.2 s: the VAD still hears the last word's
+            # decay there, which is not more speech.
+            i = int((t + 0.2) / step) + 1
+            return bool(i < len(has_run_from) and has_run_from[i])
+
+        return speech_after
+
     def _check_language(self, language: str) -> None:
         if not self.engine.is_multilingual and language not in ("auto", "en"):
             raise ModelError(
@@ -144,6 +168,7 @@ class Transcriber:
             word_timestamps=options.word_timestamps,
             no_speech_threshold=options.no_speech_threshold,
             log_prob_threshold=options.log_prob_threshold,
+            temperature=options.temperature,
         )
 
 

@@ -89,6 +89,21 @@ def test_silence_and_noise_give_no_text(kind, transcriber_base):
         assert result.segments == (), f"{kind}/{language}: invented {result.text!r}"
 
 
+@pytest.mark.parametrize(
+    "name,path,until",
+    [  # stretches of real recordings before anyone speaks (per their reference RTTM)
+        ("phone-line background", "audio/en_pyannote_sample.wav", 6.5),
+        ("meeting-room tone", "audio/en_pyannote_debug_dev00.wav", 1.4),
+    ],
+)
+def test_real_recorded_silence_gives_no_text(name, path, until, shared_data, transcriber_base):
+    quiet = decode_audio(shared_data / path).samples[: int(until * SAMPLE_RATE)]
+    audio = np.tile(quiet, int(np.ceil(20 * SAMPLE_RATE / quiet.size)))  # about 20 s of it
+    for language in ("auto", "zh"):
+        result = transcriber_base.transcribe(audio, TranscribeOptions(language=language))
+        assert result.segments == (), f"{name}/{language}: invented {result.text!r}"
+
+
 def test_speech_followed_by_long_silence_has_no_invented_tail(shared_data, transcriber_base):
     speech = decode_audio(shared_data / "audio/zh_aishell1_BAC009S0764W0121.wav").samples
     audio = np.concatenate([speech, _noise(40, 5, 0.002)])  # 40 s of near-silence after speech
@@ -116,12 +131,13 @@ def _encode(samples: np.ndarray, fmt: str, codec: str, rate: int, layout: str) -
 
 
 @pytest.mark.parametrize(
-    "fmt,codec,rate,layout",
-    [("mp3", "libmp3lame", 44100, "stereo"), ("ipod", "aac", 48000, "stereo"),
-     ("ogg", "libvorbis", 22050, "mono"), ("wav", "pcm_s16le", 8000, "mono"),
-     ("flac", "flac", 32000, "stereo")],
+    "fmt,codec,rate,layout,max_wer",
+    [("mp3", "libmp3lame", 44100, "stereo", 0.3), ("ipod", "aac", 48000, "stereo", 0.3),
+     ("ogg", "libopus", 48000, "mono", 0.3), ("flac", "flac", 32000, "stereo", 0.3),
+     # telephone band: everything above 4 kHz is gone, so a small model mishears more
+     ("wav", "pcm_s16le", 8000, "mono", 0.5)],
 )
-def test_any_container_rate_and_channel_count(fmt, codec, rate, layout, shared_data, transcriber_tiny_en, tmp_path):
+def test_any_container_rate_and_channel_count(fmt, codec, rate, layout, max_wer, shared_data, transcriber_tiny_en, tmp_path):
     ref = decode_audio(shared_data / "audio/en_librispeech_6930-75918-0000.flac").samples
     data = _encode(ref, fmt, codec, rate, layout)
     path = tmp_path / f"clip.{ {'ipod': 'm4a'}.get(fmt, fmt) }"
@@ -130,7 +146,7 @@ def test_any_container_rate_and_channel_count(fmt, codec, rate, layout, shared_d
     assert dec.source_rate == rate and abs(dec.duration - ref.size / SAMPLE_RATE) < 0.15
     result = transcriber_tiny_en.transcribe(dec.samples, TranscribeOptions(language="en"))
     wer = error_rate(["CONCORD RETURNED TO ITS PLACE AMIDST THE TENTS"], [result.text], "en")
-    assert wer <= 0.3, f"{fmt}: {result.text}"
+    assert wer <= max_wer, f"{fmt}: {result.text}"
 
 
 def test_json_contract_round_trips(shared_data, transcriber_tiny_en):

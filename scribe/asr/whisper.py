@@ -84,10 +84,13 @@ class WhisperEngine:
         *,
         offset: float = 0.0,
         on_segment: Callable[[float], None] | None = None,
+        speech_after: Callable[[float], bool] | None = None,
     ) -> DecodeResult:
         """Decode a 16 kHz mono array. Times are shifted by ``offset`` seconds.
 
         ``on_segment(end_time)`` is called as segments come out (for progress bars).
+        ``speech_after(t)``: whether the VAD hears speech in ``samples`` after ``t`` seconds;
+        when it says no after the last decoded word, decoding stops there.
         """
         language = options.language
         if language and not self.is_multilingual:
@@ -121,6 +124,13 @@ class WhisperEngine:
                 out.append(RawSegment(seg, s.avg_logprob, s.no_speech_prob, s.compression_ratio, s.temperature))
                 if on_segment:
                     on_segment(s.end + offset)
+                # With word timestamps, faster-whisper moves to the last aligned word and, if
+                # the window ended on a timestamp pair, decodes the leftover tail as a fresh
+                # 30 s window: a full encoder + beam pass that finds nothing or repeats the last
+                # line (measured: it doubles the cost of a short utterance). When the caller's
+                # VAD hears no speech after the last word, that pass is skipped.
+                if speech_after is not None and words and not speech_after(words[-1].end - offset):
+                    break
         return DecodeResult(info.language, float(info.language_probability), tuple(out))
 
 

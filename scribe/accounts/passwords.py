@@ -1,0 +1,44 @@
+"""Password hashing with Argon2id (argon2-cffi's defaults follow RFC 9106's recommendations)."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from scribe.errors import AccountError
+
+_hasher = PasswordHasher()
+MIN_LENGTH = 10
+
+# Computed once so that a login with an unknown user name costs the same as a wrong password
+# (no user-name probing by timing).
+_DUMMY_HASH = _hasher.hash("not a password, only for constant-cost misses")
+
+
+def check_strength(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise AccountError(
+            f"the password has {len(password)} characters; at least {MIN_LENGTH} are needed",
+            fix="choose a longer password (a phrase of several words is easy to remember)",
+        )
+    if len(set(password)) < 4:
+        raise AccountError(
+            "the password repeats too few different characters",
+            fix="choose a password with more variety",
+        )
+
+
+def hash_password(password: str) -> str:
+    check_strength(password)
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return _hasher.check_needs_rehash(stored_hash)

@@ -1,0 +1,15 @@
+"""The database the admin commands work on (``SCRIBE_DATABASE_URL``, default SQLite)."""
+
+from __future__ import annotations
+
+from scribe.settings import Settings, get_settings
+from scribe.storage import Database
+
+
+def open_database(settings: Settings | None = None) -> Database:
+    import scribe.delivery.models  # noqa: F401  (tables)
+    import scribe.review.models  # noqa: F401
+
+    db = Database((settings or get_settings()).db_url)
+    db.create_schema()
+    return db

@@ -1,0 +1,133 @@
+"""Tables of the delivery area: endpoints, the outbox, per-endpoint deliveries, the attempt
+log, and the API tokens case systems pull files with."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from scribe.delivery.columns import UTCDateTime
+from scribe.storage import Base, utcnow
+
+# delivery status values
+PENDING = "pending"  # waiting for its next attempt (or for its endpoint to be re-enabled)
+DELIVERED = "delivered"  # a 2xx came back
+FAILED = "failed"  # every retry of the schedule failed; an admin replay starts it again
+
+
+class Endpoint(Base):
+    """A case system that receives webhooks."""
+
+    __tablename__ = "delivery_endpoints"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    # Signing secrets must be readable to sign with (HMAC), so they are stored as given;
+    # protect the database file like the recordings it sits next to.
+    secret: Mapped[str] = mapped_column(String(200))
+    previous_secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    previous_secret_expires_at: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime, default=None
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def subscribes_to(self, event_type: str) -> bool:
+        return "*" in self.event_types or event_type in self.event_types
+
+
+class OutboxMessage(Base):
+    """One event, written in the same transaction as the change that caused it.
+
+    ``id`` is the ``webhook-id`` every receiver sees, on every retry and replay. ``body`` is
+    the exact JSON text sent, fixed at enqueue time so every attempt carries the same bytes.
+    """
+
+    __tablename__ = "delivery_outbox"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(80), index=True)
+    subject_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    office: Mapped[str | None] = mapped_column(String(200), default=None)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="message")
+
+
+class Delivery(Base):
+    """The state of one message towards one endpoint."""
+
+    __tablename__ = "delivery_deliveries"
+    __table_args__ = (
+        UniqueConstraint("message_id", "endpoint_id"),
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("delivery_outbox.id"), index=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("delivery_endpoints.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    # attempts in the current cycle (a replay starts a new cycle); the log keeps them all
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # a worker's claim; a claim past its lease is free again (the worker died mid-request)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    lease_owner: Mapped[str | None] = mapped_column(String(80), default=None)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[OutboxMessage] = relationship(back_populates="deliveries")
+    endpoint: Mapped[Endpoint] = relationship()
+
+
+class DeliveryAttempt(Base):
+    """The delivery log: one row per request sent (or refused before sending)."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery_deliveries.id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(40), index=True)
+    endpoint_id: Mapped[str] = mapped_column(String(40), index=True)
+    attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    latency_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    outcome: Mapped[str] = mapped_column(String(20))  # delivered|retry|failed|gone|refused
+    error: Mapped[str | None] = mapped_column(Text, default=None)  # no bodies, no secrets
+    worker: Mapped[str | None] = mapped_column(String(80), default=None)
+
+
+class ApiToken(Base):
+    """A scoped token a case system pulls documents with. Only its SHA-256 is stored."""
+
+    __tablename__ = "delivery_api_tokens"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    office: Mapped[str | None] = mapped_column(String(200), default=None)  # None: every office
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)

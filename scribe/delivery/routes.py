@@ -1,0 +1,102 @@
+"""HTTP routes case systems pull from. The server mounts them with
+``app.include_router(scribe.delivery.routes.make_router(db, settings))``.
+
+- ``GET /api/v1/documents/{id}``: the latest ``document.approved`` payload of a document
+  (API token with ``documents:read``)
+- ``GET /api/v1/documents/{id}/files/{kind}``: a file of the approved version, with the signed
+  link from the webhook (``?v=&expires=&sig=``) or an API token of the kind's scope
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from scribe.delivery.events import DOCUMENT_APPROVED
+from scribe.delivery.files import sha256_file
+from scribe.delivery.models import OutboxMessage
+from scribe.delivery.payload import MEDIA_TYPES
+from scribe.delivery.pull import SCOPE_FOR_KIND, AccessDenied, authorize_token, verify_link
+from scribe.settings import Settings
+from scribe.storage import Database
+
+
+def make_router(db: Database, settings: Settings) -> APIRouter:
+    from scribe.review.models import APPROVED, Document
+
+    router = APIRouter(prefix="/api/v1/documents", tags=["case-system pull"])
+
+    def bearer(authorization: str | None) -> str:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise HTTPException(401, "send Authorization: Bearer <API token> or a signed link")
+        return authorization[7:].strip()
+
+    @router.get("/{document_id}")
+    def document_payload(
+        document_id: str, authorization: Annotated[str | None, Header()] = None
+    ) -> Any:
+        token = bearer(authorization)
+        with db.transaction() as tx:
+            doc = tx.get(Document, document_id)
+            if doc is None or doc.status != APPROVED:
+                raise HTTPException(404, "no approved document with this id")
+            try:
+                authorize_token(tx, token, "documents:read", doc.office)
+            except AccessDenied as exc:
+                raise HTTPException(403, str(exc)) from exc
+            body = tx.scalar(
+                select(OutboxMessage.body)
+                .where(OutboxMessage.subject_id == document_id)
+                .where(OutboxMessage.event_type == DOCUMENT_APPROVED)
+                .order_by(OutboxMessage.created_at.desc())
+                .limit(1)
+            )
+        if body is None:
+            raise HTTPException(404, "no approved document with this id")
+        return json.loads(body)
+
+    @router.get("/{document_id}/files/{kind}")
+    def document_file(
+        document_id: str,
+        kind: str,
+        v: Annotated[int | None, Query()] = None,
+        expires: Annotated[int | None, Query()] = None,
+        sig: Annotated[str | None, Query()] = None,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        if kind not in SCOPE_FOR_KIND or (kind == "audio" and not settings.delivery_include_audio):
+            raise HTTPException(404, "no such file kind")
+        with db.transaction() as tx:
+            doc = tx.get(Document, document_id)
+            if doc is None or doc.status != APPROVED or kind not in doc.files:
+                raise HTTPException(404, "no approved document file here")
+            try:
+                if sig is not None:
+                    if v is None or expires is None:
+                        raise HTTPException(400, "a signed link needs v, expires and sig")
+                    if v != doc.version:
+                        raise HTTPException(410, "this link is for an older version")
+                    verify_link(document_id, kind, v, expires, sig, settings)
+                else:
+                    authorize_token(tx, bearer(authorization), SCOPE_FOR_KIND[kind], doc.office)
+            except AccessDenied as exc:
+                raise HTTPException(403, str(exc)) from exc
+            info = dict(doc.files[kind])
+            version = doc.version
+        path = Path(info["path"])
+        # Serve only what was approved: a file changed on disk since approval is refused.
+        if not path.is_file() or sha256_file(path) != info["sha256"]:
+            raise HTTPException(409, "the file changed after approval; ask the office")
+        return FileResponse(
+            path,
+            media_type=info.get("media_type") or MEDIA_TYPES.get(kind),
+            filename=f"{document_id}-v{version}-{kind}{path.suffix}",
+            headers={"x-content-sha256": info["sha256"], "cache-control": "no-store"},
+        )
+
+    return router

@@ -1,0 +1,97 @@
+"""Rule-based, role-aware extraction of document fields from a transcript and a session file.
+
+``rule_draft`` is the whole of it: a :class:`~scribe.extract.draft.Draft` whose every field says
+where its value came from. The optional drafting model (``scribe.drafting``) starts from this
+draft and may only improve fields it can support with the transcript.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from scribe.casefile import CaseFile, SessionType
+from scribe.errors import DocumentError
+from scribe.extract.builders import BUILDERS, Fields, validate_fields
+from scribe.extract.dialogue import Dialogue
+from scribe.extract.draft import Draft, DrafterInfo
+from scribe.types import Transcript
+
+__all__ = ["Dialogue", "Draft", "extract_fields", "finish_draft", "rule_draft"]
+
+_KIND_SESSION = {
+    "mediation-agreement": SessionType.MEDIATION,
+    "hearing-record": SessionType.MEDIATION,
+    "consultation-record": SessionType.CONSULTATION,
+}
+
+
+def extract_fields(kind: str, transcript: Transcript, casefile: CaseFile) -> Fields:
+    if kind not in BUILDERS:
+        raise DocumentError(f"unknown document kind {kind!r}", fix=f"use one of {', '.join(BUILDERS)}")
+    return BUILDERS[kind](casefile, Dialogue.build(transcript, casefile))
+
+
+def finish_draft(
+    *,
+    template: str,
+    kind: str,
+    title: str,
+    fields: Fields,
+    transcript: Transcript,
+    casefile: CaseFile,
+    drafter: DrafterInfo,
+    warnings: list[str],
+) -> Draft:
+    missing = [p for name, fv in fields.items() for p in fv.missing_paths(name)]
+    return Draft(
+        template=template,
+        document=kind,
+        title=title,
+        created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        session={
+            "session_type": casefile.session_type.value,
+            "case_number": casefile.case_number,
+            "date": casefile.date.isoformat(),
+        },
+        transcript={
+            "language": transcript.language,
+            "model": transcript.model,
+            "duration": round(transcript.duration, 3),
+            "segments": len(transcript.segments),
+        },
+        drafter=drafter,
+        fields=fields,
+        missing=missing,
+        problems=validate_fields(kind, fields),
+        warnings=warnings,
+    )
+
+
+def rule_draft(
+    transcript: Transcript, casefile: CaseFile, *, kind: str, template: str | None = None, title: str = ""
+) -> Draft:
+    warnings: list[str] = []
+    expected = _KIND_SESSION.get(kind)
+    if expected is not None and casefile.session_type is not expected:
+        warnings.append(
+            f"a {kind} is drafted from a {casefile.session_type.value} session; "
+            f"check the template choice"
+        )
+    dialogue = Dialogue.build(transcript, casefile)
+    unmapped = dialogue.unmapped_speakers()
+    if transcript.segments and all(seg.speaker is None for seg in transcript.segments):
+        warnings.append(
+            "the transcript has no speaker labels, so no words can be attributed to a role "
+            "(terms, questions and answers stay missing): diarize the recording first "
+            "(scribe diarize) and map its labels in the session file's `speakers`"
+        )
+    elif unmapped:
+        warnings.append(
+            f"speaker labels {', '.join(unmapped)} are not mapped to anyone in the session file; "
+            f"their words are not attributed to a role"
+        )
+    fields = BUILDERS[kind](casefile, dialogue) if kind in BUILDERS else extract_fields(kind, transcript, casefile)
+    return finish_draft(
+        template=template or kind, kind=kind, title=title, fields=fields, transcript=transcript,
+        casefile=casefile, drafter=DrafterInfo(method="rules"), warnings=warnings,
+    )

@@ -1,0 +1,328 @@
+"""Rule-based drafting: a document's fields from the session file first, then the transcript.
+
+One builder per document kind; each returns the ``fields`` of a :class:`Draft`. The order of
+preference is always: what staff typed (``session``), what was said (``transcript``, with the
+words as evidence), else ``missing``. Nothing is inferred that no one said.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import cn2an
+from pydantic import ValidationError
+
+from doc_templates.schemas import DOCUMENT_MODELS
+from scribe.casefile import CaseFile, Party, PartyRole, StaffRole
+from scribe.extract.category import guess_category
+from scribe.extract.consultation import ADVICE_HINT, QUESTION_HINT, condense, consultation_exchange
+from scribe.extract.dialogue import Dialogue, Utterance, mean_confidence
+from scribe.extract.facts import fact_statements, responsibility_statement
+from scribe.extract.fields import (
+    Evidence,
+    FieldValue,
+    composite_items,
+    composite_parts,
+    from_session,
+    from_transcript,
+    missing,
+)
+from scribe.extract.identity import self_statements
+from scribe.extract.legal import find_legal_bases
+from scribe.extract.quantities import format_date
+from scribe.extract.terms import dictated_terms, performance_manner, performance_place
+
+SIDES = ("甲方", "乙方", "丙方", "丁方", "戊方", "己方")
+Fields = dict[str, FieldValue]
+
+
+# -- shared fields -------------------------------------------------------------------------
+def _staff_names(casefile: CaseFile, role: StaffRole) -> FieldValue:
+    names = [s.name for s in casefile.staff_with_role(role) if s.name]
+    return from_session(names or None, note=None if names else f"no {role.value} named in the session file")
+
+
+def _category(casefile: CaseFile, dialogue: Dialogue) -> FieldValue:
+    if casefile.dispute_category:
+        return from_session(casefile.dispute_category)
+    guess = guess_category(dialogue.text)
+    if guess is None:
+        return missing("no dispute category stands out in the recording; choose one")
+    hits = [u for u in dialogue if any(w in u.text for w in guess.hits)][:3]
+    return from_transcript(
+        guess.category,
+        [u.evidence() for u in hits],
+        confidence=0.5 + 0.45 * guess.share,
+        note=f"keywords: {'、'.join(guess.hits)}",
+    )
+
+
+def _legal_bases(utterances: list[Utterance]) -> FieldValue:
+    items: list[FieldValue] = []
+    seen: set[str] = set()
+    for u in utterances:
+        for basis in find_legal_bases(u.text):
+            if basis.citation in seen:
+                continue
+            seen.add(basis.citation)
+            items.append(from_transcript(basis.citation, [u.evidence(basis.phrase)], 0.9 * u.confidence))
+    return composite_items(items, "no statute was cited")
+
+
+def _own_turns(dialogue: Dialogue, casefile: CaseFile, person_id: str) -> list[Utterance]:
+    labels = {label for label, pid in casefile.speakers.items() if pid == person_id}
+    return [u for u in dialogue if u.speaker in labels]
+
+
+def _person_parts(party: Party, own: list[Utterance], keys: tuple[str, ...]) -> dict[str, FieldValue]:
+    said = self_statements(own)
+    parts: dict[str, FieldValue] = {}
+    for key in keys:
+        value = getattr(party, key, None)
+        if hasattr(value, "value"):
+            value = value.value  # enums print their Chinese value
+        if value not in (None, ""):
+            parts[key] = from_session(value)
+        elif key in said:
+            st = said[key]
+            parts[key] = from_transcript(st.value, [st.utterance.evidence(st.quote)], 0.75 * st.utterance.confidence,
+                                         note="stated by the party in the recording")
+        else:
+            parts[key] = missing(f"{party.display}: {key} not in the session file and not stated")
+    return parts
+
+
+def _session_time(casefile: CaseFile) -> FieldValue:
+    if casefile.start_time:
+        return from_session(dt.datetime.combine(casefile.date, casefile.start_time).isoformat(timespec="minutes"))
+    return from_session(casefile.date.isoformat())
+
+
+# -- 人民调解协议书 -------------------------------------------------------------------------
+PARTY_KEYS = ("name", "gender", "ethnicity", "age", "occupation", "phone", "address")
+
+
+def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
+    f: Fields = {}
+    f["organisation"] = from_session(casefile.organisation)
+    f["case_number"] = from_session(casefile.case_number)
+    f["date"] = from_session(casefile.date.isoformat(), note="the agreement is taken to be signed on the session date")
+    parties = []
+    for i, party in enumerate(casefile.bound_parties):
+        parts = {"side": from_session(SIDES[i] if i < len(SIDES) else f"第{i + 1}方"),
+                 "role": from_session(party.role.value)}
+        parts.update(_person_parts(party, _own_turns(dialogue, casefile, party.id), PARTY_KEYS))
+        parties.append(composite_parts(parts))
+    f["parties"] = composite_items(parties, "no 申请人/被申请人 in the session file")
+    f["dispute_category"] = _category(casefile, dialogue)
+
+    statements = fact_statements(dialogue, casefile)
+    if statements:
+        # the mediator's own summary ("经了解，…") reads as is; the parties' words as reported speech
+        text = "".join(s.text if s.speaker_label == "调解员" else f"{s.speaker_label}称：{s.text}"
+                       for s in statements)
+        used = [u for s in statements for u in s.utterances]
+        f["facts"] = from_transcript(text, [u.evidence() for u in used], 0.6 * mean_confidence(used),
+                                     note="extractive: the parties' own sentences")
+    else:
+        f["facts"] = missing("no party described the dispute in the recording")
+    resp = responsibility_statement(dialogue)
+    f["responsibility"] = (from_transcript(resp[0], [u.evidence() for u in resp[1]], 0.6 * mean_confidence(resp[1]))
+                           if resp else missing("the mediator did not state responsibilities"))
+
+    dictated = dictated_terms(dialogue, casefile.date)
+    terms = list(dictated.terms)
+    if dictated.cue is None:
+        f["terms"] = composite_items([], "the mediator did not dictate terms after a cue like 经调解双方自愿达成如下协议")
+    else:
+        f["terms"] = composite_items(
+            [from_transcript(t.text, _term_evidence(t), 0.85 * mean_confidence(t.utterances)) for t in terms],
+            "a cue was said but no terms followed it",
+        )
+    manner, manner_terms = performance_manner(terms)
+    f["performance_manner"] = (
+        from_transcript(manner, [e for t in manner_terms for e in _term_evidence(t)], 0.7)
+        if manner else missing("the terms do not say how they are performed (转账/现金/分期)")
+    )
+    place, place_term = performance_place(terms)
+    f["performance_place"] = (
+        from_transcript(place, _term_evidence(place_term), 0.6) if place and place_term
+        else missing("the terms do not say where they are performed")
+    )
+    deadline_items = []
+    all_deadlines = []
+    for n, t in enumerate(terms, 1):
+        for d in t.deadlines:
+            all_deadlines.append((d, t))
+            deadline_items.append(from_transcript(
+                f"第{cn2an.an2cn(n)}条“{d.phrase}”：{format_date(d.date)}", _term_evidence(t, d.phrase), 0.8,
+                note=f"{d.kind} deadline counted from the session date {casefile.date.isoformat()}"))
+    f["deadlines"] = composite_items(deadline_items, "no deadline was said in the terms")
+    if all_deadlines:
+        last, term = max(all_deadlines, key=lambda x: x[0].date)
+        f["performance_deadline"] = from_transcript(
+            last.date.isoformat(), _term_evidence(term, last.phrase), 0.8,
+            note=f"the latest deadline of the terms: “{last.phrase}”")
+    else:
+        f["performance_deadline"] = missing("no deadline was said in the terms")
+    bound = len(casefile.bound_parties)
+    f["copies"] = (from_session(bound + 1, note="one per party plus one for the committee (人民调解法 第二十九条)")
+                   if bound else missing("no parties"))
+    f["judicial_confirmation_deadline"] = from_session(
+        (casefile.date + dt.timedelta(days=30)).isoformat(),
+        note="30 days after the agreement takes effect (人民调解法 第三十三条)")
+    f["mediators"] = _staff_names(casefile, StaffRole.MEDIATOR)
+    recorder = casefile.recorder
+    f["recorder"] = from_session(recorder.name if recorder else None)
+    f["legal_bases"] = _legal_bases(list(dialogue))
+    return f
+
+
+def _term_evidence(term: Any, phrase: str | None = None) -> list[Evidence]:
+    us = term.utterances
+    if len(us) == 1:
+        u = us[0]
+        quote = term.text.rstrip("。")
+        if quote not in u.text:
+            quote = u.text
+        if phrase and phrase in u.text and phrase not in quote:
+            quote = phrase
+        return [u.evidence(quote)]
+    return [u.evidence() for u in us]
+
+
+# -- 法律咨询记录 ---------------------------------------------------------------------------
+VISITOR_KEYS = ("name", "gender", "age", "ethnicity", "occupation", "employer", "address", "phone")
+
+
+def consultation_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
+    f: Fields = {}
+    f["organisation"] = from_session(casefile.organisation)
+    f["case_number"] = from_session(casefile.case_number)
+    f["time"] = _session_time(casefile)
+    f["channel"] = from_session(casefile.consultation_channel.value if casefile.consultation_channel else None)
+    visitors = casefile.parties_with_role(PartyRole.VISITOR)
+    if not visitors:
+        f["visitor"] = missing("no 咨询人 in the session file")
+    else:
+        v = visitors[0]
+        if v.identity_declined:
+            # The record says so; the details are absent by the visitor's choice, not missing.
+            parts = {"identity_declined": from_session(True, note="咨询人拒绝提供身份信息")}
+            for key in VISITOR_KEYS:
+                value = getattr(v, key)
+                if value not in (None, ""):
+                    parts[key] = from_session(value.value if hasattr(value, "value") else value)
+        else:
+            parts = _person_parts(v, _own_turns(dialogue, casefile, v.id), VISITOR_KEYS)
+            parts["identity_declined"] = from_session(False)
+        f["visitor"] = composite_parts(parts)
+    f["category"] = _category(casefile, dialogue)
+    ex = consultation_exchange(dialogue)
+    if ex.question:
+        f["question"] = from_transcript(condense(ex.question, QUESTION_HINT, 160), [u.evidence() for u in ex.question],
+                                        0.7 * mean_confidence(ex.question), note="the visitor's own sentences")
+    else:
+        f["question"] = missing("no question from the 咨询人 was found (check the speaker mapping)")
+    if ex.answer:
+        f["answer"] = from_transcript(condense(ex.answer, ADVICE_HINT, 300), [u.evidence() for u in ex.answer],
+                                      0.7 * mean_confidence(ex.answer), note="the staff's own sentences")
+    else:
+        f["answer"] = missing("no answer by staff was found")
+    f["legal_bases"] = _legal_bases(list(ex.answer) or dialogue.staff())
+    if ex.outcomes:
+        f["outcome"] = composite_items(
+            [from_transcript(label, [u.evidence()], 0.75 * u.confidence) for label, u in ex.outcomes], "")
+    elif ex.answer:
+        f["outcome"] = composite_items(
+            [from_transcript("已解答", [ex.answer[-1].evidence()], 0.6, note="answered; no referral was said")], "")
+    else:
+        f["outcome"] = missing("the staff's answer was not found, so neither is the outcome")
+    consultants = [s.name for s in casefile.staff_with_role(StaffRole.CONSULTANT, StaffRole.MEDIATOR) if s.name]
+    f["staff"] = from_session(consultants[0] if consultants else None)
+    f["satisfaction"] = missing("ask the visitor (1-4) before filing")
+    f["follow_up"] = missing("fill in after the follow-up call")
+    return f
+
+
+# -- 人民调解记录 ---------------------------------------------------------------------------
+def hearing_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
+    f: Fields = {}
+    f["organisation"] = from_session(casefile.organisation)
+    f["case_number"] = from_session(casefile.case_number)
+    f["time"] = _session_time(casefile)
+    f["place"] = from_session(casefile.place)
+    if casefile.matter:
+        f["matter"] = from_session(casefile.matter)
+    else:
+        cat = _category(casefile, dialogue)
+        f["matter"] = (cat.model_copy(update={"value": f"{cat.value}纠纷"}) if not cat.is_missing
+                       else missing("事由 not in the session file and no category stands out"))
+    f["mediators"] = _staff_names(casefile, StaffRole.MEDIATOR)
+    recorder = casefile.recorder
+    f["recorder"] = from_session(recorder.name if recorder else None)
+    f["parties"] = composite_items([from_session(_party_line(p, casefile)) for p in casefile.bound_parties],
+                                   "no 申请人/被申请人 in the session file")
+    others = [p for p in casefile.parties if not p.role.is_bound]
+    f["others"] = FieldValue(value=[_party_line(p, casefile) for p in others], source="session", confidence=1.0) if others \
+        else FieldValue(value=[], source="session", confidence=1.0, note="none")
+    turns = []
+    for group in _merge_turns(list(dialogue)):
+        first, last = group[0], group[-1]
+        turns.append(from_transcript(
+            {"speaker": first.display, "text": "".join(u.text for u in group),
+             "start": round(first.start, 3), "end": round(last.end, 3)},
+            [u.evidence() for u in group], mean_confidence(group),
+            note=None if first.role else "speaker label not mapped to a person in the session file"))
+    f["turns"] = composite_items(turns, "the transcript has no speech")
+    return f
+
+
+def _party_line(p: Party, casefile: CaseFile) -> str:
+    bits = [p.display]
+    for value in (p.gender.value if p.gender else None, f"{p.age}岁" if p.age is not None else None,
+                  p.ethnicity, p.occupation, p.address):
+        if value:
+            bits.append(str(value))
+    principal = casefile.person(p.represents) if p.represents else None
+    if principal is not None:
+        bits.append(f"{principal.display}的{'代理人' if p.role is PartyRole.AGENT else '陪同人'}")
+    return "，".join(bits)
+
+
+def _merge_turns(utterances: list[Utterance]) -> list[list[Utterance]]:
+    groups: list[list[Utterance]] = []
+    for u in utterances:
+        if groups and groups[-1][-1].speaker == u.speaker:
+            groups[-1].append(u)
+        else:
+            groups.append([u])
+    return groups
+
+
+BUILDERS: dict[str, Callable[[CaseFile, Dialogue], Fields]] = {
+    "mediation-agreement": mediation_agreement,
+    "consultation-record": consultation_record,
+    "hearing-record": hearing_record,
+}
+
+
+def validate_fields(kind: str, fields: Fields) -> list[str]:
+    """What keeps these values from being a valid finished document (empty when it is)."""
+    model = DOCUMENT_MODELS[kind]
+    values = _strip_none({k: v.value for k, v in fields.items()})
+    try:
+        model.model_validate(values)
+    except ValidationError as exc:
+        return [f"{'.'.join(str(p) for p in e['loc']) or kind}: {e['msg']}" for e in exc.errors()]
+    return []
+
+
+def _strip_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_none(v) for v in value]
+    return value

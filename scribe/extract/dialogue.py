@@ -1,0 +1,130 @@
+"""A transcript seen through the session file: who (role, name) said what, when.
+
+Extraction rules ask role-aware questions ("what did the mediator say after the cue?"), so
+they work on :class:`Utterance` values rather than raw segments. Text is normalised to
+Simplified Chinese (whisper sometimes writes Traditional characters) before any rule runs;
+the quote kept as evidence is the normalised segment text, with its segment index so the
+original can always be found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from scribe.casefile import CaseFile, PartyRole, StaffRole
+from scribe.extract.fields import Evidence
+from scribe.types import Transcript, TranscriptSegment
+
+
+@lru_cache(maxsize=1)
+def _t2s():  # type: ignore[no-untyped-def]
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    return _t2s().convert(text)
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One transcript segment with its speaker resolved to a role and a name."""
+
+    index: int  # position in the transcript's segments
+    start: float
+    end: float
+    speaker: str | None
+    role: PartyRole | StaffRole | None
+    name: str | None
+    text: str  # Simplified Chinese
+    confidence: float  # mean word probability, 1.0 when the transcript has no words
+
+    @property
+    def is_staff(self) -> bool:
+        return isinstance(self.role, StaffRole)
+
+    def evidence(self, quote: str | None = None) -> Evidence:
+        return Evidence(
+            start=round(self.start, 3),
+            end=round(self.end, 3),
+            speaker=self.speaker,
+            role=self.role.value if self.role else None,
+            name=self.name,
+            quote=quote if quote is not None else self.text,
+            segment=self.index,
+        )
+
+    @property
+    def display(self) -> str:
+        """How a record prints the speaker: ``调解员王建国`` or ``未确认发言人(SPEAKER_03)``."""
+        if self.role is None:
+            return f"未确认发言人（{self.speaker or '无标签'}）"
+        return f"{self.role.value}{self.name or ''}"
+
+
+class Dialogue:
+    """The utterances of one session in time order."""
+
+    def __init__(self, utterances: Sequence[Utterance], casefile: CaseFile) -> None:
+        self.utterances = tuple(utterances)
+        self.casefile = casefile
+
+    @classmethod
+    def build(cls, transcript: Transcript, casefile: CaseFile) -> Dialogue:
+        out = []
+        for i, seg in enumerate(transcript.segments):
+            text = to_simplified(seg.text.strip())
+            if not text:
+                continue
+            person = casefile.person_for_speaker(seg.speaker)
+            out.append(
+                Utterance(
+                    index=i,
+                    start=seg.start,
+                    end=seg.end,
+                    speaker=seg.speaker,
+                    role=person.role if person else None,
+                    name=person.name if person else None,
+                    text=text,
+                    confidence=_mean_probability(seg),
+                )
+            )
+        out.sort(key=lambda u: (u.start, u.index))
+        return cls(out, casefile)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.utterances)
+
+    def by_roles(self, *roles: PartyRole | StaffRole) -> list[Utterance]:
+        return [u for u in self.utterances if u.role in roles]
+
+    def staff(self) -> list[Utterance]:
+        return [u for u in self.utterances if u.is_staff]
+
+    def parties(self) -> list[Utterance]:
+        return [u for u in self.utterances if u.role is not None and not u.is_staff]
+
+    def unmapped_speakers(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for u in self.utterances:
+            if u.role is None:
+                seen[u.speaker or "(none)"] = None
+        return list(seen)
+
+    @property
+    def text(self) -> str:
+        return "".join(u.text for u in self.utterances)
+
+
+def _mean_probability(seg: TranscriptSegment) -> float:
+    if not seg.words:
+        return 1.0
+    return sum(w.probability for w in seg.words) / len(seg.words)
+
+
+def mean_confidence(utterances: Iterable[Utterance]) -> float:
+    values = [u.confidence for u in utterances]
+    return sum(values) / len(values) if values else 0.0

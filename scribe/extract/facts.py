@@ -1,0 +1,109 @@
+"""The facts and issues in dispute, summarised extractively from what the parties said.
+
+Each bound party's first substantive statements are quoted in reported speech ("申请人张三称：…")
+with their own words, shortened to the sentences that carry facts (amounts, dates, the
+disputed thing); a mediator's explicit summary ("经了解…", "争议焦点是…") comes first when
+there is one. Nothing is paraphrased here: rewriting is the optional drafting model's job, and
+it is checked against these words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from scribe.casefile import CaseFile, PartyRole, StaffRole
+from scribe.extract.consultation import sentences
+from scribe.extract.dialogue import Dialogue, Utterance
+from scribe.extract.legal import find_legal_bases
+
+FACT_HINT = re.compile(
+    r"\d|[一二两三四五六七八九十百千万]+(元|块|年|月|日|天|米|期)|因为|由于|结果|后来|去年|今年|当时|"
+    r"欠|借|墙|房|地|工资|离婚|财产|赔|费|责任|打|坏|占|修|拆|撞|不给|不还|要求"
+)
+SUMMARY_CUE = re.compile(r"经(了解|调查|查明|核实)|争议(的)?焦点|主要(矛盾|分歧|争议)|事情(的)?经过")
+RESPONSIBILITY_CUE = re.compile(r"责任")
+FILLER = re.compile(r"^(嗯|啊|对|是|好|是的|对的|没错)[，,。]?")
+# "我叫李国强，我今年五十八岁。" identifies the speaker; it is not a fact of the dispute.
+SELF_INTRO = re.compile(r"^(您好|你好)?[，,]?我(叫|是|今年)[^，。]{1,8}[，。]?(我今年[^，。]{1,6}岁[，。]?)?$")
+
+
+@dataclass(frozen=True)
+class FactStatement:
+    speaker_label: str  # 申请人张三
+    text: str
+    utterances: tuple[Utterance, ...]
+
+
+def fact_statements(dialogue: Dialogue, casefile: CaseFile, per_party_chars: int = 110) -> list[FactStatement]:
+    out: list[FactStatement] = []
+    summary = [u for u in dialogue.by_roles(StaffRole.MEDIATOR) if SUMMARY_CUE.search(u.text)]
+    if summary:
+        chosen = [s for s in sentences(summary[0].text) if SUMMARY_CUE.search(s) or FACT_HINT.search(s)]
+        if chosen:
+            out.append(FactStatement("调解员", _join(chosen, per_party_chars), (summary[0],)))
+    speakers_for: list[tuple[str, str]] = []  # (label printed, person id) in the order typed
+    for party in casefile.parties:
+        if party.role.is_bound or party.role is PartyRole.VISITOR:
+            speakers_for.append((party.display, party.id))
+            # an agent speaks for the party: their statements follow the party's, so labelled
+            for agent in casefile.parties:
+                if agent.represents == party.id and agent.role is PartyRole.AGENT:
+                    speakers_for.append((f"{party.display}的代理人{agent.name or ''}", agent.id))
+    for display, person_id in speakers_for:
+        own = [u for u in dialogue.parties() if u.speaker in _labels_of(casefile, person_id)]
+        factual = [u for u in own if len(u.text) >= 8 and FACT_HINT.search(u.text)]
+        if not factual:
+            continue
+        picked: list[str] = []
+        used: list[Utterance] = []
+        for u in factual:
+            for s in sentences(FILLER.sub("", u.text)):
+                s = _drop_intro(s)
+                if s and FACT_HINT.search(s) and sum(map(len, picked)) + len(s) <= per_party_chars:
+                    picked.append(s)
+                    if u not in used:
+                        used.append(u)
+            if sum(map(len, picked)) >= per_party_chars * 0.7:
+                break
+        if picked:
+            out.append(FactStatement(display, _join(picked, per_party_chars), tuple(used)))
+    return out
+
+
+def responsibility_statement(dialogue: Dialogue) -> tuple[str, list[Utterance]] | None:
+    said = [
+        (s, u)
+        for u in dialogue.by_roles(StaffRole.MEDIATOR)
+        for s in sentences(u.text)
+        # a question, or the statute read out ("…由机动车一方承担赔偿责任"), states nobody's share
+        if RESPONSIBILITY_CUE.search(s) and not re.search(r"[吗？?]", s) and not find_legal_bases(s)
+    ]
+    if not said:
+        return None
+    text = _join([s for s, _ in said[:2]], 160)
+    return text, list(dict.fromkeys(u for _, u in said[:2]))
+
+
+def _drop_intro(sentence: str) -> str:
+    # strip leading self-introduction clauses ("我叫张建华，我和李国强是邻居。" keeps the rest)
+    clauses = re.split(r"(?<=[，,])", sentence)
+    while clauses and SELF_INTRO.match(clauses[0].strip()) or (clauses and re.match(r"^我今年.{1,6}岁[，,。]?$", clauses[0].strip())):
+        clauses = clauses[1:]
+    return "".join(clauses).strip()
+
+
+def _labels_of(casefile: CaseFile, person_id: str) -> set[str]:
+    return {label for label, pid in casefile.speakers.items() if pid == person_id}
+
+
+def _join(parts: list[str], limit: int) -> str:
+    text = ""
+    for p in parts:
+        p = p.strip()
+        if not p:
+            continue
+        if text and len(text) + len(p) > limit:
+            break
+        text += p if p[-1] in "。！？!?；;" else p + "。"
+    return text

@@ -1,0 +1,183 @@
+"""Amounts of money, relative and absolute deadlines, in spoken Chinese or recogniser digits.
+
+Whisper writes some numbers as digits ("3万") and others as characters ("三万五千"), so each
+pattern accepts both and numerals go through ``cn2an``. Converting a whole sentence with
+``cn2an.transform`` is avoided on purpose: it also turns names (李四 -> 李4) and words
+(一起, 统一) into digits.
+
+Relative deadlines count from the session date: "十五日内" said on 2026-11-20 is 2026-12-05.
+Calendar arithmetic (month ends, adding months) uses ``dateutil``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import cn2an
+from dateutil.relativedelta import relativedelta
+
+_CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
+NUMERAL = rf"[\d{_CN_DIGITS}][\d{_CN_DIGITS}点\.,，]*"
+
+
+def parse_numeral(text: str) -> Decimal | None:
+    """'三万五千' -> 35000, '3.5万' -> 35000, '1,500' -> 1500, '两' -> 2; None if not a number."""
+    raw = text.strip().replace(",", "").replace("，", "").replace("两", "二").replace("〇", "零")
+    if not raw:
+        return None
+    multiplier = Decimal(1)
+    # digits followed by a unit character, the recogniser's way of writing 3.5万 / 2千
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([十百千万亿]+)", raw)
+    if m:
+        units = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
+        for ch in m.group(2):
+            multiplier *= units[ch]
+        return Decimal(m.group(1)) * multiplier
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        pass
+    try:
+        value = cn2an.cn2an(raw, "smart")
+    except (ValueError, KeyError, TypeError):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+@dataclass(frozen=True)
+class Amount:
+    yuan: Decimal
+    phrase: str  # the words as said, e.g. 三万五千元
+    start: int  # offset in the text it was found in
+    end: int
+
+    @property
+    def display(self) -> str:
+        """``35000元（叁万伍仟元整）``: digits plus the financial capitals used on agreements."""
+        digits = f"{self.yuan:,.2f}".rstrip("0").rstrip(".") if self.yuan % 1 else f"{int(self.yuan)}"
+        return f"{digits}元（{to_rmb_capitals(self.yuan)}）"
+
+
+_AMOUNT_RE = re.compile(rf"(人民币)?({NUMERAL})\s*(万元|万块|万|元|块钱|块)(?![a-zA-Z])")
+
+
+def find_amounts(text: str) -> list[Amount]:
+    out = []
+    for m in _AMOUNT_RE.finditer(text):
+        number = parse_numeral(m.group(2))
+        if number is None:
+            continue
+        unit = m.group(3)
+        if unit.startswith("万"):
+            number *= 10_000
+        # "三万" with no currency word is money only when nothing follows it ("三万人" is not)
+        if unit == "万" and re.match(r"[\u4e00-\u9fff]", text[m.end() : m.end() + 1]):
+            continue
+        if number <= 0:
+            continue
+        out.append(Amount(yuan=number, phrase=m.group(0), start=m.start(), end=m.end()))
+    return out
+
+
+def to_rmb_capitals(yuan: Decimal) -> str:
+    try:
+        return str(cn2an.an2cn(str(yuan.normalize() if yuan % 1 else int(yuan)), "rmb"))
+    except (ValueError, KeyError):
+        return ""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    date: dt.date
+    phrase: str  # as said: 十五日内, 本月底, 12月20日前
+    kind: str  # relative | month_end | year_end | absolute
+    start: int
+    end: int
+
+
+_DURATION_RE = re.compile(
+    rf"({NUMERAL}|半)\s*(个工作日|个自然日|日|天|个星期|星期|周|个月|月|年)(之内|以内|内)"
+)
+_MONTH_END_RE = re.compile(r"(本月|这个月|当月|下个月|下月)(底|末|月底)|(?<![\d一二三四五六七八九十])月底")
+_YEAR_END_RE = re.compile(r"(今年|本年|年)(底|末)")
+_ABS_DATE_RE = re.compile(
+    rf"(?:({NUMERAL})\s*年)?\s*({NUMERAL})\s*月\s*({NUMERAL})\s*(?:日|号)(前|之前|以前|当天|内)?"
+)
+
+
+def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
+    """Every deadline phrase in ``text`` resolved to a calendar date, in text order."""
+    found: list[Deadline] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(d: dt.date, m: re.Match[str], kind: str) -> None:
+        if any(m.start() < e and s < m.end() for s, e in taken):
+            return
+        taken.append((m.start(), m.end()))
+        found.append(Deadline(d, m.group(0), kind, m.start(), m.end()))
+
+    for m in _ABS_DATE_RE.finditer(text):
+        month = parse_numeral(m.group(2))
+        day = parse_numeral(m.group(3))
+        year = parse_numeral(m.group(1)) if m.group(1) else None
+        if month is None or day is None:
+            continue
+        y = int(year) if year is not None else session_date.year
+        if y < 100:
+            y += 2000
+        try:
+            d = dt.date(y, int(month), int(day))
+        except ValueError:
+            continue
+        if year is None and d < session_date:
+            d = d.replace(year=d.year + 1)  # "3月10日前" said in November means next March
+        add(d, m, "absolute")
+    for m in _DURATION_RE.finditer(text):
+        n_raw = m.group(1)
+        n = Decimal("0.5") if n_raw == "半" else parse_numeral(n_raw)
+        if n is None:
+            continue
+        unit = m.group(2)
+        if unit in ("日", "天", "个自然日"):
+            d = session_date + dt.timedelta(days=int(n))
+        elif unit == "个工作日":
+            d = _add_working_days(session_date, int(n))
+        elif unit in ("个星期", "星期", "周"):
+            d = session_date + dt.timedelta(weeks=int(n))
+        elif unit in ("个月", "月"):
+            d = session_date + (relativedelta(days=15) if n == Decimal("0.5") else relativedelta(months=int(n)))
+        else:
+            d = session_date + relativedelta(years=int(n))
+        add(d, m, "relative")
+    for m in _MONTH_END_RE.finditer(text):
+        base = session_date
+        if m.group(1) in ("下个月", "下月"):
+            base = session_date + relativedelta(months=1)
+        last = calendar.monthrange(base.year, base.month)[1]
+        add(base.replace(day=last), m, "month_end")
+    for m in _YEAR_END_RE.finditer(text):
+        add(dt.date(session_date.year, 12, 31), m, "year_end")
+    found.sort(key=lambda d: d.start)
+    return found
+
+
+def _add_working_days(start: dt.date, days: int) -> dt.date:
+    # Weekends only; public holidays vary by year and are the reviewer's to check.
+    d = start
+    while days > 0:
+        d += dt.timedelta(days=1)
+        if d.weekday() < 5:
+            days -= 1
+    return d
+
+
+def format_date(d: dt.date) -> str:
+    """``2026年12月05日`` is how agreements print dates (zero-padded, so columns align)."""
+    return f"{d.year}年{d.month:02d}月{d.day:02d}日"

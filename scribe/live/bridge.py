@@ -1,0 +1,128 @@
+"""The desk API's view of live sessions (``scribe.web.live_bridge.LiveBridge`` on the server
+branch), implemented over a ``SessionManager``.
+
+A hearing opens one session; the browser then streams PCM to ``websocket_path(id)``; stop runs
+the final pass in the background so the HTTP request returns at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from scribe.errors import SessionError
+from scribe.live.manager import SessionManager, valid_session_id
+from scribe.live.pipeline import LiveOptions
+from scribe.live.session import FINISHED, UNFINISHED
+from scribe.live.sources import PushSource
+from scribe.live.transcripts import transcript_from_events
+
+
+class ManagerBridge:
+    def __init__(self, manager: SessionManager, *, ws_prefix: str = "/ws/sessions") -> None:
+        self.manager = manager
+        self.ws_prefix = ws_prefix
+        self._finishing: dict[str, threading.Thread] = {}
+
+    @staticmethod
+    def session_id_for(hearing_id: str) -> str:
+        """A hearing's session id: the hearing id when it is a valid id, else a digest of it."""
+        if valid_session_id(f"h-{hearing_id}"):
+            return f"h-{hearing_id}"
+        return "h-" + hashlib.sha256(hearing_id.encode("utf-8")).hexdigest()[:24]
+
+    def open(self, start: Any) -> str:
+        """Create (or find) the live session for a hearing (``start``: a ``LiveStart``)."""
+        session_id = self.session_id_for(str(start.hearing_id))
+        if self.manager.get(session_id) is not None:
+            return session_id
+        if (self.manager.root / session_id / "session.json").exists():
+            state = self.manager.folder(session_id).read_meta().get("state")
+            if state in UNFINISHED:
+                raise SessionError(f"the session of hearing {start.hearing_id} was interrupted",
+                                   fix="finish it (`scribe sessions finish`) before recording again")
+            return session_id
+        base = self.manager.default_options
+        casefile = dict(start.casefile or {})
+        hotwords = tuple(dict.fromkeys([*start.hotwords, *(casefile.get("hotwords") or [])]))
+        options = LiveOptions(**{**base.__dict__, "language": start.language, "hotwords": hotwords})
+        self.manager.create(options, session_id=session_id, source="websocket",
+                            title=str(casefile.get("case_number") or ""), case=casefile or None)
+        return session_id
+
+    def _live(self, session_id: str):  # type: ignore[no-untyped-def]
+        session = self.manager.get(session_id)
+        if session is None:
+            raise SessionError(f"session {session_id} is not recording", fix="open it first")
+        return session
+
+    def pause(self, session_id: str) -> None:
+        self._in_order(session_id, "pause")
+
+    def resume(self, session_id: str) -> None:
+        self._in_order(session_id, "resume")
+
+    def _in_order(self, session_id: str, op: str) -> None:
+        # after the audio already received, like the WebSocket's own pause/resume
+        session = self._live(session_id)
+        action = getattr(session, op)
+        if isinstance(session.source, PushSource):
+            session.source.call(action)
+        else:
+            action()
+
+    def stop(self, session_id: str) -> None:
+        self._live(session_id).stop()
+        if self.manager.final_pass is None:
+            return
+
+        def finish() -> None:
+            try:
+                self.manager.finish(session_id)
+            finally:
+                self.manager.forget(session_id)
+
+        thread = threading.Thread(target=finish, name=f"final-{session_id}", daemon=True)
+        self._finishing[session_id] = thread
+        thread.start()
+
+    def state(self, session_id: str) -> dict[str, Any]:
+        folder = self.manager.folder(session_id)
+        meta = folder.read_meta()
+        return {
+            "state": meta.get("state"),
+            "final_ready": meta.get("state") == FINISHED and folder.final_transcript.exists(),
+            "duration": meta.get("duration"),
+            "audio_sha256": meta.get("audio_sha256"),
+        }
+
+    def transcript(self, session_id: str) -> dict[str, Any] | None:
+        folder = self.manager.folder(session_id)
+        for path in (folder.final_transcript, folder.live_transcript):
+            if path.exists():
+                return json.loads(path.read_text(encoding="utf-8"))
+        meta = folder.read_meta()
+        session = self.manager.get(session_id)
+        duration = session.writer.duration if session else float(meta.get("duration") or 0.0)
+        events = folder.events()
+        if not any(e.type == "final" for e in events):
+            return None
+        return transcript_from_events(events, duration, meta).to_dict()
+
+    def audio_path(self, session_id: str) -> Path | None:
+        folder = self.manager.folder(session_id)
+        return folder.audio if folder.audio.exists() else None
+
+    def websocket_path(self, session_id: str) -> str:
+        return f"{self.ws_prefix}/{session_id}"
+
+    def wait_finished(self, session_id: str, timeout: float | None = None) -> bool:
+        """For tests and shutdown: wait for a background final pass."""
+        thread = self._finishing.get(session_id)
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()

@@ -1,0 +1,89 @@
+"""Stop -> final pass: the whole recording again with the best settings.
+
+Re-transcribes the archived audio with the same ``Transcriber`` and options as
+``scribe transcribe`` (beam search, full context, the session's hotwords), so the final
+transcript equals the offline one for the same file, and re-diarizes it with the offline
+diarizer when one is given. The live transcript (``live.json``) is kept beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+import numpy as np
+
+from scribe.live.archive import SessionFolder, read_wav_pcm
+from scribe.text.zh import finish_text
+from scribe.transcribe import TranscribeOptions, Transcriber
+from scribe.types import SpeakerTurn, Transcript
+
+Progress = Callable[[str, float], None]  # (stage, fraction done)
+
+
+class OfflineDiarizerLike(Protocol):
+    """``diarize.OfflineDiarizer``: the whole recording -> speaker turns."""
+
+    def diarize(self, samples: np.ndarray) -> Sequence[SpeakerTurn]: ...
+
+
+class LiveDiarizerLike(Protocol):
+    """``diarize.StreamingDiarizer`` of the session: re-diarizes offline *keeping the labels
+    the live transcript showed* (and any roles staff gave them)."""
+
+    def final_pass(self, samples: np.ndarray, offline: OfflineDiarizerLike) -> list[SpeakerTurn]: ...
+
+
+class FinalPass:
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        diarizer: OfflineDiarizerLike | None = None,
+        *,
+        beam_size: int = 5,
+    ) -> None:
+        self.transcriber = transcriber
+        self.diarizer = diarizer
+        self.beam_size = beam_size
+
+    def options_for(self, meta: dict) -> TranscribeOptions:
+        """Exactly what ``scribe transcribe --language L --hotwords H`` uses."""
+        return TranscribeOptions(
+            language=str(meta.get("language") or "auto"),
+            hotwords=tuple(meta.get("hotwords") or ()),
+            beam_size=self.beam_size,
+        )
+
+    def run(
+        self, folder: SessionFolder, progress: Progress, live_diarizer: LiveDiarizerLike | None = None
+    ) -> Transcript:
+        meta = folder.read_meta()
+        samples = read_wav_pcm(folder.audio).astype(np.float32) / 32768.0
+        progress("transcribe", 0.0)
+        transcript = self.transcriber.transcribe(
+            samples,
+            self.options_for(meta),
+            progress=lambda done, total: progress("transcribe", done / total if total else 1.0),
+        )
+        progress("transcribe", 1.0)
+        info = dict(transcript.info) | {"kind": "final", "session": folder.id}
+        if self.diarizer is not None:
+            from diarize import attribute_words
+
+            progress("diarize", 0.0)
+            if live_diarizer is not None:
+                turns = list(live_diarizer.final_pass(samples, self.diarizer))
+            else:  # after a crash the live diarizer is gone: fresh labels
+                turns = list(self.diarizer.diarize(samples))
+            # word by word, splitting a segment where the speaker changes; a split segment's
+            # text is rebuilt from raw Whisper words, so it is typeset again (idempotent)
+            transcript = attribute_words(transcript, turns)
+            transcript = replace(transcript, segments=tuple(
+                s.with_text(finish_text(s.text, transcript.language)) for s in transcript.segments
+            ))
+            info["speakers"] = sorted({t.speaker for t in turns})
+            progress("diarize", 1.0)
+        else:
+            info["speakers"] = None  # no diarizer installed: the final text has no speaker labels
+        return replace(transcript, info=info)

@@ -1,0 +1,408 @@
+"""The streaming pipeline: VAD endpointing -> incremental recognition -> partial/final events.
+
+A plain callable with no I/O and no threads (the session owns those): ``feed(samples)`` takes the
+next block of 16 kHz float32 audio and returns the events it caused; ``flush()`` closes the
+utterance in progress. The recogniser and the diarizer are injected behind small Protocols.
+
+Latency, on the session clock: an utterance is closed ``min_silence`` seconds after its speech
+ends (or at ``max_utterance`` seconds, cut at the quietest window near the end), then
+recognised; so a final event's emit time is ``end + min_silence + recognition time`` after the
+session start. A partial for the utterance in progress is recognised every
+``partial_interval`` seconds of new audio. Both intervals stretch when the machine falls behind
+(see ``Degrader``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
+
+from scribe.live import events as ev
+from scribe.live.events import Event
+from scribe.live.vad_stream import WINDOW, SpeechProbability
+from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn, TranscriptSegment
+
+
+PAUSE_NO_PARTIAL = 0.2  # s of trailing silence after which no new partial is started
+
+# -- what the pipeline needs from the models ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecognitionRequest:
+    language: str | None  # None: detect
+    hotwords: tuple[str, ...]
+    prompt: str | None
+    beam_size: int
+    word_timestamps: bool
+
+
+@dataclass(frozen=True)
+class Recognition:
+    segments: tuple[TranscriptSegment, ...]  # times relative to the audio given
+    language: str
+
+
+class Recogniser(Protocol):
+    """Speech -> text for one stretch of audio (the lead's WhisperEngine behind an adapter)."""
+
+    def recognise(self, samples: np.ndarray, request: RecognitionRequest) -> Recognition: ...
+
+
+class StreamingDiarizer(Protocol):
+    """``diarize.StreamingDiarizer``: turns settled a little behind the audio."""
+
+    def feed(self, chunk: AudioChunk) -> list[SpeakerTurn]: ...
+
+    def flush(self) -> list[SpeakerTurn]: ...
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    language: str = "auto"  # zh | en | auto
+    hotwords: tuple[str, ...] = ()
+    speech_threshold: float = 0.5
+    silence_threshold: float = 0.35
+    min_silence: float = 0.5  # s of silence that closes an utterance
+    min_speech: float = 0.25  # shorter bursts (a cough, a click) are not sent to the recogniser
+    speech_pad: float = 0.2  # s of audio kept before and after the detected speech
+    max_utterance: float = 15.0  # s; a monologue is cut so finals keep coming
+    partial_interval: float = 1.0  # s of new audio between partials
+    partial_beam: int = 1
+    final_beam: int = 2
+    prompt_chars: int = 120  # previous final text given as context to the next utterance
+    # Word times off for live finals: with them on, faster-whisper decodes the silent tail of
+    # an utterance as a separate window, where base loops until its token limit (10-20 s on 2
+    # cores, measured) before the filter drops it. The final pass has word times.
+    final_words: bool = False
+
+
+# -- keeping up ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Degrader:
+    """Chooses how much work the live path does from how far behind it is.
+
+    ``lag`` is seconds of audio received but not yet processed. Level 0: everything. Level 1:
+    partials every 3 s, greedy finals, speaker labels deferred to the final pass. Level 2: no
+    partials, 25 s utterances. Beyond ``max_lag`` the session skips the oldest unprocessed audio in the live
+    path (it is archived; the final pass transcribes it), so latency and memory stay bounded.
+    """
+
+    up_lag: tuple[float, float] = (2.0, 5.0)
+    down_lag: float = 0.5
+    calm_seconds: float = 10.0
+    max_lag: float = 30.0
+    level: int = 0
+    _calm_since: float | None = field(default=None, repr=False)
+
+    def update(self, lag: float, now: float) -> int | None:
+        """Returns the new level when it changes."""
+        old = self.level
+        if self.level < 2 and lag > self.up_lag[self.level]:
+            self.level += 1
+            self._calm_since = None
+        elif self.level > 0 and lag < self.down_lag:
+            if self._calm_since is None:
+                self._calm_since = now
+            elif now - self._calm_since >= self.calm_seconds:
+                self.level -= 1
+                self._calm_since = None
+        else:
+            self._calm_since = None
+        return self.level if self.level != old else None
+
+    def apply(self, options: LiveOptions) -> LiveOptions:
+        if self.level == 0:
+            return options
+        # greedy finals when behind: a beam costs more than it gains on a machine this busy
+        if self.level == 1:
+            return replace(options, partial_interval=max(options.partial_interval, 3.0), final_beam=1)
+        return replace(
+            options, partial_interval=float("inf"), max_utterance=max(options.max_utterance, 25.0),
+            final_beam=1,
+        )
+
+    @property
+    def diarize_live(self) -> bool:
+        return self.level == 0
+
+
+DEGRADE_MESSAGES = {
+    0: "the machine is keeping up again: partial text is back",
+    1: "the machine is falling behind: partial text less often; speakers are labelled by the final pass",
+    2: "the machine is far behind: partial text off and longer pieces; the final pass will redo everything",
+}
+
+
+# -- the pipeline ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Final:
+    id: str
+    start: float
+    end: float
+    speaker: str | None
+
+
+class StreamingPipeline:
+    def __init__(
+        self,
+        vad: SpeechProbability,
+        recogniser: Recogniser,
+        options: LiveOptions,
+        *,
+        diarizer: StreamingDiarizer | None = None,
+        degrader: Degrader | None = None,
+    ) -> None:
+        self.vad = vad
+        self.recogniser = recogniser
+        self.base_options = options
+        self.diarizer = diarizer
+        self._diarize_on = diarizer is not None
+        self.degrader = degrader or Degrader()
+        self.samples_in = 0  # session clock (samples) of the next sample to arrive
+        self._pending = np.zeros(0, dtype=np.float32)  # < one VAD window, not yet scored
+        self._pad = int(options.speech_pad * SAMPLE_RATE)
+        self._preroll: deque[np.ndarray] = deque(maxlen=max(1, self._pad // WINDOW + 1))
+        self._utt: list[np.ndarray] = []  # windows of the utterance in progress
+        self._utt_probs: list[float] = []
+        self._utt_start = 0  # samples
+        self._silence = 0  # samples of trailing silence
+        self._voiced = 0  # samples of speech in the utterance
+        self._last_partial = 0  # samples into the utterance at the last partial
+        self._partial_shown = False
+        self.utterance = 0
+        # fixed by the session, or None: detect on every final (hearings switch languages);
+        # partials reuse the last language detected, which saves an encoder pass each
+        self.language: str | None = None if options.language == "auto" else options.language
+        self._detected: str | None = self.language
+        self._partial_cost = 0.0  # s of compute the last partial took
+        self._prompt = ""
+        self._recent: deque[_Final] = deque(maxlen=200)  # finals whose speaker may still change
+        self._turns: deque[SpeakerTurn] = deque(maxlen=2000)
+        self._turns_horizon = 0.0
+        self.recognition_seconds = 0.0  # compute spent (for RTF)
+        self.partials = 0
+        self.finals = 0
+
+    # -- public ---------------------------------------------------------------------------
+
+    @property
+    def options(self) -> LiveOptions:
+        return self.degrader.apply(self.base_options)
+
+    @property
+    def clock(self) -> float:
+        return self.samples_in / SAMPLE_RATE
+
+    def skip(self, num_samples: int) -> list[Event]:
+        """Audio the live path will not process (too far behind): close what was open."""
+        out = self._close_utterance() if self._utt else []
+        self.samples_in += num_samples
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._preroll.clear()
+        self.vad.reset()
+        return out
+
+    def feed(self, samples: np.ndarray) -> list[Event]:
+        out: list[Event] = []
+        block_start = self.samples_in - len(self._pending)
+        if not self.degrader.diarize_live:
+            # Deferred for good: a streaming diarizer cannot skip audio (it would have to
+            # process the gap), and fresh labels halfway would rename people on screen. The
+            # final pass still starts from its labels.
+            self._diarize_on = False
+        if self.diarizer is not None and self._diarize_on:
+            out += self._diarize(AudioChunk(self.samples_in / SAMPLE_RATE, samples))
+        buf = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
+        self.samples_in += len(samples)
+        n = len(buf) // WINDOW * WINDOW
+        self._pending = buf[n:].copy()
+        opts = self.options
+        for i in range(0, n, WINDOW):
+            out += self._step(buf[i : i + WINDOW], block_start + i, opts)
+        # no partial once the speaker seems to have stopped: the final is due within
+        # min_silence, and a partial started now would only delay it
+        pausing = self._silence >= PAUSE_NO_PARTIAL * SAMPLE_RATE
+        if self._utt and not pausing and self._voiced >= opts.min_speech * SAMPLE_RATE:
+            length = len(self._utt) * WINDOW
+            # never spend more than about half the time on partials: their cost grows with
+            # the utterance, and finals must not queue behind them
+            interval = max(opts.partial_interval, 2.0 * self._partial_cost)
+            if length - self._last_partial >= interval * SAMPLE_RATE:
+                out += self._partial(opts)
+        return out
+
+    def flush(self) -> list[Event]:
+        """End of stream: the utterance in progress becomes final, the diarizer settles."""
+        out = self.end_utterance()
+        if self.diarizer is not None and self._diarize_on:
+            out += self._relabel(self.diarizer.flush())
+        return out
+
+    def end_utterance(self) -> list[Event]:
+        """Close the utterance in progress (a pause); the stream goes on afterwards."""
+        return self._close_utterance() if self._utt else []
+
+    # -- endpointing ---------------------------------------------------------------------
+
+    def _step(self, window: np.ndarray, at: int, opts: LiveOptions) -> list[Event]:
+        p = self.vad(window)
+        if not self._utt:
+            if p >= opts.speech_threshold:
+                pre = list(self._preroll)
+                self._utt = pre + [window]
+                self._utt_probs = [0.0] * len(pre) + [p]
+                self._utt_start = at - len(pre) * WINDOW
+                self._silence = 0
+                self._voiced = WINDOW
+                self._last_partial = 0
+                self._preroll.clear()
+            else:
+                self._preroll.append(window)
+            return []
+        self._utt.append(window)
+        self._utt_probs.append(p)
+        if p < opts.silence_threshold:
+            self._silence += WINDOW
+        else:
+            self._silence = 0
+            if p >= opts.speech_threshold:
+                self._voiced += WINDOW
+        if self._silence >= opts.min_silence * SAMPLE_RATE:
+            # keep speech_pad of the silence, give the rest back to the pre-roll
+            keep = len(self._utt) - (self._silence - self._pad) // WINDOW
+            return self._close_utterance(keep)
+        if len(self._utt) * WINDOW >= opts.max_utterance * SAMPLE_RATE:
+            return self._close_utterance(self._cut_point())
+        return []
+
+    def _cut_point(self) -> int:
+        """Window index to cut a too-long utterance at: the quietest of its last 3 s."""
+        probs = np.asarray(self._utt_probs)
+        lo = max(1, len(probs) - int(3 * SAMPLE_RATE / WINDOW))
+        return lo + int(np.argmin(probs[lo:]))
+
+    def _close_utterance(self, keep: int | None = None) -> list[Event]:
+        keep = len(self._utt) if keep is None else max(1, min(keep, len(self._utt)))
+        audio = np.concatenate(self._utt[:keep])
+        start = self._utt_start
+        voiced = self._voiced
+        rest, rest_probs = self._utt[keep:], self._utt_probs[keep:]
+        utt_id = self.utterance
+        self.utterance += 1
+        shown = self._partial_shown
+        self._utt, self._utt_probs, self._partial_shown = [], [], False
+        self._silence = self._voiced = self._last_partial = 0
+        if rest and max(rest_probs, default=0.0) >= self.options.speech_threshold:
+            # a cut inside speech: the remainder opens the next utterance
+            self._utt, self._utt_probs = rest, rest_probs
+            self._utt_start = start + keep * WINDOW
+            self._voiced = sum(WINDOW for q in rest_probs if q >= self.options.speech_threshold)
+        else:
+            for w in rest[-self._preroll.maxlen :] if self._preroll.maxlen else []:
+                self._preroll.append(w)
+        out: list[Event] = []
+        if voiced >= self.base_options.min_speech * SAMPLE_RATE:
+            out = self._final(audio, start / SAMPLE_RATE, utt_id)
+        if not out and shown:
+            # the partial on screen came to nothing (noise, a filtered hallucination): clear it
+            out.append(ev.partial(utt_id, start / SAMPLE_RATE, start / SAMPLE_RATE, "", None))
+        return out
+
+    # -- recognition ------------------------------------------------------------------------
+
+    def _request(self, beam: int, words: bool, language: str | None) -> RecognitionRequest:
+        return RecognitionRequest(
+            language=language,
+            hotwords=self.base_options.hotwords,
+            prompt=self._prompt or None,
+            beam_size=beam,
+            word_timestamps=words,
+        )
+
+    def _recognise(self, audio: np.ndarray, request: RecognitionRequest) -> Recognition:
+        t0 = time.perf_counter()
+        result = self.recogniser.recognise(audio, request)
+        self.recognition_seconds += time.perf_counter() - t0
+        return result
+
+    def _partial(self, opts: LiveOptions) -> list[Event]:
+        audio = np.concatenate(self._utt)
+        self._last_partial = len(audio)
+        t0 = time.perf_counter()
+        result = self._recognise(audio, self._request(opts.partial_beam, False, self._detected))
+        self._partial_cost = time.perf_counter() - t0
+        text = _join(result.language, [s.text for s in result.segments])
+        if not text:
+            return []
+        self.partials += 1
+        self._partial_shown = True
+        start = self._utt_start / SAMPLE_RATE
+        return [ev.partial(self.utterance, start, start + len(audio) / SAMPLE_RATE, text,
+                           self._speaker_for(start, start + len(audio) / SAMPLE_RATE))]
+
+    def _final(self, audio: np.ndarray, offset: float, utt_id: int) -> list[Event]:
+        result = self._recognise(audio, self._request(self.options.final_beam, self.options.final_words, self.language))
+        if result.language:
+            self._detected = result.language
+        out: list[Event] = []
+        texts: list[str] = []
+        for k, seg in enumerate(s for s in result.segments if s.text.strip()):
+            start = offset + seg.start
+            end = min(offset + seg.end, offset + len(audio) / SAMPLE_RATE)
+            seg_id = f"{utt_id}.{k}"
+            speaker = self._speaker_for(start, end)
+            words = [
+                replace(w, start=w.start + offset, end=w.end + offset).to_dict() for w in seg.words
+            ]
+            out.append(ev.final(seg_id, utt_id, start, end, seg.text, speaker,
+                                result.language or (self.language or ""), words))
+            self._recent.append(_Final(seg_id, start, end, speaker))
+            texts.append(seg.text)
+            self.finals += 1
+        if texts:
+            self._prompt = _join(result.language, texts)[-self.base_options.prompt_chars :]
+        return out
+
+    # -- speakers ---------------------------------------------------------------------------
+
+    def _diarize(self, chunk: AudioChunk) -> list[Event]:
+        assert self.diarizer is not None
+        return self._relabel(self.diarizer.feed(chunk))
+
+    def _relabel(self, turns: list[SpeakerTurn]) -> list[Event]:
+        if not turns:
+            return []
+        self._turns.extend(turns)
+        out: list[Event] = []
+        for f in self._recent:
+            who = self._speaker_for(f.start, f.end)
+            if who is not None and who != f.speaker:
+                f.speaker = who
+                out.append(ev.speaker_update(f.id, who))
+        return out
+
+    def _speaker_for(self, start: float, end: float) -> str | None:
+        overlap: dict[str, float] = {}
+        for t in self._turns:
+            o = min(end, t.end) - max(start, t.start)
+            if o > 0:
+                overlap[t.speaker] = overlap.get(t.speaker, 0.0) + o
+        return max(overlap, key=lambda s: overlap[s]) if overlap else None
+
+
+def _join(language: str | None, texts: Sequence[str]) -> str:
+    sep = "" if (language or "").startswith("zh") else " "
+    return sep.join(t.strip() for t in texts if t.strip()).strip()

@@ -1,0 +1,268 @@
+"""WebSocket protocol for live sessions (docs/events.md has the client's view).
+
+``build_router(get_manager, auth)`` returns a FastAPI ``APIRouter`` with one route,
+``/ws/sessions/{session_id}``; the server mounts it with its real auth dependency. Frames:
+
+- client -> server, binary: 16 kHz mono s16le PCM (at most ``max_frame_bytes`` per frame);
+- client -> server, text: JSON control messages ``{"op": "start" | "stop" | "role", ...}``;
+- server -> client, text: events (JSON), the same objects the journal and ``--jsonl`` carry.
+
+A malformed or oversized frame is answered with an ``error`` event and dropped; the session goes
+on. A client that disconnects leaves the session recording; connecting again to the same URL
+with ``?after=<last seq seen>`` replays what it missed from the journal and continues live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from scribe.errors import ScribeError
+from scribe.live import events as ev
+from scribe.live.events import Event
+from scribe.live.manager import SessionManager, valid_session_id
+from scribe.live.session import LiveSession
+from scribe.live.sources import PushSource, pcm16_bytes_to_float
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("auto", "zh", "en")
+_QUEUE_EVENTS = 5000  # per client; a client this far behind is disconnected and must resume
+
+
+def build_router(
+    get_manager: Callable[..., SessionManager],
+    auth: Callable[..., Any],
+    *,
+    max_frame_bytes: int = 256_000,
+    run_final_pass: bool = True,
+) -> APIRouter:
+    router = APIRouter()
+
+    # Dependencies as defaults, not Annotated[...]: with postponed annotations FastAPI resolves
+    # Annotated strings in module globals, where these closure variables do not exist.
+    @router.websocket("/ws/sessions/{session_id}")
+    async def session_socket(
+        websocket: WebSocket,
+        session_id: str,
+        manager: SessionManager = Depends(get_manager),  # noqa: B008
+        _user: Any = Depends(auth),  # noqa: B008
+        after: int = Query(0, ge=0, description="replay journal events after this seq"),
+    ) -> None:
+        await websocket.accept()
+        conn = _Connection(websocket, manager, session_id, max_frame_bytes, run_final_pass)
+        await conn.serve(after)
+
+    return router
+
+
+class _Connection:
+    def __init__(self, ws: WebSocket, manager: SessionManager, session_id: str,
+                 max_frame_bytes: int, run_final_pass: bool) -> None:
+        self.ws = ws
+        self.manager = manager
+        self.session_id = session_id
+        self.max_frame_bytes = max_frame_bytes
+        self.run_final_pass = run_final_pass
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=_QUEUE_EVENTS)
+        self.sent_seq = 0
+        self.session: LiveSession | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._overflow = False
+
+    # -- events to the client --------------------------------------------------------------
+
+    def _listener(self, event: Event) -> None:  # called on the session's threads
+        self.loop.call_soon_threadsafe(self._enqueue, event)
+
+    def _enqueue(self, event: Event | None) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self._overflow = True  # the sender closes the socket; the client resumes by seq
+
+    async def _send(self, event: Event) -> None:
+        if event.seq and event.seq <= self.sent_seq:
+            return  # already sent from the journal replay
+        self.sent_seq = max(self.sent_seq, event.seq)
+        await self.ws.send_text(event.to_json())
+
+    async def _sender(self) -> None:
+        while True:
+            event = await self.queue.get()
+            if event is None or self._overflow:
+                await self.ws.close(code=1013, reason="client too slow; reconnect with ?after=")
+                return
+            await self._send(event)
+
+    async def _reply_error(self, code: str, message: str) -> None:
+        """An error about this client's own frame: journaled when a session exists."""
+        event = ev.error(code, message)
+        if self.session is not None:
+            self.session.bus.publish(event)  # reaches this client through its subscription
+        else:
+            await self.ws.send_text(Event(event.type, event.data, self.session_id).to_json())
+
+    # -- attaching -------------------------------------------------------------------------
+
+    async def _attach(self, session_bus_owner: LiveSession | None, after: int) -> None:
+        """Subscribe first, then replay the journal, so no event falls between the two."""
+        if session_bus_owner is not None:
+            self._unsubscribe = session_bus_owner.bus.subscribe(self._listener)
+        folder = self.manager.folder(self.session_id)
+        for event in await run_in_threadpool(folder.events):
+            if event.seq > after:
+                await self._send(event)
+        self.sent_seq = max(self.sent_seq, after)
+
+    # -- main loop ---------------------------------------------------------------------------
+
+    async def serve(self, after: int) -> None:
+        sender: asyncio.Task[None] | None = None
+        try:
+            if not valid_session_id(self.session_id):
+                await self._reply_error("bad_session_id", "session ids are up to 64 letters, "
+                                        "digits, '-' or '_'")
+                await self.ws.close(code=1008)
+                return
+            self.session = self.manager.get(self.session_id)
+            if self.session is not None or (self.manager.root / self.session_id / "session.json").exists():
+                await self._attach(self.session, after)
+            sender = asyncio.create_task(self._sender())
+            while True:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if message.get("bytes") is not None:
+                    await self._audio(message["bytes"])
+                elif message.get("text") is not None:
+                    await self._control(message["text"])
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if self._unsubscribe:
+                self._unsubscribe()
+            if sender is not None:
+                sender.cancel()
+
+    async def _audio(self, data: bytes) -> None:
+        if len(data) > self.max_frame_bytes:
+            await self._reply_error(
+                "frame_too_large",
+                f"an audio frame of {len(data)} bytes was dropped: the limit is "
+                f"{self.max_frame_bytes} bytes; send 16 kHz s16le PCM in frames of 0.1-1 s",
+            )
+            return
+        if self.session is None or self.session.state not in ("recording", "paused"):
+            await self._reply_error("not_recording", "audio arrived but the session is not "
+                                    "recording; send {\"op\": \"start\"} first")
+            return
+        try:
+            samples = pcm16_bytes_to_float(data)
+        except ScribeError as exc:
+            await self._reply_error("bad_frame", str(exc))
+            return
+        if self.session.source is None:  # opened by the desk API: this socket is the source
+            self.session.start_source(PushSource("websocket"))
+        source = self.session.source
+        if isinstance(source, PushSource):
+            source.push(samples)
+        else:
+            await self._reply_error("not_recording", "this session records from "
+                                    f"{source.description if source else 'nothing'}, not this socket")
+
+    async def _control(self, text: str) -> None:
+        try:
+            msg = json.loads(text)
+            if not isinstance(msg, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            await self._reply_error("bad_message", "a text frame must be a JSON object such as "
+                                    "{\"op\": \"start\", \"language\": \"zh\"}")
+            return
+        op = msg.get("op")
+        if op == "start":
+            await self._start(msg)
+        elif op == "stop":
+            await self._stop(bool(msg.get("final_pass", True)))
+        elif op in ("pause", "resume"):
+            if self.session is None:
+                await self._reply_error("not_recording", f"nothing to {op}: send start first")
+                return
+            action = self.session.pause if op == "pause" else self.session.resume
+            if isinstance(self.session.source, PushSource):
+                self.session.source.call(action)  # in order with the audio frames before it
+            else:
+                await run_in_threadpool(action)
+        elif op == "role":
+            if self.session is None or not isinstance(msg.get("speaker"), str):
+                await self._reply_error("bad_message", "role needs a recording session and "
+                                        "{\"speaker\": \"S1\", \"role\": \"申请人\"}")
+                return
+            self.session.bus.publish(ev.speaker_update("", msg["speaker"], str(msg.get("role") or "") or None))
+        else:
+            await self._reply_error("unknown_op", f"unknown op {op!r}; use start, pause, resume, "
+                                    "stop or role")
+
+    async def _start(self, msg: dict[str, Any]) -> None:
+        if self.session is not None:
+            # a reconnecting client sends start again: it resumes the same session; a session
+            # the desk API opened has no source yet, and this socket becomes it
+            if self.session.source is None and self.session.state in ("recording", "paused"):
+                self.session.start_source(PushSource("websocket"))
+            await self._send(Event("state", {"state": self.session.state, "resumed": True},
+                                   self.session_id, 0))
+            return
+        if (self.manager.root / self.session_id / "session.json").exists():
+            await self._reply_error("session_closed", f"session {self.session_id} is no longer "
+                                    "recording; start a new session id")
+            return
+        language = str(msg.get("language") or "auto")
+        hotwords = msg.get("hotwords") or []
+        if language not in LANGUAGES or not isinstance(hotwords, list) or \
+                not all(isinstance(h, str) for h in hotwords):
+            await self._reply_error("bad_message", "start takes language auto|zh|en and "
+                                    "hotwords as a list of strings")
+            return
+        def create() -> LiveSession:
+            base = self.manager.default_options
+            options = replace(base, language=language, hotwords=tuple(h.strip() for h in hotwords if h.strip()))
+            return self.manager.create(options, session_id=self.session_id, source="websocket",
+                                       title=str(msg.get("title") or ""), case=msg.get("case"))
+
+        try:
+            session = await run_in_threadpool(create)
+        except ScribeError as exc:
+            await self._reply_error("start_failed", str(exc))
+            return
+        self.session = session
+        self._unsubscribe = session.bus.subscribe(self._listener)
+        # the session's own first events were published before we subscribed: replay them
+        for event in await run_in_threadpool(session.folder.events):
+            await self._send(event)
+        session.start_source(PushSource("websocket"))
+
+    async def _stop(self, final_pass: bool) -> None:
+        session = self.session
+        if session is None:
+            await self._reply_error("not_recording", "nothing to stop: no session is recording here")
+            return
+        await run_in_threadpool(session.stop)
+        if final_pass and self.run_final_pass and self.manager.final_pass is not None:
+            asyncio.create_task(self._finish())
+
+    async def _finish(self) -> None:
+        try:
+            await run_in_threadpool(self.manager.finish, self.session_id)
+        except Exception:  # noqa: BLE001 - already published as an error event on the bus
+            log.exception("final pass of a WebSocket session failed")
+        finally:
+            self.manager.forget(self.session_id)

@@ -1,0 +1,43 @@
+"""The Document record: one drafted document of a session, through review to approval."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scribe.delivery.columns import UTCDateTime
+from scribe.storage import Base, utcnow
+
+KINDS = ("mediation-agreement", "consultation-record", "hearing-record")
+
+# status values
+DRAFT = "draft"  # being drafted or corrected; a reviewer may approve or return it
+RETURNED = "returned"  # sent back for changes; saving a new draft makes it a draft again
+APPROVED = "approved"  # final for this version; approval enqueued document.approved
+
+
+class Document(Base):
+    __tablename__ = "review_documents"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(80), index=True)
+    office: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    # The structured fields as the documents area drafts them (values, optionally wrapped as
+    # {"value": ..., "source": ...} to link each to the transcript words it came from).
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default=DRAFT, index=True)
+    # {"docx"|"pdf"|"transcript"|"audio": {"path", "sha256", "size", "media_type"}}; hashed on
+    # save and again on approval, so the approved hashes are of the files as approved.
+    files: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    approved_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    returned_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    returned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    return_note: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,262 @@
+"""Hearing sessions: list/search, create, read, change, delete; consent; speakers; recording."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import wave
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from scribe.accounts import audit
+from scribe.accounts.audit import Action
+from scribe.accounts.principal import Principal, Scope
+from scribe.errors import SessionError
+from scribe.storage import utcnow
+from scribe.web import hearings
+from scribe.web.auth import Tx, require
+from scribe.web.casefile_map import to_casefile
+from scribe.web.live_bridge import LiveBridge, LiveStart
+from scribe.web.schemas import (
+    ConsentIn,
+    ConsentOut,
+    CorrectionIn,
+    ErrorOut,
+    HearingIn,
+    HearingKind,
+    HearingList,
+    HearingOut,
+    HearingPatch,
+    HearingStatus,
+    SpeakerIn,
+)
+
+router = APIRouter(prefix="/api/hearings", tags=["hearings"])
+Reader = Annotated[Principal, Depends(require(Scope.SESSIONS_READ))]
+Writer = Annotated[Principal, Depends(require(Scope.SESSIONS_WRITE))]
+Streamer = Annotated[Principal, Depends(require(Scope.SESSIONS_WRITE, Scope.LIVE_STREAM))]
+Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
+R = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
+R409 = {**R, 409: {"model": ErrorOut}}
+LABEL = r"^[A-Za-z0-9_\-]{1,40}$"
+
+
+def get_live(request: Request) -> LiveBridge:
+    live = request.app.state.live
+    if live is None:
+        raise HTTPException(
+            503, detail="the live-session engine is not running on this server — start it with `scribe serve` (models loaded)"
+        )
+    return live  # type: ignore[no-any-return]
+
+
+Live = Annotated[LiveBridge, Depends(get_live)]
+
+
+@router.get("", response_model=HearingList, responses=R, summary="List and search hearings of your office")
+def list_hearings(
+    who: Reader,
+    tx: Tx,
+    q: Annotated[str, Query(max_length=100, description="case number, party name or title")] = "",
+    case_number: Annotated[str, Query(max_length=64)] = "",
+    party: Annotated[str, Query(max_length=64)] = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    category: Annotated[str, Query(max_length=32)] = "",
+    status: HearingStatus | None = None,
+    kind: HearingKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> HearingList:
+    total, rows = hearings.search(
+        tx, who, q=q, case_number=case_number, party=party, date_from=date_from, date_to=date_to,
+        category=category, status=status.value if status else "", kind=kind.value if kind else "",
+        limit=limit, offset=offset,
+    )  # fmt: skip
+    return HearingList(total=total, items=[hearings.to_out(h) for h in rows])
+
+
+@router.post("", response_model=HearingOut, status_code=201, responses=R409, summary="Create a hearing session")
+def create_hearing(body: HearingIn, who: Writer, tx: Tx) -> HearingOut:
+    if who.office == "*":
+        raise HTTPException(409, detail="an all-offices account cannot own a hearing — log in as a member of the office")
+    hearing = hearings.create(tx, who, body)
+    audit.record(tx, who, Action.CREATE, "hearing", hearing.id, office=hearing.office)
+    return hearings.to_out(hearing)
+
+
+@router.get("/{hearing_id}", response_model=HearingOut, responses=R, summary="Read a hearing")
+def get_hearing(hearing_id: str, who: Reader, tx: Tx) -> HearingOut:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    audit.record(tx, who, Action.VIEW, "hearing", hearing.id, office=hearing.office)
+    return hearings.to_out(hearing)
+
+
+@router.patch("/{hearing_id}", response_model=HearingOut, responses=R409, summary="Change case data")
+def patch_hearing(hearing_id: str, body: HearingPatch, who: Writer, tx: Tx) -> HearingOut:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    changed = hearings.update(tx, hearing, body)
+    audit.record(tx, who, Action.CHANGE, "hearing", hearing.id, office=hearing.office, fields=changed)
+    return hearings.to_out(hearing)
+
+
+@router.delete("/{hearing_id}", status_code=204, responses=R409, summary="Delete a hearing and its data (admin)")
+def delete_hearing(hearing_id: str, who: Admin, tx: Tx, request: Request) -> Response:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    if hearing.status in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
+        raise HTTPException(409, detail="the hearing is being recorded — stop it first")
+    office = hearing.office
+    tx.delete(hearing)
+    audit.record(tx, who, Action.DELETE, "hearing", hearing_id, office=office)
+    return Response(status_code=204)
+
+
+@router.post("/{hearing_id}/consent", response_model=ConsentOut, status_code=201, responses=R409, summary="Record a party's consent to recording")
+def record_consent(hearing_id: str, body: ConsentIn, who: Writer, tx: Tx) -> ConsentOut:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    if who.kind != "user":
+        raise HTTPException(403, detail="consent must be confirmed by a person logged in at the desk")
+    c = hearings.record_consent(tx, who, hearing, body)
+    audit.record(tx, who, Action.CONSENT, "hearing", hearing.id, office=hearing.office, party=body.party_index, consented=body.consented)
+    return ConsentOut(
+        party_index=c.party_index, party_name=c.party_name, consented=c.consented,
+        notice_version=c.notice_version, confirmed_by_name=c.confirmed_by_name, at=c.at,
+    )  # fmt: skip
+
+
+@router.put("/{hearing_id}/speakers/{label}", response_model=HearingOut, responses=R, summary="Say who a speaker label is")
+def set_speaker(
+    hearing_id: str, label: Annotated[str, Path(pattern=LABEL)], body: SpeakerIn, who: Writer, tx: Tx
+) -> HearingOut:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    hearings.set_speaker(hearing, label, body)
+    audit.record(tx, who, Action.CHANGE, "hearing", hearing.id, office=hearing.office, fields=["speakers"])
+    return hearings.to_out(hearing)
+
+
+# -- recording ----------------------------------------------------------------------------
+def _live_out(live: LiveBridge, hearing_out: HearingOut, session_id: str) -> dict:
+    return {"hearing": hearing_out.model_dump(mode="json"), "live_session_id": session_id,
+            "websocket": live.websocket_path(session_id), "engine": live.state(session_id)}  # fmt: skip
+
+
+@router.post("/{hearing_id}/record", responses=R409, summary="Start (or resume) recording; refused before every party consented")
+def start_recording(hearing_id: str, who: Streamer, tx: Tx, request: Request) -> dict:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    hearings.require_consent(hearing)
+    live = get_live(request)
+    if hearing.status not in (HearingStatus.CREATED.value, HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
+        raise SessionError(f"the hearing is {hearing.status}; recording has ended", fix="create a new session for a new hearing")
+    start = LiveStart(
+        hearing_id=hearing.id, language=hearing.language, hotwords=tuple(hearing.hotwords),
+        casefile=to_casefile(hearing),
+    )  # fmt: skip
+    session_id = live.open(start)
+    if hearing.status == HearingStatus.PAUSED.value:
+        live.resume(session_id)
+    hearing.live_session_id = session_id
+    hearings.set_status(hearing, HearingStatus.RECORDING)
+    audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="start")
+    return _live_out(live, hearings.to_out(hearing), session_id)
+
+
+def _control(hearing_id: str, who: Principal, tx: Tx, live: LiveBridge, step: str) -> dict:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    if not hearing.live_session_id:
+        raise SessionError("this hearing has not been recorded yet", fix="press Record first")
+    sid = hearing.live_session_id
+    if step == "pause":
+        if hearing.status != HearingStatus.RECORDING.value:
+            raise SessionError(f"cannot pause: the hearing is {hearing.status}", fix="press Record first")
+        live.pause(sid)
+        hearings.set_status(hearing, HearingStatus.PAUSED)
+    elif step == "stop":
+        if hearing.status not in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
+            raise SessionError(f"cannot stop: the hearing is {hearing.status}", fix="nothing to stop")
+        live.stop(sid)
+        hearings.set_status(hearing, HearingStatus.STOPPED)
+    audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step=step)
+    return _live_out(live, hearings.to_out(hearing), sid)
+
+
+@router.post("/{hearing_id}/pause", responses=R409, summary="Pause recording")
+def pause_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live) -> dict:
+    return _control(hearing_id, who, tx, live, "pause")
+
+
+@router.post("/{hearing_id}/stop", responses=R409, summary="Stop recording; the final pass follows")
+def stop_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live) -> dict:
+    return _control(hearing_id, who, tx, live, "stop")
+
+
+@router.get("/{hearing_id}/live", responses=R, summary="State of the live session (recording, final pass progress)")
+def live_state(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    if not hearing.live_session_id:
+        return {"state": "not_started", "final_ready": False}
+    return live.state(hearing.live_session_id)
+
+
+# -- transcript and audio -----------------------------------------------------------------
+@router.get("/{hearing_id}/transcript", responses=R, summary="The transcript, with staff corrections beside the original")
+def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    data = live.transcript(hearing.live_session_id) if hearing.live_session_id else None
+    audit.record(tx, who, Action.VIEW, "transcript", hearing.id, office=hearing.office)
+    if data is None:
+        return {"segments": [], "corrections": hearing.corrections or {}, "speakers": hearing.speakers or {}}
+    return {**data, "corrections": hearing.corrections or {}, "speakers": hearing.speakers or {}}
+
+
+@router.put("/{hearing_id}/transcript/segments/{index}", responses=R409, summary="Correct one transcript segment (the original is kept)")
+def correct_segment(hearing_id: str, index: int, body: CorrectionIn, who: Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))], tx: Tx, live: Live) -> dict:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    data = live.transcript(hearing.live_session_id) if hearing.live_session_id else None
+    if data is None:
+        raise SessionError("this hearing has no transcript yet", fix="record the hearing first")
+    segments = data.get("segments") or []
+    if not 0 <= index < len(segments):
+        raise HTTPException(404, detail=f"the transcript has no segment {index}")
+    corrections = dict(hearing.corrections or {})
+    corrections[str(index)] = {
+        "original": segments[index]["text"], "text": body.text, "by": who.name, "at": utcnow().isoformat(),
+    }  # fmt: skip
+    hearing.corrections = corrections
+    audit.record(tx, who, Action.CHANGE, "transcript", hearing.id, office=hearing.office, segment=index)
+    return corrections[str(index)]
+
+
+@router.get(
+    "/{hearing_id}/audio",
+    responses={**R, 200: {"content": {"audio/wav": {}}}},
+    response_class=StreamingResponse,
+    summary="The recording, or a span of it (start/end in seconds), as WAV",
+)
+def get_audio(
+    hearing_id: str,
+    who: Reader,
+    tx: Tx,
+    live: Live,
+    start: Annotated[float, Query(ge=0, le=86_400)] = 0.0,
+    end: Annotated[float | None, Query(ge=0, le=86_400)] = None,
+) -> StreamingResponse:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    path = live.audio_path(hearing.live_session_id) if hearing.live_session_id else None
+    if path is None:
+        raise HTTPException(404, detail="this hearing has no recording yet")
+    with wave.open(str(path), "rb") as wav:
+        rate = wav.getframerate()
+        total = wav.getnframes()
+        first = min(int(start * rate), total)
+        last = total if end is None else max(first, min(int(end * rate), total))
+        wav.setpos(first)
+        frames = wav.readframes(last - first)
+        params = wav.getparams()
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setparams(params)
+        out.writeframes(frames)
+    audit.record(tx, who, Action.EXPORT, "audio", hearing.id, office=hearing.office, start=start, end=end)
+    return StreamingResponse(iter([buf.getvalue()]), media_type="audio/wav")

@@ -1,0 +1,208 @@
+"""Draft review: make a draft from the transcript, edit fields, add terms, change category,
+download .docx/PDF, approve (which enqueues delivery) or return, and see delivery status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from scribe.accounts import audit
+from scribe.accounts.audit import Action
+from scribe.accounts.principal import Principal, Scope
+from scribe.delivery import outbox
+from scribe.delivery.models import OutboxMessage
+from scribe.errors import SessionError
+from scribe.review import service as review
+from scribe.review.models import Document
+from scribe.web import documents, hearings
+from scribe.web.auth import Tx, require
+from scribe.web.models import Hearing
+from scribe.web.schemas import ErrorOut, HearingStatus, Strict
+
+router = APIRouter(prefix="/api/hearings/{hearing_id}/documents", tags=["review"])
+Reader = Annotated[Principal, Depends(require(Scope.DOCUMENTS_READ))]
+Writer = Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))]
+Approver = Annotated[Principal, Depends(require(Scope.DOCUMENTS_APPROVE))]
+R = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
+R4 = {**R, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+TEMPLATE = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
+
+
+class DraftIn(Strict):
+    template: str | None = Field(default=None, pattern=TEMPLATE, description="default: by the session type")
+
+
+class FieldEdit(Strict):
+    path: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$",
+                      description="facts, terms.2, parties.0.phone, dispute_category …")
+    value: str | int | None = Field(default=None, description="the new value (text; numbers for age/copies)")
+
+
+class TermIn(Strict):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class ReturnIn(Strict):
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class DocumentOut(BaseModel):
+    id: str
+    kind: str
+    status: str
+    version: int
+    template: str
+    title: str
+    fields: dict[str, Any]
+    missing: list[str]
+    problems: list[str]
+    warnings: list[str]
+    files: list[str]
+    approved_by: str | None
+    return_note: str | None
+    deliveries: list[dict[str, Any]]
+
+
+def _registry(request: Request) -> Any:
+    reg = getattr(request.app.state, "templates", None)
+    if reg is None:
+        from doc_templates.registry import load_registry
+
+        reg = request.app.state.templates = load_registry(request.app.state.settings.template_dir)
+    return reg
+
+
+def _doc(tx: Tx, who: Principal, hearing_id: str, doc_id: str) -> tuple[Hearing, Document]:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    doc = tx.get(Document, doc_id)
+    if doc is None or doc.session_id != hearing.id:
+        raise HTTPException(404, detail=f"no document {doc_id!r} in this hearing")
+    return hearing, doc
+
+
+def _deliveries(tx: Tx, doc: Document) -> list[dict[str, Any]]:
+    out = []
+    for mid in tx.scalars(select(OutboxMessage.id).where(OutboxMessage.subject_id == doc.id).order_by(OutboxMessage.created_at)):
+        summary, attempts = outbox.show_message(tx, mid)
+        out.append({
+            "message_id": summary.id,
+            "event": summary.event_type,
+            "status": summary.status,
+            "deliveries": [
+                {"endpoint": d.endpoint_id, "status": d.status, "attempts": d.attempts,
+                 "last_status_code": d.last_status_code,
+                 "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None}
+                for d in summary.deliveries
+            ],
+            "attempts": len(attempts),
+        })  # fmt: skip
+    return out
+
+
+def _out(request: Request, tx: Tx, doc: Document) -> DocumentOut:
+    settings = request.app.state.settings
+    draft = documents.load_draft(settings, doc)
+    return DocumentOut(
+        id=doc.id, kind=doc.kind, status=doc.status, version=doc.version, template=draft.template,
+        title=draft.title, fields={n: fv.model_dump(mode="json", exclude_none=True) for n, fv in draft.fields.items()},
+        missing=draft.missing, problems=draft.problems, warnings=draft.warnings, files=sorted(doc.files),
+        approved_by=doc.approved_by, return_note=doc.return_note, deliveries=_deliveries(tx, doc),
+    )  # fmt: skip
+
+
+@router.get("", response_model=list[DocumentOut], responses=R, summary="Documents drafted for this hearing")
+def list_documents(hearing_id: str, who: Reader, tx: Tx, request: Request) -> list[DocumentOut]:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    return [_out(request, tx, d) for d in review.documents_of_session(tx, hearing.id)]
+
+
+@router.post("", response_model=DocumentOut, status_code=201, responses=R4, summary="Draft a document from the transcript")
+def make_draft(hearing_id: str, body: DraftIn, who: Writer, tx: Tx, request: Request) -> DocumentOut:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    live = request.app.state.live
+    data = live.transcript(hearing.live_session_id) if (live is not None and hearing.live_session_id) else None
+    if not data or not data.get("segments"):
+        raise SessionError("this hearing has no transcript to draft from yet", fix="record the hearing, then stop it")
+    if hearing.status in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
+        raise SessionError("the hearing is still being recorded", fix="press Stop first")
+    doc = documents.make_draft(tx, request.app.state.settings, hearing, data, body.template, _registry(request))
+    if hearing.status in (HearingStatus.STOPPED.value, HearingStatus.RETURNED.value):
+        hearings.set_status(hearing, HearingStatus.DRAFTED)
+    audit.record(tx, who, Action.CREATE, "document", doc.id, office=hearing.office, hearing=hearing.id, kind=doc.kind)
+    return _out(request, tx, doc)
+
+
+@router.get("/{doc_id}", response_model=DocumentOut, responses=R, summary="A draft with its evidence")
+def get_document(hearing_id: str, doc_id: str, who: Reader, tx: Tx, request: Request) -> DocumentOut:
+    hearing, doc = _doc(tx, who, hearing_id, doc_id)
+    audit.record(tx, who, Action.VIEW, "document", doc.id, office=hearing.office)
+    return _out(request, tx, doc)
+
+
+@router.patch("/{doc_id}/fields", response_model=DocumentOut, responses=R4, summary="Change one field (or the category)")
+def edit_field(hearing_id: str, doc_id: str, body: FieldEdit, who: Writer, tx: Tx, request: Request) -> DocumentOut:
+    hearing, doc = _doc(tx, who, hearing_id, doc_id)
+    documents.edit(request.app.state.settings, tx, doc, _registry(request), hearing, who.name, path=body.path, value=body.value)
+    audit.record(tx, who, Action.CHANGE, "document", doc.id, office=hearing.office, field=body.path)
+    tx.refresh(doc)
+    return _out(request, tx, doc)
+
+
+@router.post("/{doc_id}/terms", response_model=DocumentOut, responses=R4, summary="Add an agreed term")
+def add_term(hearing_id: str, doc_id: str, body: TermIn, who: Writer, tx: Tx, request: Request) -> DocumentOut:
+    hearing, doc = _doc(tx, who, hearing_id, doc_id)
+    documents.edit(request.app.state.settings, tx, doc, _registry(request), hearing, who.name, add_term=body.text)
+    audit.record(tx, who, Action.CHANGE, "document", doc.id, office=hearing.office, field="terms", added=True)
+    tx.refresh(doc)
+    return _out(request, tx, doc)
+
+
+@router.post("/{doc_id}/approve", response_model=DocumentOut, responses=R4, summary="Approve; the case system is notified")
+def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Request) -> DocumentOut:
+    hearing, doc = _doc(tx, who, hearing_id, doc_id)
+    if who.kind != "user":
+        raise HTTPException(403, detail="approval is a person's act — log in as a reviewer")
+    settings = request.app.state.settings
+    if doc.status == "draft":
+        documents.attach_pdf(tx, settings, doc, _registry(request))
+    result = review.approve(tx, doc.id, who.name, settings=settings)
+    hearings.set_status(hearing, HearingStatus.APPROVED)
+    audit.record(tx, who, Action.APPROVE, "document", doc.id, office=hearing.office, version=result.version, message=result.message_id)
+    tx.refresh(doc)
+    return _out(request, tx, doc)
+
+
+@router.post("/{doc_id}/return", response_model=DocumentOut, responses=R4, summary="Return the draft for changes")
+def return_draft(hearing_id: str, doc_id: str, body: ReturnIn, who: Approver, tx: Tx, request: Request) -> DocumentOut:
+    hearing, doc = _doc(tx, who, hearing_id, doc_id)
+    review.return_for_changes(tx, doc.id, who.name, body.note)
+    hearings.set_status(hearing, HearingStatus.RETURNED)
+    audit.record(tx, who, Action.RETURN, "document", doc.id, office=hearing.office)
+    tx.refresh(doc)
+    return _out(request, tx, doc)
+
+
+@router.get(
+    "/{doc_id}/file/{kind}",
+    response_class=FileResponse,
+    responses={**R4, 200: {"content": {"application/octet-stream": {}}}},
+    summary="Download the .docx or PDF",
+)
+def download(hearing_id: str, doc_id: str, kind: str, who: Reader, tx: Tx, request: Request) -> FileResponse:
+    if kind not in ("docx", "pdf"):
+        raise HTTPException(404, detail="files are docx or pdf")
+    hearing, doc = _doc(tx, who, hearing_id, doc_id)
+    settings = request.app.state.settings
+    where = documents.folder(settings, doc.id, doc.version)
+    path = where / "document.docx" if kind == "docx" else documents.ensure_pdf(settings, doc, _registry(request))
+    if not path.exists():
+        raise HTTPException(404, detail="the file has not been rendered")
+    audit.record(tx, who, Action.EXPORT, "document", doc.id, office=hearing.office, file=kind)
+    name = f"{doc.kind}-{hearing.case_number or hearing.id}-v{doc.version}.{kind}"
+    media = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "pdf": "application/pdf"}[kind]
+    return FileResponse(path, media_type=media, filename=name)
+

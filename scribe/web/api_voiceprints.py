@@ -1,0 +1,104 @@
+"""Enrolment of a staff member's own voice (the mediator's voiceprint), from the desk page.
+
+The browser records 5-30 s of the logged-in person speaking alone and sends it as 16 kHz mono
+s16le PCM. A voiceprint is biometric data (PIPL Art 28-29): it is stored only with the
+person's separate consent, given on the page (``consent=true``) after the notice is shown.
+Embedding and storage are the diarize package's (``diarize.voiceprints``); the models load
+once, on the first enrolment.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from scribe.accounts import audit
+from scribe.accounts.audit import Action
+from scribe.accounts.principal import Principal, Scope
+from scribe.storage import utcnow
+from scribe.web.auth import get_db, require
+from scribe.web.schemas import ErrorOut
+
+router = APIRouter(prefix="/api/voiceprints", tags=["voiceprints"])
+NOTICE = (
+    "声纹仅用于在本所的调解/咨询记录中识别您的发言，存于本机数据库，可随时由管理员删除。"
+    " / The voiceprint is used only to recognise your turns in this office's records, is kept in "
+    "this machine's database, and can be deleted by an admin at any time."
+)
+MAX_BYTES = 31 * 16_000 * 2  # 31 s of 16 kHz s16le
+_lock = threading.Lock()
+
+
+class EnrolOut(BaseModel):
+    id: str
+    name: str
+    role: str | None
+    speech_seconds: float
+
+
+def _models(request: Request) -> Any:
+    with _lock:
+        models = getattr(request.app.state, "diarize_models", None)
+        if models is None:
+            try:
+                import diarize.voiceprints  # noqa: F401
+
+                import diarize
+            except ImportError:
+                diarize = None  # type: ignore[assignment]
+            if diarize is None or not hasattr(diarize, "load_models"):
+                raise HTTPException(
+                    503, detail="voice enrolment needs the diarize package's voiceprints, which this build lacks — install it, then retry"
+                )
+            from scribe.models import open_store
+
+            settings = request.app.state.settings
+            models = request.app.state.diarize_models = diarize.load_models(open_store(settings), settings)
+        return models
+
+
+@router.post(
+    "/me",
+    response_model=EnrolOut,
+    status_code=201,
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 409: {"model": ErrorOut}, 413: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
+    summary="Enrol your own voice (5-30 s of 16 kHz s16le PCM); needs consent=true",
+)
+async def enrol_me(
+    request: Request,
+    who: Annotated[Principal, Depends(require(Scope.SESSIONS_WRITE))],
+    consent: Annotated[bool, Query(description="the person agreed to the voiceprint notice")] = False,
+) -> EnrolOut:
+    if who.kind != "user":
+        raise HTTPException(403, detail="a voiceprint belongs to a person — log in as that person")
+    if not consent:
+        raise HTTPException(409, detail="a voiceprint needs your separate consent — tick the consent box after reading the notice")
+    body = await request.body()
+    if len(body) > MAX_BYTES:
+        raise HTTPException(413, detail="the recording is longer than 30 s — record 5-30 s")
+    if len(body) % 2:
+        raise HTTPException(422, detail="the body is not 16-bit PCM (odd length) — send s16le samples")
+    samples = np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0
+    from starlette.concurrency import run_in_threadpool
+
+    models = _models(request)
+
+    def work() -> EnrolOut:
+        from diarize.voiceprints import Consent, VoiceprintStore, enrolment_embedding
+
+        embedding, speech = enrolment_embedding(models, samples)
+        store = VoiceprintStore(get_db(request))
+        info = store.enrol(
+            name=who.name, role=(who.role.value if who.role else None), embedding=embedding, speech_seconds=speech,
+            consent=Consent(given_at=utcnow(), confirmed_by=who.name, notice=NOTICE),
+        )  # fmt: skip
+        with get_db(request).transaction() as tx:
+            audit.record(tx, who, Action.CREATE, "voiceprint", info.id, office=who.office)
+        return EnrolOut(id=info.id, name=info.name, role=info.role, speech_seconds=round(info.speech_seconds, 1))
+
+    return await run_in_threadpool(work)

@@ -1,0 +1,273 @@
+"""Hearing records: create, find (office-scoped), consent, speakers, status changes.
+
+Office scoping lives here, once: ``get_visible`` answers "not found" for another office's
+hearing, so a mediator cannot even learn that it exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from scribe.accounts.principal import Principal
+from scribe.errors import ScribeError, SessionError
+from scribe.storage import utcnow
+from scribe.web.models import Consent, Hearing
+from scribe.web.schemas import (
+    CATEGORIES,
+    ConsentIn,
+    HearingIn,
+    HearingOut,
+    HearingPatch,
+    HearingStatus,
+    SpeakerIn,
+)
+
+NOTICE_VERSION = "2026-11-v1"  # bump when the wording read to parties changes
+
+
+class HearingNotFound(ScribeError):
+    exit_code = 7
+
+    def __init__(self, hearing_id: str) -> None:
+        super().__init__(
+            f"no hearing {hearing_id!r} in your office",
+            fix="check the id in the session list",
+        )
+
+
+def _check_category(category: str) -> str:
+    if category and category not in CATEGORIES:
+        raise SessionError(
+            f"unknown dispute category {category!r}",
+            fix=f"use one of: {'、'.join(CATEGORIES)}",
+        )
+    return category
+
+
+def _clean_hotwords(words: list[str]) -> list[str]:
+    out: list[str] = []
+    for w in words:
+        w = w.strip()[:64]
+        if w and w not in out:
+            out.append(w)
+    return out
+
+
+def _party_names(parties: list[dict[str, Any]]) -> str:
+    return " ".join(p.get("name", "") for p in parties)
+
+
+def create(tx: Session, principal: Principal, data: HearingIn, office: str | None = None) -> Hearing:
+    parties = [p.model_dump() for p in data.parties]
+    # party names are the first hotwords: whisper then spells them as typed
+    hotwords = _clean_hotwords([p["name"] for p in parties] + list(data.hotwords))
+    hearing = Hearing(
+        office=office or principal.office,
+        kind=data.kind.value,
+        case_number=data.case_number.strip(),
+        title=data.title.strip(),
+        category=_check_category(data.category.strip()),
+        language=data.language,
+        place=data.place.strip(),
+        parties=parties,
+        party_names=_party_names(parties),
+        hotwords=hotwords,
+        speakers={},
+        status=HearingStatus.CREATED.value,
+        created_by=principal.id if principal.kind == "user" else None,
+        hearing_date=data.hearing_date or utcnow().date(),
+    )
+    tx.add(hearing)
+    tx.flush()
+    return hearing
+
+
+def visible_query(principal: Principal) -> Select[tuple[Hearing]]:
+    q = select(Hearing).options(selectinload(Hearing.consents))
+    if not principal.all_offices:
+        q = q.where(Hearing.office == principal.office)
+    return q
+
+
+def get_visible(tx: Session, principal: Principal, hearing_id: str) -> Hearing:
+    hearing = tx.scalar(visible_query(principal).where(Hearing.id == hearing_id))
+    if hearing is None:
+        raise HearingNotFound(hearing_id)
+    return hearing
+
+
+def search(
+    tx: Session,
+    principal: Principal,
+    *,
+    q: str = "",
+    case_number: str = "",
+    party: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    category: str = "",
+    status: str = "",
+    kind: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[Hearing]]:
+    query = visible_query(principal)
+
+    def like(text: str) -> str:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"%{escaped}%"
+
+    if q.strip():
+        pattern = like(q.strip())
+        query = query.where(
+            or_(
+                Hearing.case_number.like(pattern, escape="\\"),
+                Hearing.party_names.like(pattern, escape="\\"),
+                Hearing.title.like(pattern, escape="\\"),
+            )
+        )
+    if case_number.strip():
+        query = query.where(Hearing.case_number.like(like(case_number.strip()), escape="\\"))
+    if party.strip():
+        query = query.where(Hearing.party_names.like(like(party.strip()), escape="\\"))
+    if date_from:
+        query = query.where(Hearing.hearing_date >= date_from)
+    if date_to:
+        query = query.where(Hearing.hearing_date <= date_to)
+    if category:
+        query = query.where(Hearing.category == category)
+    if status:
+        query = query.where(Hearing.status == status)
+    if kind:
+        query = query.where(Hearing.kind == kind)
+    total = tx.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = tx.scalars(
+        query.order_by(Hearing.created_at.desc(), Hearing.id).limit(limit).offset(offset)
+    ).all()
+    return int(total), list(rows)
+
+
+def update(tx: Session, hearing: Hearing, patch: HearingPatch) -> list[str]:
+    changed: list[str] = []
+    for name in ("case_number", "title", "place"):
+        value = getattr(patch, name)
+        if value is not None and value.strip() != getattr(hearing, name):
+            setattr(hearing, name, value.strip())
+            changed.append(name)
+    if patch.category is not None and patch.category != hearing.category:
+        hearing.category = _check_category(patch.category.strip())
+        changed.append("category")
+    if patch.parties is not None:
+        if hearing.status != HearingStatus.CREATED.value and len(patch.parties) < len(hearing.parties):
+            raise SessionError(
+                "parties cannot be removed once recording has begun (their consent is on record)",
+                fix="correct a party's details instead of removing them",
+            )
+        hearing.parties = [p.model_dump() for p in patch.parties]
+        hearing.party_names = _party_names(hearing.parties)
+        changed.append("parties")
+    if patch.hotwords is not None:
+        hearing.hotwords = _clean_hotwords(patch.hotwords)
+        changed.append("hotwords")
+    return changed
+
+
+def latest_consents(hearing: Hearing) -> dict[int, Consent]:
+    latest: dict[int, Consent] = {}
+    for c in hearing.consents:  # ordered by id: a later decision replaces an earlier one
+        latest[c.party_index] = c
+    return latest
+
+
+def all_consented(hearing: Hearing) -> bool:
+    latest = latest_consents(hearing)
+    return bool(hearing.parties) and all(
+        i in latest and latest[i].consented for i in range(len(hearing.parties))
+    )
+
+
+def record_consent(tx: Session, principal: Principal, hearing: Hearing, data: ConsentIn) -> Consent:
+    if data.party_index >= len(hearing.parties):
+        raise SessionError(
+            f"this hearing has {len(hearing.parties)} parties; there is no party {data.party_index}",
+            fix="pick a party from the list",
+        )
+    if data.consented and not data.notice_read:
+        raise SessionError(
+            "consent needs the recording notice to have been read to the party first",
+            fix="read the notice aloud (本调解室已安装同步录音录像设备…), then confirm",
+        )
+    consent = Consent(
+        hearing_id=hearing.id,
+        party_index=data.party_index,
+        party_name=hearing.parties[data.party_index]["name"],
+        consented=data.consented,
+        notice_version=NOTICE_VERSION,
+        confirmed_by=principal.id,
+        confirmed_by_name=principal.name,
+        at=utcnow(),
+    )
+    hearing.consents.append(consent)
+    tx.flush()
+    return consent
+
+
+def require_consent(hearing: Hearing) -> None:
+    if not all_consented(hearing):
+        latest = latest_consents(hearing)
+        missing = [
+            p["name"]
+            for i, p in enumerate(hearing.parties)
+            if i not in latest or not latest[i].consented
+        ]
+        raise SessionError(
+            f"recording refused: no consent on record from {'、'.join(missing)}",
+            fix="read the recording notice to each party and confirm their consent first",
+        )
+
+
+def set_speaker(hearing: Hearing, label: str, data: SpeakerIn) -> None:
+    speakers = dict(hearing.speakers or {})
+    speakers[label] = {"role": data.role.value, "name": data.name.strip()}
+    hearing.speakers = speakers  # a new dict: JSON columns track assignment, not mutation
+
+
+def set_status(hearing: Hearing, status: HearingStatus) -> None:
+    hearing.status = status.value
+
+
+def to_out(hearing: Hearing) -> HearingOut:
+    latest = latest_consents(hearing)
+    return HearingOut(
+        id=hearing.id,
+        office=hearing.office,
+        kind=hearing.kind,  # type: ignore[arg-type]
+        case_number=hearing.case_number,
+        title=hearing.title,
+        category=hearing.category,
+        language=hearing.language,
+        place=hearing.place,
+        parties=hearing.parties,
+        hotwords=hearing.hotwords,
+        speakers=hearing.speakers or {},
+        status=hearing.status,  # type: ignore[arg-type]
+        hearing_date=hearing.hearing_date,
+        created_at=hearing.created_at,
+        consents=[
+            {
+                "party_index": c.party_index,
+                "party_name": c.party_name,
+                "consented": c.consented,
+                "notice_version": c.notice_version,
+                "confirmed_by_name": c.confirmed_by_name,
+                "at": c.at,
+            }
+            for c in sorted(latest.values(), key=lambda c: c.party_index)
+        ],
+        all_consented=all_consented(hearing),
+        live_session_id=hearing.live_session_id,
+    )

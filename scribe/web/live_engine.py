@@ -1,0 +1,87 @@
+"""The live-session engine (``scribe.live``) behind the desk API's ``LiveBridge`` seam, and the
+authentication of its WebSocket.
+
+The server opens a live session when a mediator presses Record (after the consent check); the
+browser then attaches to ``/ws/sessions/<id>``, sends ``{"op": "start"}`` (its socket becomes
+the session's audio source) and streams PCM. Stop seals the audio and runs the final pass in a
+background thread; its progress events reach the desk on the same socket.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import WebSocket, WebSocketException, status
+
+from scribe.accounts import service
+from scribe.accounts.principal import Principal, Scope
+from scribe.live.bridge import ManagerBridge
+from scribe.live.manager import SessionManager
+from scribe.settings import Settings
+from scribe.web import hearings
+from scribe.web.auth import COOKIE
+from scribe.web.models import Hearing
+
+log = logging.getLogger(__name__)
+
+
+def build_live_bridge(settings: Settings, _metrics: Any = None) -> ManagerBridge:
+    """Load the models once (whisper, VAD, diarizers when present) and build the bridge."""
+    from scribe.live.engine import LiveEngine
+
+    engine = LiveEngine.load(settings)
+    return ManagerBridge(engine.manager())
+
+
+def close_live(live: Any) -> None:
+    """Server shutdown: stop every session still recording (nothing captured is lost)."""
+    manager = getattr(live, "manager", None)
+    if manager is not None:
+        manager.close()
+
+
+# -- the WebSocket's authentication -------------------------------------------------------------
+def _deny(reason: str) -> WebSocketException:
+    return WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason=reason)
+
+
+def get_manager(websocket: WebSocket) -> SessionManager:
+    live = websocket.app.state.live
+    if live is None or not hasattr(live, "manager"):
+        raise WebSocketException(code=status.WS_1011_INTERNAL_ERROR, reason="the live engine is not running")
+    return live.manager  # type: ignore[no-any-return]
+
+
+def ws_principal(websocket: WebSocket, session_id: str) -> Principal:
+    """Cookie (same-origin browsers) or bearer token (desk clients); the hearing must be the
+    caller's office's, its parties must all have consented, and Record must have been pressed."""
+    origin = websocket.headers.get("origin")
+    host = websocket.headers.get("host", "")
+    if origin is not None and origin.split("://", 1)[-1] != host:
+        # cookies ride along on cross-site WebSocket handshakes: refuse other origins
+        raise _deny("cross-origin WebSocket refused")
+    db = websocket.app.state.db
+    auth = websocket.headers.get("authorization", "")
+    with db.transaction() as tx:
+        principal: Principal | None = None
+        if auth.lower().startswith("bearer "):
+            principal = service.resolve_token(tx, auth[7:].strip())
+        elif websocket.cookies.get(COOKIE):
+            principal = service.resolve_login_session(tx, websocket.cookies[COOKIE])
+        if principal is None:
+            raise _deny("not logged in")
+        if Scope.LIVE_STREAM not in principal.scopes:
+            raise _deny("this needs the live:stream permission")
+        hearing = tx.scalar(hearings.visible_query(principal).where(Hearing.live_session_id == session_id))
+        if hearing is None:
+            raise _deny("no such hearing in your office")
+        if not hearings.all_consented(hearing):
+            raise _deny("recording refused: a party has not consented")
+    return principal
+
+
+def build_ws_router() -> Any:
+    from scribe.live.ws import build_router
+
+    return build_router(get_manager, ws_principal)

@@ -1,0 +1,197 @@
+// The review page: a draft's fields as a form with their evidence (click to hear it), missing
+// fields marked, edits saved field by field, terms added, the category changed, the transcript
+// corrected beside its original, approve/return, downloads and delivery status.
+"use strict";
+const H = PAGE.hearing;
+const base = `/api/hearings/${H.id}`;
+const $ = (id) => document.getElementById(id);
+let doc = null;
+let transcript = null;
+
+const LABELS_ZH = {
+  organisation: "人民调解委员会/单位", case_number: "编号", date: "日期", parties: "当事人", dispute_category: "纠纷类型",
+  facts: "纠纷主要事实、争议事项", responsibility: "各方责任", terms: "协议条款", performance_manner: "履行方式",
+  performance_place: "履行地点", performance_deadline: "履行期限", deadlines: "各项期限", copies: "份数",
+  judicial_confirmation_deadline: "申请司法确认截止日", mediators: "人民调解员", recorder: "记录人", legal_bases: "法律依据",
+  time: "时间", channel: "咨询方式", visitor: "咨询人", category: "咨询类别", question: "咨询事项", answer: "解答意见",
+  outcome: "处理结果", staff: "接待人", satisfaction: "满意度", follow_up: "回访", place: "地点", matter: "事由",
+  others: "其他参加人", turns: "记录正文", name: "姓名", gender: "性别", ethnicity: "民族", age: "年龄",
+  occupation: "职业", phone: "联系方式", address: "住址", role: "身份", side: "方",
+};
+const label = (k) => (PAGE.lang === "en" ? k.replace(/_/g, " ") : LABELS_ZH[k] || k);
+
+function msg(text, isError) { const m = $("review-msg"); m.textContent = text || ""; m.classList.toggle("error", !!isError); }
+
+function play(ev) {
+  const p = $("player");
+  p.src = `${base}/audio?start=${Math.max(0, ev.start - 0.2).toFixed(2)}&end=${(ev.end + 0.2).toFixed(2)}`;
+  p.play().catch(() => {});
+  for (const n of document.querySelectorAll(".tseg.playing")) n.classList.remove("playing");
+  if (ev.segment !== undefined && ev.segment !== null) {
+    const n = document.querySelector(`.tseg[data-i="${ev.segment}"]`);
+    if (n) { n.classList.add("playing"); n.scrollIntoView({ block: "center" }); }
+  }
+}
+
+function evidenceBox(fv) {
+  if (!fv.evidence || !fv.evidence.length) return fv.note ? el("div", { class: "evidence muted" }, fv.note) : null;
+  return el("div", { class: "evidence" }, T.evidence + "：",
+    ...fv.evidence.map((e) => el("button", { type: "button", class: "ev", title: T.plays_audio, onclick: () => play(e) },
+      `▶ ${fmtClock(e.start)} ${e.role || e.speaker || ""}${e.name || ""}：${e.quote}`)));
+}
+function fmtClock(s) { s = Math.floor(s || 0); return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0"); }
+
+function leafInput(path, fv, name) {
+  const empty = fv.value === null || fv.value === undefined || (Array.isArray(fv.value) && !fv.value.length);
+  const v = empty ? "" : (typeof fv.value === "object" ? JSON.stringify(fv.value) : String(fv.value));
+  const long = v.length > 40 || ["facts", "answer", "question", "responsibility"].includes(name) || path.startsWith("terms.");
+  const isCategory = path === "dispute_category" || path === "category";
+  let input;
+  if (isCategory) {
+    input = el("select", { "data-path": path }, el("option", { value: "" }, ""),
+      ...PAGE.categories.map((c) => el("option", { value: c, selected: c === v }, c)));
+  } else if (long) {
+    input = el("textarea", { "data-path": path, rows: Math.min(6, Math.max(2, Math.ceil(v.length / 40))) });
+    input.value = v;
+  } else {
+    input = el("input", { "data-path": path, value: v });
+  }
+  input.disabled = !editable();
+  input.addEventListener("change", () => saveField(path, input.value));
+  return input;
+}
+
+function editable() { return doc && doc.status === "draft" || (doc && doc.status === "returned"); }
+
+function fieldNode(path, fv, name, depth) {
+  const missing = fv.source === "missing" || (doc.missing || []).includes(path);
+  const box = el("div", { class: "field" + (missing ? " missing" : ""), "data-field": path },
+    el("div", { class: "fname" }, label(name),
+      el("span", { class: "badge " + fv.source }, missing ? T.missing : `${T.source}: ${fv.source}`),
+      fv.confidence ? el("span", { class: "badge" }, Math.round(fv.confidence * 100) + "%") : null));
+  if (fv.items) {
+    fv.items.forEach((it, i) => box.append(fieldNode(`${path}.${i}`, it, `${label(name)} ${i + 1}`, depth + 1)));
+    if (!fv.items.length) box.append(leafInput(path, fv, name));
+  } else if (fv.parts) {
+    for (const [k, part] of Object.entries(fv.parts)) box.append(fieldNode(`${path}.${k}`, part, k, depth + 1));
+  } else {
+    box.append(leafInput(path, fv, name));
+  }
+  const ev = evidenceBox(fv);
+  if (ev) box.append(ev);
+  return box;
+}
+
+function render() {
+  const form = $("fields");
+  form.replaceChildren();
+  if (!doc) { msg(T.no_draft); return; }
+  const st = $("doc-status");
+  st.textContent = T["state_" + (doc.status === "draft" ? "drafted" : doc.status)] || doc.status;
+  st.className = "status status-" + (doc.status === "draft" ? "drafted" : doc.status);
+  for (const [name, fv] of Object.entries(doc.fields)) {
+    if (name === "turns") continue; // the record's body is the transcript on the right
+    form.append(fieldNode(name, fv, name, 0));
+  }
+  const probs = $("problems");
+  probs.hidden = !(doc.problems || []).length && !(doc.warnings || []).length;
+  probs.replaceChildren(...[...(doc.problems || []), ...(doc.warnings || [])].map((p) => el("div", { class: "error" }, "⚠ " + p)));
+  $("term-add").hidden = !("terms" in doc.fields) || !editable();
+  const dl = (kind) => `${base}/documents/${doc.id}/file/${kind}`;
+  $("dl-docx").href = dl("docx"); $("dl-docx").hidden = false;
+  $("dl-pdf").href = dl("pdf"); $("dl-pdf").hidden = false;
+  if ($("approve")) { $("approve").hidden = doc.status !== "draft"; $("return").hidden = doc.status !== "draft"; }
+  const deliv = $("delivery");
+  deliv.hidden = !doc.deliveries.length;
+  $("delivery-list").replaceChildren(...doc.deliveries.map((m) => el("li", { class: "delivery-" + m.status, "data-status": m.status },
+    `${m.event}: ${m.status}` + m.deliveries.map((d) => ` · ${d.endpoint} ${d.status} (${d.attempts}, HTTP ${d.last_status_code ?? "-"})`).join(""))));
+}
+
+async function saveField(path, value) {
+  try {
+    doc = await api("PATCH", `${base}/documents/${doc.id}/fields`, { path, value });
+    render();
+    msg(T.saved);
+  } catch (e) { msg(e.message, true); }
+}
+
+$("add-term").addEventListener("click", async () => {
+  const text = $("new-term").value.trim();
+  if (!text) return;
+  try {
+    doc = await api("POST", `${base}/documents/${doc.id}/terms`, { text });
+    $("new-term").value = "";
+    render();
+  } catch (e) { msg(e.message, true); }
+});
+
+$("make-draft").addEventListener("click", async () => {
+  msg("…");
+  try {
+    doc = await api("POST", `${base}/documents`, { template: $("template-choice").value });
+    render();
+    msg(T.saved);
+  } catch (e) { msg(e.message, true); }
+});
+
+if ($("approve")) {
+  $("approve").addEventListener("click", async () => {
+    const open = (doc.missing || []).length + (doc.problems || []).length;
+    if (open && !confirm(T.approve_missing.replace("{n}", open))) return;
+    $("approve").disabled = true;
+    msg("…");
+    try { doc = await api("POST", `${base}/documents/${doc.id}/approve`); render(); msg(T.state_approved); pollDelivery(); }
+    catch (e) { msg(e.message, true); }
+    finally { $("approve").disabled = false; }
+  });
+  $("return").addEventListener("click", async () => {
+    const note = prompt(T.return_reason);
+    if (!note) return;
+    try { doc = await api("POST", `${base}/documents/${doc.id}/return`, { note }); render(); }
+    catch (e) { msg(e.message, true); }
+  });
+}
+
+async function pollDelivery() {
+  for (let i = 0; i < 60 && doc && doc.status === "approved"; i++) {
+    doc = await api("GET", `${base}/documents/${doc.id}`);
+    render();
+    if (doc.deliveries.length && doc.deliveries.every((m) => m.status === "delivered")) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+// -- transcript with corrections --------------------------------------------------------------
+function renderTranscript() {
+  const box = $("transcript-review");
+  const segs = (transcript && transcript.segments) || [];
+  const corr = (transcript && transcript.corrections) || {};
+  const spk = (transcript && transcript.speakers) || {};
+  box.replaceChildren(...segs.map((s, i) => {
+    const c = corr[String(i)];
+    const who = spk[s.speaker] ? (T["role_" + spk[s.speaker].role] || spk[s.speaker].role) + (spk[s.speaker].name || "") : (s.speaker || "");
+    const text = el("span", { class: "ttext", contenteditable: "true", "data-i": i }, c ? c.text : s.text);
+    text.addEventListener("blur", async () => {
+      const now = text.textContent.trim();
+      if (now === (c ? c.text : s.text)) return;
+      try { await api("PUT", `${base}/transcript/segments/${i}`, { text: now }); await loadTranscript(); msg(T.saved); }
+      catch (e) { msg(e.message, true); }
+    });
+    return el("div", { class: "tseg", "data-i": i },
+      el("button", { type: "button", class: "link", onclick: () => play({ ...s, segment: i }) }, `▶ ${fmtClock(s.start)} ${who}`), " ",
+      text, c ? el("span", { class: "orig" }, `${T.original}：${c.original}`) : null);
+  }));
+}
+
+async function loadTranscript() {
+  try { transcript = await api("GET", `${base}/transcript`); } catch (e) { transcript = null; }
+  renderTranscript();
+}
+
+async function load() {
+  const docs = await api("GET", `${base}/documents`);
+  doc = docs.length ? docs[docs.length - 1] : null;
+  render();
+  loadTranscript();
+}
+load();

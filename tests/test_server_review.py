@@ -1,0 +1,138 @@
+"""Draft review over the API on a real server: draft from the transcript (with staff
+corrections), edit a field, add a term, change the category, return, re-approve; files and the
+outbox message that approval writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from typing import Any
+
+import httpx
+import pytest
+from docx import Document as DocxDocument
+from server_support import MemoryLive, ServerThread, login, make_settings, seed_accounts
+from sqlalchemy import select
+
+from scribe.delivery.models import OutboxMessage
+from scribe.storage import Database
+from server import create_app
+
+
+class DialogueLive(MemoryLive):
+    """The in-memory engine with a real mediation dialogue as its transcript."""
+
+    def transcript(self, sid: str) -> dict[str, Any] | None:
+        lines = [
+            ("S1", "今天我们就张三和李四之间的院墙纠纷进行调解。"),
+            ("S2", "李四家翻修房子的时候把我家院墙推倒了一段，我要求他赔偿修墙的钱。"),
+            ("S3", "墙本来就旧了，我可以出一部分钱。"),
+            ("S1", "经调解，双方自愿达成如下协议：一、李四于2026年12月31日前赔偿张三修墙费用三千元。二、双方今后和睦相处。"),
+            ("S2", "我同意。"),
+            ("S3", "我也同意。"),
+        ]
+        segs, t = [], 0.0
+        for spk, text in lines:
+            segs.append({"start": t, "end": t + 4.0, "speaker": spk, "text": text, "words": []})
+            t += 4.5
+        return {"language": "zh", "duration": t, "model": "memory", "segments": segs}
+
+
+@pytest.fixture()
+def srv(tmp_path) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    from scribe.delivery.endpoints import add_endpoint
+
+    settings = make_settings(tmp_path, soffice_binary="no-soffice-here", server_delivery_worker=False,
+                             delivery_allow_loopback=True, delivery_allow_http=True)  # fmt: skip
+    seed_accounts(settings)
+    db = Database(settings.db_url)
+    with db.transaction() as tx:
+        add_endpoint(tx, "http://127.0.0.1:9/hook", ["document.approved"], settings, name="city")
+    db.dispose()
+    server = ServerThread(create_app(settings, live=DialogueLive(tmp_path)))
+    try:
+        yield {"url": server.url, "settings": settings}
+    finally:
+        server.close()
+
+
+def _hearing(c: httpx.Client) -> str:
+    h = c.post("/api/hearings", json={"kind": "mediation", "case_number": "（2026）城人调字第5号", "category": "邻里",
+                                      "parties": [{"role": "applicant", "name": "张三"}, {"role": "respondent", "name": "李四"}]}).json()  # fmt: skip
+    for i in (0, 1):
+        c.post(f"/api/hearings/{h['id']}/consent", json={"party_index": i, "consented": True, "notice_read": True})
+    for label, role, name in (("S1", "mediator", "王调解员"), ("S2", "applicant", "张三"), ("S3", "respondent", "李四")):
+        assert c.put(f"/api/hearings/{h['id']}/speakers/{label}", json={"role": role, "name": name}).status_code == 200
+    assert c.post(f"/api/hearings/{h['id']}/record").status_code == 200
+    assert c.post(f"/api/hearings/{h['id']}/stop").status_code == 200
+    return str(h["id"])
+
+
+def test_draft_edit_term_category_return_and_approve(srv: dict[str, Any]) -> None:
+    base = srv["url"]
+    with closing(httpx.Client(base_url=base, timeout=60)) as med:
+        login(med, "med_a")
+        hid = _hearing(med)
+        # a correction before drafting: the draft uses it, the original stays beside it
+        r = med.put(f"/api/hearings/{hid}/transcript/segments/2", json={"text": "墙本来就旧了，我可以出一半的钱。"})
+        assert r.status_code == 200 and r.json()["original"] == "墙本来就旧了，我可以出一部分钱。"
+        doc = med.post(f"/api/hearings/{hid}/documents", json={}).json()
+        assert doc["kind"] == "mediation-agreement" and doc["status"] == "draft"
+        terms = doc["fields"]["terms"]
+        assert any("三千元" in str(t["value"]) or "3000" in str(t["value"]) for t in terms["items"])
+        assert terms["items"][0]["evidence"][0]["quote"]  # each term points at the words it came from
+        assert doc["missing"]  # phones, addresses ... nobody said them
+        assert med.get(f"/api/hearings/{hid}").json()["status"] == "drafted"
+        # edit a field, add a term, change the category (a wrong one is refused)
+        did = doc["id"]
+        r = med.patch(f"/api/hearings/{hid}/documents/{did}/fields", json={"path": "parties.0.phone", "value": "13800000000"})
+        assert r.status_code == 200, r.text
+        assert "parties.0.phone" not in r.json()["missing"]
+        r = med.post(f"/api/hearings/{hid}/documents/{did}/terms", json={"text": "李四负责清理院墙废料。"})
+        assert r.json()["fields"]["terms"]["items"][-1]["value"] == "李四负责清理院墙废料。"
+        assert med.patch(f"/api/hearings/{hid}/documents/{did}/fields", json={"path": "dispute_category", "value": "火星"}).status_code == 422
+        r = med.patch(f"/api/hearings/{hid}/documents/{did}/fields", json={"path": "dispute_category", "value": "房屋宅基地"})
+        assert r.json()["fields"]["dispute_category"]["value"] == "房屋宅基地"
+        # a mediator cannot approve
+        assert med.post(f"/api/hearings/{hid}/documents/{did}/approve").status_code == 403
+        docx = med.get(f"/api/hearings/{hid}/documents/{did}/file/docx")
+        assert docx.status_code == 200
+    with open(srv["settings"].data_dir / "check.docx", "wb") as fh:
+        fh.write(docx.content)
+    text = "\n".join(p.text for p in DocxDocument(str(srv["settings"].data_dir / "check.docx")).paragraphs)
+    tables = "\n".join(c.text for t in DocxDocument(str(srv["settings"].data_dir / "check.docx")).tables for row in t.rows for c in row.cells)
+    assert "李四负责清理院墙废料" in text + tables and "13800000000" in text + tables
+    with closing(httpx.Client(base_url=base, timeout=60)) as rev:
+        login(rev, "rev_a")
+        r = rev.post(f"/api/hearings/{hid}/documents/{did}/return", json={"note": "请补充履行地点"})
+        assert r.json()["status"] == "returned" and r.json()["return_note"] == "请补充履行地点"
+        assert rev.post(f"/api/hearings/{hid}/documents/{did}/approve").status_code == 422  # returned, not a draft
+        # the correction starts version 2 as a draft; version 1's files stay as they were
+        r = rev.patch(f"/api/hearings/{hid}/documents/{did}/fields", json={"path": "performance_place", "value": "城关司法所调解室"})
+        assert r.json()["status"] == "draft" and r.json()["version"] == 2
+        r = rev.post(f"/api/hearings/{hid}/documents/{did}/approve")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["status"] == "approved" and body["approved_by"] == "rev_a"
+        assert body["deliveries"] and body["deliveries"][0]["status"] == "pending"  # queued for the worker
+        assert rev.get(f"/api/hearings/{hid}").json()["status"] == "approved"
+    db = Database(srv["settings"].db_url)
+    with db.transaction() as tx:
+        messages = list(tx.scalars(select(OutboxMessage).where(OutboxMessage.subject_id == did)))
+    db.dispose()
+    assert len(messages) == 1 and messages[0].event_type == "document.approved"
+    assert "城关司法所调解室" in messages[0].body
+    v1 = srv["settings"].data_dir / "documents" / did / "v1" / "document.docx"
+    v2 = srv["settings"].data_dir / "documents" / did / "v2" / "document.docx"
+    assert v1.exists() and v2.exists() and v1.read_bytes() != v2.read_bytes()
+
+
+def test_drafting_before_stop_is_refused(srv: dict[str, Any]) -> None:
+    with closing(httpx.Client(base_url=srv["url"], timeout=60)) as med:
+        login(med, "med_a")
+        h = med.post("/api/hearings", json={"kind": "consultation", "parties": [{"role": "visitor", "name": "周五"}]}).json()
+        med.post(f"/api/hearings/{h['id']}/consent", json={"party_index": 0, "consented": True, "notice_read": True})
+        assert med.post(f"/api/hearings/{h['id']}/documents", json={}).status_code == 409  # nothing recorded
+        med.post(f"/api/hearings/{h['id']}/record")
+        r = med.post(f"/api/hearings/{h['id']}/documents", json={})
+        assert r.status_code == 409 and "Stop" in r.json()["fix"]
