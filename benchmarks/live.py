@@ -160,7 +160,9 @@ def main() -> None:
         f"{' --no-diarize' if args.no_diarize else ''}` — {machine_line()}; "
         f"whisper-base int8, {args.threads} threads. Machine load average (1 min) {load_before[0]:.1f} before, "
         f"{load_after[0]:.1f} after: other engineers' jobs shared the 2 cores, so absolute times are pessimistic; "
-        "the ratios compare systems measured in the same run on the same files.",
+        "the ratios compare systems measured in the same run on the same files."
+        + (f" This run had scheduling priority (nice {os.nice(0)}), as the recorder has on a dedicated desk PC."
+           if os.nice(0) < 0 else ""),
         "Live settings: VAD endpoint after 0.5 s of silence, partials beam 1 every >= 1 s (stretched to twice "
         "their own cost), finals beam 2 without temperature fallback, utterances cut at 15 s. Final pass and "
         "offline: the same `Transcriber`, beam 5, same language. "
@@ -180,7 +182,7 @@ def main() -> None:
     ])
     print("\n" + text)
     if not args.no_write:
-        write_section("live", text)
+        write_section("live-no-diarize" if args.no_diarize else "live", text)
 
 
 if __name__ == "__main__":
