@@ -281,7 +281,7 @@ $("enrol").addEventListener("click", async () => {
 
 renderConsent();
 setStatus(H.status);
-if (H.live_session_id && ["recording", "paused", "stopped"].includes(H.status)) {
+if (H.live_session_id && H.status !== "created") {
   // reopening the page mid-hearing: show what has been said so far
   api("GET", `/api/hearings/${H.id}/transcript`).then((tr) => {
     for (const [i, s] of (tr.segments || []).entries()) onEvent({ type: "final", utterance: "r" + i, ...s });
