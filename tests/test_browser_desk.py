@@ -222,7 +222,7 @@ def test_a_hearing_from_login_to_delivered_webhook(stack: dict[str, Any], browse
     page.wait_for_url("**/?q=*")
     rows = page.locator("#sessions tbody tr[data-id]")
     assert rows.count() == 1 and rows.first.get_attribute("data-id") == hearing_id
-    page.goto(base + "/?q=李四&status=approved")
+    page.goto(base + "/?q=李四&status=delivered")  # the review page saw the delivery
     assert page.locator(f'#sessions tbody tr[data-id="{hearing_id}"]').count() == 1
     page.screenshot(path=str(SHOTS / "session-list.png"))
     assert errors == []

@@ -39,6 +39,7 @@ _T: dict[str, tuple[str, str]] = {
     "desk": ("庭审台", "Desk"),
     "review": ("审核", "Review"),
     "no_sessions": ("没有符合条件的会话", "No sessions match"),
+    "total": ("共 {n} 条", "{n} in all"),
     "consent": ("录音告知与同意", "Recording notice and consent"),
     "notice_text": (
         "本调解室已安装同步录音录像设备。录音仅用于制作调解记录和文书，依法保存，当事人可查阅。",
