@@ -227,3 +227,45 @@ def test_a_hearing_from_login_to_delivered_webhook(stack: dict[str, Any], browse
     page.screenshot(path=str(SHOTS / "session-list.png"))
     assert errors == []
     ctx.close()
+
+
+def test_the_audio_websocket_admits_only_the_offices_staff_from_the_same_origin(stack: dict[str, Any]) -> None:
+    import asyncio
+
+    import httpx
+    import websockets
+    from server_support import login
+
+    base = stack["url"]
+    cookies = {}
+    with httpx.Client(base_url=base, timeout=60) as c:
+        login(c, "med_a")
+        cookies["med_a"] = c.cookies["scribe_session"]
+        h = c.post("/api/hearings", json={"kind": "consultation", "parties": [{"role": "visitor", "name": "周五"}]}).json()
+        c.post(f"/api/hearings/{h['id']}/consent", json={"party_index": 0, "consented": True, "notice_read": True})
+        ws_path = c.post(f"/api/hearings/{h['id']}/record").json()["websocket"]
+    with httpx.Client(base_url=base, timeout=60) as c:
+        login(c, "med_b")
+        cookies["med_b"] = c.cookies["scribe_session"]
+    url = base.replace("http://", "ws://") + ws_path
+
+    async def attempt(cookie: str | None, origin: str | None) -> str:
+        headers = {}
+        if cookie:
+            headers["Cookie"] = f"scribe_session={cookie}"
+        if origin:
+            headers["Origin"] = origin
+        try:
+            async with websockets.connect(url, additional_headers=headers) as ws:
+                await ws.send('{"op": "start"}')
+                first = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                return f"open:{first['type']}"
+        except websockets.exceptions.InvalidStatus as exc:
+            return f"refused:{exc.response.status_code}"
+        except websockets.exceptions.ConnectionClosed as exc:
+            return f"closed:{exc.rcvd.code if exc.rcvd else '?'}"
+
+    assert asyncio.run(attempt(None, base)).startswith(("refused", "closed"))  # no login
+    assert asyncio.run(attempt(cookies["med_b"], base)).startswith(("refused", "closed"))  # another office
+    assert asyncio.run(attempt(cookies["med_a"], "http://evil.example")).startswith(("refused", "closed"))
+    assert asyncio.run(attempt(cookies["med_a"], base)).startswith("open:")
