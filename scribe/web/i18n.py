@@ -77,6 +77,11 @@ _T: dict[str, tuple[str, str]] = {
     "state_returned": ("已退回", "Returned"),
     "state_delivered": ("已送达", "Delivered"),
     "final_pass": ("正在生成最终记录", "Final pass running"),
+    "final_ready": ("最终记录已生成，可以起草文书", "The final transcript is ready for drafting"),
+    "warn_degraded": (
+        "电脑负载较高：实时文字会稍有延迟，结束后将重新生成完整记录",
+        "The computer is busy: live text lags a little; the full transcript is redone after Stop",
+    ),
     "open_review": ("打开文书审核", "Open draft review"),
     "mic_error": ("无法使用麦克风：", "Microphone unavailable: "),
     "role_mediator": ("调解员", "Mediator"),

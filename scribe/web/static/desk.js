@@ -135,11 +135,11 @@ function onEvent(ev) {
   } else if (ev.type === "level") {
     meter(Math.max(0, Math.min(1, (ev.rms_dbfs + 60) / 60)));
   } else if (ev.type === "warning" || ev.type === "error") {
-    showMsg(ev.message, ev.type === "error");
+    showMsg(T["warn_" + ev.code] || ev.message, ev.type === "error");
   } else if (ev.type === "progress") {
     showMsg(`${T.final_pass} ${Math.round(ev.fraction * 100)}%`);
   } else if (ev.type === "state") {
-    if (ev.state === "final_done" || ev.state === "completed") showMsg("");
+    if (ev.state === "finished") { state.finalDone = true; showMsg(T.final_ready); }
   }
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
