@@ -59,6 +59,7 @@ _T: dict[str, tuple[str, str]] = {
     "level": ("音量", "Level"),
     "live_transcript": ("实时记录", "Live transcript"),
     "speakers": ("说话人", "Speakers"),
+    "speaker_unknown": ("（待识别）", "(unlabelled)"),
     "assign_speaker": ("指定说话人身份", "Who is this speaker?"),
     "save": ("保存", "Save"),
     "cancel": ("取消", "Cancel"),

@@ -69,7 +69,7 @@ function colorFor(label) {
 
 function speakerName(label) {
   const s = state.speakers[label];
-  if (!s) return label || "?";
+  if (!s) return label || T.speaker_unknown;
   return roleLabel(s.role) + (s.name ? " " + s.name : "");
 }
 
