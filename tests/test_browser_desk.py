@@ -230,8 +230,6 @@ def test_a_hearing_from_login_to_delivered_webhook(stack: dict[str, Any], browse
 
 
 def test_the_audio_websocket_admits_only_the_offices_staff_from_the_same_origin(stack: dict[str, Any]) -> None:
-    import asyncio
-
     import httpx
     import websockets
     from server_support import login
@@ -249,23 +247,26 @@ def test_the_audio_websocket_admits_only_the_offices_staff_from_the_same_origin(
         cookies["med_b"] = c.cookies["scribe_session"]
     url = base.replace("http://", "ws://") + ws_path
 
-    async def attempt(cookie: str | None, origin: str | None) -> str:
+    def attempt(cookie: str | None, origin: str | None) -> str:
+        # the sync client: Playwright's sync API keeps an event loop on this thread
+        from websockets.sync.client import connect
+
         headers = {}
         if cookie:
             headers["Cookie"] = f"scribe_session={cookie}"
         if origin:
             headers["Origin"] = origin
         try:
-            async with websockets.connect(url, additional_headers=headers) as ws:
-                await ws.send('{"op": "start"}')
-                first = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            with connect(url, additional_headers=headers, open_timeout=30) as ws:
+                ws.send('{"op": "start"}')
+                first = json.loads(ws.recv(timeout=30))
                 return f"open:{first['type']}"
         except websockets.exceptions.InvalidStatus as exc:
             return f"refused:{exc.response.status_code}"
         except websockets.exceptions.ConnectionClosed as exc:
             return f"closed:{exc.rcvd.code if exc.rcvd else '?'}"
 
-    assert asyncio.run(attempt(None, base)).startswith(("refused", "closed"))  # no login
-    assert asyncio.run(attempt(cookies["med_b"], base)).startswith(("refused", "closed"))  # another office
-    assert asyncio.run(attempt(cookies["med_a"], "http://evil.example")).startswith(("refused", "closed"))
-    assert asyncio.run(attempt(cookies["med_a"], base)).startswith("open:")
+    assert attempt(None, base).startswith(("refused", "closed"))  # no login
+    assert attempt(cookies["med_b"], base).startswith(("refused", "closed"))  # another office
+    assert attempt(cookies["med_a"], "http://evil.example").startswith(("refused", "closed"))  # foreign page
+    assert attempt(cookies["med_a"], base).startswith("open:")
