@@ -90,6 +90,23 @@ class Settings(BaseSettings):
     # Site-specific 事件类型编码 of the receiving platform: {"婚姻家庭": "0101", ...}.
     delivery_category_codes: dict[str, str] = Field(default_factory=dict)
 
+    # --- diarization ---------------------------------------------------------------------
+    diarize_segmentation_model: str = "pyannote-segmentation-3.0"
+    diarize_embedding_model: str = "campplus-zh-en"
+    # Sliding-window step of the 10 s segmentation windows (s). Smaller steps see each moment
+    # in more windows (better short turns) but cost proportionally more CPU.
+    diarize_segmentation_step: float = 1.0
+    # Agglomerative clustering cut (centroid linkage, euclidean distance of unit-length CAM++
+    # embeddings; 1.0 is cosine similarity 0.5). Used only when the speaker count is not given.
+    diarize_cluster_threshold: float = 1.0
+    # Live diarization: how far behind the audio a turn is settled (s); window and step of
+    # the rolling segmentation.
+    diarize_live_latency: float = 2.0
+    diarize_live_window: float = 5.0
+    diarize_live_step: float = 0.5
+    # Cosine similarity above which a voice is taken for an enrolled person's voiceprint.
+    voiceprint_match_threshold: float = 0.55
+
     @property
     def models_path(self) -> Path:
         return self.model_dir or (self.data_dir / "models")

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from scribe.asr.vad import SileroVad, VadOptions
+from scribe.asr.vad import WINDOW, SileroVad, VadOptions
 from scribe.asr.whisper import DecodeOptions, RawSegment, WhisperEngine, hotword_prompt
 from scribe.errors import ModelError
 from scribe.text.hallucination import clean_segment_text, is_repeat
@@ -108,8 +108,7 @@ class Transcriber:
             speech,
             decode,
             on_segment=(lambda t: progress(min(t, total), total)) if progress else None,
-            # the last region is padded by pad_s past the end of speech (unless the file ends)
-            speech_end=total - min(options.vad.pad_s, max(0.0, duration - regions[-1].end + options.vad.pad_s)),
+            speech_after=self._speech_after(speech, options.vad),
         )
         segments, dropped = _clean(result.segments, language, options, timeline, decode.initial_prompt)
         info.update(
@@ -123,6 +122,26 @@ class Transcriber:
         return Transcript(language, duration, self.engine.name, tuple(segments), info)
 
     # -- helpers ---------------------------------------------------------------------------
+    def _speech_after(self, speech: np.ndarray, vad: VadOptions) -> Callable[[float], bool]:
+        """``t -> bool``: is there a speech run of at least ``min_speech_s`` after ``t``?"""
+        probs = self.vad.speech_probs(speech)  # the joined audio: ~10 ms per minute
+        step = WINDOW / SAMPLE_RATE
+        need = max(1, int(vad.min_speech_s / step))
+        voiced = probs >= vad.threshold
+        # run[i]: length of the voiced run starting at window i (computed right to left)
+        run = np.zeros(len(voiced) + 1, dtype=np.int32)
+        for i in range(len(voiced) - 1, -1, -1):
+            run[i] = run[i + 1] + 1 if voiced[i] else 0
+        has_run_from = np.maximum.accumulate((run[:-1] >= need)[::-1])[::-1]
+
+        def speech_after(t: float) -> bool:
+            # Aligned word ends run early by up to ~0.2 s: the VAD still hears the last word's
+            # decay there, which is not more speech.
+            i = int((t + 0.2) / step) + 1
+            return bool(i < len(has_run_from) and has_run_from[i])
+
+        return speech_after
+
     def _check_language(self, language: str) -> None:
         if not self.engine.is_multilingual and language not in ("auto", "en"):
             raise ModelError(

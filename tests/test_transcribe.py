@@ -89,6 +89,21 @@ def test_silence_and_noise_give_no_text(kind, transcriber_base):
         assert result.segments == (), f"{kind}/{language}: invented {result.text!r}"
 
 
+@pytest.mark.parametrize(
+    "name,path,until",
+    [  # stretches of real recordings before anyone speaks (per their reference RTTM)
+        ("phone-line background", "audio/en_pyannote_sample.wav", 6.5),
+        ("meeting-room tone", "audio/en_pyannote_debug_dev00.wav", 1.4),
+    ],
+)
+def test_real_recorded_silence_gives_no_text(name, path, until, shared_data, transcriber_base):
+    quiet = decode_audio(shared_data / path).samples[: int(until * SAMPLE_RATE)]
+    audio = np.tile(quiet, int(np.ceil(20 * SAMPLE_RATE / quiet.size)))  # about 20 s of it
+    for language in ("auto", "zh"):
+        result = transcriber_base.transcribe(audio, TranscribeOptions(language=language))
+        assert result.segments == (), f"{name}/{language}: invented {result.text!r}"
+
+
 def test_speech_followed_by_long_silence_has_no_invented_tail(shared_data, transcriber_base):
     speech = decode_audio(shared_data / "audio/zh_aishell1_BAC009S0764W0121.wav").samples
     audio = np.concatenate([speech, _noise(40, 5, 0.002)])  # 40 s of near-silence after speech

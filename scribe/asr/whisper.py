@@ -30,7 +30,6 @@ class DecodeOptions:
     compression_ratio_threshold: float = 2.4
     repetition_penalty: float = 1.0
     no_repeat_ngram_size: int = 0
-    tail_tolerance_s: float = 0.3  # a last word ending this close to the end of speech ends it
 
 
 @dataclass(frozen=True)
@@ -85,12 +84,13 @@ class WhisperEngine:
         *,
         offset: float = 0.0,
         on_segment: Callable[[float], None] | None = None,
-        speech_end: float | None = None,
+        speech_after: Callable[[float], bool] | None = None,
     ) -> DecodeResult:
         """Decode a 16 kHz mono array. Times are shifted by ``offset`` seconds.
 
         ``on_segment(end_time)`` is called as segments come out (for progress bars).
-        ``speech_end``: seconds into ``samples`` where the VAD saw speech end, if known.
+        ``speech_after(t)``: whether the VAD hears speech in ``samples`` after ``t`` seconds;
+        when it says no after the last decoded word, decoding stops there.
         """
         language = options.language
         if language and not self.is_multilingual:
@@ -127,14 +127,9 @@ class WhisperEngine:
                 # With word timestamps, faster-whisper moves to the last aligned word and, if
                 # the window ended on a timestamp pair, decodes the leftover tail as a fresh
                 # 30 s window: a full encoder + beam pass that finds nothing or repeats the last
-                # line (measured: it doubles the cost of a short utterance). When the caller
-                # knows where speech ends (the VAD) and the last word reaches it, the tail holds
-                # no speech and that pass is skipped.
-                if (
-                    speech_end is not None
-                    and words
-                    and words[-1].end - offset >= speech_end - options.tail_tolerance_s
-                ):
+                # line (measured: it doubles the cost of a short utterance). When the caller's
+                # VAD hears no speech after the last word, that pass is skipped.
+                if speech_after is not None and words and not speech_after(words[-1].end - offset):
                     break
         return DecodeResult(info.language, float(info.language_probability), tuple(out))
 

@@ -38,6 +38,10 @@ def transcribe(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="output file (one input) or folder (several); default: print to stdout")] = None,
     allow_truncated: Annotated[bool, typer.Option(help="transcribe the readable part of a damaged or truncated file")] = False,
     beam_size: Annotated[int, typer.Option(min=1, max=10, help="beam width; 1 is fastest")] = 5,
+    diarize: Annotated[bool, typer.Option("--diarize", help="separate speakers: fill `speaker` (说话人1, 说话人2, ...) word by word")] = False,
+    num_speakers: Annotated[Optional[int], typer.Option(min=1, help="with --diarize: the number of speakers, when known")] = None,
+    min_speakers: Annotated[Optional[int], typer.Option(min=1, help="with --diarize: at least this many speakers")] = None,
+    max_speakers: Annotated[Optional[int], typer.Option(min=1, help="with --diarize: at most this many speakers")] = None,
 ) -> None:
     """Transcribe recordings. Mandarin comes out in Simplified characters with Chinese
     punctuation; silence and noise give no text (no invented subtitles)."""
@@ -58,6 +62,7 @@ def transcribe(
     # Decode everything first: a bad file is reported before minutes of recognition.
     decoded = {p: decode_audio(p, allow_truncated=allow_truncated) for p in audio}
     transcriber = Transcriber.load(settings, model)
+    speakers = _speaker_separation(settings, store, diarize, num_speakers, min_speakers, max_speakers)
     words = tuple(w.strip() for w in (hotwords or "").replace("，", ",").split(",") if w.strip())
     options = TranscribeOptions(language=language.value, hotwords=words, beam_size=beam_size)
     show = console.is_terminal
@@ -71,6 +76,8 @@ def transcribe(
                 dec.samples, options,
                 progress=lambda done, total: bar.update(task, completed=done / total if total else 1.0),
             )
+        if speakers is not None:
+            result = speakers(dec.samples, result)
         target = targets[path]
         if target is None:
             sys.stdout.write(render(result, fmt.value))
@@ -78,6 +85,30 @@ def transcribe(
             write(result, fmt.value, target)
             console.print(f"{path.name}: {dec.duration:.1f} s, {result.language}, "
                           f"{len(result.segments)} segments -> {target}")
+
+
+def _speaker_separation(settings, store, enabled: bool, num: int | None, lo: int | None, hi: int | None):  # type: ignore[no-untyped-def]
+    """With --diarize: a function (samples, transcript) -> transcript with speakers filled."""
+    if not enabled:
+        if num or lo or hi:
+            from scribe.errors import DiarizationError
+
+            raise DiarizationError(
+                "--num-speakers/--min-speakers/--max-speakers only apply to speaker separation",
+                fix="add --diarize",
+            )
+        return None
+    from diarize import OfflineDiarizer, attribute_words
+    from diarize.offline import check_speaker_bounds
+
+    check_speaker_bounds(num, lo, hi)
+    diarizer = OfflineDiarizer.from_store(store, settings)
+
+    def run(samples, transcript):  # type: ignore[no-untyped-def]
+        turns = diarizer.diarize(samples, num_speakers=num, min_speakers=lo, max_speakers=hi)
+        return attribute_words(transcript, turns)
+
+    return run
 
 
 def _targets(audio: list[Path], output: Path | None, fmt: str) -> dict[Path, Path | None]:

@@ -3,7 +3,8 @@
 A webhook URL is typed by an administrator, but a mistaken or malicious one could make the
 desk PC call its own admin pages, the office LAN, or a cloud metadata service (SSRF). So a
 destination is checked when the endpoint is registered AND again before every request (DNS
-can change in between), against every address the host name resolves to.
+can change in between), against every address the host name resolves to, and the worker then
+connects to the vetted address itself (``pinning``), not to a second DNS answer.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ def address_problem(addr: IPAddress, settings: Settings) -> str | None:
     return None
 
 
-def check_url(url: str, settings: Settings, resolver: Resolver = resolve) -> None:
-    """Raise ``DeliveryError`` unless the worker may send to ``url``."""
+def check_url(url: str, settings: Settings, resolver: Resolver = resolve) -> list[str]:
+    """Raise ``DeliveryError`` unless the worker may send to ``url``; return the vetted
+    addresses (the worker connects to the first of them, see ``pinning``)."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise DeliveryError(
@@ -79,7 +81,13 @@ def check_url(url: str, settings: Settings, resolver: Resolver = resolve) -> Non
             fix="remove the credentials from the URL; receivers verify the webhook signature",
         )
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    for text in resolver(parts.hostname, port):
+    addresses = list(resolver(parts.hostname, port))
+    if not addresses:
+        raise DeliveryError(
+            f"the webhook host {parts.hostname!r} resolves to no address",
+            fix="check the endpoint URL's host name and this machine's DNS",
+        )
+    for text in addresses:
         addr = ipaddress.ip_address(text.split("%", 1)[0])
         problem = address_problem(addr, settings)
         if problem:
@@ -88,6 +96,7 @@ def check_url(url: str, settings: Settings, resolver: Resolver = resolve) -> Non
                 fix="use the case system's public address, or open that network with "
                 "SCRIBE_DELIVERY_ALLOWED_NETWORKS (or the matching SCRIBE_DELIVERY_ALLOW_* flag)",
             )
+    return addresses
 
 
 def redact_url(url: str) -> str:

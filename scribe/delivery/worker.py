@@ -22,6 +22,7 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import case, func, or_, select, update
@@ -37,6 +38,7 @@ from scribe.delivery.models import (
     Endpoint,
     OutboxMessage,
 )
+from scribe.delivery.pinning import PinnedBackend, pinned_client
 from scribe.delivery.safety import Resolver, check_url, resolve
 from scribe.delivery.schedule import parse_retry_after, retry_delay
 from scribe.delivery.signing import signature_header
@@ -103,10 +105,12 @@ class DeliveryWorker:
         self.resolver = resolver
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self._own_client = client is None
-        # No redirects: a 3xx could point anywhere, past the destination check.
-        self.client = client or httpx.AsyncClient(
-            timeout=settings.delivery_timeout_s, follow_redirects=False, trust_env=False
-        )
+        # Our own client connects only to vetted addresses (pinning.py); an injected client
+        # (tests, a site's proxy set-up) is used as it is.
+        self._pins: PinnedBackend | None = None
+        if client is None:
+            client, self._pins = pinned_client(settings.delivery_timeout_s)
+        self.client = client
 
     async def aclose(self) -> None:
         if self._own_client:
@@ -246,9 +250,13 @@ class DeliveryWorker:
         attempted_at = self.clock.now()
         try:
             # Again at send time: DNS may have changed since the endpoint was registered.
-            check_url(claim.url, self.settings, self.resolver)
+            addresses = check_url(claim.url, self.settings, self.resolver)
         except DeliveryError as exc:
             return AttemptResult(attempted_at, None, None, f"refused: {exc.message}")
+        if self._pins is not None:
+            parts = urlsplit(claim.url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            self._pins.pin(parts.hostname or "", port, addresses[0].split("%", 1)[0])
         signed_at = dt.datetime.now(dt.timezone.utc)
         headers = {
             "webhook-id": claim.message_id,

@@ -242,7 +242,11 @@ def test_unminimised_fields_validate_against_the_published_document_schemas(sqli
         ("consultation-record", conftest.DOCS_CONSULTATION),
         ("hearing-record", conftest.DOCS_HEARING),
     ):
-        schema = json.loads((conftest.ROOT / "docs" / "schemas" / f"{kind}.json").read_text("utf-8"))
-        approval = approve_new(sqlite_db, tmp_path, settings, fields=fields, kind=kind, name=f"u-{kind}")
+        schema = json.loads(
+            (conftest.ROOT / "docs" / "schemas" / f"{kind}.json").read_text("utf-8")
+        )
+        approval = approve_new(
+            sqlite_db, tmp_path, settings, fields=fields, kind=kind, name=f"u-{kind}"
+        )
         sent = json.loads(body_of(sqlite_db, approval.message_id))["data"]["document"]["fields"]
         jsonschema.validate(sent, schema, format_checker=jsonschema.FormatChecker())

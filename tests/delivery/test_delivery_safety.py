@@ -137,3 +137,73 @@ def _reply(n: int):
     from .receiver import Reply
 
     return Reply(500 if n == 1 else 200)
+
+
+def test_the_worker_connects_to_the_vetted_address_not_a_second_dns_answer(
+    db, tmp_path, settings_d, clock, receiver
+):
+    """'case-system.test' exists only in the injected resolver: the request arrives only if
+    the connection goes to the address the check vetted (the Host header keeps the name)."""
+    from scribe.delivery.endpoints import add_endpoint
+
+    vetted = fixed("127.0.0.1")
+    url = f"http://case-system.test:{receiver.port}/hooks/scribe"
+    with db.transaction() as tx:
+        _, secret = add_endpoint(tx, url, ["document.approved"], settings_d, resolver=vetted)
+    receiver.secrets.append(secret)
+    approval = approve_new(db, tmp_path, settings_d, now=clock.now())
+
+    async def scenario() -> None:
+        async with DeliveryWorker(
+            db, settings_d, clock=clock, resolver=vetted, rng=random.Random(3)
+        ) as w:
+            assert await w.run_once() == 1
+
+    asyncio.run(scenario())
+    (got,) = receiver.requests
+    assert got.id == approval.message_id and got.error is None
+    assert got.headers["host"] == f"case-system.test:{receiver.port}"
+
+
+def test_the_pinned_client_refuses_hosts_nobody_vetted(receiver):
+    import httpx
+
+    from scribe.delivery.pinning import pinned_client
+
+    async def scenario() -> None:
+        client, backend = pinned_client(5.0)
+        async with client:
+            with pytest.raises(httpx.ConnectError, match="not vetted"):
+                await client.post(receiver.url, content=b"{}")
+            backend.pin("127.0.0.1", receiver.port, "127.0.0.1")
+            assert (await client.post(receiver.url, content=b"{}")).status_code == 200
+
+    asyncio.run(scenario())
+    assert receiver.count() == 1
+
+
+def test_redirects_are_not_followed_with_an_injected_transport(
+    db, tmp_path, settings_d, clock, receiver
+):
+    """The httpx transport is the seam: a MockTransport answers 301 to an internal address;
+    the worker records a failed attempt instead of following it."""
+    import httpx
+
+    add_receiver_endpoint(db, receiver, settings_d)
+    approval = approve_new(db, tmp_path, settings_d, now=clock.now())
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(301, headers={"location": "http://169.254.169.254/latest/meta-data"})
+
+    async def scenario() -> None:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        async with client, DeliveryWorker(db, settings_d, client=client, clock=clock) as w:
+            assert await w.run_once() == 1
+
+    asyncio.run(scenario())
+    assert len(seen) == 1 and seen[0].headers["webhook-id"] == approval.message_id
+    with db.transaction() as tx:
+        (log,) = tx.scalars(select(DeliveryAttempt)).all()
+    assert (log.status_code, log.outcome) == (301, "retry")

@@ -1,0 +1,201 @@
+"""The two diarization models, loaded once from the model store and shared by every diarizer.
+
+This is the only module that imports pyannote.audio's ``Model`` or 3D-Speaker's CAM++ network;
+the rest of the package sees :class:`Segmenter` and :class:`SpeakerEmbedder`.
+
+* segmentation: pyannote segmentation-3.0 (PyanNet, 10 s windows, powerset of 3 local speakers
+  with at most 2 overlapping), frame step ~16.9 ms.
+* embedding: CAM++ zh-en (192-d) on 80-bin Kaldi fbank with per-utterance mean normalisation,
+  the front end 3D-Speaker trained it with (``speakerlab.process.processor.FBank``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scribe.errors import ModelError
+from scribe.types import SAMPLE_RATE
+
+# pyannote.audio reports usage to a server unless told not to (see docs/style.md).
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+
+SEGMENTATION_FILE = "pytorch_model.bin"
+EMBEDDING_FILE = "campplus_cn_en_common.pt"
+
+# Kaldi fbank framing (25 ms window, 10 ms hop, snip_edges): frame j covers samples
+# [j * 160, j * 160 + 400).
+FBANK_HOP = 160
+FBANK_WIN = 400
+# CAM++ needs some context; fewer frames than this give unreliable embeddings.
+MIN_EMBEDDING_FRAMES = 50  # 0.5 s
+
+
+def _quiet_import_pyannote():  # type: ignore[no-untyped-def]
+    # torchcodec (an optional pyannote decoder) cannot load next to CPU torch; pyannote warns
+    # and we always hand it audio in memory, so the warning says nothing useful here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pyannote.audio import Model
+        from pyannote.audio.core.inference import Inference
+    return Model, Inference
+
+
+class Segmenter:
+    """Local speaker activity in 10 s windows (pyannote segmentation-3.0).
+
+    ``__call__(samples)`` returns a ``SlidingWindowFeature`` of shape
+    (num_chunks, num_frames, 3) with 0/1 activity per local speaker (the powerset output turned
+    into multi-label); ``frames`` is the model's frame grid.
+    """
+
+    def __init__(self, model_dir: Path, *, step: float = 1.0, batch_size: int = 16) -> None:
+        Model, Inference = _quiet_import_pyannote()
+        path = model_dir / SEGMENTATION_FILE
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.model = Model.from_pretrained(str(path))
+        except Exception as exc:  # pyannote raises many kinds; the fix is the same
+            raise ModelError(
+                f"cannot load the segmentation model from {path} ({exc})",
+                fix="run `scribe models install pyannote-segmentation-3.0`",
+            ) from None
+        if self.model is None:
+            raise ModelError(
+                f"cannot load the segmentation model from {path}",
+                fix="run `scribe models install pyannote-segmentation-3.0`",
+            )
+        self.model.eval()
+        self.duration: float = float(self.model.specifications.duration)
+        self.step = step
+        self._inference = Inference(
+            self.model,
+            duration=self.duration,
+            step=step,
+            skip_aggregation=True,
+            batch_size=batch_size,
+        )
+        self.frames = self.model.receptive_field
+        specs = self.model.specifications
+        from pyannote.audio.utils.powerset import Powerset
+
+        self._powerset = Powerset(len(specs.classes), specs.powerset_max_classes)
+        self._lock = threading.Lock()
+
+    def __call__(self, samples: np.ndarray):  # type: ignore[no-untyped-def]
+        waveform = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None]
+        with self._lock, torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self._inference({"waveform": waveform, "sample_rate": SAMPLE_RATE})
+
+    def window(self, samples: np.ndarray) -> np.ndarray:
+        """Activity of one window (``samples`` up to 10 s): shape (num_frames, 3), 0/1."""
+        waveform = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None, None]
+        with self._lock, torch.inference_mode():
+            scores = self.model(waveform)  # shape: (1, num_frames, num_powerset_classes)
+            multilabel = self._powerset.to_multilabel(scores)
+        return multilabel[0].numpy()
+
+
+class SpeakerEmbedder:
+    """CAM++ zh-en speaker embeddings (192-d, compare with cosine similarity)."""
+
+    dimension = 192
+
+    def __init__(self, model_dir: Path) -> None:
+        from speakerlab.models.campplus.DTDNN import CAMPPlus
+
+        path = model_dir / EMBEDDING_FILE
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ModelError(
+                f"cannot load the speaker-embedding model from {path} ({exc})",
+                fix="run `scribe models install campplus-zh-en`",
+            ) from None
+        self.net = CAMPPlus(feat_dim=80, embedding_size=self.dimension)
+        missing, unexpected = self.net.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ModelError(
+                f"{path} is not a CAM++ zh-en state_dict ({len(missing)} missing, "
+                f"{len(unexpected)} unexpected keys)",
+                fix="check the campplus-zh-en entry of models.lock",
+            )
+        self.net.eval()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def features(samples: np.ndarray) -> torch.Tensor:
+        """80-bin Kaldi fbank, shape (num_frames, 80); frame j starts at sample 160 * j."""
+        import torchaudio.compliance.kaldi as kaldi
+
+        if len(samples) < FBANK_WIN:
+            return torch.zeros((0, 80))
+        wav = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None]
+        with torch.inference_mode():
+            return kaldi.fbank(
+                wav, num_mel_bins=80, sample_frequency=SAMPLE_RATE, dither=0.0
+            )
+
+    def embed_features(self, feats: torch.Tensor) -> np.ndarray:
+        """One embedding from fbank frames (num_frames, 80); NaNs when too few frames."""
+        if feats.shape[0] < MIN_EMBEDDING_FRAMES:
+            return np.full(self.dimension, np.nan, dtype=np.float32)
+        with self._lock, torch.inference_mode():
+            x = feats - feats.mean(dim=0, keepdim=True)
+            return self.net(x[None])[0].numpy().astype(np.float32)
+
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        """One embedding of a whole clip (16 kHz mono float32)."""
+        return self.embed_features(self.features(samples))
+
+    def embed_masked(self, feats: torch.Tensor, masks: np.ndarray) -> np.ndarray:
+        """Embeddings of each local speaker of a window.
+
+        ``feats``: fbank of the window, (num_fbank_frames, 80). ``masks``: (num_frames, S)
+        activity on the segmentation frame grid, stretched over the window. Returns (S, 192),
+        NaN rows for speakers with too little speech.
+        """
+        num_frames, num_speakers = masks.shape
+        out = np.full((num_speakers, self.dimension), np.nan, dtype=np.float32)
+        if feats.shape[0] == 0:
+            return out
+        # nearest segmentation frame for every fbank frame
+        idx = np.minimum(
+            (np.arange(feats.shape[0]) * num_frames / feats.shape[0]).astype(int), num_frames - 1
+        )
+        for s in range(num_speakers):
+            active = masks[idx, s] > 0.5
+            if active.sum() >= MIN_EMBEDDING_FRAMES:
+                out[s] = self.embed_features(feats[torch.from_numpy(active)])
+        return out
+
+
+@dataclass(frozen=True)
+class DiarizationModels:
+    """Both models, loaded once (about 1 s) and shared by offline and streaming diarizers."""
+
+    segmenter: Segmenter
+    embedder: SpeakerEmbedder
+
+
+def load_models(store, settings=None) -> DiarizationModels:  # type: ignore[no-untyped-def]
+    """Load the locked segmentation and embedding models from ``store`` (a ``ModelStore``)."""
+    from scribe.settings import get_settings
+
+    settings = settings or get_settings()
+    if settings.cpu_threads:
+        torch.set_num_threads(settings.cpu_threads)
+    seg_dir = store.path_for(settings.diarize_segmentation_model)
+    emb_dir = store.path_for(settings.diarize_embedding_model)
+    return DiarizationModels(
+        segmenter=Segmenter(seg_dir, step=settings.diarize_segmentation_step),
+        embedder=SpeakerEmbedder(emb_dir),
+    )
