@@ -231,7 +231,7 @@ def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
 
 
 @router.put("/{hearing_id}/transcript/segments/{index}", responses=R409, summary="Correct one transcript segment (the original is kept)")
-def correct_segment(hearing_id: str, index: int, body: CorrectionIn, who: Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))], tx: Tx, live: Live) -> dict:
+def correct_segment(hearing_id: str, index: Annotated[int, PathParam(ge=0, le=1_000_000)], body: CorrectionIn, who: Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))], tx: Tx, live: Live) -> dict:
     hearing = hearings.get_visible(tx, who, hearing_id)
     data = live.transcript(hearing.live_session_id) if hearing.live_session_id else None
     if data is None:
