@@ -78,14 +78,18 @@ class LiveEngine:
 def _diarizers(
     settings: Settings,
 ) -> tuple[Callable[[], StreamingDiarizer] | None, OfflineDiarizerLike | None]:
-    """The diarize package's streaming and offline diarizers, when it provides them."""
-    try:
-        import diarize
-    except ImportError:
-        return None, None
-    streaming_cls = getattr(diarize, "StreamingDiarizer", None)
-    offline_cls = getattr(diarize, "OfflineDiarizer", None)
-    if streaming_cls is None or offline_cls is None:
-        return None, None
-    # wired when the diarize branch lands (its constructors take the settings/model store)
-    return None, None
+    """The diarize package's models, loaded once: a fresh streaming diarizer per session (its
+    state is the session's speakers) and one offline diarizer for every final pass."""
+    from diarize import DiarizationModels, OfflineDiarizer, StreamingOptions, load_models
+    from diarize import StreamingDiarizer as Streaming
+    from diarize.offline import DiarizationOptions
+    from scribe.models import open_store
+
+    models: DiarizationModels = load_models(open_store(settings), settings)
+    options = StreamingOptions(
+        window=settings.diarize_live_window,
+        step=settings.diarize_live_step,
+        latency=settings.diarize_live_latency,
+    )
+    offline = OfflineDiarizer(models, DiarizationOptions(threshold=settings.diarize_cluster_threshold))
+    return (lambda: Streaming(models, options)), offline

@@ -15,14 +15,24 @@ from typing import Protocol
 import numpy as np
 
 from scribe.live.archive import SessionFolder, read_wav_pcm
+from scribe.text.zh import finish_text
 from scribe.transcribe import TranscribeOptions, Transcriber
-from scribe.types import SpeakerTurn, Transcript, TranscriptSegment
+from scribe.types import SpeakerTurn, Transcript
 
 Progress = Callable[[str, float], None]  # (stage, fraction done)
 
 
 class OfflineDiarizerLike(Protocol):
-    def __call__(self, samples: np.ndarray) -> Sequence[SpeakerTurn]: ...
+    """``diarize.OfflineDiarizer``: the whole recording -> speaker turns."""
+
+    def diarize(self, samples: np.ndarray) -> Sequence[SpeakerTurn]: ...
+
+
+class LiveDiarizerLike(Protocol):
+    """``diarize.StreamingDiarizer`` of the session: re-diarizes offline *keeping the labels
+    the live transcript showed* (and any roles staff gave them)."""
+
+    def final_pass(self, samples: np.ndarray, offline: OfflineDiarizerLike) -> list[SpeakerTurn]: ...
 
 
 class FinalPass:
@@ -45,7 +55,9 @@ class FinalPass:
             beam_size=self.beam_size,
         )
 
-    def run(self, folder: SessionFolder, progress: Progress) -> Transcript:
+    def run(
+        self, folder: SessionFolder, progress: Progress, live_diarizer: LiveDiarizerLike | None = None
+    ) -> Transcript:
         meta = folder.read_meta()
         samples = read_wav_pcm(folder.audio).astype(np.float32) / 32768.0
         progress("transcribe", 0.0)
@@ -57,27 +69,21 @@ class FinalPass:
         progress("transcribe", 1.0)
         info = dict(transcript.info) | {"kind": "final", "session": folder.id}
         if self.diarizer is not None:
+            from diarize import attribute_words
+
             progress("diarize", 0.0)
-            turns = list(self.diarizer(samples))
-            transcript = replace(transcript, segments=assign_speakers(transcript.segments, turns))
+            if live_diarizer is not None:
+                turns = list(live_diarizer.final_pass(samples, self.diarizer))
+            else:  # after a crash the live diarizer is gone: fresh labels
+                turns = list(self.diarizer.diarize(samples))
+            # word by word, splitting a segment where the speaker changes; a split segment's
+            # text is rebuilt from raw Whisper words, so it is typeset again (idempotent)
+            transcript = attribute_words(transcript, turns)
+            transcript = replace(transcript, segments=tuple(
+                s.with_text(finish_text(s.text, transcript.language)) for s in transcript.segments
+            ))
             info["speakers"] = sorted({t.speaker for t in turns})
             progress("diarize", 1.0)
         else:
             info["speakers"] = None  # no diarizer installed: the final text has no speaker labels
         return replace(transcript, info=info)
-
-
-def assign_speakers(
-    segments: Sequence[TranscriptSegment], turns: Sequence[SpeakerTurn]
-) -> tuple[TranscriptSegment, ...]:
-    """Each segment gets the speaker whose turns overlap it most (None where nobody does)."""
-    out = []
-    for seg in segments:
-        overlap: dict[str, float] = {}
-        for t in turns:
-            o = min(seg.end, t.end) - max(seg.start, t.start)
-            if o > 0:
-                overlap[t.speaker] = overlap.get(t.speaker, 0.0) + o
-        who = max(overlap, key=lambda s: overlap[s]) if overlap else None
-        out.append(replace(seg, speaker=who))
-    return tuple(out)

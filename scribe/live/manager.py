@@ -221,7 +221,9 @@ class SessionManager:
             bus.publish(ev.state(FINALIZING))
             try:
                 transcript = self.final_pass.run(
-                    folder, lambda stage, f: bus.publish(ev.progress(stage, f))
+                    folder,
+                    lambda stage, f: bus.publish(ev.progress(stage, f)),
+                    live_diarizer=live.pipeline.diarizer if live is not None else None,  # type: ignore[arg-type]
                 )
             except Exception as exc:
                 folder.update_meta(state=before)

@@ -55,7 +55,11 @@ class Recogniser(Protocol):
 
 
 class StreamingDiarizer(Protocol):
+    """``diarize.StreamingDiarizer``: turns settled a little behind the audio."""
+
     def feed(self, chunk: AudioChunk) -> list[SpeakerTurn]: ...
+
+    def flush(self) -> list[SpeakerTurn]: ...
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -134,8 +138,8 @@ class Degrader:
 
 
 DEGRADE_MESSAGES = {
-    0: "the machine is keeping up again: partial text and live speaker labels are back",
-    1: "the machine is falling behind: partial text less often, speaker labels left to the final pass",
+    0: "the machine is keeping up again: partial text is back",
+    1: "the machine is falling behind: partial text less often; speakers are labelled by the final pass",
     2: "the machine is far behind: partial text off and longer pieces; the final pass will redo everything",
 }
 
@@ -165,6 +169,7 @@ class StreamingPipeline:
         self.recogniser = recogniser
         self.base_options = options
         self.diarizer = diarizer
+        self._diarize_on = diarizer is not None
         self.degrader = degrader or Degrader()
         self.samples_in = 0  # session clock (samples) of the next sample to arrive
         self._pending = np.zeros(0, dtype=np.float32)  # < one VAD window, not yet scored
@@ -213,7 +218,12 @@ class StreamingPipeline:
     def feed(self, samples: np.ndarray) -> list[Event]:
         out: list[Event] = []
         block_start = self.samples_in - len(self._pending)
-        if self.diarizer is not None and self.degrader.diarize_live:
+        if not self.degrader.diarize_live:
+            # Deferred for good: a streaming diarizer cannot skip audio (it would have to
+            # process the gap), and fresh labels halfway would rename people on screen. The
+            # final pass still starts from its labels.
+            self._diarize_on = False
+        if self.diarizer is not None and self._diarize_on:
             out += self._diarize(AudioChunk(self.samples_in / SAMPLE_RATE, samples))
         buf = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
         self.samples_in += len(samples)
@@ -235,7 +245,14 @@ class StreamingPipeline:
         return out
 
     def flush(self) -> list[Event]:
-        """End of stream: the utterance in progress becomes final."""
+        """End of stream: the utterance in progress becomes final, the diarizer settles."""
+        out = self.end_utterance()
+        if self.diarizer is not None and self._diarize_on:
+            out += self._relabel(self.diarizer.flush())
+        return out
+
+    def end_utterance(self) -> list[Event]:
+        """Close the utterance in progress (a pause); the stream goes on afterwards."""
         return self._close_utterance() if self._utt else []
 
     # -- endpointing ---------------------------------------------------------------------
@@ -363,7 +380,9 @@ class StreamingPipeline:
 
     def _diarize(self, chunk: AudioChunk) -> list[Event]:
         assert self.diarizer is not None
-        turns = self.diarizer.feed(chunk)
+        return self._relabel(self.diarizer.feed(chunk))
+
+    def _relabel(self, turns: list[SpeakerTurn]) -> list[Event]:
         if not turns:
             return []
         self._turns.extend(turns)

@@ -267,7 +267,7 @@ class LiveSession:
             if block is None:
                 break
             if block is _CLOSE_UTTERANCE:
-                for e in self.pipeline.flush():
+                for e in self.pipeline.end_utterance():
                     self.bus.publish(e)
                 continue
             lag = self._work.samples / SAMPLE_RATE
