@@ -43,7 +43,7 @@ Streamer = Annotated[Principal, Depends(require(Scope.SESSIONS_WRITE, Scope.LIVE
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
 R = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
 R409 = {**R, 409: {"model": ErrorOut}}
-LABEL = r"^[A-Za-z0-9_\-]{1,40}$"
+LABEL = r"^[\w\-]{1,40}$"  # diarization labels: SPEAKER_00, 说话人1, an enrolled name
 
 
 def get_live(request: Request) -> LiveBridge:
