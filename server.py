@@ -28,6 +28,7 @@ from scribe.errors import (
     AccountError,
     ConfigError,
     DeliveryError,
+    DiarizationError,
     DocumentError,
     ModelError,
     ScribeError,
@@ -43,6 +44,7 @@ _STATUS_FOR: list[tuple[type[ScribeError], int]] = [
     (AccountError, 400),
     (SessionError, 409),
     (DocumentError, 422),
+    (DiarizationError, 422),  # e.g. an enrolment recording with too little speech
     (DeliveryError, 409),
     (ModelError, 503),
     (ConfigError, 503),

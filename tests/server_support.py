@@ -24,7 +24,11 @@ OFFICE_B = "河西司法所"
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    base: dict[str, Any] = {"data_dir": data_dir, "server_load_models": False, "admin_password": PASSWORD}
+    # the installed, locked models (they are not under the test's own data dir)
+    models = Settings().models_path
+    base: dict[str, Any] = {
+        "data_dir": data_dir, "model_dir": models, "server_load_models": False, "admin_password": PASSWORD,
+    }
     base.update(overrides)
     return Settings(**base)
 

@@ -222,8 +222,51 @@ def test_a_hearing_from_login_to_delivered_webhook(stack: dict[str, Any], browse
     page.wait_for_url("**/?q=*")
     rows = page.locator("#sessions tbody tr[data-id]")
     assert rows.count() == 1 and rows.first.get_attribute("data-id") == hearing_id
-    page.goto(base + "/?q=李四&status=approved")
+    page.goto(base + "/?q=李四&status=delivered")  # the review page saw the delivery
     assert page.locator(f'#sessions tbody tr[data-id="{hearing_id}"]').count() == 1
     page.screenshot(path=str(SHOTS / "session-list.png"))
     assert errors == []
     ctx.close()
+
+
+def test_the_audio_websocket_admits_only_the_offices_staff_from_the_same_origin(stack: dict[str, Any]) -> None:
+    import httpx
+    import websockets
+    from server_support import login
+
+    base = stack["url"]
+    cookies = {}
+    with httpx.Client(base_url=base, timeout=60) as c:
+        login(c, "med_a")
+        cookies["med_a"] = c.cookies["scribe_session"]
+        h = c.post("/api/hearings", json={"kind": "consultation", "parties": [{"role": "visitor", "name": "周五"}]}).json()
+        c.post(f"/api/hearings/{h['id']}/consent", json={"party_index": 0, "consented": True, "notice_read": True})
+        ws_path = c.post(f"/api/hearings/{h['id']}/record").json()["websocket"]
+    with httpx.Client(base_url=base, timeout=60) as c:
+        login(c, "med_b")
+        cookies["med_b"] = c.cookies["scribe_session"]
+    url = base.replace("http://", "ws://") + ws_path
+
+    def attempt(cookie: str | None, origin: str | None) -> str:
+        # the sync client: Playwright's sync API keeps an event loop on this thread
+        from websockets.sync.client import connect
+
+        headers = {}
+        if cookie:
+            headers["Cookie"] = f"scribe_session={cookie}"
+        if origin:
+            headers["Origin"] = origin
+        try:
+            with connect(url, additional_headers=headers, open_timeout=30) as ws:
+                ws.send('{"op": "start"}')
+                first = json.loads(ws.recv(timeout=30))
+                return f"open:{first['type']}"
+        except websockets.exceptions.InvalidStatus as exc:
+            return f"refused:{exc.response.status_code}"
+        except websockets.exceptions.ConnectionClosed as exc:
+            return f"closed:{exc.rcvd.code if exc.rcvd else '?'}"
+
+    assert attempt(None, base).startswith(("refused", "closed"))  # no login
+    assert attempt(cookies["med_b"], base).startswith(("refused", "closed"))  # another office
+    assert attempt(cookies["med_a"], "http://evil.example").startswith(("refused", "closed"))  # foreign page
+    assert attempt(cookies["med_a"], base).startswith("open:")

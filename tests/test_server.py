@@ -364,3 +364,23 @@ def test_scribe_serve_creates_the_admin_and_prints_the_desk_address(tmp_path) ->
         proc.terminate()
         out, _ = proc.communicate(timeout=60)
     assert f"Desk page: http://127.0.0.1:{port}/" in out
+
+
+def test_the_list_page_takes_the_search_form_as_browsers_send_it(srv: dict[str, Any]) -> None:
+    with closing(c_(srv)) as c:
+        login(c, "med_a")
+        h = _create(c, case_number="（2026）城人调字第77号")
+        r = c.get("/?q=第77号&date_from=&date_to=&kind=&category=&status=", headers={"accept": "text/html"})
+        assert r.status_code == 200 and h["id"] in r.text
+        r = c.get("/?q=&date_from=2030-01-01&date_to=", headers={"accept": "text/html"})
+        assert h["id"] not in r.text
+
+
+def test_speaker_labels_of_the_diarizer_can_be_named(srv: dict[str, Any]) -> None:
+    with closing(c_(srv)) as c:
+        login(c, "med_a")
+        h = _create(c)
+        for label in ("SPEAKER_00", "说话人1"):
+            r = c.put(f"/api/hearings/{h['id']}/speakers/{label}", json={"role": "applicant", "name": "张三"})
+            assert r.status_code == 200 and r.json()["speakers"][label] == {"role": "applicant", "name": "张三"}
+        assert c.put(f"/api/hearings/{h['id']}/speakers/a%20b", json={"role": "applicant", "name": "x"}).status_code == 422

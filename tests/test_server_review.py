@@ -136,3 +136,29 @@ def test_drafting_before_stop_is_refused(srv: dict[str, Any]) -> None:
         med.post(f"/api/hearings/{h['id']}/record")
         r = med.post(f"/api/hearings/{h['id']}/documents", json={})
         assert r.status_code == 409 and "Stop" in r.json()["fix"]
+
+
+def test_a_list_field_is_edited_as_text(srv: dict[str, Any]) -> None:
+    with closing(httpx.Client(base_url=srv["url"], timeout=60)) as med:
+        login(med, "med_a")
+        hid = _hearing(med)
+        doc = med.post(f"/api/hearings/{hid}/documents", json={}).json()
+        assert doc["fields"]["mediators"]["value"] == ["王调解员"]
+        r = med.patch(f"/api/hearings/{hid}/documents/{doc['id']}/fields", json={"path": "mediators", "value": "王调解员、刘调解员"})
+        assert r.json()["fields"]["mediators"]["value"] == ["王调解员", "刘调解员"]
+
+
+def test_deleting_a_hearing_removes_its_drafts_and_says_so_in_the_audit_log(srv: dict[str, Any]) -> None:
+    with closing(httpx.Client(base_url=srv["url"], timeout=60)) as med:
+        login(med, "med_a")
+        hid = _hearing(med)
+        doc = med.post(f"/api/hearings/{hid}/documents", json={}).json()
+    folder = srv["settings"].data_dir / "documents" / doc["id"]
+    assert (folder / "v1" / "document.docx").exists()
+    with closing(httpx.Client(base_url=srv["url"], timeout=60)) as admin:
+        login(admin, "admin")
+        assert admin.delete(f"/api/hearings/{hid}").status_code == 204
+        assert admin.get(f"/api/hearings/{hid}").status_code == 404
+        assert admin.get(f"/api/hearings/{hid}/documents/{doc['id']}").status_code == 404
+        assert admin.get("/api/audit", params={"object_id": hid, "action": "delete"}).json()
+    assert not folder.exists()

@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from sqlalchemy import select
 
 from scribe.accounts import audit, service
@@ -29,6 +29,7 @@ from scribe.web.schemas import (
 )
 
 router = APIRouter(prefix="/api", tags=["accounts"])
+DbId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a row id")]  # larger ids overflow the database
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
 AUTH_RESPONSES = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
 
@@ -123,7 +124,7 @@ def create_user(body: UserIn, admin: Admin, tx: Tx) -> UserOut:
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, responses={**AUTH_RESPONSES, 404: {"model": ErrorOut}}, summary="Disable a user, reset a password")
-def patch_user(user_id: int, body: UserPatch, admin: Admin, tx: Tx) -> UserOut:
+def patch_user(user_id: DbId, body: UserPatch, admin: Admin, tx: Tx) -> UserOut:
     user = tx.get(User, user_id)
     if user is None:
         raise HTTPException(404, detail=f"no user {user_id}")
@@ -158,7 +159,7 @@ def create_token(body: TokenIn, admin: Admin, tx: Tx) -> TokenCreated:
 
 
 @router.delete("/tokens/{token_id}", status_code=204, responses={**AUTH_RESPONSES, 404: {"model": ErrorOut}}, summary="Revoke an API token")
-def revoke_token(token_id: int, admin: Admin, tx: Tx) -> Response:
+def revoke_token(token_id: DbId, admin: Admin, tx: Tx) -> Response:
     if tx.get(ApiToken, token_id) is None:
         raise HTTPException(404, detail=f"no API token {token_id}")
     service.revoke_token(tx, token_id)

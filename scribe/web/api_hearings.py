@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import shutil
 import wave
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 
 from scribe.accounts import audit
@@ -40,7 +43,7 @@ Streamer = Annotated[Principal, Depends(require(Scope.SESSIONS_WRITE, Scope.LIVE
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
 R = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
 R409 = {**R, 409: {"model": ErrorOut}}
-LABEL = r"^[A-Za-z0-9_\-]{1,40}$"
+LABEL = r"^[\w\-]{1,40}$"  # diarization labels: SPEAKER_00, 说话人1, an enrolled name
 
 
 def get_live(request: Request) -> LiveBridge:
@@ -102,15 +105,32 @@ def patch_hearing(hearing_id: str, body: HearingPatch, who: Writer, tx: Tx) -> H
     return hearings.to_out(hearing)
 
 
-@router.delete("/{hearing_id}", status_code=204, responses=R409, summary="Delete a hearing and its data (admin)")
-def delete_hearing(hearing_id: str, who: Admin, tx: Tx, request: Request) -> Response:
+@router.delete("/{hearing_id}", status_code=204, responses=R409, summary="Delete a hearing with its recording and drafts (admin)")
+def delete_hearing(hearing_id: str, who: Admin, tx: Tx, request: Request, background: BackgroundTasks) -> Response:
+    from scribe.review import service as review
+
     hearing = hearings.get_visible(tx, who, hearing_id)
     if hearing.status in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
         raise HTTPException(409, detail="the hearing is being recorded — stop it first")
     office = hearing.office
+    folders: list[Path] = []
+    settings = request.app.state.settings
+    for doc in review.documents_of_session(tx, hearing.id):
+        folders.append(settings.data_dir / "documents" / doc.id)
+        tx.delete(doc)
+    manager = getattr(request.app.state.live, "manager", None)
+    if hearing.live_session_id and manager is not None:
+        folders.append(manager.root / hearing.live_session_id)  # audio, journal, transcripts
     tx.delete(hearing)
-    audit.record(tx, who, Action.DELETE, "hearing", hearing_id, office=office)
+    audit.record(tx, who, Action.DELETE, "hearing", hearing_id, office=office, documents=len(folders))
+    # after the commit: a failed transaction leaves the files where they were
+    background.add_task(_remove, folders)
     return Response(status_code=204)
+
+
+def _remove(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @router.post("/{hearing_id}/consent", response_model=ConsentOut, status_code=201, responses=R409, summary="Record a party's consent to recording")
@@ -128,7 +148,7 @@ def record_consent(hearing_id: str, body: ConsentIn, who: Writer, tx: Tx) -> Con
 
 @router.put("/{hearing_id}/speakers/{label}", response_model=HearingOut, responses=R, summary="Say who a speaker label is")
 def set_speaker(
-    hearing_id: str, label: Annotated[str, Path(pattern=LABEL)], body: SpeakerIn, who: Writer, tx: Tx
+    hearing_id: str, label: Annotated[str, PathParam(pattern=LABEL)], body: SpeakerIn, who: Writer, tx: Tx
 ) -> HearingOut:
     hearing = hearings.get_visible(tx, who, hearing_id)
     hearings.set_speaker(hearing, label, body)
@@ -211,7 +231,7 @@ def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
 
 
 @router.put("/{hearing_id}/transcript/segments/{index}", responses=R409, summary="Correct one transcript segment (the original is kept)")
-def correct_segment(hearing_id: str, index: int, body: CorrectionIn, who: Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))], tx: Tx, live: Live) -> dict:
+def correct_segment(hearing_id: str, index: Annotated[int, PathParam(ge=0, le=1_000_000)], body: CorrectionIn, who: Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))], tx: Tx, live: Live) -> dict:
     hearing = hearings.get_visible(tx, who, hearing_id)
     data = live.transcript(hearing.live_session_id) if hearing.live_session_id else None
     if data is None:

@@ -140,7 +140,11 @@ def make_draft(hearing_id: str, body: DraftIn, who: Writer, tx: Tx, request: Req
 def get_document(hearing_id: str, doc_id: str, who: Reader, tx: Tx, request: Request) -> DocumentOut:
     hearing, doc = _doc(tx, who, hearing_id, doc_id)
     audit.record(tx, who, Action.VIEW, "document", doc.id, office=hearing.office)
-    return _out(request, tx, doc)
+    out = _out(request, tx, doc)
+    delivered = out.deliveries and all(m["status"] == "delivered" for m in out.deliveries)
+    if doc.status == "approved" and delivered and hearing.status == HearingStatus.APPROVED.value:
+        hearings.set_status(hearing, HearingStatus.DELIVERED)  # the case system has it
+    return out
 
 
 @router.patch("/{doc_id}/fields", response_model=DocumentOut, responses=R4, summary="Change one field (or the category)")

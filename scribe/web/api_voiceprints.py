@@ -65,7 +65,8 @@ def _models(request: Request) -> Any:
     "/me",
     response_model=EnrolOut,
     status_code=201,
-    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 409: {"model": ErrorOut}, 413: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 409: {"model": ErrorOut}, 413: {"model": ErrorOut},
+               422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
     summary="Enrol your own voice (5-30 s of 16 kHz s16le PCM); needs consent=true",
 )

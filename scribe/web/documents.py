@@ -126,6 +126,9 @@ def _leaf(fields: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
 
 
 def _typed(value: Any, leaf_name: str, old: Any) -> Any:
+    if isinstance(value, str) and isinstance(old, list):
+        # a list leaf (mediators, legal bases) is shown joined with 、 and edited as text
+        return [part.strip() for part in re.split(r"[、,，;；\n]+", value) if part.strip()]
     if isinstance(value, str):
         text = value.strip()
         if (leaf_name in _INT_LEAVES or isinstance(old, int)) and re.fullmatch(r"\d{1,6}", text):

@@ -39,6 +39,7 @@ _T: dict[str, tuple[str, str]] = {
     "desk": ("庭审台", "Desk"),
     "review": ("审核", "Review"),
     "no_sessions": ("没有符合条件的会话", "No sessions match"),
+    "total": ("共 {n} 条", "{n} in all"),
     "consent": ("录音告知与同意", "Recording notice and consent"),
     "notice_text": (
         "本调解室已安装同步录音录像设备。录音仅用于制作调解记录和文书，依法保存，当事人可查阅。",
@@ -58,6 +59,7 @@ _T: dict[str, tuple[str, str]] = {
     "level": ("音量", "Level"),
     "live_transcript": ("实时记录", "Live transcript"),
     "speakers": ("说话人", "Speakers"),
+    "speaker_unknown": ("（待识别）", "(unlabelled)"),
     "assign_speaker": ("指定说话人身份", "Who is this speaker?"),
     "save": ("保存", "Save"),
     "cancel": ("取消", "Cancel"),
@@ -76,6 +78,11 @@ _T: dict[str, tuple[str, str]] = {
     "state_returned": ("已退回", "Returned"),
     "state_delivered": ("已送达", "Delivered"),
     "final_pass": ("正在生成最终记录", "Final pass running"),
+    "final_ready": ("最终记录已生成，可以起草文书", "The final transcript is ready for drafting"),
+    "warn_degraded": (
+        "电脑负载较高：实时文字会稍有延迟，结束后将重新生成完整记录",
+        "The computer is busy: live text lags a little; the full transcript is redone after Stop",
+    ),
     "open_review": ("打开文书审核", "Open draft review"),
     "mic_error": ("无法使用麦克风：", "Microphone unavailable: "),
     "role_mediator": ("调解员", "Mediator"),

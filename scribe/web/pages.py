@@ -60,6 +60,13 @@ def render(request: Request, name: str, who: Principal | None, **ctx: Any) -> HT
     return response
 
 
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None  # a mistyped date filters nothing rather than failing the page
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, who: Annotated[Principal | None, Depends(optional_principal)]) -> Response:
     if who is not None:
@@ -73,8 +80,9 @@ def session_list(
     who: Annotated[Principal, Depends(require(Scope.SESSIONS_READ))],
     tx: Tx,
     q: Annotated[str, Query(max_length=100)] = "",
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
+    # text, not dates: the search form sends empty fields as ""
+    date_from: Annotated[str, Query(max_length=10)] = "",
+    date_to: Annotated[str, Query(max_length=10)] = "",
     category: Annotated[str, Query(max_length=32)] = "",
     status: Annotated[str, Query(max_length=16)] = "",
     kind: Annotated[str, Query(max_length=16)] = "",
@@ -82,11 +90,12 @@ def session_list(
     status = status if status in {s.value for s in HearingStatus} else ""
     kind = kind if kind in {k.value for k in HearingKind} else ""
     total, rows = hearings.search(
-        tx, who, q=q, date_from=date_from, date_to=date_to, category=category, status=status, kind=kind, limit=100
+        tx, who, q=q, date_from=_date(date_from), date_to=_date(date_to), category=category, status=status,
+        kind=kind, limit=100,
     )
     return render(
         request, "list.html", who, rows=rows, total=total,
-        form={"q": q, "date_from": date_from or "", "date_to": date_to or "", "category": category, "status": status, "kind": kind},
+        form={"q": q, "date_from": date_from, "date_to": date_to, "category": category, "status": status, "kind": kind},
         statuses=[s.value for s in HearingStatus],
     )  # fmt: skip
 

@@ -69,7 +69,7 @@ function colorFor(label) {
 
 function speakerName(label) {
   const s = state.speakers[label];
-  if (!s) return label || "?";
+  if (!s) return label || T.speaker_unknown;
   return roleLabel(s.role) + (s.name ? " " + s.name : "");
 }
 
@@ -135,11 +135,11 @@ function onEvent(ev) {
   } else if (ev.type === "level") {
     meter(Math.max(0, Math.min(1, (ev.rms_dbfs + 60) / 60)));
   } else if (ev.type === "warning" || ev.type === "error") {
-    showMsg(ev.message, ev.type === "error");
+    showMsg(T["warn_" + ev.code] || ev.message, ev.type === "error");
   } else if (ev.type === "progress") {
     showMsg(`${T.final_pass} ${Math.round(ev.fraction * 100)}%`);
   } else if (ev.type === "state") {
-    if (ev.state === "final_done" || ev.state === "completed") showMsg("");
+    if (ev.state === "finished") { state.finalDone = true; showMsg(T.final_ready); }
   }
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
@@ -281,7 +281,7 @@ $("enrol").addEventListener("click", async () => {
 
 renderConsent();
 setStatus(H.status);
-if (H.live_session_id && ["recording", "paused", "stopped"].includes(H.status)) {
+if (H.live_session_id && H.status !== "created") {
   // reopening the page mid-hearing: show what has been said so far
   api("GET", `/api/hearings/${H.id}/transcript`).then((tr) => {
     for (const [i, s] of (tr.segments || []).entries()) onEvent({ type: "final", utterance: "r" + i, ...s });

@@ -43,7 +43,8 @@ function fmtClock(s) { s = Math.floor(s || 0); return String(Math.floor(s / 60))
 
 function leafInput(path, fv, name) {
   const empty = fv.value === null || fv.value === undefined || (Array.isArray(fv.value) && !fv.value.length);
-  const v = empty ? "" : (typeof fv.value === "object" ? JSON.stringify(fv.value) : String(fv.value));
+  const v = empty ? "" : Array.isArray(fv.value) ? fv.value.join("、")
+    : (typeof fv.value === "object" ? JSON.stringify(fv.value) : String(fv.value));
   const long = v.length > 40 || ["facts", "answer", "question", "responsibility"].includes(name) || path.startsWith("terms.");
   const isCategory = path === "dispute_category" || path === "category";
   let input;
