@@ -165,6 +165,22 @@ def authorize_token(
     tx: Session, token: str, scope: str, office: str, *, now: dt.datetime | None = None
 ) -> TokenInfo:
     """The token's info if it may read ``scope`` for ``office``; ``AccessDenied`` otherwise."""
+    info = authenticate_token(tx, token, scope, now=now)
+    if info.office is not None and info.office != office:
+        raise AccessDenied(
+            "the API token is for another office", fix="use the token issued for this office"
+        )
+    return info
+
+
+def authenticate_token(
+    tx: Session, token: str, scope: str, *, now: dt.datetime | None = None
+) -> TokenInfo:
+    """The token's info if it is known, live and carries ``scope`` (any office).
+
+    Routes call this before looking anything up, so a caller without valid credentials
+    cannot learn whether a document exists.
+    """
     now = now or utcnow()
     row = tx.scalar(select(ApiToken).where(ApiToken.token_sha256 == _hash(token)))
     if row is None or row.revoked_at is not None:
@@ -174,10 +190,6 @@ def authorize_token(
     if scope not in row.scopes:
         raise AccessDenied(
             f"the API token lacks the scope {scope}", fix="ask for a token with that scope"
-        )
-    if row.office is not None and row.office != office:
-        raise AccessDenied(
-            "the API token is for another office", fix="use the token issued for this office"
         )
     return _info(row)
 

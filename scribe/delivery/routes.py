@@ -21,7 +21,13 @@ from scribe.delivery.events import DOCUMENT_APPROVED
 from scribe.delivery.files import sha256_file
 from scribe.delivery.models import OutboxMessage
 from scribe.delivery.payload import MEDIA_TYPES
-from scribe.delivery.pull import SCOPE_FOR_KIND, AccessDenied, authorize_token, verify_link
+from scribe.delivery.pull import (
+    SCOPE_FOR_KIND,
+    AccessDenied,
+    authenticate_token,
+    authorize_token,
+    verify_link,
+)
 from scribe.settings import Settings
 from scribe.storage import Database
 
@@ -42,6 +48,10 @@ def make_router(db: Database, settings: Settings) -> APIRouter:
     ) -> Any:
         token = bearer(authorization)
         with db.transaction() as tx:
+            try:  # credentials first: an unknown caller learns nothing about document ids
+                authenticate_token(tx, token, "documents:read")
+            except AccessDenied as exc:
+                raise HTTPException(403, str(exc)) from exc
             doc = tx.get(Document, document_id)
             if doc is None or doc.status != APPROVED:
                 raise HTTPException(404, "no approved document with this id")
@@ -72,18 +82,26 @@ def make_router(db: Database, settings: Settings) -> APIRouter:
         if kind not in SCOPE_FOR_KIND or (kind == "audio" and not settings.delivery_include_audio):
             raise HTTPException(404, "no such file kind")
         with db.transaction() as tx:
-            doc = tx.get(Document, document_id)
-            if doc is None or doc.status != APPROVED or kind not in doc.files:
-                raise HTTPException(404, "no approved document file here")
+            # Credentials first (a signed link or a token), so an unknown caller learns nothing
+            # about which documents exist; the office is checked once the document is found.
             try:
                 if sig is not None:
                     if v is None or expires is None:
                         raise HTTPException(400, "a signed link needs v, expires and sig")
-                    if v != doc.version:
-                        raise HTTPException(410, "this link is for an older version")
                     verify_link(document_id, kind, v, expires, sig, settings)
                 else:
-                    authorize_token(tx, bearer(authorization), SCOPE_FOR_KIND[kind], doc.office)
+                    token = bearer(authorization)
+                    authenticate_token(tx, token, SCOPE_FOR_KIND[kind])
+            except AccessDenied as exc:
+                raise HTTPException(403, str(exc)) from exc
+            doc = tx.get(Document, document_id)
+            if doc is None or doc.status != APPROVED or kind not in doc.files:
+                raise HTTPException(404, "no approved document file here")
+            if sig is not None and v != doc.version:
+                raise HTTPException(410, "this link is for an older version")
+            try:
+                if sig is None:
+                    authorize_token(tx, token, SCOPE_FOR_KIND[kind], doc.office)
             except AccessDenied as exc:
                 raise HTTPException(403, str(exc)) from exc
             info = dict(doc.files[kind])

@@ -119,3 +119,9 @@ def test_api_tokens_are_scoped_by_kind_and_office(served, tmp_path):
     r = get(doc, docs_only)  # the approved payload itself, same as the webhook body
     assert r.status_code == 200 and r.json() == payload_of(db, approval.message_id)
     assert get(f"{base}/api/v1/documents/doc_missing/files/pdf", docs_only).status_code == 404
+    # without valid credentials, a missing and an existing document answer alike
+    missing = f"{base}/api/v1/documents/doc_missing"
+    for url in (f"{missing}/files/docx", f"{doc}/files/docx", missing, doc):
+        assert get(url, None).status_code == 401, url
+        assert get(url, revoked).status_code == 403, url
+    assert get(f"{missing}/files/docx?v=1&expires=9999999999&sig=AAAA", None).status_code == 403
