@@ -44,20 +44,13 @@ def _models(request: Request) -> Any:
     with _lock:
         models = getattr(request.app.state, "diarize_models", None)
         if models is None:
-            try:
-                import diarize.voiceprints  # noqa: F401
-
-                import diarize
-            except ImportError:
-                diarize = None  # type: ignore[assignment]
-            if diarize is None or not hasattr(diarize, "load_models"):
-                raise HTTPException(
-                    503, detail="voice enrolment needs the diarize package's voiceprints, which this build lacks — install it, then retry"
-                )
+            # Loaded on the first enrolment (the live engine holds its own copy: sharing it is
+            # a known follow-up). A missing model answers 503 with the install command.
+            from diarize import load_models
             from scribe.models import open_store
 
             settings = request.app.state.settings
-            models = request.app.state.diarize_models = diarize.load_models(open_store(settings), settings)
+            models = request.app.state.diarize_models = load_models(open_store(settings), settings)
         return models
 
 
