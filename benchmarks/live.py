@@ -154,7 +154,8 @@ def main() -> None:
     p50, p95 = np.percentile(all_lat, 50), np.percentile(all_lat, 95)
     cadence = statistics.median(all_gaps) if all_gaps else float("nan")
     text = "\n".join([
-        "## Live sessions: real-time replay vs offline `scribe transcribe`",
+        "## Live sessions: real-time replay vs offline `scribe transcribe`"
+        + (" (no speaker labels)" if args.no_diarize else " (with speaker labels)"),
         "",
         f"`python -m benchmarks.live --repeat {args.repeat} --threads {args.threads}"
         f"{' --no-diarize' if args.no_diarize else ''}` — {machine_line()}; "
