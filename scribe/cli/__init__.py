@@ -6,6 +6,7 @@ into a non-zero exit status; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -33,14 +34,8 @@ def _register() -> None:
 
     app.add_typer(models_cli.app, name="models")
     transcribe_cli.register(app)
-    for extra in ("diarize", "draft", "record", "sessions", "deliveries", "endpoints", "serve"):
-        try:
-            module = __import__(f"scribe.cli.{extra}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"scribe.cli.{extra}":
-                raise
-            continue
-        module.register(app)
+    for group in ("diarize", "draft", "record", "sessions", "deliveries", "endpoints", "serve"):
+        importlib.import_module(f"scribe.cli.{group}").register(app)
 
 
 def main() -> None:
