@@ -30,8 +30,13 @@ from scribe.types import SAMPLE_RATE, SpeakerTurn
 class DiarizationOptions:
     """Knobs of the offline pipeline (defaults come from ``Settings``)."""
 
-    # centroid-linkage cut on unit-length embeddings (euclidean); 1.0 ~ cosine 0.5
-    threshold: float = 0.88
+    # average-linkage cut, cosine distance (1 - average similarity of two groups)
+    threshold: float = 0.6
+    # linkage of the agglomerative clustering (see diarize.clustering for why "average")
+    linkage: str = "average"
+    # a small cluster less similar than this to every large one is a speaker of its own
+    # (a short turn of a distinct voice); None folds every small cluster, as pyannote does
+    distinct_similarity: float | None = 0.3
     # a local speaker needs this much solo speech in a window to shape the clusters (s);
     # shorter ones are only assigned to the nearest cluster afterwards
     min_clean_speech: float = 1.0
@@ -303,6 +308,8 @@ class OfflineDiarizer:
             # stretches of one voice in one window may legitimately share a cluster
             constrained=not self.options.split_runs,
             threshold=self.options.threshold,
+            method=self.options.linkage,
+            distinct_similarity=self.options.distinct_similarity,
             min_clean_seconds=self.options.min_clean_speech,
             min_cluster_size=self.options.min_cluster_size,
             num_speakers=num_speakers,

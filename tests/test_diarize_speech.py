@@ -75,6 +75,17 @@ def test_two_speaker_call_gives_two_speakers_in_the_right_order(offline, shared_
     assert {t.speaker for t in told} == {"说话人1", "说话人2"}
 
 
+@pytest.mark.parametrize("name", ["conv_en_dev_01", "conv_zh_dev_01"])
+def test_conversation_speaker_count_is_found_when_not_told(offline, shared_data: Path, name: str) -> None:
+    """Every voice of the simulated conversations is found, including the English one's last
+    speaker, who says one 1.8 s sentence (a cluster too small for pyannote's size rule)."""
+    samples = decode_audio(shared_data / f"conversations/{name}.wav").samples
+    ref = read_rttm(shared_data / f"conversations/{name}.rttm")
+    turns = offline.diarize(samples)
+    assert len({t.speaker for t in turns}) == len({r.speaker for r in ref})
+    _check_turn_order(turns, ref)
+
+
 def test_single_speaker_file_gives_one_speaker(offline, shared_data: Path) -> None:
     samples = decode_audio(shared_data / "audio/en_librispeech_2412-153948-0000.flac").samples
     turns = offline.diarize(samples)
