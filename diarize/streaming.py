@@ -5,9 +5,14 @@ At each step (every ``step`` seconds of audio) the segmentation model looks at t
 
 * continuity: a local speaker whose activity agrees with a local speaker of the previous
   window (they share ``window - step`` seconds) inherits its session label, no embedding needed;
-* voice: a local speaker that is new, or due for a check, gets a CAM++ embedding that is
-  matched (Hungarian, cosine) against the enrolled voiceprints and the session's speaker
-  centroids; too far from all of them, with enough solo speech, it founds a new speaker.
+* voice: a local speaker that is new, or due for a check, gets a CAM++ embedding of its last
+  ``embed_seconds`` that is matched (cosine) against the enrolled voiceprints and the
+  session's speaker centroids; too far from all of them, with enough solo speech, it founds a
+  new speaker. Local speakers are stretches of speech between pauses, so two of one window
+  may be the same person: only stretches heard at the same time are kept apart (a one-to-one
+  assignment there made the second stretch of one voice found a second speaker: the AMI clip
+  got three speakers live). A stretch too short to found a speaker takes the nearest one at
+  a looser similarity rather than being settled as nobody's speech.
 
 The frames ``latency`` seconds before the end of the window (they have seen that much right
 context) are then settled: at audio time *t* the diarizer outputs the speakers of
@@ -43,7 +48,7 @@ class StreamingOptions:
     step: float = 0.5  # seconds between steps
     latency: float = 1.5  # right context before frames are settled (s)
     # cosine similarity to a speaker centroid needed to be that speaker
-    same_speaker_similarity: float = 0.35
+    same_speaker_similarity: float = 0.48
     # cosine similarity to an enrolled voiceprint needed to take that person's label
     voiceprint_similarity: float = 0.55
     # solo speech (s) a local speaker needs in the window to found a new speaker
@@ -51,12 +56,17 @@ class StreamingOptions:
     # re-check an inherited label with an embedding this often (s)
     recheck_every: float = 1.0
     # the embedding of a local speaker uses its speech in the last this-many seconds
-    embed_seconds: float = 3.5
+    embed_seconds: float = 2.5
     max_speakers: int = 12
     # stretches of speech shorter than this join their neighbour (s)
     min_run: float = 0.75
     # gap (s) under which two pieces of the same speaker form one turn
     merge_gap: float = 0.5
+    # a stretch too short to found a speaker takes the nearest one from this similarity on
+    # (otherwise it is settled as nobody's speech)
+    short_stretch_similarity: float = 0.35
+    # two stretches active together this long (s) are two different people
+    overlap_seconds: float = 0.2
 
     @classmethod
     def from_settings(cls, settings) -> StreamingOptions:  # type: ignore[no-untyped-def]
@@ -328,17 +338,33 @@ class StreamingDiarizer:
             return mapping
         embs = np.stack([_unit(embs[i]) for i in ok])
         need = [need[i] for i in ok]
-        taken = {m for i, m in enumerate(mapping) if m is not None and i not in need}
-        cands = [k for k in range(len(self._speakers)) if k not in taken]
+        # Slots are stretches of speech, so two slots of one window may well be one person
+        # (one voice before and after a pause); only slots heard *at the same time* must be
+        # different people. Best-evidenced slots choose first.
+        both = (seg.T @ seg) * frame_dur  # seconds two slots are active together
         assigned: dict[int, int] = {}
-        if cands:
-            sims = embs @ np.stack([self._speakers[k].centroid for k in cands]).T
-            rows, cols = linear_sum_assignment(sims, maximize=True)
-            for r, c in zip(rows, cols):
-                spk = self._speakers[cands[c]]
-                limit = opts.voiceprint_similarity if spk.fixed else opts.same_speaker_similarity
-                if sims[r, c] >= limit:
-                    assigned[r] = cands[c]
+        for r in sorted(range(len(need)), key=lambda r: -solo_secs[need[r]]):
+            if not self._speakers:
+                break
+            s = need[r]
+            banned = {
+                mapping[j] for j in range(num_local)
+                if j not in need and mapping[j] is not None and both[s, j] >= opts.overlap_seconds
+            } | {k for q, k in assigned.items() if both[s, need[q]] >= opts.overlap_seconds}
+            sims = np.stack([sp.centroid for sp in self._speakers]) @ embs[r]
+            best = next((int(k) for k in np.argsort(-sims) if int(k) not in banned), None)
+            if best is None:
+                continue
+            spk = self._speakers[best]
+            if spk.fixed:
+                limit = opts.voiceprint_similarity
+            elif solo_secs[s] < opts.min_new_speaker_speech:
+                # too short to found a speaker: the nearest one is a better guess than nobody
+                limit = opts.short_stretch_similarity
+            else:
+                limit = opts.same_speaker_similarity
+            if sims[best] >= limit:
+                assigned[r] = best
         for r, s in enumerate(need):
             k = assigned.get(r)
             if k is None:

@@ -214,6 +214,26 @@ def test_streaming_keeps_up_with_bounded_delay_and_stable_labels(models, offline
     assert live.turns == final
 
 
+def test_streaming_keeps_one_label_for_a_voice_across_its_pauses(models, shared_data: Path) -> None:
+    """AMI clip, live: the first speaker pauses mid-turn; the stretch after the pause is the
+    same voice and must not found a new speaker (it did while stretches of one window were
+    matched one-to-one: three speakers for two). Scored inside the 30 s UEM."""
+    samples = decode_audio(shared_data / "audio/en_pyannote_debug_dev00.wav").samples
+    samples = samples[: 30 * SAMPLE_RATE]
+    live = StreamingDiarizer(models)
+    step = SAMPLE_RATE // 2
+    for i in range(0, len(samples), step):
+        live.feed(AudioChunk(i / SAMPLE_RATE, samples[i : i + step]))
+    live.flush()
+    turns = live.turns
+    assert len({t.speaker for t in turns}) == 2
+    # MEE009 1.4-13.3 (with a pause), MEE012 13.2-16.9, MEE009 again 22.0-26.3
+    first, second = _majority(turns, 1.44, 13.31), _majority(turns, 13.4, 16.9)
+    assert first != second
+    assert _majority(turns, 5.6, 13.1) == first  # after the pause
+    assert _majority(turns, 22.0, 26.2) == first
+
+
 def test_streaming_memory_is_bounded(models) -> None:
     """20 minutes of noise-free silence with a voice now and then: the buffer never grows."""
     live = StreamingDiarizer(models)
