@@ -7,9 +7,10 @@ pyannote's recipe, with CAM++ in place of its hub-only embedding model:
 2. each local speaker is cut at its pauses into stretches (segmentation-3.0 often keeps one
    local speaker across a pause in which the voice changes); one CAM++ embedding per
    (window, stretch), from the frames where it is the only voice (all of them when it never is);
-3. agglomerative clustering of those embeddings into *global* speakers, honouring a known count
-   or bounds, with the threshold deciding the count otherwise; stretches too short to shape the
-   clusters are assigned to the nearest one;
+3. agglomerative clustering (average linkage, cosine; see :mod:`diarize.clustering`) of those
+   embeddings into *global* speakers, honouring a known count or bounds, with the threshold
+   deciding the count otherwise; a small cluster of a voice unlike all others stays a speaker;
+   stretches too short to shape the clusters are assigned to the nearest one;
 4. reconstruction: per frame, the estimated number of simultaneous speakers, taken from the
    most active global speakers -> turns, overlapping where people talk at once.
 """
