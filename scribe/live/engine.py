@@ -48,8 +48,8 @@ class LiveEngine:
             min_silence=s.live_min_silence,
             max_utterance=s.live_max_utterance,
             partial_interval=s.live_partial_interval,
-            partial_beam=s.live_partial_beam,
             final_beam=s.live_final_beam,
+            context_seconds=s.live_context_seconds,
         )
 
     def pipeline(self, options: LiveOptions) -> StreamingPipeline:
