@@ -136,3 +136,19 @@ def test_segments_before_a_pause_are_final_before_the_utterance_ends(model_store
     later = [r for n, r in rec.requests if r.context_text]
     assert later and later[-1].context_text == "First sentence."
     assert len({e.data["utterance"] for e in finals}) == len(finals)  # a new utterance after the cut
+
+
+def test_after_a_crash_the_final_pass_keeps_the_labels_the_live_text_showed() -> None:
+    """The live diarizer died with the process; the journal's finals still say who spoke when.
+    Offline speakers take the live label they overlap most (one to one); a voice the live pass
+    never separated gets the next free label, not one already on screen."""
+    from scribe.live.final_pass import keep_live_labels
+    from scribe.types import SpeakerTurn
+
+    offline = [SpeakerTurn(0.0, 4.0, "A"), SpeakerTurn(4.2, 9.0, "B"), SpeakerTurn(9.1, 10.0, "C"),
+               SpeakerTurn(10.2, 14.0, "A")]
+    live = [TranscriptSegment(0.1, 3.9, "你好", speaker="说话人2"),
+            TranscriptSegment(4.3, 9.8, "我是申请人", speaker="说话人1"),  # C's turn heard as 说话人1
+            TranscriptSegment(10.3, 13.9, "好的", speaker="说话人2")]
+    kept = keep_live_labels(offline, live)
+    assert [t.speaker for t in kept] == ["说话人2", "说话人1", "说话人3", "说话人2"]
