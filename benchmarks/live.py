@@ -166,7 +166,7 @@ def main() -> None:
         + (f" This run had scheduling priority (nice {os.nice(0)}), as the recorder has on a dedicated desk PC."
            if os.nice(0) < 0 else ""),
         "Live settings: VAD endpoint after 0.5 s of silence; partials every >= 1 s (stretched to twice their own "
-        "cost) decoded like finals (beam 2, no temperature fallback), and one at 0.2 s of silence whose result "
+        "cost) decoded like finals (beam 5, no temperature fallback), and one at 0.2 s of silence whose result "
         "is the final when no speech follows; each utterance decoded after up to 8 s of the preceding speech with "
         "its text as the decoder's prefix (again alone when that loses speech); utterances cut at 15 s. Final pass and "
         "offline: the same `Transcriber`, beam 5, same language. "

@@ -94,7 +94,7 @@ class LiveOptions:
     speech_pad: float = 0.2  # s of audio kept before and after the detected speech
     max_utterance: float = 15.0  # s; a monologue is cut so finals keep coming
     partial_interval: float = 1.0  # s of new audio between partials
-    final_beam: int = 2  # partials decode the same way (see the module docstring)
+    final_beam: int = 5  # partials decode the same way (see the module docstring)
     context_seconds: float = 8.0  # earlier speech each utterance is recognised after (0: none)
     # Word times off for live finals: with them on, faster-whisper decodes the silent tail of
     # an utterance as a separate window, where base loops until its token limit (10-20 s on 2
