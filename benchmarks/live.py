@@ -140,6 +140,7 @@ def main() -> None:
                          "yes" if same else "NO", f"{live['final_pass_s']:.1f} / {offline_s:.1f}",
                          ",".join(sorted(set(live["warnings"]))) or "-"])
             print(" | ".join(str(c) for c in rows[-1]), flush=True)
+            print("    live text:", " | ".join(live["live_text"]), flush=True)
     load_after = os.getloadavg()
 
     summary = []
@@ -164,8 +165,10 @@ def main() -> None:
         "the ratios compare systems measured in the same run on the same files."
         + (f" This run had scheduling priority (nice {os.nice(0)}), as the recorder has on a dedicated desk PC."
            if os.nice(0) < 0 else ""),
-        "Live settings: VAD endpoint after 0.5 s of silence, partials beam 1 every >= 1 s (stretched to twice "
-        "their own cost), finals beam 2 without temperature fallback, utterances cut at 15 s. Final pass and "
+        "Live settings: VAD endpoint after 0.5 s of silence; partials every >= 1 s (stretched to twice their own "
+        "cost) decoded like finals (beam 5, no temperature fallback), and one at 0.2 s of silence whose result "
+        "is the final when no speech follows; each utterance decoded after up to 8 s of the preceding speech with "
+        "its text as the decoder's prefix (again alone when that loses speech); utterances cut at 15 s. Final pass and "
         "offline: the same `Transcriber`, beam 5, same language. "
         + ("No diarization." if args.no_diarize else
            "Speaker labels: `diarize.StreamingDiarizer` live (deferred to the final pass when the degrader "

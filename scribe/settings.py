@@ -129,8 +129,11 @@ class Settings(BaseSettings):
     live_min_silence: float = 0.5  # s of silence that ends an utterance (final-text latency)
     live_max_utterance: float = 15.0  # s; longer speech is cut so finals keep coming
     live_partial_interval: float = 1.0  # s of new audio between partial texts
-    live_partial_beam: int = 1
-    live_final_beam: int = 2  # the final pass uses final_pass_beam on the whole recording
+    # Partials decode like finals. The encoder's fixed 30 s window is the cost, not the beam:
+    # beam 5 costs live finals next to nothing over beam 2 and gave 3 errors fewer in 328 words
+    # (benchmarks/live.py, English, 4 runs).
+    live_final_beam: int = 5
+    live_context_seconds: float = 8.0  # earlier speech each utterance is recognised after
     live_max_lag: float = 30.0  # s behind real time before the live text skips ahead
     live_max_frame_bytes: int = 256_000  # one WebSocket audio frame: 8 s of 16 kHz s16le
     final_pass_beam: int = 5  # same as `scribe transcribe`, so the final pass equals offline

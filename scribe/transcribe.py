@@ -19,7 +19,7 @@ from scribe.asr.vad import WINDOW, SileroVad, VadOptions, regions_from_probs
 from scribe.asr.whisper import DecodeOptions, RawSegment, WhisperEngine, hotword_prompt
 from scribe.errors import ModelError
 from scribe.text.hallucination import clean_segment_text, is_repeat
-from scribe.text.zh import finish_text, to_simplified
+from scribe.text.zh import finish_text, to_simplified, to_traditional
 from scribe.types import SAMPLE_RATE, SpeechRegion, Transcript, TranscriptSegment, Word
 
 # Style prompt for Mandarin. Whisper continues in the script and punctuation of its prompt.
@@ -46,6 +46,9 @@ class TranscribeOptions:
     # Whisper's fallback re-decodes a doubtful segment at rising temperatures (up to 6 decodes
     # with best_of 5); live sessions pass (0.0,) so one short utterance never costs 10+ s.
     temperature: tuple[float, ...] = DecodeOptions.temperature
+    # Text already said at the start of the audio (live sessions give the previous utterances
+    # as context): decoded as given and left out of the result.
+    prefix: str | None = None
 
 
 ProgressFn = Callable[[float, float], None]  # (seconds of speech done, seconds of speech in all)
@@ -138,9 +141,12 @@ class Transcriber:
 
     def _decode_options(self, language: str, options: TranscribeOptions) -> DecodeOptions:
         prompt = ZH_STYLE_PROMPT if (language == "zh" and options.style_prompt) else None
-        hotwords = options.hotwords
+        hotwords, prefix = options.hotwords, options.prefix
         if language == "zh":
             hotwords = tuple(to_simplified(h) for h in hotwords)
+            # the record is Simplified, but Whisper continues in the script of what precedes
+            # (see ZH_STYLE_PROMPT): the prefix goes back in Traditional script
+            prefix = to_traditional(prefix) if prefix else prefix
         return DecodeOptions(
             language=language,
             beam_size=options.beam_size,
@@ -150,6 +156,7 @@ class Transcriber:
             no_speech_threshold=options.no_speech_threshold,
             log_prob_threshold=options.log_prob_threshold,
             temperature=options.temperature,
+            prefix=prefix,
         )
 
 
@@ -286,4 +293,5 @@ def _clean(
 def _options_info(options: TranscribeOptions) -> dict:
     out = asdict(options)
     out["hotwords"] = len(options.hotwords)  # the words themselves may be party names: not logged
+    out["prefix"] = bool(options.prefix)  # what was said: not echoed into the metadata
     return out

@@ -299,7 +299,7 @@ def test_live_speaker_labels_from_the_real_diarizers(engine, tmp_path: Path, sha
     from scribe.live.engine import _diarizers
 
     wav = shared_data / "conversations" / "conv_en_dev_01.wav"
-    streaming, offline = _diarizers(engine.settings)
+    streaming, offline, _models = _diarizers(engine.settings)
     engine = replace(engine, streaming_diarizer=streaming, offline_diarizer=offline)
     manager = engine.manager(tmp_path / "sessions")
     session = manager.create(engine.options("en"), source="test")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from scribe.types import TranscriptSegment, Word
+
+
+_CLOSING = " \t.,!?;:。，！？；：、…"
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,9 @@ class DecodeOptions:
     temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     initial_prompt: str | None = None
     hotwords: str | None = None
+    # Text already said at the start of the audio (earlier speech given as context): forced as
+    # the decoder's prefix and removed from the result.
+    prefix: str | None = None
     condition_on_previous_text: bool = True
     word_timestamps: bool = True
     no_speech_threshold: float = 0.6
@@ -95,6 +102,12 @@ class WhisperEngine:
         language = options.language
         if language and not self.is_multilingual:
             language = None if language == "en" else language
+        prompt, hotwords = options.initial_prompt, options.hotwords
+        prefix = (options.prefix or "").strip() or None
+        if prefix and hotwords:
+            # faster-whisper ignores hotwords when a prefix is given; they go where it would put
+            # them (before the previous-text prompt)
+            prompt, hotwords = " ".join(p for p in (hotwords, prompt) if p), None
         with self._lock:
             segments, info = self._model.transcribe(
                 samples,
@@ -103,8 +116,13 @@ class WhisperEngine:
                 best_of=options.best_of,
                 patience=options.patience,
                 temperature=list(options.temperature),
-                initial_prompt=options.initial_prompt,
-                hotwords=options.hotwords,
+                initial_prompt=prompt,
+                hotwords=hotwords,
+                prefix=prefix,
+                # After a prefix, timestamp mode tends to close the prefix's segment and end the
+                # window there (measured: the utterance after an 8 s context came back empty);
+                # without timestamps the continuation is decoded, as one segment.
+                without_timestamps=bool(prefix),
                 condition_on_previous_text=options.condition_on_previous_text,
                 word_timestamps=options.word_timestamps,
                 no_speech_threshold=options.no_speech_threshold,
@@ -115,7 +133,12 @@ class WhisperEngine:
                 vad_filter=False,  # gating is ours (scribe.asr.vad), with the locked model
             )
             out = []
+            strip = self._prefix_tokens(prefix) if prefix else None
             for s in segments:  # a generator: decoding happens while iterating
+                if strip is not None:
+                    s, strip = self._without_prefix(s, strip), None
+                    if s is None:
+                        continue
                 words = tuple(
                     Word(w.start + offset, w.end + offset, w.word, float(w.probability))
                     for w in (s.words or ())
@@ -132,6 +155,38 @@ class WhisperEngine:
                 if speech_after is not None and words and not speech_after(words[-1].end - offset):
                     break
         return DecodeResult(info.language, float(info.language_probability), tuple(out))
+
+    # -- prefix handling: the first segment starts with the forced prefix tokens --------------
+    def _prefix_tokens(self, prefix: str) -> list[int]:
+        # as faster-whisper encodes it (Tokenizer.encode of " " + prefix)
+        return list(self._model.hf_tokenizer.encode(" " + prefix, add_special_tokens=False).ids)
+
+    def _without_prefix(self, seg, prefix_tokens: list[int]):  # type: ignore[no-untyped-def]
+        """``seg`` with the prefix's tokens, text and words removed; None if nothing is left."""
+        hf = self._model.hf_tokenizer
+        eot = hf.token_to_id("<|endoftext|>")
+        text_tokens = [t for t in seg.tokens if t < eot]
+        if text_tokens[: len(prefix_tokens)] != prefix_tokens:
+            return seg  # the model did not keep the prefix verbatim: leave the segment whole
+        rest = text_tokens[len(prefix_tokens) :]
+        # the model often closes the prefix's sentence first (". If the reader..."): that mark
+        # belongs to the text before
+        text = hf.decode(rest)
+        body = text.lstrip(_CLOSING)
+        if not body.strip():
+            return None
+        # words (when asked for) cover the prefix too: drop as many characters as it has
+        prefix_chars = len("".join(hf.decode(prefix_tokens).split()))
+        words, said = list(seg.words or ()), 0
+        while words and said < prefix_chars:
+            said += len("".join(words.pop(0).word.split()))
+        return dataclasses.replace(
+            seg,
+            text=(" " + body.lstrip()) if body != text else text,
+            tokens=rest,
+            start=words[0].start if words else seg.start,
+            words=words or None,
+        )
 
 
 def hotword_prompt(hotwords: Sequence[str]) -> str | None:

@@ -25,6 +25,7 @@ class ManagerBridge:
     def __init__(self, manager: SessionManager, *, ws_prefix: str = "/ws/sessions") -> None:
         self.manager = manager
         self.ws_prefix = ws_prefix
+        self.diarization_models: Any = None  # set by the server when the live engine has them
         self._finishing: dict[str, threading.Thread] = {}
 
     @staticmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from scribe.live.final_pass import FinalPass, OfflineDiarizerLike
 from scribe.live.manager import SessionManager
@@ -27,6 +28,8 @@ class LiveEngine:
     vad_path: Path
     streaming_diarizer: Callable[[], StreamingDiarizer] | None = None
     offline_diarizer: OfflineDiarizerLike | None = None
+    # the loaded ``diarize.DiarizationModels``, shared with voice enrolment (one copy in memory)
+    diarization_models: Any = None
 
     @classmethod
     def load(cls, settings: Settings, *, model: str | None = None, diarize: bool = True) -> LiveEngine:
@@ -35,10 +38,10 @@ class LiveEngine:
         store = open_store(settings)
         transcriber = Transcriber.load(settings, model)
         vad_path = store.path_for(settings.vad_model) / "silero_vad_v6.onnx"
-        streaming, offline = (None, None)
+        streaming, offline, models = (None, None, None)
         if diarize:
-            streaming, offline = _diarizers(settings)
-        return cls(settings, transcriber, vad_path, streaming, offline)
+            streaming, offline, models = _diarizers(settings)
+        return cls(settings, transcriber, vad_path, streaming, offline, models)
 
     def options(self, language: str = "auto", hotwords: tuple[str, ...] = ()) -> LiveOptions:
         s = self.settings
@@ -48,8 +51,8 @@ class LiveEngine:
             min_silence=s.live_min_silence,
             max_utterance=s.live_max_utterance,
             partial_interval=s.live_partial_interval,
-            partial_beam=s.live_partial_beam,
             final_beam=s.live_final_beam,
+            context_seconds=s.live_context_seconds,
         )
 
     def pipeline(self, options: LiveOptions) -> StreamingPipeline:
@@ -77,7 +80,7 @@ class LiveEngine:
 
 def _diarizers(
     settings: Settings,
-) -> tuple[Callable[[], StreamingDiarizer] | None, OfflineDiarizerLike | None]:
+) -> tuple[Callable[[], StreamingDiarizer], OfflineDiarizerLike, Any]:
     """The diarize package's models, loaded once: a fresh streaming diarizer per session (its
     state is the session's speakers) and one offline diarizer for every final pass."""
     from diarize import DiarizationModels, OfflineDiarizer, StreamingOptions, load_models
@@ -92,4 +95,4 @@ def _diarizers(
         latency=settings.diarize_live_latency,
     )
     offline = OfflineDiarizer(models, DiarizationOptions(threshold=settings.diarize_cluster_threshold))
-    return (lambda: Streaming(models, options)), offline
+    return (lambda: Streaming(models, options)), offline, models

@@ -17,7 +17,7 @@ import numpy as np
 from scribe.live.archive import SessionFolder, read_wav_pcm
 from scribe.text.zh import finish_text
 from scribe.transcribe import TranscribeOptions, Transcriber
-from scribe.types import SpeakerTurn, Transcript
+from scribe.types import SpeakerTurn, Transcript, TranscriptSegment
 
 Progress = Callable[[str, float], None]  # (stage, fraction done)
 
@@ -74,8 +74,13 @@ class FinalPass:
             progress("diarize", 0.0)
             if live_diarizer is not None:
                 turns = list(live_diarizer.final_pass(samples, self.diarizer))
-            else:  # after a crash the live diarizer is gone: fresh labels
-                turns = list(self.diarizer.diarize(samples))
+            else:
+                # after a crash (or in another process) the live diarizer is gone, but the
+                # journal holds the labels the live text showed and staff may have named
+                from scribe.live.transcripts import transcript_from_events
+
+                live_text = transcript_from_events(folder.events(), 0.0, meta)
+                turns = keep_live_labels(list(self.diarizer.diarize(samples)), live_text.segments)
             # word by word, splitting a segment where the speaker changes; a split segment's
             # text is rebuilt from raw Whisper words, so it is typeset again (idempotent)
             transcript = attribute_words(transcript, turns)
@@ -87,3 +92,35 @@ class FinalPass:
         else:
             info["speakers"] = None  # no diarizer installed: the final text has no speaker labels
         return replace(transcript, info=info)
+
+
+def keep_live_labels(turns: Sequence[SpeakerTurn], live: Sequence[TranscriptSegment]) -> list[SpeakerTurn]:
+    """Offline speakers renamed to the live label whose finals they overlap most, one to one,
+    so names and roles given during the hearing still apply; a voice the live pass did not
+    separate gets the next free unknown label."""
+    from scipy.optimize import linear_sum_assignment
+
+    from diarize.labels import UNKNOWN_PREFIX, is_unknown_label, unknown_label
+
+    offline_labels = sorted({t.speaker for t in turns})
+    live_labels = sorted({s.speaker for s in live if s.speaker})
+    mapping: dict[str, str] = {}
+    if offline_labels and live_labels:
+        overlap = np.zeros((len(offline_labels), len(live_labels)))
+        for t in turns:
+            i = offline_labels.index(t.speaker)
+            for s in live:
+                if s.speaker:
+                    overlap[i, live_labels.index(s.speaker)] += max(0.0, min(t.end, s.end) - max(t.start, s.start))
+        for r, c in zip(*linear_sum_assignment(overlap, maximize=True)):
+            if overlap[r, c] > 0:
+                mapping[offline_labels[r]] = live_labels[c]
+    taken = set(mapping.values()) | set(live_labels)
+    n = max([int(x[len(UNKNOWN_PREFIX) :]) for x in taken if is_unknown_label(x)], default=0)
+    for lab in offline_labels:
+        if lab not in mapping:
+            n += 1
+            while unknown_label(n) in taken:
+                n += 1
+            mapping[lab] = unknown_label(n)
+    return sorted(SpeakerTurn(t.start, t.end, mapping[t.speaker]) for t in turns)

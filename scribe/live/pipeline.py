@@ -5,11 +5,23 @@ next block of 16 kHz float32 audio and returns the events it caused; ``flush()``
 utterance in progress. The recogniser and the diarizer are injected behind small Protocols.
 
 Latency, on the session clock: an utterance is closed ``min_silence`` seconds after its speech
-ends (or at ``max_utterance`` seconds, cut at the quietest window near the end), then
-recognised; so a final event's emit time is ``end + min_silence + recognition time`` after the
-session start. A partial for the utterance in progress is recognised every
-``partial_interval`` seconds of new audio. Both intervals stretch when the machine falls behind
-(see ``Degrader``).
+ends (or at ``max_utterance`` seconds, cut at the quietest window near the end). A partial for
+the utterance in progress is recognised every ``partial_interval`` seconds of new audio, with
+the final's own decoding settings: on 2 cores Whisper's cost is the encoder's fixed 30 s
+window (0.84 of a 0.93 s call, measured with base), so a beam costs next to nothing and a
+partial is as good as a final. That buys two things:
+
+- when speech pauses (``PAUSE_SPECULATE``), the utterance so far is recognised at once; if no
+  speech follows before the endpoint, that result *is* the final, so a final is emitted about
+  ``PAUSE_SPECULATE + one decode`` after the speech ends instead of ``min_silence + decode``;
+- when a recognition of a long utterance holds several segments and a segment boundary sits in
+  a VAD pause, the segments before it are final already (``_commit_settled``): a speaker change
+  over a short gap, or a monologue, does not hold back the text before it.
+
+Each utterance is recognised after the session's preceding speech (``context_seconds`` of it,
+with the text already emitted for it forced as the decoder's prefix): a two-word answer is
+heard after the question, as in the whole-recording pass. Intervals stretch when the machine
+falls behind (see ``Degrader``).
 """
 
 from __future__ import annotations
@@ -28,7 +40,9 @@ from scribe.live.vad_stream import WINDOW, SpeechProbability
 from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn, TranscriptSegment
 
 
-PAUSE_NO_PARTIAL = 0.2  # s of trailing silence after which no new partial is started
+PAUSE_SPECULATE = 0.2  # s of trailing silence after which the utterance so far is recognised
+SETTLED_PAUSE = 0.15  # s: a VAD pause this long at a segment boundary makes the segments before it final
+MAX_DECODE_SECONDS = 28.0  # context + utterance stay inside Whisper's one 30 s window
 
 # -- what the pipeline needs from the models ------------------------------------------------
 
@@ -37,9 +51,13 @@ PAUSE_NO_PARTIAL = 0.2  # s of trailing silence after which no new partial is st
 class RecognitionRequest:
     language: str | None  # None: detect
     hotwords: tuple[str, ...]
-    prompt: str | None
     beam_size: int
     word_timestamps: bool
+    # Earlier speech of the session and the text already emitted for it: the recogniser decodes
+    # context + utterance with that text forced as the decoder's prefix and returns only what
+    # follows (times relative to the utterance).
+    context: np.ndarray | None = field(default=None, compare=False, repr=False)
+    context_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,9 +94,8 @@ class LiveOptions:
     speech_pad: float = 0.2  # s of audio kept before and after the detected speech
     max_utterance: float = 15.0  # s; a monologue is cut so finals keep coming
     partial_interval: float = 1.0  # s of new audio between partials
-    partial_beam: int = 1
-    final_beam: int = 2
-    prompt_chars: int = 120  # previous final text given as context to the next utterance
+    final_beam: int = 5  # partials decode the same way (see the module docstring)
+    context_seconds: float = 8.0  # earlier speech each utterance is recognised after (0: none)
     # Word times off for live finals: with them on, faster-whisper decodes the silent tail of
     # an utterance as a separate window, where base loops until its token limit (10-20 s on 2
     # cores, measured) before the filter drops it. The final pass has word times.
@@ -147,6 +164,13 @@ DEGRADE_MESSAGES = {
 # -- the pipeline ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Hypothesis:
+    windows: int  # windows of the utterance it covers
+    language: str | None  # the language asked for (None: detected)
+    result: Recognition
+
+
 @dataclass
 class _Final:
     id: str
@@ -188,7 +212,9 @@ class StreamingPipeline:
         self.language: str | None = None if options.language == "auto" else options.language
         self._detected: str | None = self.language
         self._partial_cost = 0.0  # s of compute the last partial took
-        self._prompt = ""
+        self._last_speech = 0  # index of the utterance's last window that was not silence
+        self._hyp: _Hypothesis | None = None  # latest recognition of the utterance in progress
+        self._history: deque[tuple[np.ndarray, str]] = deque(maxlen=16)  # (audio, text) of finals
         self._recent: deque[_Final] = deque(maxlen=200)  # finals whose speaker may still change
         self._turns: deque[SpeakerTurn] = deque(maxlen=2000)
         self._turns_horizon = 0.0
@@ -212,6 +238,7 @@ class StreamingPipeline:
         self.samples_in += num_samples
         self._pending = np.zeros(0, dtype=np.float32)
         self._preroll.clear()
+        self._history.clear()  # the skipped speech breaks the context
         self.vad.reset()
         return out
 
@@ -232,16 +259,21 @@ class StreamingPipeline:
         opts = self.options
         for i in range(0, n, WINDOW):
             out += self._step(buf[i : i + WINDOW], block_start + i, opts)
-        # no partial once the speaker seems to have stopped: the final is due within
-        # min_silence, and a partial started now would only delay it
-        pausing = self._silence >= PAUSE_NO_PARTIAL * SAMPLE_RATE
-        if self._utt and not pausing and self._voiced >= opts.min_speech * SAMPLE_RATE:
-            length = len(self._utt) * WINDOW
-            # never spend more than about half the time on partials: their cost grows with
-            # the utterance, and finals must not queue behind them
-            interval = max(opts.partial_interval, 2.0 * self._partial_cost)
-            if length - self._last_partial >= interval * SAMPLE_RATE:
-                out += self._partial(opts)
+        if not self._utt or self._voiced < opts.min_speech * SAMPLE_RATE:
+            return out
+        if self._silence >= PAUSE_SPECULATE * SAMPLE_RATE:
+            # The speaker seems to have stopped: recognise the utterance now, as the final
+            # would, so the endpoint can emit it without another decode. Skipped when partials
+            # are off (far behind): then it would be extra work, not earlier work.
+            if not self._covered() and opts.partial_interval != float("inf"):
+                out += self._partial(opts, speculate=True)
+            return out
+        length = len(self._utt) * WINDOW
+        # never spend more than about half the time on partials, so finals never queue
+        # behind them for long
+        interval = max(opts.partial_interval, 2.0 * self._partial_cost)
+        if length - self._last_partial >= interval * SAMPLE_RATE:
+            out += self._partial(opts)
         return out
 
     def flush(self) -> list[Event]:
@@ -253,7 +285,7 @@ class StreamingPipeline:
 
     def end_utterance(self) -> list[Event]:
         """Close the utterance in progress (a pause); the stream goes on afterwards."""
-        return self._close_utterance() if self._utt else []
+        return self._close_utterance(endpoint=True) if self._utt else []
 
     # -- endpointing ---------------------------------------------------------------------
 
@@ -262,12 +294,7 @@ class StreamingPipeline:
         if not self._utt:
             if p >= opts.speech_threshold:
                 pre = list(self._preroll)
-                self._utt = pre + [window]
-                self._utt_probs = [0.0] * len(pre) + [p]
-                self._utt_start = at - len(pre) * WINDOW
-                self._silence = 0
-                self._voiced = WINDOW
-                self._last_partial = 0
+                self._start_utterance(pre + [window], [0.0] * len(pre) + [p], at - len(pre) * WINDOW)
                 self._preroll.clear()
             else:
                 self._preroll.append(window)
@@ -278,15 +305,25 @@ class StreamingPipeline:
             self._silence += WINDOW
         else:
             self._silence = 0
+            self._last_speech = len(self._utt) - 1
             if p >= opts.speech_threshold:
                 self._voiced += WINDOW
         if self._silence >= opts.min_silence * SAMPLE_RATE:
             # keep speech_pad of the silence, give the rest back to the pre-roll
             keep = len(self._utt) - (self._silence - self._pad) // WINDOW
-            return self._close_utterance(keep)
+            return self._close_utterance(keep, endpoint=True)
         if len(self._utt) * WINDOW >= opts.max_utterance * SAMPLE_RATE:
             return self._close_utterance(self._cut_point())
         return []
+
+    def _start_utterance(self, windows: list[np.ndarray], probs: list[float], start: int) -> None:
+        threshold = self.options.speech_threshold
+        self._utt, self._utt_probs, self._utt_start = windows, probs, start
+        self._voiced = sum(WINDOW for q in probs if q >= threshold)
+        self._last_speech = max((i for i, q in enumerate(probs) if q >= self.options.silence_threshold), default=0)
+        self._silence = 0
+        self._last_partial = 0
+        self._hyp = None
 
     def _cut_point(self) -> int:
         """Window index to cut a too-long utterance at: the quietest of its last 3 s."""
@@ -294,28 +331,35 @@ class StreamingPipeline:
         lo = max(1, len(probs) - int(3 * SAMPLE_RATE / WINDOW))
         return lo + int(np.argmin(probs[lo:]))
 
-    def _close_utterance(self, keep: int | None = None) -> list[Event]:
+    def _covered(self) -> bool:
+        """Whether the latest recognition heard all the utterance's speech, as the final would."""
+        h = self._hyp
+        return h is not None and h.windows > self._last_speech and h.language == self.language
+
+    def _close_utterance(self, keep: int | None = None, *, endpoint: bool = False) -> list[Event]:
         keep = len(self._utt) if keep is None else max(1, min(keep, len(self._utt)))
         audio = np.concatenate(self._utt[:keep])
         start = self._utt_start
         voiced = self._voiced
+        # at an endpoint nothing but silence follows the last speech window: a recognition
+        # that heard it is what the final decode would produce (same settings, same context)
+        reuse = self._hyp.result if (endpoint and self._covered() and self._hyp) else None
         rest, rest_probs = self._utt[keep:], self._utt_probs[keep:]
         utt_id = self.utterance
         self.utterance += 1
         shown = self._partial_shown
         self._utt, self._utt_probs, self._partial_shown = [], [], False
         self._silence = self._voiced = self._last_partial = 0
+        self._hyp = None
         if rest and max(rest_probs, default=0.0) >= self.options.speech_threshold:
             # a cut inside speech: the remainder opens the next utterance
-            self._utt, self._utt_probs = rest, rest_probs
-            self._utt_start = start + keep * WINDOW
-            self._voiced = sum(WINDOW for q in rest_probs if q >= self.options.speech_threshold)
+            self._start_utterance(rest, rest_probs, start + keep * WINDOW)
         else:
             for w in rest[-self._preroll.maxlen :] if self._preroll.maxlen else []:
                 self._preroll.append(w)
         out: list[Event] = []
         if voiced >= self.base_options.min_speech * SAMPLE_RATE:
-            out = self._final(audio, start / SAMPLE_RATE, utt_id)
+            out = self._final(audio, start / SAMPLE_RATE, utt_id, reuse)
         if not out and shown:
             # the partial on screen came to nothing (noise, a filtered hallucination): clear it
             out.append(ev.partial(utt_id, start / SAMPLE_RATE, start / SAMPLE_RATE, "", None))
@@ -323,14 +367,36 @@ class StreamingPipeline:
 
     # -- recognition ------------------------------------------------------------------------
 
-    def _request(self, beam: int, words: bool, language: str | None) -> RecognitionRequest:
+    def _request(self, language: str | None, utterance_samples: int) -> RecognitionRequest:
+        opts = self.options
+        context, text = self._context(utterance_samples)
         return RecognitionRequest(
             language=language,
             hotwords=self.base_options.hotwords,
-            prompt=self._prompt or None,
-            beam_size=beam,
-            word_timestamps=words,
+            beam_size=opts.final_beam,
+            word_timestamps=opts.final_words,
+            context=context,
+            context_text=text,
         )
+
+    def _context(self, utterance_samples: int) -> tuple[np.ndarray | None, str]:
+        """The latest finals' audio and text, up to ``context_seconds``, whole utterances only
+        (the prefix must be exactly what the audio says)."""
+        # Auto language: no context, or detection would hear the previous speaker's language.
+        if self.language is None or not self._history or self.base_options.context_seconds <= 0:
+            return None, ""
+        room = min(self.base_options.context_seconds * SAMPLE_RATE, MAX_DECODE_SECONDS * SAMPLE_RATE - utterance_samples)
+        picked: list[tuple[np.ndarray, str]] = []
+        total = 0
+        for audio, text in reversed(self._history):
+            if total + len(audio) > room:
+                break
+            picked.append((audio, text))
+            total += len(audio)
+        if not picked:
+            return None, ""
+        picked.reverse()
+        return np.concatenate([a for a, _ in picked]), _join(self.language, [t for _, t in picked])
 
     def _recognise(self, audio: np.ndarray, request: RecognitionRequest) -> Recognition:
         t0 = time.perf_counter()
@@ -338,23 +404,84 @@ class StreamingPipeline:
         self.recognition_seconds += time.perf_counter() - t0
         return result
 
-    def _partial(self, opts: LiveOptions) -> list[Event]:
+    def _partial(self, opts: LiveOptions, *, speculate: bool = False) -> list[Event]:
         audio = np.concatenate(self._utt)
         self._last_partial = len(audio)
+        # a speculative run asks exactly what the final will ask (detecting the language when
+        # the session has none); a regular partial reuses the last detected language, which
+        # saves the detection's encoder pass
+        language = self.language if (speculate or self.language) else self._detected
         t0 = time.perf_counter()
-        result = self._recognise(audio, self._request(opts.partial_beam, False, self._detected))
+        result = self._recognise(audio, self._request(language, len(audio)))
         self._partial_cost = time.perf_counter() - t0
-        text = _join(result.language, [s.text for s in result.segments])
+        self._hyp = _Hypothesis(len(self._utt), language, result)
+        out, segments = self._commit_settled(result, opts)
+        text = _join(result.language, [s.text for s in segments])
         if not text:
-            return []
+            return out
         self.partials += 1
         self._partial_shown = True
         start = self._utt_start / SAMPLE_RATE
-        return [ev.partial(self.utterance, start, start + len(audio) / SAMPLE_RATE, text,
-                           self._speaker_for(start, start + len(audio) / SAMPLE_RATE))]
+        end = start + len(self._utt) * WINDOW / SAMPLE_RATE
+        return out + [ev.partial(self.utterance, start, end, text, self._speaker_for(start, end))]
 
-    def _final(self, audio: np.ndarray, offset: float, utt_id: int) -> list[Event]:
-        result = self._recognise(audio, self._request(self.options.final_beam, self.options.final_words, self.language))
+    def _commit_settled(
+        self, result: Recognition, opts: LiveOptions
+    ) -> tuple[list[Event], list[TranscriptSegment]]:
+        """Segments before a boundary that sits in a VAD pause are final already: emit them and
+        start the utterance again from the pause (they become its context). Returns the events
+        and the segments still in progress."""
+        segments = [s for s in result.segments if s.text.strip()]
+        if len(segments) < 2:
+            return [], segments
+        for i in range(len(segments) - 2, -1, -1):
+            cut = self._pause_between(segments[i].end, segments[i + 1].start, opts)
+            if cut is not None:
+                break
+        else:
+            return [], segments
+        offset = self._utt_start / SAMPLE_RATE
+        cut_s = cut * WINDOW / SAMPLE_RATE
+        settled = Recognition(
+            tuple(_clip(s, 0.0, cut_s) for s in segments[: i + 1]), result.language
+        )
+        audio = np.concatenate(self._utt[:cut])
+        utt_id = self.utterance
+        self.utterance += 1
+        self._partial_shown = False
+        hyp = self._hyp
+        rest, rest_probs = self._utt[cut:], self._utt_probs[cut:]
+        self._start_utterance(rest, rest_probs, self._utt_start + cut * WINDOW)
+        self._last_partial = len(rest) * WINDOW  # just recognised
+        remaining = [_clip(s, cut_s, float("inf"), shift=cut_s) for s in segments[i + 1 :]]
+        if hyp is not None:
+            # what the same decode heard after the cut stands for the rest of the utterance
+            self._hyp = _Hypothesis(hyp.windows - cut, hyp.language, Recognition(tuple(remaining), result.language))
+        return self._final(audio, offset, utt_id, settled), remaining
+
+    def _pause_between(self, a: float, b: float, opts: LiveOptions) -> int | None:
+        """Window index in the middle of the longest VAD pause near [a, b] (seconds into the
+        utterance), if it lasts ``SETTLED_PAUSE``; Whisper's segment times are approximate."""
+        per_s = SAMPLE_RATE / WINDOW
+        lo = max(1, int((a - 0.3) * per_s))
+        hi = min(len(self._utt_probs), int((b + 0.3) * per_s) + 1)
+        best, run_start, best_at = 0, None, None
+        for k in range(lo, hi):
+            if self._utt_probs[k] < opts.silence_threshold:
+                run_start = k if run_start is None else run_start
+                if k - run_start + 1 > best:
+                    best, best_at = k - run_start + 1, (run_start + k + 1) // 2
+            else:
+                run_start = None
+        if best_at is None or best < SETTLED_PAUSE * per_s or best_at > self._last_speech:
+            return None
+        return best_at
+
+    def _final(
+        self, audio: np.ndarray, offset: float, utt_id: int, result: Recognition | None = None
+    ) -> list[Event]:
+        if result is None:
+            result = self._recognise(audio, self._request(self.language, len(audio)))
         if result.language:
             self._detected = result.language
         out: list[Event] = []
@@ -373,7 +500,7 @@ class StreamingPipeline:
             texts.append(seg.text)
             self.finals += 1
         if texts:
-            self._prompt = _join(result.language, texts)[-self.base_options.prompt_chars :]
+            self._history.append((audio, _join(result.language, texts)))
         return out
 
     # -- speakers ---------------------------------------------------------------------------
@@ -401,6 +528,15 @@ class StreamingPipeline:
             if o > 0:
                 overlap[t.speaker] = overlap.get(t.speaker, 0.0) + o
         return max(overlap, key=lambda s: overlap[s]) if overlap else None
+
+
+def _clip(seg: TranscriptSegment, lo: float, hi: float, *, shift: float = 0.0) -> TranscriptSegment:
+    """``seg`` inside [lo, hi] (its words too), moved ``shift`` seconds earlier."""
+    start, end = max(seg.start, lo), max(min(seg.end, hi), max(seg.start, lo))
+    words = tuple(
+        replace(w, start=w.start - shift, end=w.end - shift) for w in seg.words if lo <= w.start < hi
+    )
+    return replace(seg, start=start - shift, end=end - shift, words=words)
 
 
 def _join(language: str | None, texts: Sequence[str]) -> str:

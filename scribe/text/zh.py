@@ -33,6 +33,18 @@ def _t2s():  # type: ignore[no-untyped-def]
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _s2t():  # type: ignore[no-untyped-def]
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
+def to_traditional(text: str) -> str:
+    """For text fed back to Whisper (a decoder prefix): in the script its Mandarin prompt uses."""
+    return _s2t().convert(text) if has_han(text) else text
+
+
 def has_han(text: str) -> bool:
     return bool(_HAN.search(text))
 

@@ -42,10 +42,12 @@ class EnrolOut(BaseModel):
 
 def _models(request: Request) -> Any:
     with _lock:
-        models = getattr(request.app.state, "diarize_models", None)
+        # the live engine's copy when it has one (loaded once for the whole server)
+        models = getattr(getattr(request.app.state, "live", None), "diarization_models", None)
+        models = models or getattr(request.app.state, "diarize_models", None)
         if models is None:
-            # Loaded on the first enrolment (the live engine holds its own copy: sharing it is
-            # a known follow-up). A missing model answers 503 with the install command.
+            # No live engine with diarization here (tests, a server without live capture):
+            # loaded on the first enrolment. A missing model answers 503 with the install command.
             from diarize import load_models
             from scribe.models import open_store
 

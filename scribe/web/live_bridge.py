@@ -21,6 +21,9 @@ class LiveStart:
 
 
 class LiveBridge(Protocol):
+    """What the server needs from live capture. A bridge may also carry ``diarization_models``
+    (the loaded ``diarize.DiarizationModels``): voice enrolment then uses that copy."""
+
     def open(self, start: LiveStart) -> str:
         """Create (or find) the live session for a hearing; returns its id."""
         ...

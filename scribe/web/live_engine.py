@@ -31,7 +31,9 @@ def build_live_bridge(settings: Settings, _metrics: Any = None) -> ManagerBridge
     from scribe.live.engine import LiveEngine
 
     engine = LiveEngine.load(settings)
-    return ManagerBridge(engine.manager())
+    bridge = ManagerBridge(engine.manager())
+    bridge.diarization_models = engine.diarization_models  # voice enrolment uses the same copy
+    return bridge
 
 
 def close_live(live: Any) -> None:
