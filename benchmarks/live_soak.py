@@ -73,6 +73,8 @@ def main() -> None:
     ap.add_argument("--speed", type=float, default=4.0)
     ap.add_argument("--warmup-min", type=float, default=10.0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--language", default="auto",
+                    help="session language; a fixed one (zh, en) also exercises the context kept between utterances")
     ap.add_argument("--samples-out", type=Path, default=None, help="write the RSS samples (JSON) here")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
@@ -87,7 +89,7 @@ def main() -> None:
     loop = speech_loop()
     workdir = Path(tempfile.mkdtemp(prefix="live-soak-"))
     manager = engine.manager(workdir / "sessions")
-    session = manager.create(engine.options("auto"), source="soak", title="soak")
+    session = manager.create(engine.options(args.language), source="soak", title="soak")
     counts: dict[str, int] = {}
 
     def count(e) -> None:  # type: ignore[no-untyped-def]
@@ -122,8 +124,11 @@ def main() -> None:
     text = "\n".join([
         "## Live sessions: soak",
         "",
-        f"`python -m benchmarks.live_soak --hours {args.hours:g} --speed {args.speed:g}` — {machine_line()}; "
-        f"whisper-base int8, {args.threads} threads, language auto. Shared machine (other engineers' jobs ran "
+        f"`python -m benchmarks.live_soak --hours {args.hours:g} --speed {args.speed:g} --language {args.language}` — "
+        f"{machine_line()}; whisper-base int8, {args.threads} threads, language {args.language}"
+        + (" (the English recordings are recognised as Mandarin too: the run is about memory, with the context "
+           "between utterances in use)" if args.language == "zh" else "")
+        + f". Shared machine (other engineers' jobs ran "
         f"alongside). The shared speech set ({len(loop) / 16000:.0f} s of real Mandarin and English) looped for "
         f"{meta['duration'] / 3600:.2f} h of session audio, fed at {args.speed:g}x real time "
         f"({wall_h * 60:.0f} min wall).",
