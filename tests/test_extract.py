@@ -258,3 +258,27 @@ def test_session_file_errors_name_the_field(change: dict, message: str) -> None:
     data.update(change)
     with pytest.raises(DocumentError, match=message):
         CaseFile.from_dict(data)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_note_is_chinese_with_an_english_twin(name: str) -> None:
+    """The review page is Chinese: a note (why a field is missing, how it was derived) must not
+    reach it as machine English; the English page has the twin."""
+    from scribe.text.zh import has_han
+
+    d = load(name)
+    for kind in ("mediation-agreement", "consultation-record", "hearing-record"):
+        draft = rule_draft(d.transcript, d.casefile, kind=kind)
+        seen = 0
+
+        def walk(fv) -> None:  # noqa: ANN001
+            nonlocal seen
+            if fv.note:
+                seen += 1
+                assert has_han(fv.note) and fv.note_en and fv.note_en != fv.note, (fv.note, fv.note_en)
+            for child in (fv.items or []) + list((fv.parts or {}).values()):
+                walk(child)
+
+        for fv in draft.fields.values():
+            walk(fv)
+        assert seen, f"{name}/{kind}: no notes at all"

@@ -327,7 +327,7 @@ def values_of(value: Any) -> Any:
 
 _PROVENANCE_KEYS = frozenset(
     {"source", "sources", "spans", "evidence", "origin", "confidence", "segments", "words",
-     "start", "end", "quote", "edited", "by", "note", "items", "parts"}
+     "start", "end", "quote", "edited", "by", "note", "note_en", "items", "parts"}
 )  # fmt: skip
 
 

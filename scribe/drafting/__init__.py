@@ -20,6 +20,7 @@ from scribe.drafting.generator import Generation, TextGenerator, TransformersGen
 from scribe.extract import Dialogue, Draft, finish_draft, rule_draft
 from scribe.extract.dialogue import Utterance
 from scribe.extract.draft import DrafterInfo
+from scribe.extract import notes as N
 from scribe.extract.fields import FieldValue, Source, composite_items
 from scribe.extract.quantities import find_amounts, find_deadlines
 from scribe.types import Transcript
@@ -138,7 +139,8 @@ def _apply(base: Draft, gen: Generation, dialogue: Dialogue, kind: str, timeout_
         raise _Rejected(f"its facts are not supported by the transcript ({support:.0%} of wording was said)")
     fields[facts_key] = FieldValue(
         value=out.facts, source=Source.MODEL, evidence=[u.evidence() for u in _best(out.facts, sources or utterances, 4)],
-        confidence=round(0.5 * support + 0.3, 3), note=f"rewritten by the drafting model ({support:.0%} of wording said)")
+        confidence=round(0.5 * support + 0.3, 3),
+        note=N.rewritten_by_model(support).zh, note_en=N.rewritten_by_model(support).en)
     if kind == "mediation-agreement" and out.terms:
         mediator = [u for u in utterances if u.role is StaffRole.MEDIATOR]
         dictated = "".join(u.text for u in mediator)
@@ -152,7 +154,7 @@ def _apply(base: Draft, gen: Generation, dialogue: Dialogue, kind: str, timeout_
                                     confidence=round(0.5 * s + 0.3, 3)))
         if base.fields["terms"].source is Source.MISSING:
             raise _Rejected("it states terms although the mediator dictated none")
-        fields["terms"] = composite_items(items, "")
+        fields["terms"] = composite_items(items, None)
         if len(items) != len(base.fields["terms"].items or []):
             notes.append(f"the drafting model restated {len(base.fields['terms'].items or [])} dictated terms "
                          f"as {len(items)}; check them against the evidence")

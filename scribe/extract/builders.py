@@ -29,6 +29,7 @@ from scribe.extract.fields import (
     from_transcript,
     missing,
 )
+from scribe.extract import notes as N
 from scribe.extract.identity import self_statements
 from scribe.extract.legal import find_legal_bases
 from scribe.extract.quantities import format_date
@@ -41,7 +42,7 @@ Fields = dict[str, FieldValue]
 # -- shared fields -------------------------------------------------------------------------
 def _staff_names(casefile: CaseFile, role: StaffRole) -> FieldValue:
     names = [s.name for s in casefile.staff_with_role(role) if s.name]
-    return from_session(names or None, note=None if names else f"no {role.value} named in the session file")
+    return from_session(names or None, note=None if names else N.no_staff_named(role.value))
 
 
 def _category(casefile: CaseFile, dialogue: Dialogue) -> FieldValue:
@@ -49,13 +50,13 @@ def _category(casefile: CaseFile, dialogue: Dialogue) -> FieldValue:
         return from_session(casefile.dispute_category)
     guess = guess_category(dialogue.text)
     if guess is None:
-        return missing("no dispute category stands out in the recording; choose one")
+        return missing(N.NO_CATEGORY)
     hits = [u for u in dialogue if any(w in u.text for w in guess.hits)][:3]
     return from_transcript(
         guess.category,
         [u.evidence() for u in hits],
         confidence=0.5 + 0.45 * guess.share,
-        note=f"keywords: {'、'.join(guess.hits)}",
+        note=N.keywords(list(guess.hits)),
     )
 
 
@@ -68,7 +69,7 @@ def _legal_bases(utterances: list[Utterance]) -> FieldValue:
                 continue
             seen.add(basis.citation)
             items.append(from_transcript(basis.citation, [u.evidence(basis.phrase)], 0.9 * u.confidence))
-    return composite_items(items, "no statute was cited")
+    return composite_items(items, N.NO_STATUTE)
 
 
 def _own_turns(dialogue: Dialogue, casefile: CaseFile, person_id: str) -> list[Utterance]:
@@ -88,9 +89,9 @@ def _person_parts(party: Party, own: list[Utterance], keys: tuple[str, ...]) -> 
         elif key in said:
             st = said[key]
             parts[key] = from_transcript(st.value, [st.utterance.evidence(st.quote)], 0.75 * st.utterance.confidence,
-                                         note="stated by the party in the recording")
+                                         note=N.STATED_BY_PARTY)
         else:
-            parts[key] = missing(f"{party.display}: {key} not in the session file and not stated")
+            parts[key] = missing(N.detail_missing(party.display, key))
     return parts
 
 
@@ -108,14 +109,14 @@ def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     f: Fields = {}
     f["organisation"] = from_session(casefile.organisation)
     f["case_number"] = from_session(casefile.case_number)
-    f["date"] = from_session(casefile.date.isoformat(), note="the agreement is taken to be signed on the session date")
+    f["date"] = from_session(casefile.date.isoformat(), note=N.SIGNED_ON_SESSION_DATE)
     parties = []
     for i, party in enumerate(casefile.bound_parties):
         parts = {"side": from_session(SIDES[i] if i < len(SIDES) else f"第{i + 1}方"),
                  "role": from_session(party.role.value)}
         parts.update(_person_parts(party, _own_turns(dialogue, casefile, party.id), PARTY_KEYS))
         parties.append(composite_parts(parts))
-    f["parties"] = composite_items(parties, "no 申请人/被申请人 in the session file")
+    f["parties"] = composite_items(parties, N.NO_PARTIES_IN_FILE)
     f["dispute_category"] = _category(casefile, dialogue)
 
     statements = fact_statements(dialogue, casefile)
@@ -125,17 +126,17 @@ def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
                        for s in statements)
         used = [u for s in statements for u in s.utterances]
         f["facts"] = from_transcript(text, [u.evidence() for u in used], 0.6 * mean_confidence(used),
-                                     note="extractive: the parties' own sentences")
+                                     note=N.PARTIES_OWN_WORDS)
     else:
-        f["facts"] = missing("no party described the dispute in the recording")
+        f["facts"] = missing(N.NO_FACTS)
     resp = responsibility_statement(dialogue)
     f["responsibility"] = (from_transcript(resp[0], [u.evidence() for u in resp[1]], 0.6 * mean_confidence(resp[1]))
-                           if resp else missing("the mediator did not state responsibilities"))
+                           if resp else missing(N.NO_RESPONSIBILITY))
 
     dictated = dictated_terms(dialogue, casefile.date)
     terms = list(dictated.terms)
     if dictated.cue is None:
-        f["terms"] = composite_items([], "the mediator did not dictate terms after a cue like 经调解双方自愿达成如下协议")
+        f["terms"] = composite_items([], N.NO_TERMS)
     else:
         f["terms"] = composite_items(
             [from_transcript(t.text, _term_evidence(t), 0.85 * mean_confidence(t.utterances)) for t in terms],
@@ -144,12 +145,12 @@ def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     manner, manner_terms = performance_manner(terms)
     f["performance_manner"] = (
         from_transcript(manner, [e for t in manner_terms for e in _term_evidence(t)], 0.7)
-        if manner else missing("the terms do not say how they are performed (转账/现金/分期)")
+        if manner else missing(N.NO_MANNER)
     )
     place, place_term = performance_place(terms)
     f["performance_place"] = (
         from_transcript(place, _term_evidence(place_term), 0.6) if place and place_term
-        else missing("the terms do not say where they are performed")
+        else missing(N.NO_PLACE)
     )
     deadline_items = []
     all_deadlines = []
@@ -158,21 +159,21 @@ def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
             all_deadlines.append((d, t))
             deadline_items.append(from_transcript(
                 f"第{cn2an.an2cn(n)}条“{d.phrase}”：{format_date(d.date)}", _term_evidence(t, d.phrase), 0.8,
-                note=f"{d.kind} deadline counted from the session date {casefile.date.isoformat()}"))
-    f["deadlines"] = composite_items(deadline_items, "no deadline was said in the terms")
+                note=N.deadline_counted(d.kind, casefile.date.isoformat())))
+    f["deadlines"] = composite_items(deadline_items, N.NO_DEADLINE)
     if all_deadlines:
         last, term = max(all_deadlines, key=lambda x: x[0].date)
         f["performance_deadline"] = from_transcript(
             last.date.isoformat(), _term_evidence(term, last.phrase), 0.8,
-            note=f"the latest deadline of the terms: “{last.phrase}”")
+            note=N.latest_deadline(last.phrase))
     else:
-        f["performance_deadline"] = missing("no deadline was said in the terms")
+        f["performance_deadline"] = missing(N.NO_DEADLINE)
     bound = len(casefile.bound_parties)
-    f["copies"] = (from_session(bound + 1, note="one per party plus one for the committee (人民调解法 第二十九条)")
-                   if bound else missing("no parties"))
+    f["copies"] = (from_session(bound + 1, note=N.COPIES)
+                   if bound else missing(N.NO_PARTIES))
     f["judicial_confirmation_deadline"] = from_session(
         (casefile.date + dt.timedelta(days=30)).isoformat(),
-        note="30 days after the agreement takes effect (人民调解法 第三十三条)")
+        note=N.CONFIRMATION)
     f["mediators"] = _staff_names(casefile, StaffRole.MEDIATOR)
     recorder = casefile.recorder
     f["recorder"] = from_session(recorder.name if recorder else None)
@@ -205,12 +206,12 @@ def consultation_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     f["channel"] = from_session(casefile.consultation_channel.value if casefile.consultation_channel else None)
     visitors = casefile.parties_with_role(PartyRole.VISITOR)
     if not visitors:
-        f["visitor"] = missing("no 咨询人 in the session file")
+        f["visitor"] = missing(N.NO_VISITOR)
     else:
         v = visitors[0]
         if v.identity_declined:
             # The record says so; the details are absent by the visitor's choice, not missing.
-            parts = {"identity_declined": from_session(True, note="咨询人拒绝提供身份信息")}
+            parts = {"identity_declined": from_session(True, note=N.IDENTITY_DECLINED)}
             for key in VISITOR_KEYS:
                 value = getattr(v, key)
                 if value not in (None, ""):
@@ -223,27 +224,27 @@ def consultation_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     ex = consultation_exchange(dialogue)
     if ex.question:
         f["question"] = from_transcript(condense(ex.question, QUESTION_HINT, 160), [u.evidence() for u in ex.question],
-                                        0.7 * mean_confidence(ex.question), note="the visitor's own sentences")
+                                        0.7 * mean_confidence(ex.question), note=N.VISITOR_OWN_WORDS)
     else:
-        f["question"] = missing("no question from the 咨询人 was found (check the speaker mapping)")
+        f["question"] = missing(N.NO_QUESTION)
     if ex.answer:
         f["answer"] = from_transcript(condense(ex.answer, ADVICE_HINT, 300), [u.evidence() for u in ex.answer],
-                                      0.7 * mean_confidence(ex.answer), note="the staff's own sentences")
+                                      0.7 * mean_confidence(ex.answer), note=N.STAFF_OWN_WORDS)
     else:
-        f["answer"] = missing("no answer by staff was found")
+        f["answer"] = missing(N.NO_ANSWER)
     f["legal_bases"] = _legal_bases(list(ex.answer) or dialogue.staff())
     if ex.outcomes:
         f["outcome"] = composite_items(
-            [from_transcript(label, [u.evidence()], 0.75 * u.confidence) for label, u in ex.outcomes], "")
+            [from_transcript(label, [u.evidence()], 0.75 * u.confidence) for label, u in ex.outcomes], None)
     elif ex.answer:
         f["outcome"] = composite_items(
-            [from_transcript("已解答", [ex.answer[-1].evidence()], 0.6, note="answered; no referral was said")], "")
+            [from_transcript("已解答", [ex.answer[-1].evidence()], 0.6, note=N.ANSWERED_NO_REFERRAL)], None)
     else:
-        f["outcome"] = missing("the staff's answer was not found, so neither is the outcome")
+        f["outcome"] = missing(N.NO_OUTCOME)
     consultants = [s.name for s in casefile.staff_with_role(StaffRole.CONSULTANT, StaffRole.MEDIATOR) if s.name]
     f["staff"] = from_session(consultants[0] if consultants else None)
-    f["satisfaction"] = missing("ask the visitor (1-4) before filing")
-    f["follow_up"] = missing("fill in after the follow-up call")
+    f["satisfaction"] = missing(N.ASK_SATISFACTION)
+    f["follow_up"] = missing(N.FILL_AFTER_FOLLOW_UP)
     return f
 
 
@@ -259,15 +260,15 @@ def hearing_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     else:
         cat = _category(casefile, dialogue)
         f["matter"] = (cat.model_copy(update={"value": f"{cat.value}纠纷"}) if not cat.is_missing
-                       else missing("事由 not in the session file and no category stands out"))
+                       else missing(N.NO_CAUSE))
     f["mediators"] = _staff_names(casefile, StaffRole.MEDIATOR)
     recorder = casefile.recorder
     f["recorder"] = from_session(recorder.name if recorder else None)
     f["parties"] = composite_items([from_session(_party_line(p, casefile)) for p in casefile.bound_parties],
-                                   "no 申请人/被申请人 in the session file")
+                                   N.NO_PARTIES_IN_FILE)
     others = [p for p in casefile.parties if not p.role.is_bound]
     f["others"] = FieldValue(value=[_party_line(p, casefile) for p in others], source="session", confidence=1.0) if others \
-        else FieldValue(value=[], source="session", confidence=1.0, note="none")
+        else FieldValue(value=[], source="session", confidence=1.0, note=N.NONE.zh, note_en=N.NONE.en)
     turns = []
     for group in _merge_turns(list(dialogue)):
         first, last = group[0], group[-1]
@@ -275,8 +276,8 @@ def hearing_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
             {"speaker": first.display, "text": "".join(u.text for u in group),
              "start": round(first.start, 3), "end": round(last.end, 3)},
             [u.evidence() for u in group], mean_confidence(group),
-            note=None if first.role else "speaker label not mapped to a person in the session file"))
-    f["turns"] = composite_items(turns, "the transcript has no speech")
+            note=None if first.role else N.SPEAKER_UNMAPPED))
+    f["turns"] = composite_items(turns, N.NO_SPEECH)
     return f
 
 

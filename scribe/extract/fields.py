@@ -14,6 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from scribe.extract import notes
+from scribe.extract.notes import Note
+
 
 class Source(StrEnum):
     SESSION = "session"  # typed by staff (S.json)
@@ -45,7 +48,8 @@ class FieldValue(BaseModel):
     source: Source = Source.MISSING
     evidence: list[Evidence] = Field(default_factory=list)
     confidence: float = Field(default=0.0, ge=0.0, le=1.0)
-    note: str | None = Field(default=None, description="why missing, or how it was derived")
+    note: str | None = Field(default=None, description="why missing, or how it was derived (Chinese)")
+    note_en: str | None = Field(default=None, description="the same note in English, for the English review page")
     items: list[FieldValue] | None = None
     parts: dict[str, FieldValue] | None = None
 
@@ -91,32 +95,36 @@ def _combined_source(sources: list[Source]) -> Source:
     return Source.SESSION
 
 
-def from_session(value: Any, note: str | None = None) -> FieldValue:
+def _notes(note: Note | None) -> dict[str, str | None]:
+    return {"note": note.zh, "note_en": note.en} if note else {"note": None, "note_en": None}
+
+
+def from_session(value: Any, note: Note | None = None) -> FieldValue:
     """A value staff typed; absent (None/empty) values are ``missing``."""
     if value is None or value == "" or value == []:
-        return missing(note or "not in the session file and not said in the recording")
-    return FieldValue(value=value, source=Source.SESSION, confidence=1.0, note=note)
+        return missing(note or notes.NOT_GIVEN)
+    return FieldValue(value=value, source=Source.SESSION, confidence=1.0, **_notes(note))
 
 
 def from_transcript(
-    value: Any, evidence: list[Evidence], confidence: float, note: str | None = None
+    value: Any, evidence: list[Evidence], confidence: float, note: Note | None = None
 ) -> FieldValue:
     return FieldValue(
         value=value,
         source=Source.TRANSCRIPT,
         evidence=evidence,
         confidence=round(max(0.0, min(1.0, confidence)), 3),
-        note=note,
+        **_notes(note),
     )
 
 
-def missing(note: str) -> FieldValue:
-    return FieldValue(value=None, source=Source.MISSING, confidence=0.0, note=note)
+def missing(note: Note) -> FieldValue:
+    return FieldValue(value=None, source=Source.MISSING, confidence=0.0, **_notes(note))
 
 
-def composite_items(items: list[FieldValue], note_if_empty: str) -> FieldValue:
+def composite_items(items: list[FieldValue], note_if_empty: Note | None) -> FieldValue:
     if not items:
-        return FieldValue(value=[], source=Source.MISSING, note=note_if_empty)
+        return FieldValue(value=[], source=Source.MISSING, **_notes(note_if_empty))
     return FieldValue(items=items)
 
 

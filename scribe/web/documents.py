@@ -20,6 +20,7 @@ from scribe.errors import DocumentError
 from scribe.extract.builders import validate_fields
 from scribe.extract.draft import Draft
 from scribe.extract.fields import FieldValue, Source
+from scribe.extract.notes import edited_by
 from scribe.review import service as review
 from scribe.review.models import APPROVED, RETURNED, Document
 from scribe.settings import Settings
@@ -142,14 +143,15 @@ def edit(settings: Settings, tx: Session, doc: Document, registry: Any, hearing:
     """Apply one reviewer change; the draft is re-checked and re-rendered as a new file set."""
     draft = load_draft(settings, doc)
     fields = {n: fv.model_dump(mode="json") for n, fv in draft.fields.items()}
-    note = f"edited by {user}"
+    edited = edited_by(user)
     if add_term is not None:
         text = add_term.strip()
         if not text:
             raise DocumentError("an empty term cannot be added", fix="type the term's text")
         if "terms" not in fields:
             raise DocumentError("this document has no agreed terms", fix="terms belong to a mediation agreement")
-        term = {"value": text, "source": Source.SESSION.value, "evidence": [], "confidence": 1.0, "note": note}
+        term = {"value": text, "source": Source.SESSION.value, "evidence": [], "confidence": 1.0,
+                "note": edited.zh, "note_en": edited.en}
         fields["terms"]["items"] = [*(fields["terms"].get("items") or []), term]
     elif path is not None:
         top = path.split(".")[0]
@@ -161,7 +163,7 @@ def edit(settings: Settings, tx: Session, doc: Document, registry: Any, hearing:
         node["value"] = _typed(value, leaf_name, node.get("value"))
         node["source"] = Source.SESSION.value if node["value"] not in (None, "") else Source.MISSING.value
         node["confidence"] = 1.0 if node["value"] not in (None, "") else 0.0
-        node["note"] = note
+        node["note"], node["note_en"] = edited.zh, edited.en
     else:
         raise DocumentError("nothing to change", fix="give a field and its new value, or a term to add")
     new_fields = {n: FieldValue.model_validate(v) for n, v in fields.items()}

@@ -34,7 +34,9 @@ function play(ev) {
 }
 
 function evidenceBox(fv) {
-  if (!fv.evidence || !fv.evidence.length) return fv.note ? el("div", { class: "evidence muted" }, fv.note) : null;
+  // notes are written in Chinese, with an English twin for the English page
+  const note = (PAGE.lang === "en" && fv.note_en) || fv.note;
+  if (!fv.evidence || !fv.evidence.length) return note ? el("div", { class: "evidence muted" }, note) : null;
   return el("div", { class: "evidence" }, T.evidence + "：",
     ...fv.evidence.map((e) => el("button", { type: "button", class: "ev", title: T.plays_audio, onclick: () => play(e) },
       `▶ ${fmtClock(e.start)} ${e.role || e.speaker || ""}${e.name || ""}：${e.quote}`)));
