@@ -87,6 +87,16 @@ def test_review_evidence_plays_audio_and_corrections_keep_the_original(stack: di
     page.wait_for_selector(".field[data-field=terms]")
     assert page.locator("#approve").count() == 0  # a mediator has no approve button
     assert page.locator(".field.missing").count() > 0
+    # why a field is missing is said in Chinese on the Chinese page (no machine English)
+    notes = page.locator(".evidence.muted").all_inner_texts()
+    assert notes and all(any("\u4e00" <= ch <= "\u9fff" for ch in n) for n in notes), notes
+    assert not any("not in the session file" in n for n in notes)
+    english = _page(stack, "med_a", "en")
+    english.goto(f"{stack['url']}/hearings/{stack['hearing']}/review")
+    english.wait_for_selector(".field[data-field=terms]")
+    notes_en = english.locator(".evidence.muted").all_inner_texts()
+    assert len(notes_en) == len(notes) and notes_en != notes
+    assert any("session file" in n or "said" in n for n in notes_en), notes_en
     # clicking a term's evidence loads that span of the recording into the player
     page.locator(".field[data-field=terms] .evidence button").first.click()
     src = page.locator("#player").get_attribute("src")
