@@ -152,3 +152,24 @@ def test_after_a_crash_the_final_pass_keeps_the_labels_the_live_text_showed() ->
             TranscriptSegment(10.3, 13.9, "好的", speaker="说话人2")]
     kept = keep_live_labels(offline, live)
     assert [t.speaker for t in kept] == ["说话人2", "说话人1", "说话人3", "说话人2"]
+
+
+def test_a_commit_made_in_a_pause_keeps_counting_that_pause(model_store, conv_en) -> None:  # noqa: ANN001
+    """Two voices back to back (only the clips' own silence between them), a 0.3 s pause, a
+    third voice. The recognition at the pause after the second voice commits the first
+    sentence; the pause already heard still counts towards the endpoint, so the second voice
+    ends its own utterance before the third begins (before the fix the pause was forgotten at
+    the commit and the second and third voices were joined: "And so my fellow Americans asked
+    not" in a benchmark run)."""
+    first, second, third = cut(conv_en, 27.81, 30.6), cut(conv_en, 31.2, 33.1), cut(conv_en, 22.91, 24.41)
+    gap = len(first) / SAMPLE_RATE
+    pause = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+    audio = np.concatenate([first, second, pause, third, np.zeros(SAMPLE_RATE, np.float32)])
+    pipe = StreamingPipeline(open_silero_stream(model_store), Scripted(gap),
+                             LiveOptions(language="en", partial_interval=60.0))
+    events = [e for i in range(0, len(audio), 1600) for e in pipe.feed(audio[i : i + 1600])]
+    finals = [e.data for e in events if e.type == "final"]
+    third_starts = (len(first) + len(second) + len(pause)) / SAMPLE_RATE
+    assert [f["text"] for f in finals[:2]] == ["First sentence.", "Second one"], finals
+    assert len({f["utterance"] for f in finals}) == len(finals) == 3, finals
+    assert finals[1]["end"] < third_starts <= finals[2]["start"] + 0.25

@@ -317,11 +317,13 @@ class StreamingPipeline:
         return []
 
     def _start_utterance(self, windows: list[np.ndarray], probs: list[float], start: int) -> None:
-        threshold = self.options.speech_threshold
+        opts = self.options
         self._utt, self._utt_probs, self._utt_start = windows, probs, start
-        self._voiced = sum(WINDOW for q in probs if q >= threshold)
-        self._last_speech = max((i for i, q in enumerate(probs) if q >= self.options.silence_threshold), default=0)
-        self._silence = 0
+        self._voiced = sum(WINDOW for q in probs if q >= opts.speech_threshold)
+        self._last_speech = max((i for i, q in enumerate(probs) if q >= opts.silence_threshold), default=0)
+        # a remainder (after a cut or a commit) may already end in a pause: it counts towards
+        # the endpoint, or the next speaker's words would be joined to this utterance
+        self._silence = (len(probs) - 1 - self._last_speech) * WINDOW
         self._last_partial = 0
         self._hyp = None
 
