@@ -214,7 +214,7 @@ class StreamingPipeline:
         self._partial_cost = 0.0  # s of compute the last partial took
         self._last_speech = 0  # index of the utterance's last window that was not silence
         self._hyp: _Hypothesis | None = None  # latest recognition of the utterance in progress
-        self._history: deque[tuple[np.ndarray, str]] = deque(maxlen=16)  # (audio, text) of finals
+        self._history: deque[tuple[np.ndarray, str]] = deque()  # (audio, text) of the latest finals
         self._recent: deque[_Final] = deque(maxlen=200)  # finals whose speaker may still change
         self._turns: deque[SpeakerTurn] = deque(maxlen=2000)
         self._turns_horizon = 0.0
@@ -503,6 +503,10 @@ class StreamingPipeline:
             self.finals += 1
         if texts:
             self._history.append((audio, _join(result.language, texts)))
+            # keep no more audio than a context can use
+            need = self.base_options.context_seconds * SAMPLE_RATE
+            while len(self._history) > 1 and sum(len(a) for a, _ in self._history) - len(self._history[0][0]) >= need:
+                self._history.popleft()
         return out
 
     # -- speakers ---------------------------------------------------------------------------
