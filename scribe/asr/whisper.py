@@ -167,7 +167,9 @@ class WhisperEngine:
         eot = hf.token_to_id("<|endoftext|>")
         text_tokens = [t for t in seg.tokens if t < eot]
         if text_tokens[: len(prefix_tokens)] != prefix_tokens:
-            return seg  # the model did not keep the prefix verbatim: leave the segment whole
+            # not seen (the prefix is forced), but if it happened the text could not be told
+            # apart from the prefix: nothing is returned rather than the prefix said twice
+            return None
         rest = text_tokens[len(prefix_tokens) :]
         # the model often closes the prefix's sentence first (". If the reader..."): that mark
         # belongs to the text before
