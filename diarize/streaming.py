@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from diarize.labels import is_unknown_label, unknown_label
+from diarize.labels import is_unknown_label, match_by_overlap, unknown_label
 from diarize.models import DiarizationModels
 from diarize.offline import split_slots
 from diarize.voiceprints import Voiceprint
@@ -225,21 +225,11 @@ class StreamingDiarizer:
                 if sims[r, c] >= self.options.voiceprint_similarity:
                     mapping[labels[r]] = enrolled[c].label
         # 2. the rest by overlap with the live labels
-        live = self.turns
-        live_labels = sorted({t.speaker for t in live} - set(mapping.values()))
-        rest = [lab for lab in labels if lab not in mapping]
-        if rest and live_labels:
-            overlap = np.zeros((len(rest), len(live_labels)))
-            for i, lab in enumerate(rest):
-                for j, live_lab in enumerate(live_labels):
-                    overlap[i, j] = _overlap(
-                        [t for t in offline_turns if t.speaker == lab],
-                        [t for t in live if t.speaker == live_lab],
-                    )
-            rows, cols = linear_sum_assignment(overlap, maximize=True)
-            for r, c in zip(rows, cols):
-                if overlap[r, c] > 0:
-                    mapping[rest[r]] = live_labels[c]
+        taken = set(mapping.values())
+        mapping |= match_by_overlap(
+            [t for t in offline_turns if t.speaker not in mapping],
+            [t for t in self.turns if t.speaker not in taken],
+        )
         # 3. voices the live pass did not separate
         for lab in labels:
             if lab not in mapping:
@@ -449,18 +439,6 @@ def _merge(pieces: list[SpeakerTurn]) -> list[SpeakerTurn]:
         else:
             out.append(p)
     return sorted(SpeakerTurn(round(t.start, 3), round(t.end, 3), t.speaker) for t in out)
-
-
-def _overlap(a: list[SpeakerTurn], b: list[SpeakerTurn]) -> float:
-    """Seconds during which a turn of ``a`` and a turn of ``b`` both run."""
-    if not a or not b:
-        return 0.0
-    total = 0.0
-    b_start = np.array([t.start for t in b])
-    b_end = np.array([t.end for t in b])
-    for x in a:  # vectorised over b: a 3 h session has thousands of turns per speaker
-        total += float(np.clip(np.minimum(x.end, b_end) - np.maximum(x.start, b_start), 0, None).sum())
-    return total
 
 
 __all__ = ["StreamingDiarizer", "StreamingOptions", "is_unknown_label"]

@@ -98,29 +98,13 @@ def keep_live_labels(turns: Sequence[SpeakerTurn], live: Sequence[TranscriptSegm
     """Offline speakers renamed to the live label whose finals they overlap most, one to one,
     so names and roles given during the hearing still apply; a voice the live pass did not
     separate gets the next free unknown label."""
-    from scipy.optimize import linear_sum_assignment
+    from diarize.labels import UNKNOWN_PREFIX, is_unknown_label, match_by_overlap, unknown_label
 
-    from diarize.labels import UNKNOWN_PREFIX, is_unknown_label, unknown_label
-
-    offline_labels = sorted({t.speaker for t in turns})
-    live_labels = sorted({s.speaker for s in live if s.speaker})
-    mapping: dict[str, str] = {}
-    if offline_labels and live_labels:
-        overlap = np.zeros((len(offline_labels), len(live_labels)))
-        for t in turns:
-            i = offline_labels.index(t.speaker)
-            for s in live:
-                if s.speaker:
-                    overlap[i, live_labels.index(s.speaker)] += max(0.0, min(t.end, s.end) - max(t.start, s.start))
-        for r, c in zip(*linear_sum_assignment(overlap, maximize=True)):
-            if overlap[r, c] > 0:
-                mapping[offline_labels[r]] = live_labels[c]
-    taken = set(mapping.values()) | set(live_labels)
-    n = max([int(x[len(UNKNOWN_PREFIX) :]) for x in taken if is_unknown_label(x)], default=0)
-    for lab in offline_labels:
-        if lab not in mapping:
-            n += 1
-            while unknown_label(n) in taken:
-                n += 1
-            mapping[lab] = unknown_label(n)
+    shown = [SpeakerTurn(s.start, s.end, s.speaker) for s in live if s.speaker]
+    mapping = match_by_overlap(turns, shown)
+    taken = {t.speaker for t in shown}
+    n = max((int(x[len(UNKNOWN_PREFIX) :]) for x in taken if is_unknown_label(x)), default=0)
+    for lab in sorted({t.speaker for t in turns} - set(mapping)):
+        n += 1
+        mapping[lab] = unknown_label(n)
     return sorted(SpeakerTurn(t.start, t.end, mapping[t.speaker]) for t in turns)
