@@ -126,7 +126,10 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """Claim what is due now, send it, record the outcomes. Returns the attempts made."""
-        claims = self._claim(self.clock.now())
+        # The database work runs in a thread, never on the event loop: a web request that holds
+        # SQLite's write lock commits from a threadpool job the event loop schedules, so a worker
+        # waiting for that lock on the loop would wait for itself (until the busy timeout).
+        claims = await asyncio.to_thread(self._claim, self.clock.now())
         if not claims:
             return 0
         limit = asyncio.Semaphore(max(1, self.settings.delivery_concurrency))
@@ -134,7 +137,7 @@ class DeliveryWorker:
         async def one(claim: Claim) -> None:
             async with limit:
                 result = await self._send(claim)
-            self._record(claim, result)
+            await asyncio.to_thread(self._record, claim, result)
 
         await asyncio.gather(*(one(c) for c in claims))
         return len(claims)
