@@ -23,6 +23,7 @@ import numpy as np
 
 from diarize.labels import unknown_label
 from diarize.models import DiarizationModels, SpeakerEmbedder
+from diarize.resegment import TidyOptions, VoiceSplitOptions, split_by_voice, tidy_turns
 from scribe.errors import DiarizationError
 from scribe.types import SAMPLE_RATE, SpeakerTurn
 
@@ -55,6 +56,11 @@ class DiarizationOptions:
     min_run: float = 0.75
     # a pause the voice-activity detector hears for this long (s) also cuts a stretch
     min_pause: float = 0.25
+    # after clustering: short windows along long turns find a change of voice without a
+    # pause; then short same-speaker pauses are bridged and edges padded (diarize.resegment).
+    # None turns a step off.
+    split_by_voice: VoiceSplitOptions | None = field(default_factory=VoiceSplitOptions)
+    tidy: TidyOptions | None = field(default_factory=TidyOptions)
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,9 @@ class OfflineDiarizer:
         prepared = self.prepare(samples)
         if prepared is None:
             return DiarizationResult((), {}, duration)
-        return self.finish(prepared, duration, num_speakers, min_speakers, max_speakers)
+        return self.finish(
+            prepared, duration, num_speakers, min_speakers, max_speakers, samples=samples
+        )
 
     def prepare(self, samples: np.ndarray):  # type: ignore[no-untyped-def]
         """Segmentation, speaker count and embeddings (the costly part); None when silent."""
@@ -211,8 +219,11 @@ class OfflineDiarizer:
         num_speakers: int | None = None,
         min_speakers: int | None = None,
         max_speakers: int | None = None,
+        *,
+        samples: np.ndarray | None = None,
     ) -> DiarizationResult:
-        """Clustering and reconstruction from :meth:`prepare`'s output (cheap)."""
+        """Clustering and reconstruction from :meth:`prepare`'s output; with ``samples``,
+        changes of voice without a pause are found too (:mod:`diarize.resegment`)."""
         from pyannote.audio.pipelines.utils.diarization import SpeakerDiarizationMixin
         from pyannote.core import SlidingWindowFeature
 
@@ -245,19 +256,26 @@ class OfflineDiarizer:
             min_duration_on=self.options.min_duration_on,
             min_duration_off=self.options.min_duration_off,
         )
-        raw: list[tuple[float, float, int]] = [
-            (max(0.0, seg.start), min(duration, seg.end), int(label))
+        raw: list[tuple[float, float, str]] = [
+            (max(0.0, seg.start), min(duration, seg.end), str(label))
             for seg, _, label in annotation.itertracks(yield_label=True)
             if seg.end > seg.start
         ]
+        by_cluster = {str(k): centroids[k] for k in range(len(centroids))}
+        if samples is not None and self.options.split_by_voice is not None:
+            raw = split_by_voice(
+                samples, raw, by_cluster, self.models.embedder, self.options.split_by_voice
+            )
+        if self.options.tidy is not None:
+            raw = tidy_turns(raw, duration, self.options.tidy)
         raw.sort()
-        order: dict[int, str] = {}
+        order: dict[str, str] = {}
         for _, _, k in raw:
             if k not in order:
                 order[k] = unknown_label(len(order) + 1)
         turns = tuple(SpeakerTurn(round(s, 3), round(e, 3), order[k]) for s, e, k in raw)
         return DiarizationResult(
-            turns, {order[k]: centroids[k] for k in order if k < len(centroids)}, duration
+            turns, {order[k]: by_cluster[k] for k in order if k in by_cluster}, duration
         )
 
     # -- steps ----------------------------------------------------------------------------
