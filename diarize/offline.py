@@ -12,7 +12,10 @@ pyannote's recipe, with CAM++ in place of its hub-only embedding model:
    deciding the count otherwise; a small cluster of a voice unlike all others stays a speaker;
    stretches too short to shape the clusters are assigned to the nearest one;
 4. reconstruction: per frame, the estimated number of simultaneous speakers, taken from the
-   most active global speakers -> turns, overlapping where people talk at once.
+   most active global speakers -> turns, overlapping where people talk at once;
+5. a second look with the speakers known (:mod:`diarize.resegment`): short windows along long
+   turns give a stretch that clearly sounds like another speaker to them (a change of voice
+   without a pause), then same-speaker pauses under 0.3 s are bridged and edges padded 50 ms.
 """
 
 from __future__ import annotations
