@@ -214,6 +214,31 @@ def test_streaming_keeps_up_with_bounded_delay_and_stable_labels(models, offline
     assert live.turns == final
 
 
+def test_a_reply_without_a_pause_is_given_to_the_replier(models, offline, shared_data: Path) -> None:
+    """AMI clip: MEE012 replies 20.6-21.6 s inside MEE009's speech with no pause between
+    them, and segmentation-3.0 keeps one local speaker across both voices. The second look
+    (diarize.resegment.split_by_voice) gives the reply to MEE012 and nothing else away."""
+    from diarize.resegment import split_by_voice
+
+    samples = decode_audio(shared_data / "audio/en_pyannote_debug_dev00.wav").samples
+    samples = samples[: 30 * SAMPLE_RATE]
+    emb = models.embedder
+    centroids = {"MEE009": emb.embed(samples[int(2.2 * SAMPLE_RATE) : 13 * SAMPLE_RATE]),
+                 "MEE012": emb.embed(samples[int(13.4 * SAMPLE_RATE) : int(16.8 * SAMPLE_RATE)])}  # fmt: skip
+    # what the segmentation alone gives: one turn over both voices
+    turns = [(2.1, 13.0, "MEE009"), (13.0, 17.2, "MEE012"), (18.0, 26.2, "MEE009")]
+    got = [SpeakerTurn(s, e, k) for s, e, k in split_by_voice(samples, turns, centroids, emb)]
+    assert _majority(got, 20.7, 21.5) == "MEE012"
+    assert _majority(got, 18.1, 20.4) == "MEE009" and _majority(got, 22.0, 26.0) == "MEE009"
+    assert _majority(got, 2.2, 13.0) == "MEE009" and _majority(got, 13.4, 16.8) == "MEE012"
+    # and the whole pipeline, speakers unnamed
+    turns_ = offline.diarize(samples)
+    mee009, mee012 = _majority(turns_, 2.2, 13.0), _majority(turns_, 13.4, 16.8)
+    assert mee009 != mee012
+    assert _majority(turns_, 20.7, 21.5) == mee012
+    assert _majority(turns_, 22.0, 26.0) == mee009
+
+
 def test_streaming_keeps_one_label_for_a_voice_across_its_pauses(models, shared_data: Path) -> None:
     """AMI clip, live: the first speaker pauses mid-turn; the stretch after the pause is the
     same voice and must not found a new speaker (it did while stretches of one window were
