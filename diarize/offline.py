@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from diarize.labels import unknown_label
+from diarize.labels import first_appearance_order, unknown_label
 from diarize.models import DiarizationModels, SpeakerEmbedder
 from diarize.resegment import TidyOptions, VoiceSplitOptions, split_by_voice, tidy_turns
 from scribe.errors import DiarizationError
@@ -259,8 +259,8 @@ class OfflineDiarizer:
             min_duration_on=self.options.min_duration_on,
             min_duration_off=self.options.min_duration_off,
         )
-        raw: list[tuple[float, float, str]] = [
-            (max(0.0, seg.start), min(duration, seg.end), str(label))
+        raw = [
+            SpeakerTurn(max(0.0, seg.start), min(duration, seg.end), str(label))
             for seg, _, label in annotation.itertracks(yield_label=True)
             if seg.end > seg.start
         ]
@@ -272,11 +272,8 @@ class OfflineDiarizer:
         if self.options.tidy is not None:
             raw = tidy_turns(raw, duration, self.options.tidy)
         raw.sort()
-        order: dict[str, str] = {}
-        for _, _, k in raw:
-            if k not in order:
-                order[k] = unknown_label(len(order) + 1)
-        turns = tuple(SpeakerTurn(round(s, 3), round(e, 3), order[k]) for s, e, k in raw)
+        order = {k: unknown_label(i + 1) for i, k in enumerate(first_appearance_order(raw))}
+        turns = tuple(SpeakerTurn(round(t.start, 3), round(t.end, 3), order[t.speaker]) for t in raw)
         return DiarizationResult(
             turns, {order[k]: by_cluster[k] for k in order if k in by_cluster}, duration
         )

@@ -24,10 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from diarize.labels import merge_turns
 from diarize.models import SpeakerEmbedder
-from scribe.types import SAMPLE_RATE
+from scribe.types import SAMPLE_RATE, SpeakerTurn
 
-Turn = tuple[float, float, str]
+# pieces of one turn meet exactly; padded turns may meet within float rounding
+_TOUCHING = 1e-6
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,11 @@ class TidyOptions:
 
 def split_by_voice(
     samples: np.ndarray,
-    turns: Sequence[Turn],
+    turns: Sequence[SpeakerTurn],
     centroids: Mapping[str, np.ndarray],
     embedder: SpeakerEmbedder,
     options: VoiceSplitOptions | None = None,
-) -> list[Turn]:
+) -> list[SpeakerTurn]:
     """``turns`` with stretches that sound like another known speaker given to them."""
     opts = options or VoiceSplitOptions()
     labels = [k for k in centroids if np.isfinite(centroids[k]).all()]
@@ -62,10 +64,11 @@ def split_by_voice(
         return sorted(turns)
     cents = np.stack([_unit(centroids[k]) for k in labels])
     win, hop = int(round(opts.window * 100)), int(round(opts.hop * 100))  # fbank frames (10 ms)
-    out: list[Turn] = []
-    for start, end, speaker in turns:
-        if end - start < opts.min_turn or speaker not in labels:
-            out.append((start, end, speaker))
+    out: list[SpeakerTurn] = []
+    for turn in turns:
+        start, end, speaker = turn.start, turn.end, turn.speaker
+        if turn.duration < opts.min_turn or speaker not in labels:
+            out.append(turn)
             continue
         own = labels.index(speaker)
         a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
@@ -95,20 +98,22 @@ def split_by_voice(
             while j < num_blocks and blocks[j] == blocks[i]:
                 j += 1
             who = blocks[i] if (blocks[i] == own or j - i >= min_blocks) else own
-            out.append((start + i * opts.hop, min(end, start + j * opts.hop), labels[who]))
+            out.append(SpeakerTurn(start + i * opts.hop, min(end, start + j * opts.hop), labels[who]))
             i = j
-    return _join_touching(out)
+    return merge_turns(out, max_gap=_TOUCHING)
 
 
-def tidy_turns(turns: Sequence[Turn], duration: float, options: TidyOptions | None = None) -> list[Turn]:
+def tidy_turns(
+    turns: Sequence[SpeakerTurn], duration: float, options: TidyOptions | None = None
+) -> list[SpeakerTurn]:
     """Bridge short same-speaker pauses (when nobody else speaks in them), then pad edges."""
     opts = options or TidyOptions()
     by_speaker: dict[str, list[list[float]]] = {}
-    for s, e, k in sorted(turns):
-        by_speaker.setdefault(k, []).append([s, e])
-    bridged: list[Turn] = []
+    for t in sorted(turns):
+        by_speaker.setdefault(t.speaker, []).append([t.start, t.end])
+    bridged: list[SpeakerTurn] = []
     for k, spans in by_speaker.items():
-        others = [(s, e) for s, e, j in turns if j != k]
+        others = [(t.start, t.end) for t in turns if t.speaker != k]
         merged = [spans[0]]
         for s, e in spans[1:]:
             prev = merged[-1]
@@ -117,26 +122,16 @@ def tidy_turns(turns: Sequence[Turn], duration: float, options: TidyOptions | No
                 prev[1] = max(prev[1], e)
             else:
                 merged.append([s, e])
-        bridged += [(s, e, k) for s, e in merged]
+        bridged += [SpeakerTurn(s, e, k) for s, e in merged]
     if opts.pad <= 0:
         return sorted(bridged)
-    out: list[Turn] = []
-    for s, e, k in bridged:
-        others = [(os, oe) for os, oe, j in bridged if j != k]
-        lo = max([oe for os, oe in others if oe <= s] + [s - opts.pad, 0.0])
-        hi = min([os for os, oe in others if os >= e] + [e + opts.pad, duration])
-        out.append((min(s, lo), max(e, hi), k))
-    return _join_touching(out)
-
-
-def _join_touching(turns: Sequence[Turn]) -> list[Turn]:
-    out: list[Turn] = []
-    for s, e, k in sorted(turns, key=lambda t: (t[2], t[0])):
-        if out and out[-1][2] == k and s <= out[-1][1] + 1e-6:
-            out[-1] = (out[-1][0], max(out[-1][1], e), k)
-        else:
-            out.append((s, e, k))
-    return sorted(out)
+    out: list[SpeakerTurn] = []
+    for t in bridged:
+        others = [o for o in bridged if o.speaker != t.speaker]
+        lo = max([o.end for o in others if o.end <= t.start] + [t.start - opts.pad, 0.0])
+        hi = min([o.start for o in others if o.start >= t.end] + [t.end + opts.pad, duration])
+        out.append(SpeakerTurn(min(t.start, lo), max(t.end, hi), t.speaker))
+    return merge_turns(out, max_gap=_TOUCHING)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -226,8 +226,8 @@ def test_a_reply_without_a_pause_is_given_to_the_replier(models, offline, shared
     centroids = {"MEE009": emb.embed(samples[int(2.2 * SAMPLE_RATE) : 13 * SAMPLE_RATE]),
                  "MEE012": emb.embed(samples[int(13.4 * SAMPLE_RATE) : int(16.8 * SAMPLE_RATE)])}  # fmt: skip
     # what the segmentation alone gives: one turn over both voices
-    turns = [(2.1, 13.0, "MEE009"), (13.0, 17.2, "MEE012"), (18.0, 26.2, "MEE009")]
-    got = [SpeakerTurn(s, e, k) for s, e, k in split_by_voice(samples, turns, centroids, emb)]
+    turns = [SpeakerTurn(2.1, 13.0, "MEE009"), SpeakerTurn(13.0, 17.2, "MEE012"), SpeakerTurn(18.0, 26.2, "MEE009")]
+    got = split_by_voice(samples, turns, centroids, emb)
     assert _majority(got, 20.7, 21.5) == "MEE012"
     assert _majority(got, 18.1, 20.4) == "MEE009" and _majority(got, 22.0, 26.0) == "MEE009"
     assert _majority(got, 2.2, 13.0) == "MEE009" and _majority(got, 13.4, 16.8) == "MEE012"

@@ -126,12 +126,14 @@ def test_voiceprints_need_consent_are_deletable_and_never_printed(tmp_path) -> N
 def test_tidy_bridges_short_pauses_of_one_speaker_and_pads_into_silence_only() -> None:
     from diarize.resegment import TidyOptions, tidy_turns
 
-    opts = TidyOptions(bridge=0.3, pad=0.05)
+    def tidy(*turns: tuple[float, float, str], duration: float = 10.0) -> list[tuple[float, float, str]]:
+        got = tidy_turns([SpeakerTurn(*t) for t in turns], duration, TidyOptions(bridge=0.3, pad=0.05))
+        return [(t.start, t.end, t.speaker) for t in got]
+
     # a breath (0.2 s) inside A's sentence is bridged; a 0.5 s pause is not
-    got = tidy_turns([(1.0, 2.0, "A"), (2.2, 3.0, "A"), (3.5, 4.0, "A")], 10.0, opts)
-    assert got == [(0.95, 3.05, "A"), (3.45, 4.05, "A")]
+    assert tidy((1.0, 2.0, "A"), (2.2, 3.0, "A"), (3.5, 4.0, "A")) == [(0.95, 3.05, "A"), (3.45, 4.05, "A")]
     # B speaking inside A's short pause keeps it a break; padding stops at B's turn
-    got = tidy_turns([(1.0, 2.0, "A"), (2.0, 2.2, "B"), (2.2, 3.0, "A")], 10.0, opts)
+    got = tidy((1.0, 2.0, "A"), (2.0, 2.2, "B"), (2.2, 3.0, "A"))
     assert got == [(0.95, 2.0, "A"), (2.0, 2.2, "B"), (2.2, 3.05, "A")]
     # never before 0 or past the end of the recording
-    assert tidy_turns([(0.02, 1.0, "A"), (9.0, 9.98, "B")], 10.0, opts) == [(0.0, 1.05, "A"), (8.95, 10.0, "B")]
+    assert tidy((0.02, 1.0, "A"), (9.0, 9.98, "B")) == [(0.0, 1.05, "A"), (8.95, 10.0, "B")]
