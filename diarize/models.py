@@ -97,11 +97,21 @@ class Segmenter:
 
     def window(self, samples: np.ndarray) -> np.ndarray:
         """Activity of one window (``samples`` up to 10 s): shape (num_frames, 3), 0/1."""
+        return self.window_with_speech(samples)[0]
+
+    def window_with_speech(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``window(samples)`` and, per frame, the probability that anybody speaks.
+
+        The hard activity is the most likely powerset class; the speech probability
+        (1 - P(nobody)) says how close a silent frame came to being speech.
+        """
         waveform = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None, None]
         with self._lock, torch.inference_mode():
             scores = self.model(waveform)  # shape: (1, num_frames, num_powerset_classes)
             multilabel = self._powerset.to_multilabel(scores)
-        return multilabel[0].numpy()
+            # class 0 of the powerset is the empty set; the scores are log-probabilities
+            speech = 1.0 - scores[0, :, 0].exp()
+        return multilabel[0].numpy(), speech.numpy()
 
 
 class SpeakerEmbedder:

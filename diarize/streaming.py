@@ -14,6 +14,17 @@ At each step (every ``step`` seconds of audio) the segmentation model looks at t
   got three speakers live). A stretch too short to found a speaker takes the nearest one at
   a looser similarity rather than being settled as nobody's speech.
 
+Two corrections before a stretch is settled (both measured on the AMI clip, where the live
+diarizer missed them; docs/diarization.md):
+
+* quiet speech: segmentation-3.0 calls a quiet voice at the end of a 5 s window silence when
+  loud speech comes before it, until it has ~2.5 s of right context. Silent frames beside a
+  voice whose speech probability still reaches ``quiet_speech`` are given to that voice.
+* a change of voice with no pause: the segmentation keeps one local speaker across it. The
+  block being settled is heard again in 1.5 s windows (the live form of
+  :func:`diarize.resegment.split_by_voice`); when it clearly sounds like another known
+  speaker, and so does the next block or the one before, it is given to them.
+
 The frames ``latency`` seconds before the end of the window (they have seen that much right
 context) are then settled: at audio time *t* the diarizer outputs the speakers of
 ``[t - latency - step, t - latency)``, so a settled turn is at most ``latency + step`` behind
@@ -22,7 +33,7 @@ what was fed (1.5 + 0.5 = 2 s by default). Settled output never changes; a final
 live labels where the speakers agree.
 
 Memory is bounded: one window of audio, one centroid per speaker (at most ``max_speakers``),
-and the turn list itself (a few thousand tuples for a 3 h hearing). Audio is not kept; the
+the embeddings of the voice check's last few short windows, and the turn list itself (a few thousand tuples for a 3 h hearing). Audio is not kept; the
 caller archives it and hands it back for the final pass.
 """
 
@@ -37,6 +48,7 @@ from scipy.optimize import linear_sum_assignment
 from diarize.labels import is_unknown_label, match_by_overlap, unknown_label
 from diarize.models import DiarizationModels
 from diarize.offline import split_slots
+from diarize.resegment import VoiceSplitOptions
 from diarize.voiceprints import Voiceprint
 from scribe.errors import DiarizationError
 from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn
@@ -67,6 +79,14 @@ class StreamingOptions:
     short_stretch_similarity: float = 0.35
     # two stretches active together this long (s) are two different people
     overlap_seconds: float = 0.2
+    # silent frames next to a speaker's speech whose speech probability reaches this are
+    # given to that speaker (None: off). A quiet voice at the end of a 5 s window, with loud
+    # speech before it, comes out as silence until it has seconds of right context.
+    quiet_speech: float | None = 0.4
+    # a change of voice inside one local speaker (no pause between the voices): each step's
+    # settled block is heard again in short windows (see diarize.resegment.split_by_voice);
+    # None: off. ``window`` must fit in ``latency - step`` seconds of right context.
+    voice_check: VoiceSplitOptions | None = VoiceSplitOptions(margin=0.25)
 
     @classmethod
     def from_settings(cls, settings) -> StreamingOptions:  # type: ignore[no-untyped-def]
@@ -83,6 +103,12 @@ class StreamingOptions:
                 f"live diarization needs 0 < step <= latency < window (got step={self.step}, "
                 f"latency={self.latency}, window={self.window})",
                 fix="check SCRIBE_DIARIZE_LIVE_* settings",
+            )
+        if self.voice_check is not None and self.voice_check.window > self.latency:
+            raise DiarizationError(
+                f"the live voice check's {self.voice_check.window} s windows need that much "
+                f"right context, more than latency={self.latency}",
+                fix="raise SCRIBE_DIARIZE_LIVE_LATENCY or shorten the voice-check window",
             )
 
 
@@ -139,6 +165,12 @@ class StreamingDiarizer:
         self._fed = 0  # samples fed so far
         self._next_step_end = self._hop  # sample index where the next window ends
         self._prev: tuple[np.ndarray, list[int | None], int] | None = None
+        self._prev_settle = np.zeros((0, 0))  # the last window's activity as settled
+        # voice check: embeddings of short windows by (start, end) sample; the last block
+        # given to another voice as (own speaker, new speaker, block end)
+        self._voice_cache: dict[tuple[int, int], np.ndarray | None] = {}
+        self._switched: tuple[int, int, int] | None = None
+        self._heard = 0  # sample up to which the current step may listen
         self._last_check: dict[int, int] = {}  # speaker index -> sample of last embedding
         self._settled = 0  # samples settled so far
         self._turns: list[list] = []  # [start, end, label]
@@ -187,8 +219,14 @@ class StreamingDiarizer:
         out: list[SpeakerTurn] = []
         end = self._fed
         if self._prev is not None and self._settled < end:
-            seg, mapping, win_start = self._prev
-            out += self._settle(seg, mapping, win_start, self._settled, end)
+            _, mapping, win_start = self._prev
+            seg = self._prev_settle
+            self._heard = end
+            block = self._hop
+            for lo in range(self._settled, end, block):
+                hi = min(lo + block, end)
+                voices = self._voice_check(seg, mapping, win_start, lo, hi)
+                out += self._settle(seg, voices, win_start, lo, hi)
         return _merge(out)
 
     def final_pass(
@@ -244,7 +282,8 @@ class StreamingDiarizer:
         opts = self.options
         win_start = end - self._win
         window = self._window(win_start, end)
-        raw = self.models.segmenter.window(window)  # shape: (num_frames, 3), 0/1
+        # shape: (num_frames, 3), 0/1; and (num_frames,) P(anybody speaks)
+        raw, speech = self.models.segmenter.window_with_speech(window)
         # a local slot can carry two voices across a pause (see diarize.offline.split_runs):
         # each stretch of speech is its own local speaker, so a new stretch is checked by voice
         num_frames = raw.shape[0]
@@ -253,11 +292,15 @@ class StreamingDiarizer:
         # shape: (num_frames, V)
         mapping = self._map_speakers(seg, window, win_start, end)
         self._prev = (seg, mapping, win_start)
+        if opts.quiet_speech is not None:
+            seg = _fill_quiet(seg, speech, opts.quiet_speech)
+        self._prev_settle = seg
         settle_to = end - int(round(opts.latency * SAMPLE_RATE))
         if settle_to <= self._settled:
             return []
-        out = self._settle(seg, mapping, win_start, self._settled, settle_to)
-        return out
+        self._heard = end  # the voice check listens no further than this window
+        voices = self._voice_check(seg, mapping, win_start, self._settled, settle_to)
+        return self._settle(seg, voices, win_start, self._settled, settle_to)
 
     def _window(self, start: int, end: int) -> np.ndarray:
         """Samples [start, end) of the session; zeros before the session began."""
@@ -374,6 +417,68 @@ class StreamingDiarizer:
                 self._speakers[k].update(embs[r], float(solo_secs[s]))
         return mapping
 
+    def _voice_check(
+        self, seg: np.ndarray, mapping: list[int | None], win_start: int, lo: int, hi: int
+    ) -> list[int | None]:
+        """``mapping`` with local speakers that sound like another known speaker in the
+        block [lo, hi) given to them.
+
+        The block is heard in the short windows that cover it, none reaching past the
+        current window. A change of hands needs two blocks in a row: this one and the next
+        (heard now too, as ``latency`` leaves room for it) or this one and the block settled
+        before it.
+        """
+        vc = self.options.voice_check
+        if vc is None or len(self._speakers) < 2:
+            return mapping
+        times = self._frame_times(seg.shape[0], win_start)
+        sel = (times >= lo) & (times < hi)
+        if not sel.any():
+            return mapping
+        busy = seg[sel].sum(axis=1)
+        out = list(mapping)
+        for s, k in enumerate(mapping):
+            # only a voice heard alone through most of the block
+            if k is None or (seg[sel, s] * (busy == 1)).mean() < 0.5:
+                continue
+            who = self._block_vote(lo, hi, k, vc)
+            if who == k:
+                continue
+            after = self._block_vote(hi, hi + (hi - lo), k, vc) if hi < self._heard else who
+            if after == who or self._switched == (k, who, lo):
+                out[s] = who
+                self._switched = (k, who, hi)
+        return out
+
+    def _block_vote(self, lo: int, hi: int, own: int, vc: VoiceSplitOptions) -> int:
+        """The speaker most windows covering [lo, hi) clearly sound like (``own`` if none)."""
+        win = int(round(vc.window * SAMPLE_RATE))
+        votes = []
+        for start in range(hi - win, lo + 1, self._hop):  # windows covering [lo, hi)
+            a, b = max(start, 0, self._buffer_start), min(start + win, self._heard)
+            if b - a < win * 2 // 3:  # the start or the end of the session
+                continue
+            if (a, b) not in self._voice_cache:
+                raw = self.models.embedder.embed(
+                    self._buffer[a - self._buffer_start : b - self._buffer_start]
+                )
+                self._voice_cache[(a, b)] = None if np.isnan(raw).any() else _unit(raw)
+            emb = self._voice_cache[(a, b)]
+            if emb is None:
+                votes.append(own)
+                continue
+            sims = np.stack([sp.centroid for sp in self._speakers]) @ emb
+            best = int(np.argmax(sims))
+            clear = sims[best] >= vc.min_similarity and sims[best] - sims[own] >= vc.margin
+            votes.append(best if clear else own)
+        if len(self._voice_cache) > 64:  # only windows near the settling point are reused
+            for key in sorted(self._voice_cache)[:-16]:
+                del self._voice_cache[key]
+        if not votes:
+            return own
+        best = max(set(votes), key=votes.count)
+        return best if votes.count(best) * 2 > len(votes) else own
+
     def _new_label(self) -> str:
         used = {s.label for s in self._speakers} | {t[2] for t in self._turns}
         while unknown_label(self._next_unknown) in used:
@@ -424,6 +529,37 @@ class StreamingDiarizer:
             return
         self._open[piece.speaker] = len(self._turns)
         self._turns.append([piece.start, piece.end, piece.speaker])
+
+
+def _fill_quiet(seg: np.ndarray, speech: np.ndarray, threshold: float) -> np.ndarray:
+    """``seg`` with runs of silent frames whose speech probability reaches ``threshold``
+    given to the local speaker(s) heard right before (first half) and after (second half)."""
+    silent = seg.sum(axis=1) == 0
+    quiet = silent & (speech >= threshold)
+    if not quiet.any():
+        return seg
+    out = seg.copy()
+    n = len(seg)
+    i = 0
+    while i < n:
+        if not quiet[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and quiet[j]:
+            j += 1
+        left = seg[i - 1] if i > 0 and not silent[i - 1] else None
+        right = seg[j] if j < n and not silent[j] else None
+        if left is not None and right is not None:
+            mid = (i + j) // 2
+            out[i:mid] = left
+            out[mid:j] = right
+        elif left is not None:
+            out[i:j] = left
+        elif right is not None:
+            out[i:j] = right
+        i = j
+    return out
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -239,24 +239,65 @@ def test_a_reply_without_a_pause_is_given_to_the_replier(models, offline, shared
     assert _majority(turns_, 22.0, 26.0) == mee009
 
 
-def test_streaming_keeps_one_label_for_a_voice_across_its_pauses(models, shared_data: Path) -> None:
-    """AMI clip, live: the first speaker pauses mid-turn; the stretch after the pause is the
-    same voice and must not found a new speaker (it did while stretches of one window were
-    matched one-to-one: three speakers for two). Scored inside the 30 s UEM."""
-    samples = decode_audio(shared_data / "audio/en_pyannote_debug_dev00.wav").samples
-    samples = samples[: 30 * SAMPLE_RATE]
-    live = StreamingDiarizer(models)
-    step = SAMPLE_RATE // 2
+def _live(models, samples: np.ndarray, **options) -> list[SpeakerTurn]:
+    from diarize import StreamingOptions
+
+    live = StreamingDiarizer(models, StreamingOptions(**options))
+    step = SAMPLE_RATE // 2  # as a microphone delivers it
     for i in range(0, len(samples), step):
         live.feed(AudioChunk(i / SAMPLE_RATE, samples[i : i + step]))
     live.flush()
-    turns = live.turns
+    return live.turns
+
+
+@pytest.fixture(scope="module")
+def ami_clip(shared_data: Path) -> np.ndarray:
+    """The AMI clip inside its 30 s UEM."""
+    samples = decode_audio(shared_data / "audio/en_pyannote_debug_dev00.wav").samples
+    return samples[: 30 * SAMPLE_RATE]
+
+
+@pytest.fixture(scope="module")
+def ami_live(models, ami_clip: np.ndarray) -> list[SpeakerTurn]:
+    return _live(models, ami_clip)
+
+
+def _covered(turns: list[SpeakerTurn], speaker: str | None, start: float, end: float) -> float:
+    """Fraction of [start, end) that ``speaker``'s turns cover."""
+    return sum(
+        max(0.0, min(end, t.end) - max(start, t.start)) for t in turns if t.speaker == speaker
+    ) / (end - start)
+
+
+def test_streaming_keeps_one_label_for_a_voice_across_its_pauses(ami_live) -> None:
+    """AMI clip, live: the first speaker pauses mid-turn; the stretch after the pause is the
+    same voice and must not found a new speaker (it did while stretches of one window were
+    matched one-to-one: three speakers for two). Scored inside the 30 s UEM."""
+    turns = ami_live
     assert len({t.speaker for t in turns}) == 2
     # MEE009 1.4-13.3 (with a pause), MEE012 13.2-16.9, MEE009 again 22.0-26.3
     first, second = _majority(turns, 1.44, 13.31), _majority(turns, 13.4, 16.9)
     assert first != second
     assert _majority(turns, 5.6, 13.1) == first  # after the pause
     assert _majority(turns, 22.0, 26.2) == first
+
+
+def test_streaming_hears_quiet_speech_and_a_change_of_voice_without_a_pause(
+    models, ami_clip, ami_live
+) -> None:
+    """AMI clip, live, settled 2 s behind the audio. MEE009 goes quiet at 3.7-5.6 s: a 5 s
+    window with loud speech before it calls that silence until it has 2.5 s of right context
+    (StreamingOptions.quiet_speech gives it to the voice beside it). At 28.4 s MEE009 takes
+    over from MEE012 with no pause, inside one local speaker of the segmentation
+    (StreamingOptions.voice_check hears the settling block in short windows)."""
+    first = _majority(ami_live, 1.44, 13.31)
+    assert _covered(ami_live, first, 3.9, 5.5) >= 0.8
+    assert _majority(ami_live, 29.0, 30.0) == first
+    # without either step both are lost: the test hears the difference
+    plain = _live(models, ami_clip, quiet_speech=None, voice_check=None)
+    first_ = _majority(plain, 1.44, 13.31)
+    assert _covered(plain, first_, 3.9, 5.5) < 0.2
+    assert _majority(plain, 29.0, 30.0) != first_
 
 
 def test_streaming_memory_is_bounded(models) -> None:

@@ -137,3 +137,26 @@ def test_tidy_bridges_short_pauses_of_one_speaker_and_pads_into_silence_only() -
     assert got == [(0.95, 2.0, "A"), (2.0, 2.2, "B"), (2.2, 3.05, "A")]
     # never before 0 or past the end of the recording
     assert tidy((0.02, 1.0, "A"), (9.0, 9.98, "B")) == [(0.0, 1.05, "A"), (8.95, 10.0, "B")]
+
+
+def test_quiet_frames_beside_speech_go_to_that_speaker() -> None:
+    from diarize.streaming import _fill_quiet
+
+    seg = np.zeros((30, 2))
+    seg[0:8, 0] = 1  # A speaks, then falls quiet
+    seg[20:30, 1] = 1  # B speaks after a real pause
+    speech = np.full(30, 0.05)
+    speech[8:12] = 0.45  # quiet speech right after A
+    speech[14:16] = 0.9  # a blip with silence on both sides: nobody's
+    got = _fill_quiet(seg, speech, 0.4)
+    assert got[8:12, 0].tolist() == [1, 1, 1, 1] and not got[8:12, 1].any()
+    assert not got[12:20].any()  # below the threshold, or touching nobody's speech
+    assert (got[:8] == seg[:8]).all() and (got[20:] == seg[20:]).all()
+    # a quiet run between two voices is shared between them
+    seg2 = np.zeros((10, 2))
+    seg2[:3, 0] = 1
+    seg2[7:, 1] = 1
+    speech2 = np.where(seg2.sum(axis=1) > 0, 0.9, 0.5)
+    got2 = _fill_quiet(seg2, speech2, 0.4)
+    assert got2[3:5, 0].all() and got2[5:7, 1].all()
+    assert (_fill_quiet(seg2, speech2, 0.6) == seg2).all()
