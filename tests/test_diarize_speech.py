@@ -288,8 +288,9 @@ def test_streaming_hears_quiet_speech_and_a_change_of_voice_without_a_pause(
     """AMI clip, live, settled 2 s behind the audio. MEE009 goes quiet at 3.7-5.6 s: a 5 s
     window with loud speech before it calls that silence until it has 2.5 s of right context
     (StreamingOptions.quiet_speech gives it to the voice beside it). At 28.4 s MEE009 takes
-    over from MEE012 with no pause, inside one local speaker of the segmentation
-    (StreamingOptions.voice_check hears the settling block in short windows)."""
+    over from MEE012 with no pause, inside one local speaker of the segmentation, 1.6 s
+    before the clip ends: flush() settles that tail with no later step to correct the label
+    (StreamingOptions.voice_check hears it in short windows)."""
     first = _majority(ami_live, 1.44, 13.31)
     assert _covered(ami_live, first, 3.9, 5.5) >= 0.8
     assert _majority(ami_live, 29.0, 30.0) == first
