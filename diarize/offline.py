@@ -267,7 +267,12 @@ class OfflineDiarizer:
         by_cluster = {str(k): centroids[k] for k in range(len(centroids))}
         if samples is not None and self.options.split_by_voice is not None:
             raw = split_by_voice(
-                samples, raw, by_cluster, self.models.embedder, self.options.split_by_voice
+                samples,
+                raw,
+                by_cluster,
+                self.models.embedder,
+                self.options.split_by_voice,
+                workers=self.workers,
             )
         if self.options.tidy is not None:
             raw = tidy_turns(raw, duration, self.options.tidy)

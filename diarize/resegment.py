@@ -56,27 +56,41 @@ def split_by_voice(
     centroids: Mapping[str, np.ndarray],
     embedder: SpeakerEmbedder,
     options: VoiceSplitOptions | None = None,
+    workers: int = 1,
 ) -> list[SpeakerTurn]:
-    """``turns`` with stretches that sound like another known speaker given to them."""
+    """``turns`` with stretches that sound like another known speaker given to them
+    (``workers`` threads embed the windows of different turns)."""
     opts = options or VoiceSplitOptions()
     labels = [k for k in centroids if np.isfinite(centroids[k]).all()]
     if len(labels) < 2:
         return sorted(turns)
     cents = np.stack([_unit(centroids[k]) for k in labels])
     win, hop = int(round(opts.window * 100)), int(round(opts.hop * 100))  # fbank frames (10 ms)
+
+    def windows(turn: SpeakerTurn) -> tuple[list[int], np.ndarray]:
+        a, b = int(turn.start * SAMPLE_RATE), int(turn.end * SAMPLE_RATE)
+        feats = embedder.features(samples[a:b])  # frame j starts j * 10 ms into the turn
+        starts = list(range(0, max(1, feats.shape[0] - win + 1), hop))
+        return starts, embedder.embed_windows(feats, starts, win)
+
+    long = [t for t in turns if t.duration >= opts.min_turn and t.speaker in labels]
+    if workers > 1 and len(long) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            heard = dict(zip(long, pool.map(windows, long)))
+    else:
+        heard = {t: windows(t) for t in long}
     out: list[SpeakerTurn] = []
     for turn in turns:
         start, end, speaker = turn.start, turn.end, turn.speaker
-        if turn.duration < opts.min_turn or speaker not in labels:
+        if turn not in heard:
             out.append(turn)
             continue
         own = labels.index(speaker)
-        a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
-        feats = embedder.features(samples[a:b])  # frame j starts j * 10 ms into the turn
-        starts = list(range(0, max(1, feats.shape[0] - win + 1), hop))
+        starts, embs = heard[turn]
         votes = []
-        for f in starts:
-            emb = embedder.embed_features(feats[f : f + win])
+        for emb in embs:
             if np.isnan(emb).any():
                 votes.append(own)
                 continue
