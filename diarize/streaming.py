@@ -437,7 +437,7 @@ class StreamingDiarizer:
             who = self._block_vote(lo, hi, k, vc)
             if who == k:
                 continue
-            after = self._block_vote(hi, hi + (hi - lo), k, vc) if hi < self._fed else who
+            after = self._block_vote(hi, hi + (hi - lo), k, vc) if hi < self._fed else None
             if after == who or self._switched == (k, who, lo):
                 out[s] = who
                 self._switched = (k, who, hi)
@@ -462,7 +462,10 @@ class StreamingDiarizer:
                 continue
             sims = np.stack([sp.centroid for sp in self._speakers]) @ emb
             best = int(np.argmax(sims))
-            clear = sims[best] >= vc.min_similarity and sims[best] - sims[own] >= vc.margin
+            floor = vc.min_similarity
+            if self._speakers[best].fixed:  # an enrolled person: their own, stricter bar
+                floor = max(floor, self.options.voiceprint_similarity)
+            clear = sims[best] >= floor and sims[best] - sims[own] >= vc.margin
             votes.append(best if clear else own)
         if not votes:
             return own
