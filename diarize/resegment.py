@@ -94,10 +94,7 @@ def split_by_voice(
             if np.isnan(emb).any():
                 votes.append(own)
                 continue
-            sims = cents @ _unit(emb)
-            best = int(np.argmax(sims))
-            clear = sims[best] >= opts.min_similarity and sims[best] - sims[own] >= opts.margin
-            votes.append(best if best != own and clear else own)
+            votes.append(window_vote(cents @ _unit(emb), own, opts))
         # each hop-long block goes to the majority of the windows covering it
         num_blocks = int(np.ceil((end - start) / opts.hop - 1e-9))
         blocks = []
@@ -115,6 +112,18 @@ def split_by_voice(
             out.append(SpeakerTurn(start + i * opts.hop, min(end, start + j * opts.hop), labels[who]))
             i = j
     return merge_turns(out, max_gap=_TOUCHING)
+
+
+def window_vote(
+    sims: np.ndarray, own: int, options: VoiceSplitOptions, floor: float | None = None
+) -> int:
+    """The speaker one short window votes for, given its similarity to each speaker: the
+    closest one when that is clear (``floor``, default ``options.min_similarity``, and
+    ``options.margin`` over ``own``), else ``own``."""
+    best = int(np.argmax(sims))
+    floor = options.min_similarity if floor is None else floor
+    clear = sims[best] >= floor and sims[best] - sims[own] >= options.margin
+    return best if clear else own
 
 
 def tidy_turns(

@@ -53,7 +53,7 @@ from scipy.optimize import linear_sum_assignment
 from diarize.labels import is_unknown_label, match_by_overlap, unknown_label
 from diarize.models import DiarizationModels
 from diarize.offline import split_slots
-from diarize.resegment import VoiceSplitOptions
+from diarize.resegment import VoiceSplitOptions, window_vote
 from diarize.voiceprints import Voiceprint
 from scribe.errors import DiarizationError
 from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn
@@ -162,12 +162,8 @@ class StreamingDiarizer:
         self._buffer_start = 0  # sample index (session clock) of _buffer[0]
         self._fed = 0  # samples fed so far
         self._next_step_end = self._hop  # sample index where the next window ends
-        self._prev: tuple[np.ndarray, list[int | None], int] | None = None
-        self._prev_settle = np.zeros((0, 0))  # the last window's activity as settled
-        # voice check (flush): embeddings of short windows by (start, end) sample; the last
-        # block given to another voice as (own speaker, new speaker, block end)
-        self._voice_cache: dict[tuple[int, int], np.ndarray | None] = {}
-        self._switched: tuple[int, int, int] | None = None
+        # the last window: (activity, mapping, start sample, activity as settled)
+        self._prev: tuple[np.ndarray, list[int | None], int, np.ndarray] | None = None
         self._last_check: dict[int, int] = {}  # speaker index -> sample of last embedding
         self._settled = 0  # samples settled so far
         self._turns: list[list] = []  # [start, end, label]
@@ -216,13 +212,14 @@ class StreamingDiarizer:
         out: list[SpeakerTurn] = []
         end = self._fed
         if self._prev is not None and self._settled < end:
-            _, mapping, win_start = self._prev
-            seg = self._prev_settle
-            self._voice_cache, self._switched = {}, None
-            block = self._hop
-            for lo in range(self._settled, end, block):
-                hi = min(lo + block, end)
-                voices = self._voice_check(seg, mapping, win_start, lo, hi)
+            _, mapping, win_start, seg = self._prev
+            embeddings: dict[tuple[int, int], np.ndarray | None] = {}  # short windows, by span
+            switched: tuple[int, int, int] | None = None
+            for lo in range(self._settled, end, self._hop):
+                hi = min(lo + self._hop, end)
+                voices, switched = self._voice_check(
+                    seg, mapping, win_start, lo, hi, embeddings, switched
+                )
                 out += self._settle(seg, voices, win_start, lo, hi)
         return _merge(out)
 
@@ -288,14 +285,15 @@ class StreamingDiarizer:
         seg = np.stack(slots, axis=1) if slots else np.zeros((num_frames, 0), dtype=raw.dtype)
         # shape: (num_frames, V)
         mapping = self._map_speakers(seg, window, win_start, end)
-        self._prev = (seg, mapping, win_start)
         if opts.quiet_speech is not None:
-            seg = _fill_quiet(seg, speech, opts.quiet_speech)
-        self._prev_settle = seg
+            settle = _fill_quiet(seg, speech, opts.quiet_speech)
+        else:
+            settle = seg
+        self._prev = (seg, mapping, win_start, settle)
         settle_to = end - int(round(opts.latency * SAMPLE_RATE))
         if settle_to <= self._settled:
             return []
-        return self._settle(seg, mapping, win_start, self._settled, settle_to)
+        return self._settle(settle, mapping, win_start, self._settled, settle_to)
 
     def _window(self, start: int, end: int) -> np.ndarray:
         """Samples [start, end) of the session; zeros before the session began."""
@@ -327,7 +325,7 @@ class StreamingDiarizer:
         active = seg.sum(axis=0) * frame_dur  # seconds of speech per local speaker
         # continuity with the previous window
         if self._prev is not None:
-            prev_seg, prev_map, prev_start = self._prev
+            prev_seg, prev_map, prev_start, _ = self._prev
             shift = int(round((win_start - prev_start) / self._win * num_frames))
             if 0 < shift < num_frames:
                 a = prev_seg[shift:]  # previous window, frames shared with this one
@@ -413,37 +411,55 @@ class StreamingDiarizer:
         return mapping
 
     def _voice_check(
-        self, seg: np.ndarray, mapping: list[int | None], win_start: int, lo: int, hi: int
-    ) -> list[int | None]:
+        self,
+        seg: np.ndarray,
+        mapping: list[int | None],
+        win_start: int,
+        lo: int,
+        hi: int,
+        embeddings: dict[tuple[int, int], np.ndarray | None],
+        switched: tuple[int, int, int] | None,
+    ) -> tuple[list[int | None], tuple[int, int, int] | None]:
         """``mapping`` with local speakers that sound like another known speaker in the
         block [lo, hi) given to them.
 
-        The block is heard in the short windows that cover it. A change of hands needs two
-        blocks in a row: this one and the next, or this one and the block before it.
+        The block is heard in the short windows that cover it (``embeddings`` caches them
+        across blocks). A change of hands needs two blocks in a row: this one and the next,
+        or this one and the block before it (``switched``: the last block given to another
+        voice, as (own speaker, new speaker, block end); returned updated).
         """
         vc = self.options.voice_check
         if vc is None or len(self._speakers) < 2:
-            return mapping
+            return mapping, switched
         times = self._frame_times(seg.shape[0], win_start)
         sel = (times >= lo) & (times < hi)
         if not sel.any():
-            return mapping
+            return mapping, switched
         busy = seg[sel].sum(axis=1)
         out = list(mapping)
         for s, k in enumerate(mapping):
             # only a voice heard alone through most of the block
             if k is None or (seg[sel, s] * (busy == 1)).mean() < 0.5:
                 continue
-            who = self._block_vote(lo, hi, k, vc)
+            who = self._block_vote(lo, hi, k, vc, embeddings)
             if who == k:
                 continue
-            after = self._block_vote(hi, hi + (hi - lo), k, vc) if hi < self._fed else None
-            if after == who or self._switched == (k, who, lo):
+            after = (
+                self._block_vote(hi, hi + (hi - lo), k, vc, embeddings) if hi < self._fed else None
+            )
+            if after == who or switched == (k, who, lo):
                 out[s] = who
-                self._switched = (k, who, hi)
-        return out
+                switched = (k, who, hi)
+        return out, switched
 
-    def _block_vote(self, lo: int, hi: int, own: int, vc: VoiceSplitOptions) -> int:
+    def _block_vote(
+        self,
+        lo: int,
+        hi: int,
+        own: int,
+        vc: VoiceSplitOptions,
+        embeddings: dict[tuple[int, int], np.ndarray | None],
+    ) -> int:
         """The speaker most windows covering [lo, hi) clearly sound like (``own`` if none)."""
         win = int(round(vc.window * SAMPLE_RATE))
         votes = []
@@ -451,22 +467,20 @@ class StreamingDiarizer:
             a, b = max(start, 0, self._buffer_start), min(start + win, self._fed)
             if b - a < win * 2 // 3:  # the start or the end of the session
                 continue
-            if (a, b) not in self._voice_cache:
+            if (a, b) not in embeddings:
                 raw = self.models.embedder.embed(
                     self._buffer[a - self._buffer_start : b - self._buffer_start]
                 )
-                self._voice_cache[(a, b)] = None if np.isnan(raw).any() else _unit(raw)
-            emb = self._voice_cache[(a, b)]
+                embeddings[(a, b)] = None if np.isnan(raw).any() else _unit(raw)
+            emb = embeddings[(a, b)]
             if emb is None:
                 votes.append(own)
                 continue
             sims = np.stack([sp.centroid for sp in self._speakers]) @ emb
-            best = int(np.argmax(sims))
             floor = vc.min_similarity
-            if self._speakers[best].fixed:  # an enrolled person: their own, stricter bar
+            if self._speakers[int(np.argmax(sims))].fixed:  # an enrolled person: their own bar
                 floor = max(floor, self.options.voiceprint_similarity)
-            clear = sims[best] >= floor and sims[best] - sims[own] >= vc.margin
-            votes.append(best if clear else own)
+            votes.append(window_vote(sims, own, vc, floor))
         if not votes:
             return own
         best = max(set(votes), key=votes.count)
