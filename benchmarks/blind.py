@@ -1,0 +1,132 @@
+"""Drafting on the blind set: facts found, wrong values and agreements drafted for failed hearings,
+today's drafter against the peer (the rules as they were before the blind set, commit PEER), in the
+same run, on both halves (``dev``: may be tuned on; ``frozen``: never read while tuning).
+
+    .venv/bin/python benchmarks/blind.py [--no-write] [--peer COMMIT] [--show-misses dev]
+
+Writes docs/benchmarks.md ("blind-drafting"). Scoring: benchmarks/blind_score.py. The set and how it
+was written: tests/data/blind/README.md. ``--show-misses`` prints each miss and wrong value of one part
+(use it on ``dev`` only: reading the frozen half's misses is tuning on it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.blind_score import Counts, score_item  # noqa: E402
+from benchmarks.report import machine_line, md_table, write_section  # noqa: E402
+from tests import blind  # noqa: E402
+
+PEER = "61dc634"  # main before this wave's drafting work: the cue-phrase rules
+
+
+def predictions(tree: Path | None) -> dict[tuple[str, str], dict]:
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "blind_predict.py")]
+    if tree is not None:
+        cmd += ["--tree", str(tree)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    return {(p["part"], p["id"]): p for p in json.loads(out)}
+
+
+def peer_tree(commit: str, into: Path) -> Path:
+    archive = into / "peer.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), commit, "scribe", "doc_templates"],
+                   check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into / "peer", filter="data")
+    return into / "peer"
+
+
+def score(preds: dict, part: str) -> tuple[Counts, dict[str, Counts]]:
+    total, per_item = Counts(), {}
+    for item in blind.load_all(part):
+        c = score_item(item, preds[(part, item.id)])
+        per_item[item.id] = c
+        total.merge(c)
+    return total, per_item
+
+
+def pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.0f}%" if b else "-"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--peer", default=PEER)
+    parser.add_argument("--show-misses", choices=blind.PARTS)
+    args = parser.parse_args()
+    ours_p = predictions(None)
+    with tempfile.TemporaryDirectory() as tmp:
+        peer_p = predictions(peer_tree(args.peer, Path(tmp)))
+
+    summary, fields_rows, item_rows = [], [], []
+    figures = {}
+    for part in blind.PARTS:
+        ours, ours_items = score(ours_p, part)
+        peer, peer_items = score(peer_p, part)
+        n = len(ours_items)
+        failed = sum(1 for i in blind.load_all(part) if i.expected.get("outcome") in ("调解不成", "调解终止"))
+        summary.append([part, n, f"{ours.found}/{ours.facts} ({pct(ours.found, ours.facts)})", ours.wrong,
+                        f"{ours.failed_agreements}/{failed}", f"{peer.found}/{peer.facts} ({pct(peer.found, peer.facts)})",
+                        peer.wrong, f"{peer.failed_agreements}/{failed}",
+                        f"{ours.found / peer.found:.2f}" if peer.found else "-",
+                        pct(ours.verbatim, ours.quotes), f"{ours.quote_chars / ours.quotes:.0f}" if ours.quotes else "-",
+                        f"{peer.quote_chars / peer.quotes:.0f}" if peer.quotes else "-"])
+        figures[part] = {"facts": ours.facts, "found": ours.found, "wrong": ours.wrong,
+                         "failed_agreements": ours.failed_agreements,
+                         "peer_found": peer.found, "peer_wrong": peer.wrong}
+        for name in sorted(set(ours.per_field) | set(peer.per_field)):
+            tp, fp, fn = ours.per_field[name]
+            ptp, pfp, pfn = peer.per_field[name]
+            fields_rows.append([part, name, f"{tp / (tp + fp):.2f}" if tp + fp else "-",
+                                f"{tp / (tp + fn):.2f}" if tp + fn else "-",
+                                f"{ptp / (ptp + pfp):.2f}" if ptp + pfp else "-",
+                                f"{ptp / (ptp + pfn):.2f}" if ptp + pfn else "-"])
+        for iid, c in ours_items.items():
+            item = blind.load(part, iid)
+            pc = peer_items[iid]
+            item_rows.append([part, iid, item.session_type, item.style, item.expected.get("outcome", "-"),
+                              f"{c.found}/{c.facts}", c.wrong, f"{pc.found}/{pc.facts}", pc.wrong,
+                              "win" if (c.found - c.wrong) > (pc.found - pc.wrong) else
+                              ("loss" if (c.found - c.wrong) < (pc.found - pc.wrong) else "tie")])
+        if args.show_misses == part:
+            print(f"--- {part}: misses")
+            print("\n".join(ours.misses))
+            print(f"--- {part}: wrong values")
+            print("\n".join(ours.wrongs))
+    md = (
+        "## Drafting on the blind set\n\n"
+        f"`benchmarks/blind.py`, {machine_line()}. {sum(len(blind.ids(p)) for p in blind.PARTS)} hearings and "
+        "consultations written by helpers who saw only the domain notes and a one-line brief "
+        "(`tests/data/blind/README.md`); `dev` is the half the rules were tuned on, `frozen` was never "
+        f"read while tuning. Peer: the drafter at commit `{args.peer}` (cue-phrase rules), same run, same "
+        "files, same scorer (`benchmarks/blind_score.py`, its own parsers).\n\n"
+        + md_table(["part", "items", "facts found", "wrong values", "agreements for failed hearings",
+                    "peer facts found", "peer wrong values", "peer agreements for failed",
+                    "found ratio (ours / peer)", "evidence verbatim", "quote chars (ours)", "quote chars (peer)"],
+                   summary)
+        + "\n\nPer field (P = share of drafted values that are right, R = share of expected facts found):\n\n"
+        + md_table(["part", "field", "P", "R", "peer P", "peer R"], fields_rows)
+        + "\n\nPer item (win: more facts found less wrong values than the peer):\n\n"
+        + md_table(["part", "item", "type", "style", "outcome", "ours found", "ours wrong", "peer found",
+                    "peer wrong", ""], item_rows)
+        + "\n"
+    )
+    print(md)
+    print(json.dumps(figures, indent=2))
+    if not args.no_write:
+        write_section("blind-drafting", md)
+
+
+if __name__ == "__main__":
+    main()
