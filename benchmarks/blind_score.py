@@ -258,8 +258,11 @@ def _score_mediation(iid: str, exp: dict, session: dt.date, drafts: dict, c: Cou
     elif category:
         c.invented(iid, "dispute_category", f"{category} where the hearing does not settle it", wrong=False)
     facts = norm(av.get("facts") or "")
-    if exp.get("facts_keywords") and not agreement.get("refused"):
-        c.fact(iid, "facts", all(norm(k) in facts for k in exp["facts_keywords"]), "keywords")
+    # counted whatever the drafter decides (a refusal must not shrink the facts it is scored on);
+    # a hearing that reached no agreement has no agreement whose facts could be summarised
+    if exp.get("facts_keywords") and exp["outcome"] not in FAILED:
+        c.fact(iid, "facts", not agreement.get("refused") and all(norm(k) in facts for k in exp["facts_keywords"]),
+               "keywords" if not agreement.get("refused") else "agreement refused")
     if exp["outcome"] in FAILED or exp["outcome"] == "部分达成":
         if exp.get("informed_of_litigation"):
             result = norm(" ".join(_texts((record.get("values") or {}).get("result"))))
