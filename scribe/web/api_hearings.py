@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from scribe.accounts import audit
 from scribe.accounts.audit import Action
@@ -154,6 +155,26 @@ def set_speaker(
     hearings.set_speaker(hearing, label, body)
     audit.record(tx, who, Action.CHANGE, "hearing", hearing.id, office=hearing.office, fields=["speakers"])
     return hearings.to_out(hearing)
+
+
+class StaffOut(BaseModel):
+    name: str = Field(description="the name documents print (display name, else user name)")
+    role: str = Field(description="mediator | reviewer")
+
+
+@router.get("/{hearing_id}/staff", response_model=list[StaffOut], responses=R,
+            summary="Staff accounts of the hearing's office (the names 人民调解员/接待人 are picked from)")
+def office_staff(hearing_id: str, who: Reader, tx: Tx) -> list[StaffOut]:
+    from sqlalchemy import select
+
+    from scribe.accounts.models import User
+
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    users = tx.scalars(
+        select(User).where(User.office == hearing.office, User.active.is_(True), User.role.in_(("mediator", "reviewer")))
+        .order_by(User.role, User.display_name, User.username)
+    )
+    return [StaffOut(name=u.display_name or u.username, role=u.role) for u in users]
 
 
 # -- recording ----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ Approver = Annotated[Principal, Depends(require(Scope.DOCUMENTS_APPROVE))]
 R = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
 R4 = {**R, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 TEMPLATE = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
+TextList = Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=100)]
 
 
 class DraftIn(Strict):
@@ -39,7 +40,11 @@ class DraftIn(Strict):
 class FieldEdit(Strict):
     path: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$",
                       description="facts, terms.2, parties.0.phone, dispute_category …")
-    value: str | int | None = Field(default=None, description="the new value (text; numbers for age/copies)")
+    value: str | int | TextList | None = Field(
+        default=None,
+        description="the new value: text; a number for age/copies; a list of texts for a list field "
+                    "(mediators, terms, legal_bases, outcome, others), which replaces the whole list",
+    )
 
 
 class TermIn(Strict):
@@ -58,6 +63,7 @@ class DocumentOut(BaseModel):
     template: str
     title: str
     fields: dict[str, Any]
+    list_fields: list[str] = Field(description="fields edited as a list: PATCH them with a list value")
     missing: list[str]
     problems: list[str]
     warnings: list[str]
@@ -109,6 +115,7 @@ def _out(request: Request, tx: Tx, doc: Document) -> DocumentOut:
     return DocumentOut(
         id=doc.id, kind=doc.kind, status=doc.status, version=doc.version, template=draft.template,
         title=draft.title, fields={n: fv.model_dump(mode="json", exclude_none=True) for n, fv in draft.fields.items()},
+        list_fields=sorted(documents.list_fields(draft.document) & set(draft.fields)),
         missing=draft.missing, problems=draft.problems, warnings=draft.warnings, files=sorted(doc.files),
         approved_by=doc.approved_by, return_note=doc.return_note, deliveries=_deliveries(tx, doc),
     )  # fmt: skip
@@ -172,7 +179,7 @@ def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Reques
         raise HTTPException(403, detail="approval is a person's act — log in as a reviewer")
     settings = request.app.state.settings
     if doc.status == "draft":
-        documents.attach_pdf(tx, settings, doc, _registry(request))
+        documents.finalise(tx, settings, doc, _registry(request), hearing)
     result = review.approve(tx, doc.id, who.name, settings=settings)
     hearings.set_status(hearing, HearingStatus.APPROVED)
     audit.record(tx, who, Action.APPROVE, "document", doc.id, office=hearing.office, version=result.version, message=result.message_id)
@@ -200,11 +207,7 @@ def download(hearing_id: str, doc_id: str, kind: str, who: Reader, tx: Tx, reque
     if kind not in ("docx", "pdf"):
         raise HTTPException(404, detail="files are docx or pdf")
     hearing, doc = _doc(tx, who, hearing_id, doc_id)
-    settings = request.app.state.settings
-    where = documents.folder(settings, doc.id, doc.version)
-    path = where / "document.docx" if kind == "docx" else documents.ensure_pdf(settings, doc, _registry(request))
-    if not path.exists():
-        raise HTTPException(404, detail="the file has not been rendered")
+    path = documents.document_file(request.app.state.settings, doc, _registry(request), hearing, kind)
     audit.record(tx, who, Action.EXPORT, "document", doc.id, office=hearing.office, file=kind)
     name = f"{doc.kind}-{hearing.case_number or hearing.id}-v{doc.version}.{kind}"
     media = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "pdf": "application/pdf"}[kind]

@@ -125,6 +125,9 @@ _T: dict[str, tuple[str, str]] = {
     "switch_lang": ("English", "中文"),
     "plays_audio": ("点击播放原声", "Click to play the audio"),
     "no_draft": ("还没有草稿", "No draft yet"),
+    "add_entry": ("添加", "Add"),
+    "pick_staff": ("从本所工作人员中选择", "Pick from this office's staff"),
+    "other_name": ("其他人员（输入姓名）", "Someone else (type the name)"),
 }
 
 CATEGORY_EN: dict[str, str] = {

@@ -57,7 +57,8 @@ function leafInput(path, fv, name) {
     input = el("textarea", { "data-path": path, rows: Math.min(6, Math.max(2, Math.ceil(v.length / 40))) });
     input.value = v;
   } else {
-    input = el("input", { "data-path": path, value: v });
+    // one person's name (记录人, 接待人): offered from the office's staff accounts
+    input = el("input", { "data-path": path, value: v, list: STAFF_FIELDS.includes(path) ? "staff-names" : null });
   }
   input.disabled = !editable();
   input.addEventListener("change", () => saveField(path, input.value));
@@ -85,6 +86,63 @@ function fieldNode(path, fv, name, depth) {
   return box;
 }
 
+// -- list fields (mediators, terms, legal bases, outcome ...): one entry per line, saved as a list
+const NAME_LISTS = ["mediators", "others", "outcome", "parties"]; // short names; others are sentences
+const STAFF_FIELDS = ["mediators", "recorder", "staff"];
+let staff = [];
+
+function listItems(fv) {
+  if (fv.items) return fv.items;
+  if (Array.isArray(fv.value)) return fv.value.map((v) => ({ value: v, source: fv.source, evidence: [] }));
+  return [];
+}
+
+function listNode(name, fv) {
+  const items = listItems(fv);
+  const missing = fv.source === "missing" || !items.length;
+  const box = el("div", { class: "field list-field" + (missing ? " missing" : ""), "data-field": name, "data-list": name },
+    el("div", { class: "fname" }, label(name),
+      el("span", { class: "badge " + fv.source }, missing ? T.missing : `${T.source}: ${fv.source}`)));
+  const entries = el("ol", { class: "entries" });
+  const values = () => [...entries.querySelectorAll("[data-entry]")].map((n) => n.value.trim()).filter(Boolean);
+  const save = (list) => saveField(name, list);
+  const names = NAME_LISTS.includes(name);
+  items.forEach((it, i) => {
+    const text = it.value === null || it.value === undefined ? "" : String(it.value);
+    const input = names ? el("input", { "data-entry": i, value: text, list: STAFF_FIELDS.includes(name) ? "staff-names" : null })
+      : el("textarea", { "data-entry": i, rows: Math.min(4, Math.max(1, Math.ceil(text.length / 40))) });
+    input.value = text;
+    input.disabled = !editable();
+    input.addEventListener("change", () => save(values()));
+    const row = el("li", { class: "entry" }, input);
+    if (editable()) {
+      row.append(el("button", { type: "button", class: "link remove-entry", title: T.remove, "aria-label": `${T.remove} ${text}`,
+        onclick: () => save(values().filter((_, j) => j !== i)) }, "✕"));
+    }
+    const ev = evidenceBox(it);
+    if (ev) row.append(ev);
+    entries.append(row);
+  });
+  box.append(entries);
+  if (!items.length) { const note = evidenceBox(fv); if (note) box.append(note); }
+  if (editable() && name !== "terms") { // terms have their own box below (one sentence at a time)
+    const add = el("div", { class: "entry-add" });
+    if (STAFF_FIELDS.includes(name) && staff.length) {
+      const pick = el("select", { "data-pick": name, "aria-label": T.pick_staff },
+        el("option", { value: "" }, `— ${T.pick_staff} —`),
+        ...staff.filter((p) => !values().includes(p.name)).map((p) => el("option", { value: p.name }, p.name)));
+      pick.addEventListener("change", () => { if (pick.value) save([...values(), pick.value]); });
+      add.append(pick);
+    }
+    const typed = el("input", { "data-new": name, placeholder: STAFF_FIELDS.includes(name) ? T.other_name : T.add_entry });
+    const addTyped = () => { const extra = typed.value.trim(); if (extra) save([...values(), extra]); };
+    typed.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); addTyped(); } });
+    add.append(typed, el("button", { type: "button", "data-add": name, onclick: addTyped }, T.add_entry));
+    box.append(add);
+  }
+  return box;
+}
+
 function render() {
   const form = $("fields");
   form.replaceChildren();
@@ -94,7 +152,7 @@ function render() {
   st.className = "status status-" + (doc.status === "draft" ? "drafted" : doc.status);
   for (const [name, fv] of Object.entries(doc.fields)) {
     if (name === "turns") continue; // the record's body is the transcript on the right
-    form.append(fieldNode(name, fv, name, 0));
+    form.append((doc.list_fields || []).includes(name) ? listNode(name, fv) : fieldNode(name, fv, name, 0));
   }
   const probs = $("problems");
   probs.hidden = !(doc.problems || []).length && !(doc.warnings || []).length;
@@ -191,7 +249,13 @@ async function loadTranscript() {
   renderTranscript();
 }
 
+async function loadStaff() {
+  try { staff = await api("GET", `${base}/staff`); } catch (e) { staff = []; }
+  $("staff-names").replaceChildren(...staff.map((p) => el("option", { value: p.name })));
+}
+
 async function load() {
+  await loadStaff();
   const docs = await api("GET", `${base}/documents`);
   doc = docs.length ? docs[docs.length - 1] : null;
   render();
