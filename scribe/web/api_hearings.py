@@ -227,9 +227,13 @@ def pause_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live) -> dict:
     return _control(hearing_id, who, tx, live, "pause")
 
 
-@router.post("/{hearing_id}/stop", responses=R409, summary="Stop recording; the final pass follows")
-def stop_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live) -> dict:
-    return _control(hearing_id, who, tx, live, "stop")
+@router.post("/{hearing_id}/stop", responses=R409, summary="Stop recording; the final pass follows; session.completed is sent")
+def stop_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live, request: Request) -> dict:
+    from scribe.web.hearing_events import session_completed
+
+    out = _control(hearing_id, who, tx, live, "stop")
+    session_completed(tx, request.app.state.settings, hearings.get_visible(tx, who, hearing_id), live)
+    return out
 
 
 @router.get("/{hearing_id}/live", responses=R, summary="State of the live session (recording, final pass progress)")

@@ -14,7 +14,7 @@ from scribe.accounts import audit
 from scribe.accounts.audit import Action
 from scribe.accounts.principal import Principal, Scope
 from scribe.delivery import outbox
-from scribe.delivery.models import OutboxMessage
+from scribe.delivery.models import Endpoint, OutboxMessage
 from scribe.errors import SessionError
 from scribe.review import service as review
 from scribe.review.models import Document
@@ -91,19 +91,28 @@ def _doc(tx: Tx, who: Principal, hearing_id: str, doc_id: str) -> tuple[Hearing,
 
 
 def _deliveries(tx: Tx, doc: Document) -> list[dict[str, Any]]:
+    """Each message about the document and, per endpoint, where it stands and why: the last
+    error (HTTP status, refused address, timeout), the next attempt, a disabled endpoint."""
     out = []
     for mid in tx.scalars(select(OutboxMessage.id).where(OutboxMessage.subject_id == doc.id).order_by(OutboxMessage.created_at)):
         summary, attempts = outbox.show_message(tx, mid)
+        endpoints = {e.id: e for e in tx.scalars(select(Endpoint).where(Endpoint.id.in_([d.endpoint_id for d in summary.deliveries])))}
+        rows = []
+        for d in summary.deliveries:
+            ep = endpoints.get(d.endpoint_id)
+            rows.append({
+                "endpoint": d.endpoint_id, "endpoint_name": ep.name if ep else None, "status": d.status,
+                "attempts": d.attempts, "last_status_code": d.last_status_code, "last_error": d.last_error,
+                "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at and d.status == "pending" else None,
+                "endpoint_enabled": ep.enabled if ep else None,
+                "endpoint_disabled_reason": ep.disabled_reason if ep and not ep.enabled else None,
+                "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
+            })
         out.append({
             "message_id": summary.id,
             "event": summary.event_type,
-            "status": summary.status,
-            "deliveries": [
-                {"endpoint": d.endpoint_id, "status": d.status, "attempts": d.attempts,
-                 "last_status_code": d.last_status_code,
-                 "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None}
-                for d in summary.deliveries
-            ],
+            "status": summary.status,  # delivered | pending | failed | unrouted (no endpoint subscribes)
+            "deliveries": rows,
             "attempts": len(attempts),
         })  # fmt: skip
     return out
@@ -180,7 +189,7 @@ def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Reques
     settings = request.app.state.settings
     if doc.status == "draft":
         documents.finalise(tx, settings, doc, _registry(request), hearing)
-    result = review.approve(tx, doc.id, who.name, settings=settings)
+    result = review.approve(tx, doc.id, who.name, settings=settings, base_url=str(request.base_url))
     hearings.set_status(hearing, HearingStatus.APPROVED)
     audit.record(tx, who, Action.APPROVE, "document", doc.id, office=hearing.office, version=result.version, message=result.message_id)
     tx.refresh(doc)

@@ -164,8 +164,30 @@ function render() {
   if ($("approve")) { $("approve").hidden = doc.status !== "draft"; $("return").hidden = doc.status !== "draft"; }
   const deliv = $("delivery");
   deliv.hidden = !doc.deliveries.length;
-  $("delivery-list").replaceChildren(...doc.deliveries.map((m) => el("li", { class: "delivery-" + m.status, "data-status": m.status },
-    `${m.event}: ${m.status}` + m.deliveries.map((d) => ` · ${d.endpoint} ${d.status} (${d.attempts}, HTTP ${d.last_status_code ?? "-"})`).join(""))));
+  $("delivery-list").replaceChildren(...doc.deliveries.map(deliveryNode));
+}
+
+// -- delivery: where each message stands with each case system, and why ------------------------
+function deliveryReason(d) {
+  if (d.status === "delivered") return `${T.delivery_delivered} ${d.delivered_at ? fmtTime(d.delivered_at) : ""}`;
+  const parts = [];
+  if (d.endpoint_enabled === false) parts.push(`${T.delivery_endpoint_disabled}${d.endpoint_disabled_reason ? "：" + d.endpoint_disabled_reason : ""}`);
+  if (d.last_error) parts.push(`${T.delivery_last_error}：${d.last_error}`);
+  else if (!d.attempts) parts.push(T.delivery_not_tried);
+  if (d.status === "failed") parts.push(T.delivery_gave_up);
+  else if (d.next_attempt_at && d.endpoint_enabled !== false) parts.push(`${T.delivery_next_attempt} ${fmtTime(d.next_attempt_at)}`);
+  return parts.join("；");
+}
+
+function deliveryNode(m) {
+  const state = T["delivery_state_" + m.status] || m.status;
+  const li = el("li", { class: "delivery-" + m.status, "data-status": m.status }, el("strong", {}, `${m.event}：${state}`));
+  if (m.status === "unrouted") li.append(el("div", { class: "delivery-reason" }, T.delivery_unrouted));
+  for (const d of m.deliveries) {
+    li.append(el("div", { class: "delivery-reason", "data-endpoint": d.endpoint, "data-status": d.status },
+      `${d.endpoint_name || d.endpoint}：${T["delivery_state_" + d.status] || d.status}（${T.delivery_attempts.replace("{n}", d.attempts)}）— ${deliveryReason(d)}`));
+  }
+  return li;
 }
 
 async function saveField(path, value) {
