@@ -139,6 +139,10 @@ _T: dict[str, tuple[str, str]] = {
     "delivery_gave_up": ("已停止重试，请管理员重发（scribe deliveries replay）", "retries are over; an admin can replay it (scribe deliveries replay)"),
     "delivery_endpoint_disabled": ("接收端已停用", "the endpoint is disabled"),
     "delivery_attempts": ("已尝试 {n} 次", "{n} attempts"),
+    "delivery_refused": ("对方系统拒收", "the case system refused it"),
+    "delivery_their_error": ("对方系统出错", "the case system failed"),
+    "delivery_policy": ("本机安全设置不允许发往该地址", "this server's safety settings forbid that address"),
+    "delivery_unreachable": ("连接不上对方系统", "the case system could not be reached"),
     "pick_staff": ("从本所工作人员中选择", "Pick from this office's staff"),
     "other_name": ("其他人员（输入姓名）", "Someone else (type the name)"),
 }

@@ -168,11 +168,20 @@ function render() {
 }
 
 // -- delivery: where each message stands with each case system, and why ------------------------
+function failureKind(d) {
+  // what the raw error means for the reviewer; the raw text follows for the admin
+  const code = d.last_status_code;
+  if (code && code >= 400 && code < 500) return T.delivery_refused + " ";
+  if (code && code >= 500) return T.delivery_their_error + " ";
+  if ((d.last_error || "").startsWith("refused:")) return T.delivery_policy + " ";
+  return code ? "" : T.delivery_unreachable + " ";
+}
+
 function deliveryReason(d) {
   if (d.status === "delivered") return `${T.delivery_delivered} ${d.delivered_at ? fmtTime(d.delivered_at) : ""}`;
   const parts = [];
   if (d.endpoint_enabled === false) parts.push(`${T.delivery_endpoint_disabled}${d.endpoint_disabled_reason ? "：" + d.endpoint_disabled_reason : ""}`);
-  if (d.last_error) parts.push(`${T.delivery_last_error}：${d.last_error}`);
+  if (d.last_error) parts.push(`${T.delivery_last_error}：${failureKind(d)}${d.last_error}`);
   else if (!d.attempts) parts.push(T.delivery_not_tried);
   if (d.status === "failed") parts.push(T.delivery_gave_up);
   else if (d.next_attempt_at && d.endpoint_enabled !== false) parts.push(`${T.delivery_next_attempt} ${fmtTime(d.next_attempt_at)}`);
