@@ -114,7 +114,7 @@ function listNode(name, fv) {
     input.value = text;
     input.disabled = !editable();
     input.addEventListener("change", () => save(values()));
-    const row = el("li", { class: "entry" }, input);
+    const row = el("li", { class: "entry", "data-field": `${name}.${i}` }, input);
     if (editable()) {
       row.append(el("button", { type: "button", class: "link remove-entry", title: T.remove, "aria-label": `${T.remove} ${text}`,
         onclick: () => save(values().filter((_, j) => j !== i)) }, "✕"));
