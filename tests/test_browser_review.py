@@ -1,7 +1,8 @@
 """The review page in real headless Chromium against a real server: 人民调解员 edited as a list,
 picked from the office's staff accounts or typed, saved and read back through the API and a
 reload; and a case system that refuses the approved document shows its reason (HTTP 403, the
-next attempt) instead of a bare "pending". Screenshots in docs/screenshots/."""
+next attempt) instead of a bare "pending". Screenshots in build/screenshots/ (copied to
+docs/screenshots/ once looked at)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from scribe.delivery.endpoints import add_endpoint
 from scribe.storage import Database
 from server import create_app
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"  # the looked-at ones: docs/screenshots
 pytestmark = [pytest.mark.browser]
 
 
@@ -30,6 +31,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from playwright.sync_api import sync_playwright
 
     root = tmp_path_factory.mktemp("review")
+    SHOTS.mkdir(parents=True, exist_ok=True)
     refusing = Receiver().start()
     refusing.behaviour = lambda n, r: Reply(403)
     settings = make_settings(root, server_delivery_worker=True, delivery_allow_loopback=True, delivery_allow_http=True,
