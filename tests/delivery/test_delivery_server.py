@@ -126,3 +126,48 @@ def test_every_event_type_arrives_with_links_to_this_server(stack: dict[str, Any
         assert rows["市矛盾纠纷平台"]["status"] == "delivered"
     assert stack["refusing"].count() >= 1
     assert json.loads(stack["refusing"].requests[0].body)["type"] == "document.approved"
+
+
+def test_links_use_the_configured_public_address_before_the_requests_own(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from scribe.delivery.pull import public_base_url
+
+    from .conftest import delivery_settings
+
+    s = delivery_settings(tmp_path, delivery_public_base_url=None, public_url=None, port=8123)
+    assert public_base_url(s, "http://127.0.0.1:43210/") == "http://127.0.0.1:43210"
+    assert public_base_url(s) == "http://127.0.0.1:8123"  # no request (a CLI approval): the listening port
+    s = delivery_settings(tmp_path, delivery_public_base_url=None, public_url="https://desk.example.gov.cn/")
+    assert public_base_url(s, "http://127.0.0.1:43210/") == "https://desk.example.gov.cn"
+    s = delivery_settings(tmp_path, delivery_public_base_url="https://files.example.gov.cn/scribe",
+                          public_url="https://desk.example.gov.cn")  # fmt: skip
+    assert public_base_url(s, "http://127.0.0.1:43210/") == "https://files.example.gov.cn/scribe"
+
+
+def test_missing_fields_are_null_with_their_reason_and_a_typed_mediator_is_named(tmp_path, payload_schema) -> None:  # type: ignore[no-untyped-def]
+    from .conftest import DOCS_AGREEMENT, approve_new, delivery_settings
+
+    fields = {
+        **DOCS_AGREEMENT,
+        # as a draft stores a field nobody supplied (exclude_none drops the null value)
+        "performance_place": {"source": "missing", "confidence": 0.0, "note": "协议条款未说明履行地点",
+                              "note_en": "the terms do not say where they are performed"},
+        "recorder": {"source": "missing", "confidence": 0.0, "note": "会话文件中未填写记录人"},
+        "mediators": "李调解、王建国",  # saved before mediators were edited as a list
+    }  # fmt: skip
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    db.create_schema()
+    settings = delivery_settings(tmp_path)
+    approval = approve_new(db, tmp_path, settings, fields=fields)
+    with db.transaction() as tx:
+        from scribe.delivery.models import OutboxMessage
+
+        payload = json.loads(tx.get(OutboxMessage, approval.message_id).body)
+    db.dispose()
+    jsonschema.validate(payload, payload_schema, format_checker=jsonschema.FormatChecker())
+    doc = payload["data"]["document"]
+    assert doc["fields"]["performance_place"] is None and doc["fields"]["recorder"] is None
+    assert {"field": "performance_place", "reason": "协议条款未说明履行地点",
+            "reason_en": "the terms do not say where they are performed"} in doc["missing"]  # fmt: skip
+    assert {"field": "recorder", "reason": "会话文件中未填写记录人", "reason_en": None} in doc["missing"]
+    assert payload["data"]["case_record"]["responsible_person"]["name"] == "李调解"
+    assert "source" not in json.dumps(payload, ensure_ascii=False)
