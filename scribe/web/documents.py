@@ -23,7 +23,7 @@ from scribe.errors import DocumentError
 from scribe.extract.builders import validate_fields
 from scribe.extract.draft import Draft
 from scribe.extract.fields import FieldValue, Source
-from scribe.extract.notes import edited_by
+from scribe.extract.notes import Note, edited_by
 from scribe.review import service as review
 from scribe.review.models import APPROVED, RETURNED, Document
 from scribe.settings import Settings
@@ -182,7 +182,7 @@ def _typed(value: Any, leaf_name: str, old: Any) -> Any:
     return value
 
 
-def _set_list(node: dict[str, Any], values: list[str], edited: Any) -> None:
+def _set_list(node: dict[str, Any], values: list[str], edited: Note) -> None:
     """Make a list field hold ``values``, one item each. An item whose text is unchanged keeps
     its evidence (a reviewer reordering or deleting terms keeps the words each was said in)."""
     old_items = list(node.get("items") or [])
@@ -204,6 +204,7 @@ def _set_list(node: dict[str, Any], values: list[str], edited: Any) -> None:
     else:
         node.update(value=[], source=Source.MISSING.value, confidence=0.0,
                     note=f"{edited.zh}：已清空", note_en=f"{edited.en}: emptied")
+
 
 def edit(settings: Settings, tx: Session, doc: Document, registry: Any, hearing: Hearing, user: str,
          *, path: str | None = None, value: Any = None, add_term: str | None = None) -> Draft:
