@@ -36,8 +36,11 @@ def _recorded_s(state: dict[str, Any], audio: Path | None) -> float | None:
         return round(float(duration), 3)
     if audio is None:
         return None
-    with wave.open(str(audio), "rb") as wav:
-        return round(wav.getnframes() / float(wav.getframerate()), 3)
+    try:
+        with wave.open(str(audio), "rb") as wav:
+            return round(wav.getnframes() / float(wav.getframerate()), 3)
+    except (wave.Error, OSError, EOFError):
+        return None  # not a WAV this module can read: the payload says "unknown", not a guess
 
 
 def session_completed(tx: Session, settings: Settings, hearing: Hearing, live: Any) -> str:
