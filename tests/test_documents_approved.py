@@ -105,6 +105,23 @@ def test_a_typed_mediator_is_a_list_of_names_and_round_trips(srv: dict[str, Any]
     assert did
 
 
+def test_a_consultations_outcome_is_a_list_of_the_fixed_values(srv: dict[str, Any]) -> None:
+    with closing(httpx.Client(base_url=srv["url"], timeout=120)) as med:
+        login(med, "med_a")
+        h = med.post("/api/hearings", json={"kind": "consultation", "parties": [{"role": "visitor", "name": "周五"}]}).json()
+        med.post(f"/api/hearings/{h['id']}/consent", json={"party_index": 0, "consented": True, "notice_read": True})
+        med.post(f"/api/hearings/{h['id']}/record")
+        med.post(f"/api/hearings/{h['id']}/stop")
+        doc = med.post(f"/api/hearings/{h['id']}/documents", json={}).json()
+        assert "outcome" in doc["list_fields"] and "转法律援助" in doc["choices"]["outcome"]
+        url = f"/api/hearings/{h['id']}/documents/{doc['id']}"
+        r = med.patch(f"{url}/fields", json={"path": "outcome", "value": ["已解答", "转法律援助"]})
+        assert r.json()["fields"]["outcome"]["value"] == ["已解答", "转法律援助"]
+        assert not [p for p in r.json()["problems"] if "outcome" in p], r.json()["problems"]
+        r = med.patch(f"{url}/fields", json={"path": "outcome", "value": "已解答"})  # typed: one entry
+        assert r.json()["fields"]["outcome"]["value"] == ["已解答"]
+
+
 def test_the_approved_pdf_and_word_are_the_approved_document(srv: dict[str, Any], tmp_path) -> None:  # type: ignore[no-untyped-def]
     with closing(httpx.Client(base_url=srv["url"], timeout=300)) as med:
         login(med, "med_a")

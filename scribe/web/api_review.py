@@ -64,6 +64,7 @@ class DocumentOut(BaseModel):
     title: str
     fields: dict[str, Any]
     list_fields: list[str] = Field(description="fields edited as a list: PATCH them with a list value")
+    choices: dict[str, list[str]] = Field(default_factory=dict, description="the values a list field may hold, where fixed (outcome)")
     missing: list[str]
     problems: list[str]
     warnings: list[str]
@@ -125,6 +126,7 @@ def _out(request: Request, tx: Tx, doc: Document) -> DocumentOut:
         id=doc.id, kind=doc.kind, status=doc.status, version=doc.version, template=draft.template,
         title=draft.title, fields={n: fv.model_dump(mode="json", exclude_none=True) for n, fv in draft.fields.items()},
         list_fields=sorted(documents.list_fields(draft.document) & set(draft.fields)),
+        choices={k: v for k, v in documents.list_choices(draft.document).items() if k in draft.fields},
         missing=draft.missing, problems=draft.problems, warnings=draft.warnings, files=sorted(doc.files),
         approved_by=doc.approved_by, return_note=doc.return_note, deliveries=_deliveries(tx, doc),
     )  # fmt: skip

@@ -154,6 +154,21 @@ def list_fields(document: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def list_choices(document: str) -> dict[str, list[str]]:
+    """The fixed values of a list field (a consultation's outcome: 已解答, 转法律援助 …)."""
+    import typing
+
+    from doc_templates.schemas import DOCUMENT_MODELS
+
+    out = {}
+    for name, info in DOCUMENT_MODELS[document].model_fields.items():
+        if typing.get_origin(info.annotation) is list:
+            (arg,) = typing.get_args(info.annotation)
+            if typing.get_origin(arg) is typing.Literal:
+                out[name] = [str(v) for v in typing.get_args(arg)]
+    return out
+
+
 # Lists of names or short labels; a text typed for one of them is split at 、，,；; too. The
 # other list fields hold sentences (terms, legal bases), which such marks do not end.
 NAME_LISTS = frozenset({"mediators", "others", "outcome", "parties"})

@@ -107,12 +107,14 @@ function listNode(name, fv) {
   const values = () => [...entries.querySelectorAll("[data-entry]")].map((n) => n.value.trim()).filter(Boolean);
   const save = (list) => saveField(name, list);
   const names = NAME_LISTS.includes(name);
+  const fixed = (doc.choices || {})[name];
   items.forEach((it, i) => {
     const text = it.value === null || it.value === undefined ? "" : String(it.value);
     const input = names ? el("input", { "data-entry": i, value: text, list: STAFF_FIELDS.includes(name) ? "staff-names" : null })
       : el("textarea", { "data-entry": i, rows: Math.min(4, Math.max(1, Math.ceil(text.length / 40))) });
     input.value = text;
     input.disabled = !editable();
+    input.readOnly = !!fixed; // a closed list's entries are removed and picked, not typed
     input.addEventListener("change", () => save(values()));
     const row = el("li", { class: "entry", "data-field": `${name}.${i}` }, input);
     if (editable()) {
@@ -127,6 +129,15 @@ function listNode(name, fv) {
   if (!items.length) { const note = evidenceBox(fv); if (note) box.append(note); }
   if (editable() && name !== "terms") { // terms have their own box below (one sentence at a time)
     const add = el("div", { class: "entry-add" });
+    if (fixed) { // a closed list (处理结果): pick only
+      const pick = el("select", { "data-pick": name, "aria-label": T.add_entry },
+        el("option", { value: "" }, `— ${T.add_entry} —`),
+        ...fixed.filter((c) => !values().includes(c)).map((c) => el("option", { value: c }, c)));
+      pick.addEventListener("change", () => { if (pick.value) save([...values(), pick.value]); });
+      box.append(add);
+      add.append(pick);
+      return box;
+    }
     if (STAFF_FIELDS.includes(name) && staff.length) {
       const pick = el("select", { "data-pick": name, "aria-label": T.pick_staff },
         el("option", { value: "" }, `— ${T.pick_staff} —`),
