@@ -188,3 +188,18 @@ def test_the_approved_pdf_and_word_are_the_approved_document(srv: dict[str, Any]
     on_disk = {hashlib.sha256(p.read_bytes()).hexdigest() for p in rendered.glob("*.pdf")}
     db.dispose()
     assert hashes["pdf"] in on_disk
+
+
+def test_a_mediator_list_saved_as_one_text_prints_as_names(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Drafts saved before lists were lists hold 人民调解员 as one text: it prints as names."""
+    from doc_templates.registry import load_registry
+    from doc_templates.render import render_docx
+    from scribe.extract.draft import Draft
+    from scribe.extract.fields import FieldValue, Source
+
+    spec = load_registry().get("mediation-agreement")
+    draft = Draft(template=spec.name, document=spec.document, title=spec.title, created_at="2026-11-20T10:00:00Z",
+                  session={}, transcript={},
+                  fields={"mediators": FieldValue(value="李调解、王建国", source=Source.SESSION, confidence=1.0)})  # fmt: skip
+    text = docx_text(render_docx(draft, spec, tmp_path / "a.docx").read_bytes())
+    assert "李调解、王建国" in text and "李、调、解" not in text
