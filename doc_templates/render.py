@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -76,9 +77,23 @@ def _context_value(name: str, fv: FieldValue) -> Any:
     return fv.value
 
 
+def _list_typed(document: str) -> set[str]:
+    import typing
+
+    from doc_templates.schemas import DOCUMENT_MODELS
+
+    return {n for n, info in DOCUMENT_MODELS[document].model_fields.items() if typing.get_origin(info.annotation) is list}
+
+
 def template_context(draft: Draft, spec: TemplateSpec, custom: dict[str, str] | None = None,
                      *, final: bool = False) -> dict[str, Any]:
     ctx: dict[str, Any] = {name: _context_value(name, fv) for name, fv in draft.fields.items()}
+    for name in _list_typed(draft.document) & set(ctx):
+        value = ctx[name]
+        if isinstance(value, str) and not isinstance(value, Placeholder):
+            # a list saved as one text (drafts edited before lists were lists): print its
+            # entries, never one character at a time ("李、调、解")
+            ctx[name] = [t.strip() for t in re.split(r"[、,，;；\n]+", value) if t.strip()] or [placeholder(name)]
     ctx.setdefault("read_back", READ_BACK)
     for name in spec.field_names():
         if name not in ctx:

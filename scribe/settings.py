@@ -84,7 +84,9 @@ class Settings(BaseSettings):
     delivery_include_audio: bool = False  # hearing audio is sensitive (PIPL Art 28)
     delivery_inline_files: bool = False  # base64 the files into the payload instead of links
     delivery_inline_max_bytes: int = 5_000_000  # larger files are linked even when inlining
-    delivery_public_base_url: str = "http://127.0.0.1:8000"  # where case systems pull files
+    # Where case systems pull files (the links in a payload). None: SCRIBE_PUBLIC_URL, else the
+    # address the approving request came in on (scribe.delivery.pull.public_base_url).
+    delivery_public_base_url: str | None = None
     delivery_link_ttl_s: int = 7 * 24 * 3600  # signed download links expire after a week
     delivery_link_secret: SecretStr | None = None  # default: a random key kept in <data_dir>
     # Site-specific 事件类型编码 of the receiving platform: {"婚姻家庭": "0101", ...}.

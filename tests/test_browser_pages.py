@@ -108,7 +108,7 @@ def test_review_evidence_plays_audio_and_corrections_keep_the_original(stack: di
     before = page.locator(".field[data-field=terms] textarea").count()
     page.fill("#new-term", "双方互不追究其他责任。")
     page.click("#add-term")
-    added = page.locator(f'.field[data-field="terms.{before}"] textarea')
+    added = page.locator(f'[data-list="terms"] [data-field="terms.{before}"] textarea')
     added.wait_for()
     assert added.input_value() == "双方互不追究其他责任。"
     # correct a transcript line: the original stays beside it

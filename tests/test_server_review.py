@@ -122,9 +122,13 @@ def test_draft_edit_term_category_return_and_approve(srv: dict[str, Any]) -> Non
     db.dispose()
     assert len(messages) == 1 and messages[0].event_type == "document.approved"
     assert "城关司法所调解室" in messages[0].body
-    v1 = srv["settings"].data_dir / "documents" / did / "v1" / "document.docx"
-    v2 = srv["settings"].data_dir / "documents" / did / "v2" / "document.docx"
+    # each version keeps its own draft.json; the files are rendered from it by content hash
+    v1 = srv["settings"].data_dir / "documents" / did / "v1" / "draft.json"
+    v2 = srv["settings"].data_dir / "documents" / did / "v2" / "draft.json"
     assert v1.exists() and v2.exists() and v1.read_bytes() != v2.read_bytes()
+    rendered = srv["settings"].data_dir / "documents" / did / "rendered"
+    assert {"docx", "transcript"} <= set(body["files"])
+    assert len(list(rendered.glob("*.docx"))) >= 3  # v1 drafts, the v2 draft, the approved v2
 
 
 def test_drafting_before_stop_is_refused(srv: dict[str, Any]) -> None:
@@ -154,7 +158,7 @@ def test_deleting_a_hearing_removes_its_drafts_and_says_so_in_the_audit_log(srv:
         hid = _hearing(med)
         doc = med.post(f"/api/hearings/{hid}/documents", json={}).json()
     folder = srv["settings"].data_dir / "documents" / doc["id"]
-    assert (folder / "v1" / "document.docx").exists()
+    assert (folder / "v1" / "draft.json").exists() and list((folder / "rendered").glob("*.docx"))
     with closing(httpx.Client(base_url=srv["url"], timeout=60)) as admin:
         login(admin, "admin")
         assert admin.delete(f"/api/hearings/{hid}").status_code == 204

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,9 @@ from scribe.settings import Settings
 if TYPE_CHECKING:
     from scribe.review.models import Document
 
-SCHEMA_VERSION = "1.0"
+# 1.1: a missing field is null (it was the draft's internal {"source": "missing", ...} object),
+# with its reason in data.document.missing; links use the server's public address.
+SCHEMA_VERSION = "1.1"
 SUMMARY_LIMIT = 2000  # 事件简述 is at most 2000 characters in GB/T 31000
 
 # Keys that hold an ID number, a phone number or an address, in the forms the documents use.
@@ -65,6 +68,7 @@ class SessionSummary:
     case_number: str | None = None
     transcript_path: Path | None = None
     audio_path: Path | None = None
+    recorded_s: float | None = None  # seconds of audio archived (pauses left out)
 
 
 def envelope(event_type: str, timestamp: dt.datetime, data: dict[str, Any]) -> dict[str, Any]:
@@ -76,9 +80,14 @@ def envelope(event_type: str, timestamp: dt.datetime, data: dict[str, Any]) -> d
     }
 
 
-def document_approved(doc: Document, settings: Settings, *, now: dt.datetime) -> dict[str, Any]:
-    """The ``document.approved`` payload for an approved ``doc`` (files already hashed)."""
+def document_approved(
+    doc: Document, settings: Settings, *, now: dt.datetime, base_url: str | None = None
+) -> dict[str, Any]:
+    """The ``document.approved`` payload for an approved ``doc`` (files already hashed).
+
+    ``base_url`` is where the case system reaches this server (``public_base_url``)."""
     fields = values_of(doc.fields)
+    missing = missing_fields(doc.fields)
     minimise = settings.delivery_minimise_payload
     record = case_record(doc.kind, doc.office, fields, settings)
     if minimise:
@@ -96,9 +105,10 @@ def document_approved(doc: Document, settings: Settings, *, now: dt.datetime) ->
             "approved_by": doc.approved_by,
             "approved_at": _iso(doc.approved_at) if doc.approved_at else None,
             "fields": fields,
+            "missing": missing,
         },
         "case_record": record,
-        "files": file_entries(doc, settings, now=now),
+        "files": file_entries(doc, settings, now=now, base_url=base_url),
         "privacy": privacy_note(settings),
     }
     return envelope(DOCUMENT_APPROVED, now, data)
@@ -122,6 +132,7 @@ def session_completed(
             "started_at": _iso(summary.started_at),
             "ended_at": _iso(summary.ended_at),
             "duration_s": round((summary.ended_at - summary.started_at).total_seconds(), 3),
+            "recorded_s": summary.recorded_s,
         },
         "files": files,
         "privacy": privacy_note(settings),
@@ -226,9 +237,9 @@ def _parties(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _responsible(fields: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """化解责任人: the first mediator, or the consultation's staff member."""
-    mediators = _list(fields.get("mediators"))
+    mediators = [m for m in _names(fields.get("mediators")) if m]
     if mediators:
-        return _text(mediators[0]), None
+        return mediators[0], None
     staff = fields.get("staff")
     if isinstance(staff, str):
         return _text(staff), None
@@ -264,7 +275,9 @@ def _status(kind: str, resolved: bool | None, outcomes: list[str]) -> str:
 # -- files ----------------------------------------------------------------------------------
 
 
-def file_entries(doc: Document, settings: Settings, *, now: dt.datetime) -> list[dict[str, Any]]:
+def file_entries(
+    doc: Document, settings: Settings, *, now: dt.datetime, base_url: str | None = None
+) -> list[dict[str, Any]]:
     """Hash, size and a signed link (or inline base64) for each of the document's files."""
     out = []
     for kind, info in sorted((doc.files or {}).items()):
@@ -286,7 +299,9 @@ def file_entries(doc: Document, settings: Settings, *, now: dt.datetime) -> list
         ):
             entry["content_base64"] = base64.b64encode(path.read_bytes()).decode("ascii")
         else:
-            url, expires = signed_file_url(doc.id, kind, doc.version, settings, now=now)
+            url, expires = signed_file_url(
+                doc.id, kind, doc.version, settings, now=now, base_url=base_url
+            )
             entry["url"] = url
             entry["url_expires_at"] = _iso(expires)
         out.append(entry)
@@ -315,10 +330,14 @@ def values_of(value: Any) -> Any:
     """Fields with their provenance stripped: ``{"value": v, "source": ...}`` becomes ``v``.
 
     Drafts link every field to the transcript words it came from; a case system needs only
-    the values (the spans would also repeat what parties said)."""
+    the values (the spans would also repeat what parties said). A field nothing supports is
+    stored without a value (``{"source": "missing", "note": ...}``): it becomes ``None``, and
+    ``missing_fields`` gives the reason."""
     if isinstance(value, Mapping):
         if "value" in value and set(value) - {"value"} <= _PROVENANCE_KEYS:
             return values_of(value["value"])
+        if _is_wrapper(value):
+            return None
         return {str(k): values_of(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [values_of(v) for v in value]
@@ -329,6 +348,35 @@ _PROVENANCE_KEYS = frozenset(
     {"source", "sources", "spans", "evidence", "origin", "confidence", "segments", "words",
      "start", "end", "quote", "edited", "by", "note", "note_en", "items", "parts"}
 )  # fmt: skip
+
+
+def _is_wrapper(value: Mapping[str, Any]) -> bool:
+    """A draft's field wrapper without a value (exclude_none dropped ``value: null``)."""
+    return "source" in value and set(value) <= _PROVENANCE_KEYS and not isinstance(value["source"], Mapping)
+
+
+def missing_fields(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every field (dotted path, ``parties.1.phone``) that has no value, with the reason the
+    draft gave (Chinese, and English where the draft has it)."""
+    out: list[dict[str, Any]] = []
+
+    def walk(path: str, node: Any) -> None:
+        if not isinstance(node, Mapping) or "source" not in node:
+            if node is None or node == "" or node == []:
+                out.append({"field": path, "reason": None, "reason_en": None})
+            return  # a plain value (a document saved without provenance)
+        if node.get("items"):
+            for i, item in enumerate(node["items"]):
+                walk(f"{path}.{i}", item)
+        elif node.get("parts"):
+            for key, part in node["parts"].items():
+                walk(f"{path}.{key}", part)
+        elif node.get("source") == "missing" or node.get("value") in (None, "", []):
+            out.append({"field": path, "reason": node.get("note"), "reason_en": node.get("note_en")})
+
+    for name, node in fields.items():
+        walk(str(name), node)
+    return out
 
 
 def minimised(value: Any) -> Any:
@@ -375,6 +423,14 @@ def _date(value: Any) -> str | None:
     if text and len(text) >= 10 and text[4] == "-" and text[7] == "-":
         return text[:10]
     return text
+
+
+def _names(value: Any) -> list[str | None]:
+    """Names from a list, or from one text of names joined with 、 (documents saved before
+    mediators were edited as a list)."""
+    if isinstance(value, str):
+        return [_text(v) for v in re.split(r"[、,，;；]+", value)]
+    return [_text(v) for v in _list(value)]
 
 
 def _list(value: Any) -> list[Any]:

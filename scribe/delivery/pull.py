@@ -66,10 +66,30 @@ def file_path(document_id: str, kind: str) -> str:
     return f"/api/v1/documents/{document_id}/files/{kind}"
 
 
+def public_base_url(settings: Settings, request_base: str | None = None) -> str:
+    """Where a case system reaches this server, for the links in a payload: the configured
+    ``SCRIBE_DELIVERY_PUBLIC_BASE_URL``, else ``SCRIBE_PUBLIC_URL`` (the address people type),
+    else the address the approving request itself came in on, else the address the server
+    listens on (``SCRIBE_HOST``/``SCRIBE_PORT``). Never a fixed port."""
+    for base in (settings.delivery_public_base_url, settings.public_url, request_base):
+        if base and base.strip():
+            return base.strip().rstrip("/")
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.port}"
+
+
 def signed_file_url(
-    document_id: str, kind: str, version: int, settings: Settings, *, now: dt.datetime
+    document_id: str,
+    kind: str,
+    version: int,
+    settings: Settings,
+    *,
+    now: dt.datetime,
+    base_url: str | None = None,
 ) -> tuple[str, dt.datetime]:
-    """A download link for one file of one document version, and when it expires."""
+    """A download link for one file of one document version, and when it expires.
+    ``base_url``: the request's own address, used when no public URL is configured."""
     expires_at = now + dt.timedelta(seconds=settings.delivery_link_ttl_s)
     expires = int(expires_at.timestamp())
     query = urlencode(
@@ -79,7 +99,7 @@ def signed_file_url(
             "sig": _link_sig(link_key(settings), document_id, kind, version, expires),
         }
     )
-    base = settings.delivery_public_base_url.rstrip("/")
+    base = public_base_url(settings, base_url)
     return f"{base}{file_path(document_id, kind)}?{query}", expires_at
 
 

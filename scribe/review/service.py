@@ -98,8 +98,12 @@ def approve(
     *,
     settings: Settings | None = None,
     now: dt.datetime | None = None,
+    base_url: str | None = None,
 ) -> Approval:
     """Approve the current draft and enqueue ``document.approved`` in the same transaction.
+
+    ``base_url``: the address the approving request came in on; the payload's links use it
+    when no public URL is configured (``scribe.delivery.pull.public_base_url``).
 
     The files are hashed again here, so the payload's hashes are of the files as approved; a
     file that has gone missing stops the approval. Two reviewers approving at once: one wins,
@@ -133,7 +137,7 @@ def approve(
     message = outbox.enqueue(
         tx,
         DOCUMENT_APPROVED,
-        payload.document_approved(doc, settings, now=now),
+        payload.document_approved(doc, settings, now=now, base_url=base_url),
         subject_id=doc.id,
         office=doc.office,
         now=now,

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from scribe.accounts import audit
 from scribe.accounts.audit import Action
@@ -156,6 +157,26 @@ def set_speaker(
     return hearings.to_out(hearing)
 
 
+class StaffOut(BaseModel):
+    name: str = Field(description="the name documents print (display name, else user name)")
+    role: str = Field(description="mediator | reviewer")
+
+
+@router.get("/{hearing_id}/staff", response_model=list[StaffOut], responses=R,
+            summary="Staff accounts of the hearing's office (the names 人民调解员/接待人 are picked from)")
+def office_staff(hearing_id: str, who: Reader, tx: Tx) -> list[StaffOut]:
+    from sqlalchemy import select
+
+    from scribe.accounts.models import User
+
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    users = tx.scalars(
+        select(User).where(User.office == hearing.office, User.active.is_(True), User.role.in_(("mediator", "reviewer")))
+        .order_by(User.role, User.display_name, User.username)
+    )
+    return [StaffOut(name=u.display_name or u.username, role=u.role) for u in users]
+
+
 # -- recording ----------------------------------------------------------------------------
 def _live_out(live: LiveBridge, hearing_out: HearingOut, session_id: str) -> dict:
     return {"hearing": hearing_out.model_dump(mode="json"), "live_session_id": session_id,
@@ -206,9 +227,13 @@ def pause_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live) -> dict:
     return _control(hearing_id, who, tx, live, "pause")
 
 
-@router.post("/{hearing_id}/stop", responses=R409, summary="Stop recording; the final pass follows")
-def stop_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live) -> dict:
-    return _control(hearing_id, who, tx, live, "stop")
+@router.post("/{hearing_id}/stop", responses=R409, summary="Stop recording; the final pass follows; session.completed is sent")
+def stop_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live, request: Request) -> dict:
+    from scribe.web.hearing_events import session_completed
+
+    out = _control(hearing_id, who, tx, live, "stop")
+    session_completed(tx, request.app.state.settings, hearings.get_visible(tx, who, hearing_id), live)
+    return out
 
 
 @router.get("/{hearing_id}/live", responses=R, summary="State of the live session (recording, final pass progress)")

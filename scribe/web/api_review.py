@@ -14,7 +14,7 @@ from scribe.accounts import audit
 from scribe.accounts.audit import Action
 from scribe.accounts.principal import Principal, Scope
 from scribe.delivery import outbox
-from scribe.delivery.models import OutboxMessage
+from scribe.delivery.models import Endpoint, OutboxMessage
 from scribe.errors import SessionError
 from scribe.review import service as review
 from scribe.review.models import Document
@@ -30,6 +30,7 @@ Approver = Annotated[Principal, Depends(require(Scope.DOCUMENTS_APPROVE))]
 R = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
 R4 = {**R, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 TEMPLATE = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
+TextList = Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=100)]
 
 
 class DraftIn(Strict):
@@ -39,7 +40,11 @@ class DraftIn(Strict):
 class FieldEdit(Strict):
     path: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$",
                       description="facts, terms.2, parties.0.phone, dispute_category …")
-    value: str | int | None = Field(default=None, description="the new value (text; numbers for age/copies)")
+    value: str | int | TextList | None = Field(
+        default=None,
+        description="the new value: text; a number for age/copies; a list of texts for a list field "
+                    "(mediators, terms, legal_bases, outcome, others), which replaces the whole list",
+    )
 
 
 class TermIn(Strict):
@@ -58,6 +63,8 @@ class DocumentOut(BaseModel):
     template: str
     title: str
     fields: dict[str, Any]
+    list_fields: list[str] = Field(description="fields edited as a list: PATCH them with a list value")
+    choices: dict[str, list[str]] = Field(default_factory=dict, description="the values a list field may hold, where fixed (outcome)")
     missing: list[str]
     problems: list[str]
     warnings: list[str]
@@ -85,19 +92,28 @@ def _doc(tx: Tx, who: Principal, hearing_id: str, doc_id: str) -> tuple[Hearing,
 
 
 def _deliveries(tx: Tx, doc: Document) -> list[dict[str, Any]]:
+    """Each message about the document and, per endpoint, where it stands and why: the last
+    error (HTTP status, refused address, timeout), the next attempt, a disabled endpoint."""
     out = []
     for mid in tx.scalars(select(OutboxMessage.id).where(OutboxMessage.subject_id == doc.id).order_by(OutboxMessage.created_at)):
         summary, attempts = outbox.show_message(tx, mid)
+        endpoints = {e.id: e for e in tx.scalars(select(Endpoint).where(Endpoint.id.in_([d.endpoint_id for d in summary.deliveries])))}
+        rows = []
+        for d in summary.deliveries:
+            ep = endpoints.get(d.endpoint_id)
+            rows.append({
+                "endpoint": d.endpoint_id, "endpoint_name": ep.name if ep else None, "status": d.status,
+                "attempts": d.attempts, "last_status_code": d.last_status_code, "last_error": d.last_error,
+                "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at and d.status == "pending" else None,
+                "endpoint_enabled": ep.enabled if ep else None,
+                "endpoint_disabled_reason": ep.disabled_reason if ep and not ep.enabled else None,
+                "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
+            })
         out.append({
             "message_id": summary.id,
             "event": summary.event_type,
-            "status": summary.status,
-            "deliveries": [
-                {"endpoint": d.endpoint_id, "status": d.status, "attempts": d.attempts,
-                 "last_status_code": d.last_status_code,
-                 "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None}
-                for d in summary.deliveries
-            ],
+            "status": summary.status,  # delivered | pending | failed | unrouted (no endpoint subscribes)
+            "deliveries": rows,
             "attempts": len(attempts),
         })  # fmt: skip
     return out
@@ -109,6 +125,8 @@ def _out(request: Request, tx: Tx, doc: Document) -> DocumentOut:
     return DocumentOut(
         id=doc.id, kind=doc.kind, status=doc.status, version=doc.version, template=draft.template,
         title=draft.title, fields={n: fv.model_dump(mode="json", exclude_none=True) for n, fv in draft.fields.items()},
+        list_fields=sorted(documents.list_fields(draft.document) & set(draft.fields)),
+        choices={k: v for k, v in documents.list_choices(draft.document).items() if k in draft.fields},
         missing=draft.missing, problems=draft.problems, warnings=draft.warnings, files=sorted(doc.files),
         approved_by=doc.approved_by, return_note=doc.return_note, deliveries=_deliveries(tx, doc),
     )  # fmt: skip
@@ -172,8 +190,8 @@ def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Reques
         raise HTTPException(403, detail="approval is a person's act — log in as a reviewer")
     settings = request.app.state.settings
     if doc.status == "draft":
-        documents.attach_pdf(tx, settings, doc, _registry(request))
-    result = review.approve(tx, doc.id, who.name, settings=settings)
+        documents.finalise(tx, settings, doc, _registry(request), hearing)
+    result = review.approve(tx, doc.id, who.name, settings=settings, base_url=str(request.base_url))
     hearings.set_status(hearing, HearingStatus.APPROVED)
     audit.record(tx, who, Action.APPROVE, "document", doc.id, office=hearing.office, version=result.version, message=result.message_id)
     tx.refresh(doc)
@@ -200,11 +218,7 @@ def download(hearing_id: str, doc_id: str, kind: str, who: Reader, tx: Tx, reque
     if kind not in ("docx", "pdf"):
         raise HTTPException(404, detail="files are docx or pdf")
     hearing, doc = _doc(tx, who, hearing_id, doc_id)
-    settings = request.app.state.settings
-    where = documents.folder(settings, doc.id, doc.version)
-    path = where / "document.docx" if kind == "docx" else documents.ensure_pdf(settings, doc, _registry(request))
-    if not path.exists():
-        raise HTTPException(404, detail="the file has not been rendered")
+    path = documents.document_file(request.app.state.settings, doc, _registry(request), hearing, kind)
     audit.record(tx, who, Action.EXPORT, "document", doc.id, office=hearing.office, file=kind)
     name = f"{doc.kind}-{hearing.case_number or hearing.id}-v{doc.version}.{kind}"
     media = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "pdf": "application/pdf"}[kind]

@@ -2,8 +2,11 @@
 
 A ``review_documents`` row (``scribe.review``) holds the fields the payload needs; beside it on
 disk, ``<data_dir>/documents/<doc id>/v<version>/`` keeps the whole draft (``draft.json``:
-fields with evidence, missing, problems), the rendered ``document.docx`` / ``document.pdf`` and
-the transcript it was drafted from, so every version stays as it was approved.
+fields with evidence, missing, problems) and the transcript it was drafted from, so every version
+stays as it was approved. The .docx and PDF are rendered from that ``draft.json`` into
+``<data_dir>/documents/<doc id>/rendered/<content hash>.docx|.pdf`` (``doc_templates.cache``):
+a download always prints the version being downloaded, an approved version prints without the
+draft banner, and the files an approval hashed are never written over.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from scribe.errors import DocumentError
 from scribe.extract.builders import validate_fields
 from scribe.extract.draft import Draft
 from scribe.extract.fields import FieldValue, Source
-from scribe.extract.notes import edited_by
+from scribe.extract.notes import Note, edited_by
 from scribe.review import service as review
 from scribe.review.models import APPROVED, RETURNED, Document
 from scribe.settings import Settings
@@ -36,6 +39,10 @@ _INT_LEAVES = {"age", "copies", "satisfaction"}
 
 def folder(settings: Settings, doc_id: str, version: int) -> Path:
     return settings.data_dir / "documents" / doc_id / f"v{version}"
+
+
+def rendered_folder(settings: Settings, doc_id: str) -> Path:
+    return settings.data_dir / "documents" / doc_id / "rendered"
 
 
 def corrected_transcript(data: dict[str, Any], corrections: dict[str, dict[str, Any]]) -> Transcript:
@@ -71,7 +78,7 @@ def _store(
     tx: Session, settings: Settings, doc: Document, draft: Draft, registry: Any, casefile: CaseFile,
     transcript: Transcript | None = None,
 ) -> None:
-    from doc_templates.render import render_docx
+    from doc_templates.cache import rendered_docx
 
     spec = registry.get(draft.template)
     # saving over a returned or approved document starts its next version (review.save_draft):
@@ -80,7 +87,9 @@ def _store(
     where = folder(settings, doc.id, version)
     where.mkdir(parents=True, exist_ok=True)
     draft.dump(where / "draft.json")
-    docx = render_docx(draft, spec, where / "document.docx", custom=casefile.custom)
+    # rendered now (a template that cannot print these values fails the edit, not a later
+    # download); a draft always carries the draft banner
+    docx = rendered_docx(draft, spec, rendered_folder(settings, doc.id), custom=casefile.custom, final=False)
     files: dict[str, Path] = {"docx": docx}
     tpath = where / "transcript.json"
     if transcript is not None:
@@ -95,6 +104,8 @@ def _store(
     review.save_draft(
         tx, session_id=doc.session_id, office=doc.office, kind=doc.kind, fields=fields, files=files, document_id=doc.id
     )
+    # a PDF belongs to the version it was printed from: a new draft has none until approval
+    doc.files = {k: v for k, v in doc.files.items() if k != "pdf"}
 
 
 def _find_previous(settings: Settings, doc_id: str, name: str) -> Path | None:
@@ -126,16 +137,88 @@ def _leaf(fields: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
     return node, parts[-1]
 
 
+def list_fields(document: str) -> frozenset[str]:
+    """Top-level fields the document's schema types as a list of texts (mediators, terms,
+    legal_bases, outcome, others ...): they are edited as lists, never as one string."""
+    import typing
+
+    from doc_templates.schemas import DOCUMENT_MODELS
+
+    out = set()
+    for name, info in DOCUMENT_MODELS[document].model_fields.items():
+        ann = info.annotation
+        if typing.get_origin(ann) is list:
+            (arg,) = typing.get_args(ann)
+            if arg is str or typing.get_origin(arg) is typing.Literal:
+                out.add(name)
+    return frozenset(out)
+
+
+def list_choices(document: str) -> dict[str, list[str]]:
+    """The fixed values of a list field (a consultation's outcome: 已解答, 转法律援助 …)."""
+    import typing
+
+    from doc_templates.schemas import DOCUMENT_MODELS
+
+    out = {}
+    for name, info in DOCUMENT_MODELS[document].model_fields.items():
+        if typing.get_origin(info.annotation) is list:
+            (arg,) = typing.get_args(info.annotation)
+            if typing.get_origin(arg) is typing.Literal:
+                out[name] = [str(v) for v in typing.get_args(arg)]
+    return out
+
+
+# Lists of names or short labels; a text typed for one of them is split at 、，,；; too. The
+# other list fields hold sentences (terms, legal bases), which such marks do not end.
+NAME_LISTS = frozenset({"mediators", "others", "outcome", "parties"})
+
+
+def as_list(value: Any, name: str) -> list[str]:
+    """A list field's new value: a list as given, or a text split into entries: at line ends,
+    and for a list of names also at 、，,；; (what a person types into one box)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        parts = value
+    else:
+        parts = re.split(r"[、,，;；\n]+" if name in NAME_LISTS else r"\n+", str(value))
+    return [text for text in (str(p).strip() for p in parts) if text]
+
+
 def _typed(value: Any, leaf_name: str, old: Any) -> Any:
-    if isinstance(value, str) and isinstance(old, list):
-        # a list leaf (mediators, legal bases) is shown joined with 、 and edited as text
-        return [part.strip() for part in re.split(r"[、,，;；\n]+", value) if part.strip()]
+    if isinstance(value, list):
+        raise DocumentError(f"{leaf_name} takes one value, not a list", fix="send the text of the field")
     if isinstance(value, str):
         text = value.strip()
         if (leaf_name in _INT_LEAVES or isinstance(old, int)) and re.fullmatch(r"\d{1,6}", text):
             return int(text)
         return text
     return value
+
+
+def _set_list(node: dict[str, Any], values: list[str], edited: Note) -> None:
+    """Make a list field hold ``values``, one item each. An item whose text is unchanged keeps
+    its evidence (a reviewer reordering or deleting terms keeps the words each was said in)."""
+    old_items = list(node.get("items") or [])
+    if not old_items and isinstance(node.get("value"), list):  # a list drafted as one value
+        old_items = [{"value": v, "source": node.get("source", Source.SESSION.value), "evidence": [],
+                      "confidence": node.get("confidence", 1.0)} for v in node["value"]]
+    items = []
+    for text in values:
+        same = next((it for it in old_items if it.get("value") == text), None)
+        if same is not None:
+            old_items.remove(same)
+            items.append(same)
+        else:
+            items.append({"value": text, "source": Source.SESSION.value, "evidence": [], "confidence": 1.0,
+                          "note": edited.zh, "note_en": edited.en})
+    node.clear()
+    if items:
+        node.update(items=items, note=edited.zh, note_en=edited.en)
+    else:
+        node.update(value=[], source=Source.MISSING.value, confidence=0.0,
+                    note=f"{edited.zh}：已清空", note_en=f"{edited.en}: emptied")
 
 
 def edit(settings: Settings, tx: Session, doc: Document, registry: Any, hearing: Hearing, user: str,
@@ -158,12 +241,15 @@ def edit(settings: Settings, tx: Session, doc: Document, registry: Any, hearing:
         if top in CATEGORY_FIELDS and value not in CATEGORIES:
             raise DocumentError(f"unknown dispute category {value!r}", fix=f"use one of: {'、'.join(CATEGORIES)}")
         node, leaf_name = _leaf(fields, path)
-        if node.get("items") or node.get("parts"):
+        if path in list_fields(draft.document):
+            _set_list(node, as_list(value, path), edited)
+        elif node.get("items") or node.get("parts"):
             raise DocumentError(f"{path} is made of several fields", fix="edit its parts one by one")
-        node["value"] = _typed(value, leaf_name, node.get("value"))
-        node["source"] = Source.SESSION.value if node["value"] not in (None, "") else Source.MISSING.value
-        node["confidence"] = 1.0 if node["value"] not in (None, "") else 0.0
-        node["note"], node["note_en"] = edited.zh, edited.en
+        else:
+            node["value"] = _typed(value, leaf_name, node.get("value"))
+            node["source"] = Source.SESSION.value if node["value"] not in (None, "") else Source.MISSING.value
+            node["confidence"] = 1.0 if node["value"] not in (None, "") else 0.0
+            node["note"], node["note_en"] = edited.zh, edited.en
     else:
         raise DocumentError("nothing to change", fix="give a field and its new value, or a term to add")
     new_fields = {n: FieldValue.model_validate(v) for n, v in fields.items()}
@@ -176,25 +262,43 @@ def edit(settings: Settings, tx: Session, doc: Document, registry: Any, hearing:
     return updated
 
 
-def ensure_pdf(settings: Settings, doc: Document, registry: Any) -> Path:
-    from doc_templates.render import docx_to_pdf
+def document_file(settings: Settings, doc: Document, registry: Any, hearing: Hearing, kind: str) -> Path:
+    """The .docx or PDF of the document's current version, as it stands now.
 
-    where = folder(settings, doc.id, doc.version)
-    pdf = where / "document.pdf"
-    if not pdf.exists():
-        draft = load_draft(settings, doc)
-        docx_to_pdf(where / "document.docx", pdf, registry.get(draft.template),
-                    soffice=settings.soffice_binary, timeout_s=settings.pdf_timeout_s)
-    return pdf
+    An approved version serves the very file its approval hashed (and delivered); anything else
+    is rendered from the version's ``draft.json``: a draft (or returned) version with the draft
+    banner, an approved one without it."""
+    from doc_templates.cache import rendered_docx, rendered_pdf
+
+    final = doc.status == APPROVED
+    approved = (doc.files or {}).get(kind) if final else None
+    if approved is not None and Path(approved["path"]).is_file():
+        return Path(approved["path"])
+    draft = load_draft(settings, doc)
+    spec = registry.get(draft.template)
+    custom = CaseFile.from_dict(to_casefile(hearing), origin=f"hearing {hearing.id}").custom
+    where = rendered_folder(settings, doc.id)
+    if kind == "docx":
+        return rendered_docx(draft, spec, where, custom=custom, final=final)
+    return rendered_pdf(draft, spec, where, custom=custom, final=final,
+                        soffice=settings.soffice_binary, timeout_s=settings.pdf_timeout_s)
 
 
-def attach_pdf(tx: Session, settings: Settings, doc: Document, registry: Any) -> None:
-    """Render the PDF (when LibreOffice is there) and add it to the document's files."""
+def finalise(tx: Session, settings: Settings, doc: Document, registry: Any, hearing: Hearing) -> None:
+    """Render the version being approved as the final document (no draft banner): the .docx,
+    and the PDF when LibreOffice is installed; these become the files the approval hashes."""
+    from doc_templates.cache import rendered_docx, rendered_pdf
     from doc_templates.render import find_soffice
 
-    if find_soffice(settings.soffice_binary) is None:
-        return
-    pdf = ensure_pdf(settings, doc, registry)
-    files = {k: v["path"] for k, v in doc.files.items()} | {"pdf": str(pdf)}
+    draft = load_draft(settings, doc)
+    spec = registry.get(draft.template)
+    custom = CaseFile.from_dict(to_casefile(hearing), origin=f"hearing {hearing.id}").custom
+    where = rendered_folder(settings, doc.id)
+    files = {k: v["path"] for k, v in doc.files.items() if k not in ("docx", "pdf")}
+    files["docx"] = str(rendered_docx(draft, spec, where, custom=custom, final=True))
+    if find_soffice(settings.soffice_binary) is not None:
+        files["pdf"] = str(rendered_pdf(draft, spec, where, custom=custom, final=True,
+                                        soffice=settings.soffice_binary, timeout_s=settings.pdf_timeout_s))
     review.save_draft(tx, session_id=doc.session_id, office=doc.office, kind=doc.kind, fields=doc.fields,
                       files=files, document_id=doc.id)
+    doc.files = {k: v for k, v in doc.files.items() if k in files}  # nothing of an earlier version

@@ -57,7 +57,8 @@ function leafInput(path, fv, name) {
     input = el("textarea", { "data-path": path, rows: Math.min(6, Math.max(2, Math.ceil(v.length / 40))) });
     input.value = v;
   } else {
-    input = el("input", { "data-path": path, value: v });
+    // one person's name (记录人, 接待人): offered from the office's staff accounts
+    input = el("input", { "data-path": path, value: v, list: STAFF_FIELDS.includes(path) ? "staff-names" : null });
   }
   input.disabled = !editable();
   input.addEventListener("change", () => saveField(path, input.value));
@@ -85,6 +86,74 @@ function fieldNode(path, fv, name, depth) {
   return box;
 }
 
+// -- list fields (mediators, terms, legal bases, outcome ...): one entry per line, saved as a list
+const NAME_LISTS = ["mediators", "others", "outcome", "parties"]; // short names; others are sentences
+const STAFF_FIELDS = ["mediators", "recorder", "staff"];
+let staff = [];
+
+function listItems(fv) {
+  if (fv.items) return fv.items;
+  if (Array.isArray(fv.value)) return fv.value.map((v) => ({ value: v, source: fv.source, evidence: [] }));
+  return [];
+}
+
+function listNode(name, fv) {
+  const items = listItems(fv);
+  const missing = fv.source === "missing" || !items.length;
+  const box = el("div", { class: "field list-field" + (missing ? " missing" : ""), "data-field": name, "data-list": name },
+    el("div", { class: "fname" }, label(name),
+      el("span", { class: "badge " + fv.source }, missing ? T.missing : `${T.source}: ${fv.source}`)));
+  const entries = el("ol", { class: "entries" });
+  const values = () => [...entries.querySelectorAll("[data-entry]")].map((n) => n.value.trim()).filter(Boolean);
+  const save = (list) => saveField(name, list);
+  const names = NAME_LISTS.includes(name);
+  const fixed = (doc.choices || {})[name];
+  items.forEach((it, i) => {
+    const text = it.value === null || it.value === undefined ? "" : String(it.value);
+    const input = names ? el("input", { "data-entry": i, value: text, list: STAFF_FIELDS.includes(name) ? "staff-names" : null })
+      : el("textarea", { "data-entry": i, rows: Math.min(4, Math.max(1, Math.ceil(text.length / 40))) });
+    input.value = text;
+    input.disabled = !editable();
+    input.readOnly = !!fixed; // a closed list's entries are removed and picked, not typed
+    input.addEventListener("change", () => save(values()));
+    const row = el("li", { class: "entry", "data-field": `${name}.${i}` }, input);
+    if (editable()) {
+      row.append(el("button", { type: "button", class: "link remove-entry", title: T.remove, "aria-label": `${T.remove} ${text}`,
+        onclick: () => save(values().filter((_, j) => j !== i)) }, "✕"));
+    }
+    const ev = evidenceBox(it);
+    if (ev) row.append(ev);
+    entries.append(row);
+  });
+  box.append(entries);
+  if (!items.length) { const note = evidenceBox(fv); if (note) box.append(note); }
+  if (editable() && name !== "terms") { // terms have their own box below (one sentence at a time)
+    const add = el("div", { class: "entry-add" });
+    if (fixed) { // a closed list (处理结果): pick only
+      const pick = el("select", { "data-pick": name, "aria-label": T.add_entry },
+        el("option", { value: "" }, `— ${T.add_entry} —`),
+        ...fixed.filter((c) => !values().includes(c)).map((c) => el("option", { value: c }, c)));
+      pick.addEventListener("change", () => { if (pick.value) save([...values(), pick.value]); });
+      box.append(add);
+      add.append(pick);
+      return box;
+    }
+    if (STAFF_FIELDS.includes(name) && staff.length) {
+      const pick = el("select", { "data-pick": name, "aria-label": T.pick_staff },
+        el("option", { value: "" }, `— ${T.pick_staff} —`),
+        ...staff.filter((p) => !values().includes(p.name)).map((p) => el("option", { value: p.name }, p.name)));
+      pick.addEventListener("change", () => { if (pick.value) save([...values(), pick.value]); });
+      add.append(pick);
+    }
+    const typed = el("input", { "data-new": name, placeholder: STAFF_FIELDS.includes(name) ? T.other_name : T.add_entry });
+    const addTyped = () => { const extra = typed.value.trim(); if (extra) save([...values(), extra]); };
+    typed.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); addTyped(); } });
+    add.append(typed, el("button", { type: "button", "data-add": name, onclick: addTyped }, T.add_entry));
+    box.append(add);
+  }
+  return box;
+}
+
 function render() {
   const form = $("fields");
   form.replaceChildren();
@@ -94,7 +163,7 @@ function render() {
   st.className = "status status-" + (doc.status === "draft" ? "drafted" : doc.status);
   for (const [name, fv] of Object.entries(doc.fields)) {
     if (name === "turns") continue; // the record's body is the transcript on the right
-    form.append(fieldNode(name, fv, name, 0));
+    form.append((doc.list_fields || []).includes(name) ? listNode(name, fv) : fieldNode(name, fv, name, 0));
   }
   const probs = $("problems");
   probs.hidden = !(doc.problems || []).length && !(doc.warnings || []).length;
@@ -106,8 +175,39 @@ function render() {
   if ($("approve")) { $("approve").hidden = doc.status !== "draft"; $("return").hidden = doc.status !== "draft"; }
   const deliv = $("delivery");
   deliv.hidden = !doc.deliveries.length;
-  $("delivery-list").replaceChildren(...doc.deliveries.map((m) => el("li", { class: "delivery-" + m.status, "data-status": m.status },
-    `${m.event}: ${m.status}` + m.deliveries.map((d) => ` · ${d.endpoint} ${d.status} (${d.attempts}, HTTP ${d.last_status_code ?? "-"})`).join(""))));
+  $("delivery-list").replaceChildren(...doc.deliveries.map(deliveryNode));
+}
+
+// -- delivery: where each message stands with each case system, and why ------------------------
+function failureKind(d) {
+  // what the raw error means for the reviewer; the raw text follows for the admin
+  const code = d.last_status_code;
+  if (code && code >= 400 && code < 500) return T.delivery_refused + " ";
+  if (code && code >= 500) return T.delivery_their_error + " ";
+  if ((d.last_error || "").startsWith("refused:")) return T.delivery_policy + " ";
+  return code ? "" : T.delivery_unreachable + " ";
+}
+
+function deliveryReason(d) {
+  if (d.status === "delivered") return `${T.delivery_delivered} ${d.delivered_at ? fmtTime(d.delivered_at) : ""}`;
+  const parts = [];
+  if (d.endpoint_enabled === false) parts.push(`${T.delivery_endpoint_disabled}${d.endpoint_disabled_reason ? "：" + d.endpoint_disabled_reason : ""}`);
+  if (d.last_error) parts.push(`${T.delivery_last_error}：${failureKind(d)}${d.last_error}`);
+  else if (!d.attempts) parts.push(T.delivery_not_tried);
+  if (d.status === "failed") parts.push(T.delivery_gave_up);
+  else if (d.next_attempt_at && d.endpoint_enabled !== false) parts.push(`${T.delivery_next_attempt} ${fmtTime(d.next_attempt_at)}`);
+  return parts.join("；");
+}
+
+function deliveryNode(m) {
+  const state = T["delivery_state_" + m.status] || m.status;
+  const li = el("li", { class: "delivery-" + m.status, "data-status": m.status }, el("strong", {}, `${m.event}：${state}`));
+  if (m.status === "unrouted") li.append(el("div", { class: "delivery-reason" }, T.delivery_unrouted));
+  for (const d of m.deliveries) {
+    li.append(el("div", { class: "delivery-reason", "data-endpoint": d.endpoint, "data-status": d.status },
+      `${d.endpoint_name || d.endpoint}：${T["delivery_state_" + d.status] || d.status}（${T.delivery_attempts.replace("{n}", d.attempts)}）— ${deliveryReason(d)}`));
+  }
+  return li;
 }
 
 async function saveField(path, value) {
@@ -191,7 +291,13 @@ async function loadTranscript() {
   renderTranscript();
 }
 
+async function loadStaff() {
+  try { staff = await api("GET", `${base}/staff`); } catch (e) { staff = []; }
+  $("staff-names").replaceChildren(...staff.map((p) => el("option", { value: p.name })));
+}
+
 async function load() {
+  await loadStaff();
   const docs = await api("GET", `${base}/documents`);
   doc = docs.length ? docs[docs.length - 1] : null;
   render();
