@@ -17,10 +17,18 @@ import numpy as np
 
 from scribe.asr.vad import WINDOW, SileroVad, VadOptions, regions_from_probs
 from scribe.asr.whisper import DecodeOptions, RawSegment, WhisperEngine, hotword_prompt
+from scribe.coverage import CoverageOptions, Stretch, spans_of, uncovered, voiced_seconds
 from scribe.errors import ModelError
 from scribe.text.hallucination import clean_segment_text, is_repeat
 from scribe.text.zh import finish_text, to_simplified, to_traditional
-from scribe.types import SAMPLE_RATE, SpeechRegion, Transcript, TranscriptSegment, Word
+from scribe.types import (
+    SAMPLE_RATE,
+    UNRECOGNISED_TEXT,
+    SpeechRegion,
+    Transcript,
+    TranscriptSegment,
+    Word,
+)
 
 # Style prompt for Mandarin. Whisper continues in the script and punctuation of its prompt.
 # Measured on the shared Mandarin set (docs/benchmarks.md): a Simplified prompt pushes base into
@@ -49,6 +57,11 @@ class TranscribeOptions:
     # Text already said at the start of the audio (live sessions give the previous utterances
     # as context): decoded as given and left out of the result.
     prefix: str | None = None
+    # Speech before this time (s) is context whose text is the prefix: not checked for coverage.
+    context_s: float = 0.0
+    # Every stretch of VAD speech is checked against the words recognised (scribe.coverage);
+    # an uncovered one is decoded again on its own, else marked unrecognised.
+    coverage: CoverageOptions | None = field(default_factory=CoverageOptions)
 
 
 ProgressFn = Callable[[float, float], None]  # (seconds of speech done, seconds of speech in all)
@@ -115,6 +128,8 @@ class Transcriber:
             speech_after=_speech_after(probs, timeline, options.vad),
         )
         segments, dropped = _clean(result.segments, language, options, timeline, decode.initial_prompt)
+        if options.coverage is not None:
+            segments, info["coverage"] = self._cover(samples, probs, regions, segments, dropped, decode, options)
         info.update(
             detected_language=result.language,
             language_probability=round(result.language_probability, 3),
@@ -124,6 +139,88 @@ class Transcriber:
         if progress:
             progress(total, total)
         return Transcript(language, duration, self.engine.name, tuple(segments), info)
+
+    # -- the coverage guarantee ------------------------------------------------------------
+    def _cover(
+        self,
+        samples: np.ndarray,
+        probs: np.ndarray,
+        regions: Sequence[SpeechRegion],
+        segments: list[TranscriptSegment],
+        dropped: list[dict],
+        decode: DecodeOptions,
+        options: TranscribeOptions,
+    ) -> tuple[list[TranscriptSegment], dict]:
+        """Every stretch of VAD speech the words do not cover is decoded again on its own;
+        what still has no text becomes an unrecognised segment. Returns the segments in time
+        order and the ``info.coverage`` figures."""
+        cov = options.coverage or CoverageOptions()
+        lo = options.context_s
+        # speech is what the VAD regions hold: a click too short to be a region is not speech
+        probs = _inside(probs, regions)
+        speech_s = voiced_seconds(probs, lo, samples.size / SAMPLE_RATE, cov.threshold)
+        gaps = _gaps(probs, segments, cov, lo, samples.size / SAMPLE_RATE)
+        # Its own window, none of what misled the first decode: no style prompt (Whisper keeps
+        # to the script and rhythm of what precedes and may skip what does not fit), no prefix,
+        # nothing conditioned on earlier text. Hotwords stay: names must come out right.
+        again = replace(decode, initial_prompt=None, prefix=None, condition_on_previous_text=False,
+                        word_timestamps=True)
+        out = list(segments)
+        stretches, recovered_s, lost_s = [], 0.0, 0.0
+        for gap in gaps:
+            found = self._recognise_stretch(samples, probs, regions, gap, again, options)
+            left = _gaps(probs, found, cov, gap.start, gap.end)
+            out += found
+            lost = sum(x.speech_s for x in left)
+            recovered_s += gap.speech_s - lost
+            lost_s += lost
+            for x in left:
+                out.append(TranscriptSegment(x.start, x.end, UNRECOGNISED_TEXT, unrecognised=True))
+            filtered = sorted({d["reason"] for d in dropped
+                               if d["start"] < gap.end and d.get("end", d["start"]) > gap.start})
+            stretches.append({
+                "start": gap.start, "end": gap.end, "speech_s": gap.speech_s,
+                "unrecognised_s": round(lost, 3), "filtered": filtered,
+            })
+        out.sort(key=lambda s: (s.start, s.end))
+        info = {
+            "speech_s": round(speech_s, 3),
+            "covered_s": round(speech_s - sum(g.speech_s for g in gaps), 3),
+            "rerecognised_s": round(recovered_s, 3),
+            "unrecognised_s": round(lost_s, 3),
+            "stretches": stretches,
+        }
+        return out, info
+
+    def _recognise_stretch(
+        self,
+        samples: np.ndarray,
+        probs: np.ndarray,
+        regions: Sequence[SpeechRegion],
+        gap: Stretch,
+        decode: DecodeOptions,
+        options: TranscribeOptions,
+    ) -> list[TranscriptSegment]:
+        """The stretch's speech decoded alone; only words inside the stretch are kept (the
+        padding may hold a neighbour's syllable, already in the text)."""
+        pad = options.vad.pad_s
+        a, b = max(0.0, gap.start - pad), min(samples.size / SAMPLE_RATE, gap.end + pad)
+        inside = [SpeechRegion(max(r.start, a), min(r.end, b)) for r in regions if r.end > a and r.start < b]
+        speech, timeline = _join(samples, inside or [SpeechRegion(a, b)])
+        result = self.engine.decode(speech, decode, speech_after=_speech_after(probs, timeline, options.vad))
+        found, _dropped = _clean(result.segments, decode.language or "", options, timeline, None)
+        out = []
+        for seg in found:
+            words = tuple(w for w in seg.words if gap.start <= (w.start + w.end) / 2 <= gap.end)
+            if not words:
+                continue
+            if len(words) < len(seg.words):
+                text = finish_text("".join(w.word for w in words), decode.language or "")
+                if not text.strip():
+                    continue
+                seg = replace(seg, start=words[0].start, end=words[-1].end, text=text, words=words)
+            out.append(seg)
+        return out
 
     # -- helpers ---------------------------------------------------------------------------
     def _check_language(self, language: str) -> None:
@@ -188,6 +285,24 @@ def _join(samples: np.ndarray, regions: Sequence[SpeechRegion]) -> tuple[np.ndar
         lengths.append(piece.size / SAMPLE_RATE)
         pos += piece.size / SAMPLE_RATE
     return np.concatenate(pieces), _Timeline(tuple(joined), tuple(original), tuple(lengths))
+
+
+def _gaps(
+    probs: np.ndarray, segments: Sequence[TranscriptSegment], cov: CoverageOptions, start: float, end: float
+) -> list[Stretch]:
+    """The stretches of speech in [start, end) that ``segments`` leave uncovered."""
+    if not cov.by_words:
+        return [] if segments else uncovered(probs, [], cov, start=start, end=end)
+    return uncovered(probs, spans_of(segments), cov, start=start, end=end)
+
+
+def _inside(probs: np.ndarray, regions: Sequence[SpeechRegion]) -> np.ndarray:
+    """``probs`` with every window outside the speech regions set to 0."""
+    step = WINDOW / SAMPLE_RATE
+    keep = np.zeros(len(probs), dtype=bool)
+    for r in regions:
+        keep[int(r.start / step) : int(np.ceil(r.end / step))] = True
+    return np.where(keep, probs, 0.0).astype(np.float32)
 
 
 def _mostly_timeless(seg: TranscriptSegment) -> bool:
@@ -267,7 +382,8 @@ def _clean(
             elif is_repeat(text, [k.text for k in kept]):
                 reason = "repeated line"
         if reason:
-            dropped.append({"start": round(timeline.to_original(seg.start), 2), "reason": reason})
+            dropped.append({"start": round(timeline.to_original(seg.start), 2),
+                            "end": round(timeline.to_original(seg.end, is_end=True), 2), "reason": reason})
             continue
         words = tuple(
             Word(
