@@ -54,6 +54,9 @@ class TranscribeOptions:
     # Whisper's fallback re-decodes a doubtful segment at rising temperatures (up to 6 decodes
     # with best_of 5); live sessions pass (0.0,) so one short utterance never costs 10+ s.
     temperature: tuple[float, ...] = DecodeOptions.temperature
+    # Drop known inventions, repetition loops and what the decoder itself calls non-speech
+    # (off only to measure what the filter does: benchmarks/asr_zh.py)
+    hallucination_filter: bool = True
     # Text already said at the start of the audio (live sessions give the previous utterances
     # as context): decoded as given and left out of the result.
     prefix: str | None = None
@@ -365,7 +368,9 @@ def _clean(
     for r in raw:
         seg = r.segment
         reason = None
-        if r.no_speech_prob > options.no_speech_threshold and r.avg_logprob < options.log_prob_threshold:
+        if not options.hallucination_filter:
+            pass
+        elif r.no_speech_prob > options.no_speech_threshold and r.avg_logprob < options.log_prob_threshold:
             reason = "decoder judged it non-speech"
         elif r.compression_ratio > 2.4:
             reason = "repetitive output"  # every temperature fallback still looped
@@ -374,13 +379,15 @@ def _clean(
             # the audio) were not heard: Whisper continued its own text past the speech.
             reason = "words with no duration"
         text = _strip_echo(seg.text, decode_prompt).replace("\ufffd", "")
-        if reason is None:
+        if reason is None and options.hallucination_filter:
             decision = clean_segment_text(text)
             text = decision.text
             if not text.strip():
                 reason = decision.reason or "empty"
             elif is_repeat(text, [k.text for k in kept]):
                 reason = "repeated line"
+        if reason is None and not text.strip():
+            reason = "empty"
         if reason:
             dropped.append({"start": round(timeline.to_original(seg.start), 2),
                             "end": round(timeline.to_original(seg.end, is_end=True), 2), "reason": reason})
