@@ -206,7 +206,10 @@ class Transcriber:
     ) -> list[TranscriptSegment]:
         """The stretch's speech decoded alone; only words inside the stretch are kept (the
         padding may hold a neighbour's syllable, already in the text)."""
-        pad = options.vad.pad_s
+        tol = (options.coverage or CoverageOptions()).tolerance
+        # the stretch runs from its first to its last voiced window; a word's onset and decay
+        # lie a little outside, as much as a covered word's reach
+        pad = options.vad.pad_s + tol
         a, b = max(0.0, gap.start - pad), min(samples.size / SAMPLE_RATE, gap.end + pad)
         inside = [SpeechRegion(max(r.start, a), min(r.end, b)) for r in regions if r.end > a and r.start < b]
         speech, timeline = _join(samples, inside or [SpeechRegion(a, b)])
@@ -214,7 +217,9 @@ class Transcriber:
         found, _dropped = _clean(result.segments, decode.language or "", options, timeline, None)
         out = []
         for seg in found:
-            words = tuple(w for w in seg.words if gap.start <= (w.start + w.end) / 2 <= gap.end)
+            # a word already in the text ends at least ``tol`` before the stretch (or starts
+            # after it), so its midpoint lies outside this range
+            words = tuple(w for w in seg.words if gap.start - tol <= (w.start + w.end) / 2 <= gap.end + tol)
             if not words:
                 continue
             if len(words) < len(seg.words):
