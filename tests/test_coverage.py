@@ -184,3 +184,76 @@ def test_live_session_and_final_pass_keep_the_skipped_utterance(engine, skipped,
     final = manager.finish(session.id)
     assert_middle_kept([s.to_dict() for s in final.segments], middle, reference)
     assert final.info["coverage"]["rerecognised_s"] + final.info["coverage"]["unrecognised_s"] > 0
+
+
+# -- the flag path, with the real VAD on real speech and a recogniser whose answers are fixed --
+class ScriptedEngine:
+    """Stands in for WhisperEngine where the test is about what scribe does with the answers:
+    ``answers`` are returned by successive decodes (text over the whole audio, or nothing)."""
+
+    name = "scripted"
+    is_multilingual = True
+
+    def __init__(self, *answers: str | None) -> None:
+        self.answers = list(answers)
+        self.calls: list[object] = []
+
+    def detect_language(self, samples):  # type: ignore[no-untyped-def]
+        return "zh", 1.0
+
+    def decode(self, samples, options, *, offset=0.0, on_segment=None, speech_after=None):  # type: ignore[no-untyped-def]
+        from scribe.asr.whisper import DecodeResult, RawSegment
+
+        self.calls.append(options)
+        text = self.answers.pop(0) if self.answers else None
+        if not text:
+            return DecodeResult("zh", 1.0, ())
+        end = samples.size / 16000
+        step = end / len(text)
+        words = tuple(Word(i * step, (i + 1) * step, ch, 0.9) for i, ch in enumerate(text))
+        seg = TranscriptSegment(0.0, end, text, words)
+        return DecodeResult("zh", 1.0, (RawSegment(seg, -0.3, 0.01, 1.2, 0.0),))
+
+
+@pytest.fixture(scope="module")
+def speech(shared_data: Path) -> np.ndarray:
+    from scribe.audio import decode_audio
+
+    return decode_audio(shared_data / "audio2" / "k2space-aishell2__ID0012W0162.wav").samples
+
+
+@pytest.mark.models
+def test_speech_no_decode_recognises_becomes_an_unrecognised_segment(transcriber_base, speech) -> None:  # noqa: ANN001
+    from scribe.transcribe import TranscribeOptions, Transcriber
+
+    engine = ScriptedEngine(None, None)
+    t = Transcriber(engine, transcriber_base.vad).transcribe(speech, TranscribeOptions(language="zh"))  # type: ignore[arg-type]
+    assert [s.text for s in t.segments] == [UNRECOGNISED_TEXT]
+    seg = t.segments[0]
+    assert seg.unrecognised and not seg.words and seg.end - seg.start > 2.5
+    cov = t.info["coverage"]
+    assert cov["unrecognised_s"] == pytest.approx(cov["speech_s"], abs=0.01) and cov["speech_s"] > 2.5
+    # the second decode was the stretch alone: no style prompt, no prefix, no earlier text
+    again = engine.calls[1]
+    assert again.initial_prompt is None and again.prefix is None and not again.condition_on_previous_text  # type: ignore[attr-defined]
+
+
+@pytest.mark.models
+def test_a_hallucination_dropped_over_speech_is_flagged_not_lost(transcriber_base, speech) -> None:  # noqa: ANN001
+    from scribe.transcribe import TranscribeOptions, Transcriber
+
+    engine = ScriptedEngine("字幕由Amara.org社区提供", "谢谢观看")
+    t = Transcriber(engine, transcriber_base.vad).transcribe(speech, TranscribeOptions(language="zh"))  # type: ignore[arg-type]
+    assert [s.text for s in t.segments] == [UNRECOGNISED_TEXT] and t.segments[0].unrecognised
+    assert t.info["dropped_segments"] and t.info["coverage"]["stretches"][0]["filtered"] == ["known hallucination"]
+
+
+@pytest.mark.models
+def test_a_stretch_recognised_again_is_text(transcriber_base, speech) -> None:  # noqa: ANN001
+    from scribe.transcribe import TranscribeOptions, Transcriber
+
+    engine = ScriptedEngine(None, "立法机关采纳了第二种意见")
+    t = Transcriber(engine, transcriber_base.vad).transcribe(speech, TranscribeOptions(language="zh"))  # type: ignore[arg-type]
+    assert t.text == "立法机关采纳了第二种意见。" and not any(s.unrecognised for s in t.segments)
+    cov = t.info["coverage"]
+    assert cov["rerecognised_s"] == pytest.approx(cov["speech_s"], abs=0.01) and cov["unrecognised_s"] == 0
