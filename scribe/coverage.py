@@ -54,15 +54,18 @@ class Stretch:
         return self.end - self.start
 
 
-def spans_of(segments: Iterable[TranscriptSegment]) -> list[tuple[float, float]]:
-    """What each segment proves was recognised: its words, or the segment itself when it has
-    no word times (live finals)."""
-    out: list[tuple[float, float]] = []
+Span = tuple[float, float] | tuple[float, float, bool]  # (start, end[, is a word])
+
+
+def spans_of(segments: Iterable[TranscriptSegment]) -> list[Span]:
+    """What each segment accounts for: its words, or the whole segment when it has no word
+    times (an unrecognised segment, a live final)."""
+    out: list[Span] = []
     for s in segments:
         if s.words:
-            out.extend((w.start, w.end) for w in s.words)
+            out.extend((w.start, w.end, True) for w in s.words)
         else:
-            out.append((s.start, s.end))
+            out.append((s.start, s.end, False))
     return out
 
 
@@ -73,7 +76,7 @@ def voiced_seconds(probs: np.ndarray, start: float, end: float, threshold: float
 
 def uncovered(
     probs: np.ndarray,
-    spans: Sequence[tuple[float, float]],
+    spans: Sequence[Span],
     options: CoverageOptions = CoverageOptions(),
     *,
     start: float = 0.0,
@@ -82,15 +85,18 @@ def uncovered(
     """Stretches of voiced windows inside [start, end) that no span covers.
 
     ``probs``: VAD speech probability per 512-sample window from the recording's start.
-    ``spans``: (start, end) seconds of every recognised word.
+    ``spans``: (start, end) seconds of every recognised word; (start, end, False) for a span
+    covered as a whole (a segment without word times), which ``max_word_s`` does not cut.
     """
     n = len(probs)
     if n == 0:
         return []
     voiced = probs >= options.threshold
     covered = np.zeros(n, dtype=bool)
-    for s, e in spans:
-        e = min(e, s + options.max_word_s)
+    for span in spans:
+        s, e = span[0], span[1]
+        if len(span) < 3 or span[2]:  # type: ignore[misc]
+            e = min(e, s + options.max_word_s)
         a, b = _index(s - options.tolerance), _index(e + options.tolerance, up=True)
         covered[max(0, a) : max(0, min(n, b))] = True
     lo, hi = max(0, _index(start)), min(n, _index(end, up=True) if math.isfinite(end) else n)

@@ -77,7 +77,10 @@ def test_only_the_window_asked_about_is_checked():
 
 def test_segments_without_word_times_cover_their_span():
     segs = [TranscriptSegment(1.0, 3.0, "甲"), TranscriptSegment(4.0, 6.0, "乙", (Word(4.0, 4.5, "乙", 0.9),))]
-    assert spans_of(segs) == [(1.0, 3.0), (4.0, 4.5)]
+    assert spans_of(segs) == [(1.0, 3.0, False), (4.0, 4.5, True)]
+    # a whole segment is not cut at max_word_s the way a stretched word is
+    p = _probs([(1.0, 9.0)], 10.0)
+    assert uncovered(p, [(1.0, 9.0, False)]) == [] and uncovered(p, [(1.0, 9.0)]) != []
 
 
 def test_unrecognised_segments_round_trip_and_stay_out_of_the_text():
