@@ -4,6 +4,11 @@ This is what ``scribe transcribe`` runs, and the final pass of a live session. O
 VAD found is decoded (silence never reaches Whisper, so it cannot invent text there); the speech
 stretches are joined into one array so Whisper keeps context across pauses, and every time is
 mapped back onto the recording's clock.
+
+Then the coverage guarantee (scribe.coverage): Whisper may skip speech inside its 30 s window
+and the filter may drop a segment over speech. Every stretch of VAD speech the words do not
+cover is decoded again on its own; what still has no usable text becomes a segment marked
+``unrecognised`` (text 【未能识别】), so nothing said leaves the record without a trace.
 """
 
 from __future__ import annotations
