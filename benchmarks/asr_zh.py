@@ -96,11 +96,21 @@ def load(f: DevFile) -> np.ndarray:
 
 
 # -- scribe vs raw ---------------------------------------------------------------------------
-def compare(bench: Bench, files: list[DevFile]) -> str:
+def compare(bench: Bench, files: list[DevFile], cache: Path | None = None) -> str:
     rows, res = [], []
+    done: dict[str, dict] = {}
+    if cache is not None and cache.exists():  # resume a run that was stopped
+        done = {d["id"]: d for d in map(json.loads, cache.read_text(encoding="utf-8").splitlines())}
     for f in files:
-        x = load(f)
-        raw, ours = bench.run_raw(x), bench.run_scribe(x)
+        if f.id in done:
+            raw, ours = Run(**done[f.id]["raw"]), Run(**done[f.id]["ours"])
+        else:
+            x = load(f)
+            raw, ours = bench.run_raw(x), bench.run_scribe(x)
+            if cache is not None:
+                with cache.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps({"id": f.id, "raw": raw.__dict__, "ours": ours.__dict__},
+                                        ensure_ascii=False) + "\n")
         e_raw, e_ours = cer([f.reference], [raw.text]), cer([f.reference], [ours.text])
         res.append((f, raw, ours, e_raw, e_ours))
         acc = f.tier != "C"
@@ -243,13 +253,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="file ids (a quick look; nothing is written)")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--cache", type=Path, help="per-file results kept here; a rerun resumes")
     args = ap.parse_args()
     files = mandarin_devset()
     if args.only:
         files = [f for f in files if f.id in set(args.only)]
     bench = Bench(args.threads)
     bench.run_scribe(load(files[0]))  # warm-up
-    text = tune(bench, files, args.variants) if args.tune else compare(bench, files)
+    text = tune(bench, files, args.variants) if args.tune else compare(bench, files, args.cache)
     print("\n" + text)
     if not args.no_write and not args.only:
         write_section("asr-zh-tuning" if args.tune else "asr-zh", text)
