@@ -40,13 +40,14 @@ class Run:
 
 
 class Bench:
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, language: str | None = None) -> None:
         from faster_whisper import WhisperModel
 
         from scribe.settings import Settings
         from scribe.transcribe import Transcriber
 
         self.threads = threads
+        self.language = language  # None: both detect it (their defaults)
         settings = Settings(cpu_threads=threads)
         self.scribe = Transcriber.load(settings, "whisper-base")
         self.raw = WhisperModel(str(self.scribe.engine.model_dir), device="cpu",
@@ -63,12 +64,12 @@ class Bench:
 
     def run_raw(self, samples: np.ndarray) -> Run:
         t0 = time.perf_counter()
-        segments = list(self.raw.transcribe(samples)[0])
+        segments = list(self.raw.transcribe(samples, language=self.language)[0])
         seconds = time.perf_counter() - t0
         # its defaults give no word times, and segment times are too coarse to test against
         # the VAD (a segment often ends a second early): the no-text figure comes from a
         # second decode with word times, the CER and time from the defaults
-        timed = list(self.raw.transcribe(samples, word_timestamps=True)[0])
+        timed = list(self.raw.transcribe(samples, language=self.language, word_timestamps=True)[0])
         spans = [(w.start, w.end) for s in timed for w in (s.words or ())]
         return Run("".join(s.text for s in segments), seconds, self._lost(samples, spans))
 
@@ -77,7 +78,7 @@ class Bench:
         from scribe.transcribe import TranscribeOptions
 
         t0 = time.perf_counter()
-        t = self.scribe.transcribe(samples, options or TranscribeOptions())
+        t = self.scribe.transcribe(samples, options or TranscribeOptions(language=self.language or "auto"))
         seconds = time.perf_counter() - t0
         flagged = (t.info.get("coverage") or {}).get("unrecognised_s", 0.0)
         return Run(t.text, seconds, self._lost(samples, spans_of(t.segments)), flagged)
@@ -144,15 +145,20 @@ def compare(bench: Bench, files: list[DevFile], cache: Path | None = None) -> st
                      f"{sum(r[2].lost_s for r in sel):.1f}", f"{sum(r[2].flagged_s for r in sel):.1f}",
                      f"{sum(r[1].seconds for r in sel) / dur:.3f}", f"{sum(r[2].seconds for r in sel) / dur:.3f}",
                      f"{sum(r[2].seconds for r in sel) / sum(r[1].seconds for r in sel):.2f}x"])
+    lang = bench.language
+    how = (f"both told the language (`language=\"{lang}\"`, `scribe transcribe -l {lang}`), otherwise defaults"
+           if lang else "`WhisperModel(<same locked files>).transcribe(samples)` with its defaults (beam 5, "
+           "language detected, no VAD); scribe with its defaults (`scribe transcribe FILE`, language detected)")
+    tiers = "".join(sorted({f.tier for f in files}))
     return "\n".join([
-        "## ASR on the Mandarin development set: `scribe transcribe` vs raw faster-whisper (whisper-base)",
+        "## ASR on the Mandarin development set: `scribe transcribe` vs raw faster-whisper (whisper-base)"
+        + (f", language given ({lang}), tiers {tiers}" if lang else ""),
         "",
-        f"`python -m benchmarks.asr_zh` — {machine_line()}; int8, {bench.threads} threads, "
-        "both systems in one process, file by file, on the same decoded samples. Peer: "
-        "`WhisperModel(<same locked files>).transcribe(samples)` with its defaults (beam 5, language "
-        "detected, no VAD); scribe with its defaults (`scribe transcribe FILE`, language detected). "
+        f"`python -m benchmarks.asr_zh{f' --language {lang}' if lang else ''}"
+        f"{' --tier ' + ' '.join(tiers) if tiers != 'ABC' else ''}` — {machine_line()}; int8, {bench.threads} threads, "
+        f"both systems in one process, file by file, on the same decoded samples. Peer: {how}. "
         "Set: every Mandarin clip of `manifest.json` and `manifest2.json` plus `conv_zh_dev_02` "
-        f"({len(files)} files); the frozen third (`benchmarks/devset.py`, sha256 of the id mod 3 == 0) "
+        f"({len(files)} files, tiers {tiers}); the frozen third (`benchmarks/devset.py`, sha256 of the id mod 3 == 0) "
         "was fixed before any result and never used to choose anything. CER after Simplified + "
         "numerals + punctuation removal, over the concatenated set (per file below). Tier C has "
         "vendor/model references: never scored.",
@@ -253,17 +259,22 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="file ids (a quick look; nothing is written)")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--tier", nargs="*", help="only files of these tiers")
+    ap.add_argument("--language", help="tell both systems the language (default: both detect it)")
     ap.add_argument("--cache", type=Path, help="per-file results kept here; a rerun resumes")
     args = ap.parse_args()
     files = mandarin_devset()
+    if args.tier:
+        files = [f for f in files if f.tier in set(args.tier)]
     if args.only:
         files = [f for f in files if f.id in set(args.only)]
-    bench = Bench(args.threads)
+    bench = Bench(args.threads, args.language)
     bench.run_scribe(load(files[0]))  # warm-up
     text = tune(bench, files, args.variants) if args.tune else compare(bench, files, args.cache)
     print("\n" + text)
     if not args.no_write and not args.only:
-        write_section("asr-zh-tuning" if args.tune else "asr-zh", text)
+        name = "asr-zh-tuning" if args.tune else "asr-zh" + (f"-language-{args.language}" if args.language else "")
+        write_section(name, text)
 
 
 if __name__ == "__main__":
