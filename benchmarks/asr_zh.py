@@ -207,24 +207,43 @@ def variants() -> dict[str, Callable]:
     }
 
 
-def tune(bench: Bench, files: list[DevFile], names: list[str] | None) -> str:
+def tune(bench: Bench | None, files: list[DevFile], names: list[str] | None, cache: Path | None,
+         baseline: Path | None) -> str:
+    """Per-file results go to ``cache`` (JSON lines, resumable). "shipped" is read from the
+    comparison's cache when ``baseline`` is given (the same code, the same files). Without a
+    ``bench`` (--report-only) only cached variants that cover every file are reported."""
     files = [f for f in files if f.part == "tune" and f.tier in ("A", "B")]
     runs = variants()
     names = names or list(runs)
-    samples = {f.id: load(f) for f in files}
+    done: dict[tuple[str, str], Run] = {}
+    for path, rename in ((cache, None), (baseline, "shipped")):
+        if path is not None and path.exists():
+            for d in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+                if rename:
+                    done[(rename, d["id"])] = Run(**d["ours"])
+                else:
+                    done[(d["variant"], d["id"])] = Run(**d["run"])
     errs: dict[str, dict[str, float]] = {}
     lost: dict[str, float] = {}
     secs: dict[str, float] = {}
     texts: dict[str, list[str]] = {}
     for name in names:
+        if bench is None and not all((name, f.id) in done for f in files):
+            continue
         errs[name], lost[name], secs[name], texts[name] = {}, 0.0, 0.0, []
         for f in files:
-            r = runs[name](bench, samples[f.id])
+            r = done.get((name, f.id))
+            if r is None:
+                r = runs[name](bench, load(f))
+                if cache is not None:
+                    with cache.open("a", encoding="utf-8") as fh:
+                        fh.write(json.dumps({"variant": name, "id": f.id, "run": r.__dict__}, ensure_ascii=False) + "\n")
             errs[name][f.id] = cer([f.reference], [r.text])
             lost[name] += r.lost_s
             secs[name] += r.seconds
             texts[name].append(r.text)
         print(f"{name:28} CER {cer([f.reference for f in files], texts[name]):.2%} lost {lost[name]:.1f}", flush=True)
+    names = [n for n in names if n in errs]
     base = "shipped"
     rows = []
     for name in names:
@@ -262,15 +281,22 @@ def main() -> None:
     ap.add_argument("--tier", nargs="*", help="only files of these tiers")
     ap.add_argument("--language", help="tell both systems the language (default: both detect it)")
     ap.add_argument("--cache", type=Path, help="per-file results kept here; a rerun resumes")
+    ap.add_argument("--baseline", type=Path, help="--tune: the comparison's --cache, read as 'shipped'")
+    ap.add_argument("--report-only", action="store_true", help="--tune: report the cached variants only")
     args = ap.parse_args()
     files = mandarin_devset()
     if args.tier:
         files = [f for f in files if f.tier in set(args.tier)]
     if args.only:
         files = [f for f in files if f.id in set(args.only)]
-    bench = Bench(args.threads, args.language)
-    bench.run_scribe(load(files[0]))  # warm-up
-    text = tune(bench, files, args.variants) if args.tune else compare(bench, files, args.cache)
+    bench = None if args.report_only else Bench(args.threads, args.language)
+    if bench is not None:
+        bench.run_scribe(load(files[0]))  # warm-up
+    if args.tune:
+        text = tune(bench, files, args.variants, args.cache, args.baseline)
+    else:
+        assert bench is not None
+        text = compare(bench, files, args.cache)
     print("\n" + text)
     if not args.no_write and not args.only:
         name = "asr-zh-tuning" if args.tune else "asr-zh" + (f"-language-{args.language}" if args.language else "")
