@@ -254,7 +254,8 @@ def tune(bench: Bench | None, files: list[DevFile], names: list[str] | None, cac
         rows.append([name, f"{cer([f.reference for f in a], [t for f, t in zip(files, texts[name]) if f.tier == 'A']):.2%}",
                      f"{cer([f.reference for f in files], texts[name]):.2%}",
                      f"{statistics.median(e.values()):.1%}", "-" if name == base else f"{wins}/{losses}/{len(files) - wins - losses}",
-                     f"{lost[name]:.1f}", f"{secs[name]:.0f}"])
+                     f"{lost[name]:.1f}", f"{secs[name]:.0f}",
+                     "-" if name == base else ("alternative wins on more files" if wins > losses else "shipped kept")])
     per_file = [[f.id, f.tier] + [f"{errs[n][f.id]:.1%}" for n in names] for f in files]
     return "\n".join([
         "## Mandarin tuned choices, re-decided per file on the tuning part",
@@ -262,10 +263,12 @@ def tune(bench: Bench | None, files: list[DevFile], names: list[str] | None, cac
         f"`python -m benchmarks.asr_zh --tune` — {machine_line()}. Tuning part only, tiers A and B "
         f"({len(files)} files; the frozen third never run). Each row changes one choice from what "
         "ships; wins/losses/ties count files whose CER the change lowers/raises. A choice is kept "
-        "only when its alternative does not win on most files.",
+        "only when its alternative does not win on more files than it loses (ties: files it does "
+        "not change). 'shipped' is the comparison run's scribe output on the same files; decode "
+        "seconds were measured under different machine load and are not comparable across rows.",
         "",
         md_table(["variant", "tier A CER", "A+B CER", "median file CER", "wins/losses/ties vs shipped",
-                  "no-text s", "decode s"], rows),
+                  "no-text s", "decode s", "per-file verdict"], rows),
         "",
         md_table(["file", "tier"] + names, per_file),
     ])
