@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from scribe.errors import OutputError
-from scribe.types import Transcript
+from scribe.types import Transcript, TranscriptSegment
 
 FORMATS = ("json", "txt", "srt", "vtt")
 
@@ -25,11 +25,18 @@ def _label(seg_speaker: str | None, text: str) -> str:
     return f"{seg_speaker}：{text}" if seg_speaker else text
 
 
+def _txt_line(s: TranscriptSegment) -> str:
+    if s.unrecognised:
+        # txt has no times: say where the speech is, so staff can find it in the recording
+        return _label(s.speaker, f"{s.text}（{_stamp(s.start, '.')}–{_stamp(s.end, '.')}）")
+    return _label(s.speaker, s.text)
+
+
 def render(transcript: Transcript, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(transcript.to_dict(), ensure_ascii=False, indent=2) + "\n"
     if fmt == "txt":
-        return "".join(_label(s.speaker, s.text) + "\n" for s in transcript.segments)
+        return "".join(_txt_line(s) + "\n" for s in transcript.segments)
     if fmt in ("srt", "vtt"):
         sep = "," if fmt == "srt" else "."
         blocks = []

@@ -4,6 +4,11 @@ This is what ``scribe transcribe`` runs, and the final pass of a live session. O
 VAD found is decoded (silence never reaches Whisper, so it cannot invent text there); the speech
 stretches are joined into one array so Whisper keeps context across pauses, and every time is
 mapped back onto the recording's clock.
+
+Then the coverage guarantee (scribe.coverage): Whisper may skip speech inside its 30 s window
+and the filter may drop a segment over speech. Every stretch of VAD speech the words do not
+cover is decoded again on its own; what still has no usable text becomes a segment marked
+``unrecognised`` (text 【未能识别】), so nothing said leaves the record without a trace.
 """
 
 from __future__ import annotations
@@ -17,10 +22,18 @@ import numpy as np
 
 from scribe.asr.vad import WINDOW, SileroVad, VadOptions, regions_from_probs
 from scribe.asr.whisper import DecodeOptions, RawSegment, WhisperEngine, hotword_prompt
+from scribe.coverage import CoverageOptions, Stretch, spans_of, uncovered, voiced_seconds
 from scribe.errors import ModelError
 from scribe.text.hallucination import clean_segment_text, is_repeat
 from scribe.text.zh import finish_text, to_simplified, to_traditional
-from scribe.types import SAMPLE_RATE, SpeechRegion, Transcript, TranscriptSegment, Word
+from scribe.types import (
+    SAMPLE_RATE,
+    UNRECOGNISED_TEXT,
+    SpeechRegion,
+    Transcript,
+    TranscriptSegment,
+    Word,
+)
 
 # Style prompt for Mandarin. Whisper continues in the script and punctuation of its prompt.
 # Measured on the shared Mandarin set (docs/benchmarks.md): a Simplified prompt pushes base into
@@ -46,9 +59,17 @@ class TranscribeOptions:
     # Whisper's fallback re-decodes a doubtful segment at rising temperatures (up to 6 decodes
     # with best_of 5); live sessions pass (0.0,) so one short utterance never costs 10+ s.
     temperature: tuple[float, ...] = DecodeOptions.temperature
+    # Drop known inventions, repetition loops and what the decoder itself calls non-speech
+    # (off only to measure what the filter does: benchmarks/asr_zh.py)
+    hallucination_filter: bool = True
     # Text already said at the start of the audio (live sessions give the previous utterances
     # as context): decoded as given and left out of the result.
     prefix: str | None = None
+    # Speech before this time (s) is context whose text is the prefix: not checked for coverage.
+    context_s: float = 0.0
+    # Every stretch of VAD speech is checked against the words recognised (scribe.coverage);
+    # an uncovered one is decoded again on its own, else marked unrecognised.
+    coverage: CoverageOptions | None = field(default_factory=CoverageOptions)
 
 
 ProgressFn = Callable[[float, float], None]  # (seconds of speech done, seconds of speech in all)
@@ -115,6 +136,8 @@ class Transcriber:
             speech_after=_speech_after(probs, timeline, options.vad),
         )
         segments, dropped = _clean(result.segments, language, options, timeline, decode.initial_prompt)
+        if options.coverage is not None:
+            segments, info["coverage"] = self._cover(samples, probs, regions, segments, dropped, decode, options)
         info.update(
             detected_language=result.language,
             language_probability=round(result.language_probability, 3),
@@ -124,6 +147,93 @@ class Transcriber:
         if progress:
             progress(total, total)
         return Transcript(language, duration, self.engine.name, tuple(segments), info)
+
+    # -- the coverage guarantee ------------------------------------------------------------
+    def _cover(
+        self,
+        samples: np.ndarray,
+        probs: np.ndarray,
+        regions: Sequence[SpeechRegion],
+        segments: list[TranscriptSegment],
+        dropped: list[dict],
+        decode: DecodeOptions,
+        options: TranscribeOptions,
+    ) -> tuple[list[TranscriptSegment], dict]:
+        """Every stretch of VAD speech the words do not cover is decoded again on its own;
+        what still has no text becomes an unrecognised segment. Returns the segments in time
+        order and the ``info.coverage`` figures."""
+        cov = options.coverage or CoverageOptions()
+        lo = options.context_s
+        # speech is what the VAD regions hold: a click too short to be a region is not speech
+        probs = _inside(probs, regions)
+        speech_s = voiced_seconds(probs, lo, samples.size / SAMPLE_RATE, cov.threshold)
+        gaps = _gaps(probs, segments, cov, lo, samples.size / SAMPLE_RATE)
+        # Its own window, none of what misled the first decode: no style prompt (Whisper keeps
+        # to the script and rhythm of what precedes and may skip what does not fit), no prefix,
+        # nothing conditioned on earlier text. Hotwords stay: names must come out right.
+        again = replace(decode, initial_prompt=None, prefix=None, condition_on_previous_text=False,
+                        word_timestamps=True)
+        out = list(segments)
+        stretches, recovered_s, lost_s = [], 0.0, 0.0
+        for gap in gaps:
+            found = self._recognise_stretch(samples, probs, regions, gap, again, options)
+            left = _gaps(probs, found, cov, gap.start, gap.end)
+            out += found
+            lost = sum(x.speech_s for x in left)
+            recovered_s += gap.speech_s - lost
+            lost_s += lost
+            for x in left:
+                out.append(TranscriptSegment(x.start, x.end, UNRECOGNISED_TEXT, unrecognised=True))
+            filtered = sorted({d["reason"] for d in dropped
+                               if d["start"] < gap.end and d.get("end", d["start"]) > gap.start})
+            stretches.append({
+                "start": gap.start, "end": gap.end, "speech_s": gap.speech_s,
+                "unrecognised_s": round(lost, 3), "filtered": filtered,
+            })
+        out.sort(key=lambda s: (s.start, s.end))
+        info = {
+            "speech_s": round(speech_s, 3),
+            "covered_s": round(speech_s - sum(g.speech_s for g in gaps), 3),
+            "rerecognised_s": round(recovered_s, 3),
+            "unrecognised_s": round(lost_s, 3),
+            "stretches": stretches,
+        }
+        return out, info
+
+    def _recognise_stretch(
+        self,
+        samples: np.ndarray,
+        probs: np.ndarray,
+        regions: Sequence[SpeechRegion],
+        gap: Stretch,
+        decode: DecodeOptions,
+        options: TranscribeOptions,
+    ) -> list[TranscriptSegment]:
+        """The stretch's speech decoded alone; only words inside the stretch are kept (the
+        padding may hold a neighbour's syllable, already in the text)."""
+        tol = (options.coverage or CoverageOptions()).tolerance
+        # the stretch runs from its first to its last voiced window; a word's onset and decay
+        # lie a little outside, as much as a covered word's reach
+        pad = options.vad.pad_s + tol
+        a, b = max(0.0, gap.start - pad), min(samples.size / SAMPLE_RATE, gap.end + pad)
+        inside = [SpeechRegion(max(r.start, a), min(r.end, b)) for r in regions if r.end > a and r.start < b]
+        speech, timeline = _join(samples, inside or [SpeechRegion(a, b)])
+        result = self.engine.decode(speech, decode, speech_after=_speech_after(probs, timeline, options.vad))
+        found, _dropped = _clean(result.segments, decode.language or "", options, timeline, None)
+        out = []
+        for seg in found:
+            # a word already in the text ends at least ``tol`` before the stretch (or starts
+            # after it), so its midpoint lies outside this range
+            words = tuple(w for w in seg.words if gap.start - tol <= (w.start + w.end) / 2 <= gap.end + tol)
+            if not words:
+                continue
+            if len(words) < len(seg.words):
+                text = finish_text("".join(w.word for w in words), decode.language or "")
+                if not text.strip():
+                    continue
+                seg = replace(seg, start=words[0].start, end=words[-1].end, text=text, words=words)
+            out.append(seg)
+        return out
 
     # -- helpers ---------------------------------------------------------------------------
     def _check_language(self, language: str) -> None:
@@ -190,6 +300,24 @@ def _join(samples: np.ndarray, regions: Sequence[SpeechRegion]) -> tuple[np.ndar
     return np.concatenate(pieces), _Timeline(tuple(joined), tuple(original), tuple(lengths))
 
 
+def _gaps(
+    probs: np.ndarray, segments: Sequence[TranscriptSegment], cov: CoverageOptions, start: float, end: float
+) -> list[Stretch]:
+    """The stretches of speech in [start, end) that ``segments`` leave uncovered."""
+    if not cov.by_words:
+        return [] if segments else uncovered(probs, [], cov, start=start, end=end)
+    return uncovered(probs, spans_of(segments), cov, start=start, end=end)
+
+
+def _inside(probs: np.ndarray, regions: Sequence[SpeechRegion]) -> np.ndarray:
+    """``probs`` with every window outside the speech regions set to 0."""
+    step = WINDOW / SAMPLE_RATE
+    keep = np.zeros(len(probs), dtype=bool)
+    for r in regions:
+        keep[int(r.start / step) : int(np.ceil(r.end / step))] = True
+    return np.where(keep, probs, 0.0).astype(np.float32)
+
+
 def _mostly_timeless(seg: TranscriptSegment) -> bool:
     if not seg.words:
         return False
@@ -250,7 +378,9 @@ def _clean(
     for r in raw:
         seg = r.segment
         reason = None
-        if r.no_speech_prob > options.no_speech_threshold and r.avg_logprob < options.log_prob_threshold:
+        if not options.hallucination_filter:
+            pass
+        elif r.no_speech_prob > options.no_speech_threshold and r.avg_logprob < options.log_prob_threshold:
             reason = "decoder judged it non-speech"
         elif r.compression_ratio > 2.4:
             reason = "repetitive output"  # every temperature fallback still looped
@@ -259,15 +389,18 @@ def _clean(
             # the audio) were not heard: Whisper continued its own text past the speech.
             reason = "words with no duration"
         text = _strip_echo(seg.text, decode_prompt).replace("\ufffd", "")
-        if reason is None:
+        if reason is None and options.hallucination_filter:
             decision = clean_segment_text(text)
             text = decision.text
             if not text.strip():
                 reason = decision.reason or "empty"
             elif is_repeat(text, [k.text for k in kept]):
                 reason = "repeated line"
+        if reason is None and not text.strip():
+            reason = "empty"
         if reason:
-            dropped.append({"start": round(timeline.to_original(seg.start), 2), "reason": reason})
+            dropped.append({"start": round(timeline.to_original(seg.start), 2),
+                            "end": round(timeline.to_original(seg.end, is_end=True), 2), "reason": reason})
             continue
         words = tuple(
             Word(

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 SAMPLE_RATE = 16_000  # every stage after decoding works on 16 kHz mono float32
+UNRECOGNISED_TEXT = "【未能识别】"  # the text of a segment of speech no decode recognised
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class TranscriptSegment:
     speaker: str | None = None
     # live sessions only: a partial may still change, a final never does
     final: bool = True
+    # speech the VAD heard that no decode could turn into text (scribe.coverage): ``text`` is
+    # UNRECOGNISED_TEXT and ``words`` is empty; kept so nothing said vanishes from the record
+    unrecognised: bool = False
 
     def with_text(self, text: str) -> TranscriptSegment:
         return replace(self, text=text)
@@ -87,6 +91,7 @@ class TranscriptSegment:
             "speaker": self.speaker,
             "text": self.text,
             "words": [w.to_dict() for w in self.words],
+            **({"unrecognised": True} if self.unrecognised else {}),
         }
 
 
@@ -103,8 +108,9 @@ class Transcript:
 
     @property
     def text(self) -> str:
+        """The recognised text (unrecognised stretches left out)."""
         sep = "" if self.language == "zh" else " "
-        return sep.join(s.text for s in self.segments).strip()
+        return sep.join(s.text for s in self.segments if not s.unrecognised).strip()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -129,6 +135,7 @@ class Transcript:
                     Word(float(w["start"]), float(w["end"]), str(w["word"]), float(w.get("probability", 1.0)))
                     for w in s.get("words") or ()
                 ),
+                unrecognised=bool(s.get("unrecognised", False)),
             )
             for s in data["segments"]
         )

@@ -23,6 +23,19 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]  # fmt: skip
 
 
+class GapLive(DialogueLive):
+    """The dialogue with, at its end, a stretch of speech no decode recognised."""
+
+    def transcript(self, sid: str) -> dict[str, Any] | None:
+        data = super().transcript(sid)
+        assert data is not None
+        t = data["duration"]
+        data["segments"].append({"start": t, "end": t + 6.5, "speaker": "S2", "text": "【未能识别】",
+                                 "words": [], "unrecognised": True})
+        data["duration"] = t + 7.0
+        return data
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from playwright.sync_api import sync_playwright
@@ -30,7 +43,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("pages")
     settings = make_settings(root, soffice_binary="no-soffice-here", server_delivery_worker=False)
     seed_accounts(settings)
-    server = ServerThread(create_app(settings, live=DialogueLive(root)))
+    server = ServerThread(create_app(settings, live=GapLive(root)))
     with closing(httpx.Client(base_url=server.url, timeout=60)) as c:
         login(c, "med_a")
         hid = _hearing(c)
@@ -120,3 +133,27 @@ def test_review_evidence_plays_audio_and_corrections_keep_the_original(stack: di
     assert "推倒了一段" in page.locator('.tseg[data-i="1"] .orig').inner_text()
     page.screenshot(path=str(SHOTS / "review-evidence.png"))
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_unrecognised_speech_is_marked_with_a_play_button_on_desk_and_review(stack: dict[str, Any]) -> None:
+    page = _page(stack, "med_a")
+    page.goto(f"{stack['url']}/hearings/{stack['hearing']}")
+    lost = page.locator(".seg.final.unrecognised")
+    lost.wait_for()
+    assert lost.count() == 1 and "【未能识别】" in lost.inner_text() and "请回放" in lost.inner_text()
+    colour = lost.locator(".text").evaluate("n => getComputedStyle(n).color")
+    normal = page.locator(".seg.final:not(.unrecognised) .text").first.evaluate("n => getComputedStyle(n).color")
+    assert colour != normal  # shown distinctly
+    with page.expect_response(lambda r: "/audio?start=" in r.url) as resp:
+        lost.locator("button.play").click()
+    assert resp.value.status == 200 and resp.value.headers["content-type"] == "audio/wav"
+    assert "start=26.80" in resp.value.url and "end=33.70" in resp.value.url  # its own span, 0.2 s either side
+    page.screenshot(path=str(SHOTS / "desk-unrecognised.png"))
+    review = _page(stack, "med_a")
+    review.goto(f"{stack['url']}/hearings/{stack['hearing']}/review")
+    row = review.locator(".tseg.unrecognised")
+    row.wait_for()
+    assert "请回放" in row.locator(".lost-note").inner_text()
+    row.locator("button.link").click()
+    assert "start=26.80" in (review.locator("#player").get_attribute("src") or "")
+    assert page.errors == [] and review.errors == []  # type: ignore[attr-defined]

@@ -109,6 +109,37 @@ def test_hearing_record_docx(tmp_path: Path) -> None:
     assert draft.problems == []
 
 
+def test_hearing_record_keeps_an_unrecognised_stretch_in_place(tmp_path: Path) -> None:
+    """Speech no decode recognised is its own turn in the record, marked, with where it is in
+    the recording, and flagged for review; the drafting rules never read it as words."""
+    from dataclasses import replace
+
+    from scribe.types import UNRECOGNISED_TEXT, TranscriptSegment
+
+    d = load("neighbour-wall")
+    segs = list(d.transcript.segments)
+    first = segs[1]
+    lost = TranscriptSegment(first.end + 0.1, first.end + 7.35, UNRECOGNISED_TEXT, speaker=first.speaker,
+                             unrecognised=True)
+    transcript = replace(d.transcript, segments=tuple(segs[:2] + [lost] + segs[2:]))
+    draft = rule_draft(transcript, d.casefile, kind="hearing-record")
+    turns = draft.fields["turns"].items
+    flagged = [t for t in turns if UNRECOGNISED_TEXT in t.value["text"]]
+    assert len(flagged) == 1
+    t = flagged[0]
+    assert t.value["start"] == round(lost.start, 3) and t.value["end"] == round(lost.end, 3)
+    assert t.note and "未能识别" in t.note and t.confidence == 0.0
+    assert t.evidence and t.evidence[0].start == round(lost.start, 3)
+    # its own turn: the speaker's recognised words before it are not merged with it
+    assert t.value["text"].startswith(UNRECOGNISED_TEXT)
+    out = render_docx(draft, load_registry().get("hearing-record"), tmp_path / "r.docx")
+    assert f"{UNRECOGNISED_TEXT}（录音" in docx_text(out)
+    # the agreement's rules see the same words as without it
+    with_gap = rule_draft(transcript, d.casefile, kind="mediation-agreement")
+    without = rule_draft(d.transcript, d.casefile, kind="mediation-agreement")
+    assert {k: v.value for k, v in with_gap.fields.items()} == {k: v.value for k, v in without.fields.items()}
+
+
 # -- values are data, never template code ---------------------------------------------------
 def test_values_render_literally(tmp_path: Path) -> None:
     d = load("divorce-property")

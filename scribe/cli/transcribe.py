@@ -85,6 +85,11 @@ def transcribe(
             write(result, fmt.value, target)
             console.print(f"{path.name}: {dec.duration:.1f} s, {result.language}, "
                           f"{len(result.segments)} segments -> {target}")
+        lost = (result.info.get("coverage") or {}).get("unrecognised_s") or 0.0
+        if lost:
+            # on stderr even with stdout output: staff must know the record has gaps to check
+            console.print(f"{path.name}: {lost:.1f} s of speech could not be recognised; "
+                          "marked 【未能识别】 in the transcript — play those spans back")
 
 
 def _speaker_separation(settings, store, enabled: bool, num: int | None, lo: int | None, hi: int | None):  # type: ignore[no-untyped-def]

@@ -270,15 +270,28 @@ def hearing_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     f["others"] = FieldValue(value=[_party_line(p, casefile) for p in others], source="session", confidence=1.0) if others \
         else FieldValue(value=[], source="session", confidence=1.0, note=N.NONE.zh, note_en=N.NONE.en)
     turns = []
-    for group in _merge_turns(list(dialogue)):
+    for group in _merge_turns(list(dialogue.record)):
         first, last = group[0], group[-1]
+        text = "".join(u.text for u in group)
+        if first.unrecognised:
+            # speech no decode recognised: its own turn, 【未能识别】 with where it is in the
+            # recording (the printed record has no player), flagged for review
+            note = N.UNRECOGNISED
+            text = f"{text}（录音{_clock(first.start)}至{_clock(last.end)}）"
+        else:
+            note = None if first.role else N.SPEAKER_UNMAPPED
         turns.append(from_transcript(
-            {"speaker": first.display, "text": "".join(u.text for u in group),
+            {"speaker": first.display, "text": text,
              "start": round(first.start, 3), "end": round(last.end, 3)},
-            [u.evidence() for u in group], mean_confidence(group),
-            note=None if first.role else N.SPEAKER_UNMAPPED))
+            [u.evidence() for u in group], mean_confidence(group), note=note))
     f["turns"] = composite_items(turns, N.NO_SPEECH)
     return f
+
+
+def _clock(seconds: float) -> str:
+    m, sec = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
 
 
 def _party_line(p: Party, casefile: CaseFile) -> str:
@@ -296,7 +309,8 @@ def _party_line(p: Party, casefile: CaseFile) -> str:
 def _merge_turns(utterances: list[Utterance]) -> list[list[Utterance]]:
     groups: list[list[Utterance]] = []
     for u in utterances:
-        if groups and groups[-1][-1].speaker == u.speaker:
+        # an unrecognised stretch is never merged into recognised text (nor they into it)
+        if groups and groups[-1][-1].speaker == u.speaker and not (u.unrecognised or groups[-1][-1].unrecognised):
             groups[-1].append(u)
         else:
             groups.append([u])

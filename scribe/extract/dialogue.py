@@ -41,6 +41,8 @@ class Utterance:
     name: str | None
     text: str  # Simplified Chinese
     confidence: float  # mean word probability, 1.0 when the transcript has no words
+    # speech no decode recognised (text 【未能识别】): only the verbatim record shows it
+    unrecognised: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -69,7 +71,10 @@ class Dialogue:
     """The utterances of one session in time order."""
 
     def __init__(self, utterances: Sequence[Utterance], casefile: CaseFile) -> None:
-        self.utterances = tuple(utterances)
+        # The rules read what was said; a stretch no decode recognised says nothing to them,
+        # but the verbatim record (人民调解记录) must show it: ``record`` keeps it in place.
+        self.record = tuple(utterances)
+        self.utterances = tuple(u for u in utterances if not u.unrecognised)
         self.casefile = casefile
 
     @classmethod
@@ -89,7 +94,8 @@ class Dialogue:
                     role=person.role if person else None,
                     name=person.name if person else None,
                     text=text,
-                    confidence=_mean_probability(seg),
+                    confidence=0.0 if seg.unrecognised else _mean_probability(seg),
+                    unrecognised=seg.unrecognised,
                 )
             )
         out.sort(key=lambda u: (u.start, u.index))

@@ -61,6 +61,8 @@ NO_CAUSE = Note("会话文件中没有事由，录音中也没有明显的纠纷
 NONE = Note("无", "none")
 SPEAKER_UNMAPPED = Note("会话文件中未将该说话人对应到具体人员", "speaker label not mapped to a person in the session file")
 NO_SPEECH = Note("转写中没有讲话内容", "the transcript has no speech")
+UNRECOGNISED = Note("此处有讲话未能识别，请回放录音核对并补录",
+                    "speech here was not recognised: play the recording back and fill it in")
 
 
 def keywords(hits: list[str]) -> Note:

@@ -95,6 +95,8 @@ def final(
     speaker: str | None,
     language: str,
     words: list[dict[str, Any]],
+    *,
+    unrecognised: bool = False,
 ) -> Event:
     return Event(
         "final",
@@ -107,6 +109,8 @@ def final(
             "speaker": speaker,
             "language": language,
             "words": words,
+            # speech no decode recognised: text is 【未能识别】, staff play it back
+            **({"unrecognised": True} if unrecognised else {}),
         },
     )
 

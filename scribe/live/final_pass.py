@@ -85,7 +85,8 @@ class FinalPass:
             # text is rebuilt from raw Whisper words, so it is typeset again (idempotent)
             transcript = attribute_words(transcript, turns)
             transcript = replace(transcript, segments=tuple(
-                s.with_text(finish_text(s.text, transcript.language)) for s in transcript.segments
+                s if s.unrecognised else s.with_text(finish_text(s.text, transcript.language))
+                for s in transcript.segments
             ))
             info["speakers"] = sorted({t.speaker for t in turns})
             progress("diarize", 1.0)

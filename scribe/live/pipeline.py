@@ -418,7 +418,8 @@ class StreamingPipeline:
         self._partial_cost = time.perf_counter() - t0
         self._hyp = _Hypothesis(len(self._utt), language, result)
         out, segments = self._commit_settled(result, opts)
-        text = _join(result.language, [s.text for s in segments])
+        # an unrecognised stretch is marked in the final, not flashed in the partial
+        text = _join(result.language, [s.text for s in segments if not s.unrecognised])
         if not text:
             return out
         self.partials += 1
@@ -488,6 +489,7 @@ class StreamingPipeline:
             self._detected = result.language
         out: list[Event] = []
         texts: list[str] = []
+        lost = False
         for k, seg in enumerate(s for s in result.segments if s.text.strip()):
             start = offset + seg.start
             end = min(offset + seg.end, offset + len(audio) / SAMPLE_RATE)
@@ -497,11 +499,15 @@ class StreamingPipeline:
                 replace(w, start=w.start + offset, end=w.end + offset).to_dict() for w in seg.words
             ]
             out.append(ev.final(seg_id, utt_id, start, end, seg.text, speaker,
-                                result.language or (self.language or ""), words))
+                                result.language or (self.language or ""), words,
+                                unrecognised=seg.unrecognised))
             self._recent.append(_Final(seg_id, start, end, speaker))
             texts.append(seg.text)
             self.finals += 1
-        if texts:
+            lost = lost or seg.unrecognised
+        if texts and not lost:
+            # (an utterance with an unrecognised stretch is no context: the prefix must be
+            # exactly what its audio says)
             self._history.append((audio, _join(result.language, texts)))
             # keep no more audio than a context can use
             need = self.base_options.context_seconds * SAMPLE_RATE

@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from scribe.asr.vad import WINDOW
+from scribe.coverage import CoverageOptions
 from scribe.live.pipeline import Recognition, RecognitionRequest
 from scribe.transcribe import TranscribeOptions, Transcriber
 from scribe.types import SAMPLE_RATE, TranscriptSegment
@@ -37,6 +38,8 @@ class TranscriberRecogniser:
             word_timestamps=request.word_timestamps,
             temperature=(0.0,),
             prefix=request.context_text if context is not None else None,
+            context_s=len(context) / SAMPLE_RATE if context is not None else 0.0,
+            coverage=CoverageOptions(by_words=False),
         )
         result = self.transcriber.transcribe(audio, options)
         language = "" if result.language == "und" else result.language
@@ -52,7 +55,7 @@ class TranscriberRecogniser:
         return Recognition(segments, language)
 
     def _plausible(self, segments: tuple[TranscriptSegment, ...], samples: np.ndarray, language: str) -> bool:
-        chars = sum(len("".join(s.text.split())) for s in segments)
+        chars = sum(len("".join(s.text.split())) for s in segments if not s.unrecognised)
         probs = self.transcriber.vad.speech_probs(samples)
         speech_s = float((probs >= 0.5).sum()) * WINDOW / SAMPLE_RATE
         rate = MIN_CHARS_PER_SPEECH_SECOND["zh" if language in ("zh", "yue") else ""]

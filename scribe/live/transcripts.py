@@ -21,10 +21,12 @@ def transcript_from_events(events: Iterable[Event], duration: float, meta: dict[
                 for w in d.get("words") or ()
             )
             finals[d["id"]] = TranscriptSegment(
-                float(d["start"]), float(d["end"]), str(d["text"]), words, d.get("speaker"), True
+                float(d["start"]), float(d["end"]), str(d["text"]), words, d.get("speaker"), True,
+                unrecognised=bool(d.get("unrecognised", False)),
             )
             lang = str(d.get("language") or "")
-            languages[lang] = languages.get(lang, 0) + len(d["text"])
+            if not d.get("unrecognised"):
+                languages[lang] = languages.get(lang, 0) + len(d["text"])
         elif e.type == "speaker":
             if d.get("id") and d["id"] in finals:
                 finals[d["id"]] = _with_speaker(finals[d["id"]], d.get("speaker"))

@@ -124,6 +124,9 @@ _T: dict[str, tuple[str, str]] = {
     "language": ("语言", "Language"),
     "switch_lang": ("English", "中文"),
     "plays_audio": ("点击播放原声", "Click to play the audio"),
+    # speech the VAD heard that no decode recognised (docs/transcript-format.md, "unrecognised")
+    "unrecognised": ("此处有讲话未能识别，请回放核对并补录", "Speech here was not recognised: play it back and type what was said"),
+    "play": ("播放", "Play"),
     "no_draft": ("还没有草稿", "No draft yet"),
     "add_entry": ("添加", "Add"),
     "delivery_state_delivered": ("已送达", "delivered"),

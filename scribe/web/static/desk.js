@@ -104,14 +104,28 @@ $("speaker-dialog").addEventListener("close", async () => {
 });
 
 // -- transcript -------------------------------------------------------------------------------
+// Speech no decode recognised (final with "unrecognised": true): marked, with a button that
+// plays that span of the recording, so staff can ask again or note it while the parties are there.
+let player = null;
+function playSpan(start, end) {
+  player = player || new Audio();
+  player.src = `/api/hearings/${H.id}/audio?start=${Math.max(0, start - 0.2).toFixed(2)}&end=${(end + 0.2).toFixed(2)}`;
+  player.play().catch((e) => showMsg(e.message, true));
+}
+
 function segNode(ev, final) {
   const label = ev.speaker || null;
   colorFor(label);
-  return el("p", { class: "seg " + (final ? "final" : "partial"), "data-utt": ev.utterance, "data-id": ev.id || "" },
+  const lost = final && ev.unrecognised;
+  return el("p", { class: "seg " + (final ? "final" : "partial") + (lost ? " unrecognised" : ""),
+                   "data-utt": ev.utterance, "data-id": ev.id || "" },
     el("button", { type: "button", class: "spk", "data-speaker": label || "", style: `color:${colorFor(label)}`,
       onclick: () => label && openSpeakerDialog(label) }, speakerName(label)),
     el("span", { class: "ts" }, fmtClock(ev.start)),
-    el("span", { class: "text" }, ev.text));
+    el("span", { class: "text", title: lost ? T.unrecognised : null }, ev.text),
+    lost ? el("button", { type: "button", class: "play", title: T.unrecognised,
+                          onclick: () => playSpan(ev.start, ev.end) }, `▶ ${T.play}`) : null,
+    lost ? el("span", { class: "lost-note" }, T.unrecognised) : null);
 }
 
 function onEvent(ev) {

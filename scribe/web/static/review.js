@@ -280,9 +280,12 @@ function renderTranscript() {
       try { await api("PUT", `${base}/transcript/segments/${i}`, { text: now }); await loadTranscript(); msg(T.saved); }
       catch (e) { msg(e.message, true); }
     });
-    return el("div", { class: "tseg", "data-i": i },
+    // speech no decode recognised: marked until staff type what was said
+    const lost = s.unrecognised && !c;
+    return el("div", { class: "tseg" + (lost ? " unrecognised" : ""), "data-i": i },
       el("button", { type: "button", class: "link", onclick: () => play({ ...s, segment: i }) }, `▶ ${fmtClock(s.start)} ${who}`), " ",
-      text, c ? el("span", { class: "orig" }, `${T.original}：${c.original}`) : null);
+      text, lost ? el("span", { class: "lost-note" }, T.unrecognised) : null,
+      c ? el("span", { class: "orig" }, `${T.original}：${c.original}`) : null);
   }));
 }
 
