@@ -105,10 +105,12 @@ class MemoryLive:
         self.root = root
         self.calls: list[tuple[str, str]] = []
         self.states: dict[str, str] = {}
+        self.starts: list[Any] = []  # every LiveStart the desk API sent
 
     def open(self, start: Any) -> str:
         sid = "live-" + start.hearing_id
         self.calls.append(("open", sid))
+        self.starts.append(start)
         self.states[sid] = "recording"
         path = self.root / f"{sid}.wav"
         if not path.exists():

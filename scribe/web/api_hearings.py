@@ -170,7 +170,7 @@ def start_recording(hearing_id: str, who: Streamer, tx: Tx, request: Request) ->
     if hearing.status not in (HearingStatus.CREATED.value, HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
         raise SessionError(f"the hearing is {hearing.status}; recording has ended", fix="create a new session for a new hearing")
     start = LiveStart(
-        hearing_id=hearing.id, language=hearing.language, hotwords=tuple(hearing.hotwords),
+        hearing_id=hearing.id, language=hearing.language, hotwords=tuple(hearings.recognition_hotwords(hearing)),
         casefile=to_casefile(hearing),
     )  # fmt: skip
     session_id = live.open(start)
