@@ -43,7 +43,30 @@ FILES = {
     "AMI clip (UEM 0-30 s)": ("audio/en_pyannote_debug_dev00.wav", "ref/en_pyannote_debug_dev00.rttm", (0.0, 30.0), "en", None),
     "conv_zh_dev_01": ("conversations/conv_zh_dev_01.wav", "conversations/conv_zh_dev_01.rttm", None, "zh", "conversations/conv_zh_dev_01.json"),
     "conv_en_dev_01": ("conversations/conv_en_dev_01.wav", "conversations/conv_en_dev_01.rttm", None, "en", "conversations/conv_en_dev_01.json"),
+    "conv_zh_dev_02": ("conversations/conv_zh_dev_02.wav", "conversations/conv_zh_dev_02.rttm", None, "zh", "conversations/conv_zh_dev_02.json"),
 }
+
+
+def dev_files(hearings: Path | None = None) -> list[dict]:
+    """Every multi-speaker development file: the shared ones above (part "dev") and the
+    generated hearings and four-speaker meetings (benchmarks/make_hearings.py; even seeds are
+    the frozen part). Each: name, audio, rttm, uem, language, json, part, kind."""
+    from benchmarks.make_hearings import DEFAULT_OUT, ensure
+
+    out = [
+        {"name": name, "audio": SHARED / a, "rttm": SHARED / r, "uem": uem, "language": lang,
+         "json": SHARED / j if j else None, "part": "dev", "kind": "shared"}
+        for name, (a, r, uem, lang, j) in FILES.items()
+    ]
+    folder = hearings or DEFAULT_OUT
+    for f in ensure(folder)["files"]:
+        out.append({"name": f["id"], "audio": folder / f["wav"], "rttm": folder / f["rttm"], "uem": None,
+                    "language": "zh", "json": folder / f["json"], "part": f["part"], "kind": f["kind"]})
+    return out
+
+
+def load_ref(path: Path) -> list[tuple[float, float, str]]:
+    return _ref_turns(path)
 
 
 def _annotation(turns):  # type: ignore[no-untyped-def]
