@@ -206,8 +206,11 @@ def test_a_hearings_names_reach_every_decode_of_its_live_session(server: tuple, 
             time.sleep(max(0.0, t0 + (i + FRAME) / 16000 - time.monotonic()))
         events = _recv_until(ws, lambda e, seen: sum(1 for s in seen if s["type"] == "final") >= 2, timeout=300)
     live_calls = len(calls)
+    # a name typed at the desk while recording (the API's PATCH does this): the final pass has it
+    bridge.set_hotwords(session_id, ("王英汉", "寇庄村", "平阳集贸市场", "阿九"))
     bridge.stop(session_id)
     assert bridge.wait_finished(session_id, timeout=300)
+    assert all("阿九" in c["hint"] for c in calls[live_calls:])
     assert any(e["type"] == "partial" for e in events) and any(e["type"] == "final" for e in events)
     assert live_calls >= 3 and len(calls) > live_calls  # partials, finals, then the final pass
     assert any(c["prefix"] for c in calls[:live_calls]), calls  # a live decode after the previous text

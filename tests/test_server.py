@@ -159,10 +159,15 @@ def test_names_and_places_typed_for_a_hearing_reach_the_recogniser(srv: dict[str
         for i in range(3):
             c.post(f"/api/hearings/{h['id']}/consent", json={"party_index": i, "consented": True, "notice_read": True})
         assert c.post(f"/api/hearings/{h['id']}/record").status_code == 200
-    start = srv["live"].starts[-1]
-    for word in ("围墙", "寇庄村", "张三", "李四", "欧阳娜娜", "王芳", "城关镇司法所调解室"):
-        assert word in start.hotwords, (word, start.hotwords)
-    assert len(set(start.hotwords)) == len(start.hotwords)
+        start = srv["live"].starts[-1]
+        for word in ("围墙", "寇庄村", "张三", "李四", "欧阳娜娜", "王芳", "城关镇司法所调解室"):
+            assert word in start.hotwords, (word, start.hotwords)
+        assert len(set(start.hotwords)) == len(start.hotwords)
+        # corrected while recording: the running session gets the new list
+        parties[2]["name"] = "欧阳丽娜"
+        assert c.patch(f"/api/hearings/{h['id']}", json={"parties": parties}).status_code == 200
+        sent = srv["live"].hotwords["live-" + h["id"]]
+        assert "欧阳丽娜" in sent and "张三" in sent and "寇庄村" in sent
 
 
 def test_recording_is_refused_until_every_party_consented(srv: dict[str, Any]) -> None:
