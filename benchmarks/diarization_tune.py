@@ -106,6 +106,8 @@ def main() -> int:
     ap.add_argument("--frozen", action="store_true", help="score the frozen part instead")
     ap.add_argument("--live", action="store_true", help="also sweep the live quiet-speech value")
     ap.add_argument("--json", type=Path, help="write every figure here")
+    ap.add_argument("--only", nargs="*", metavar="NAME=VALUE",
+                    help="score only these candidates (e.g. the ones kept, on the frozen part)")
     args = ap.parse_args()
 
     from diarize import OfflineDiarizer
@@ -141,7 +143,14 @@ def main() -> int:
         d, n = results["default"][f["name"]]
         print(f"{f['name']:28s} {d:7.1%} {n}/{f['true_n']}")
     summary = []
-    for name, values in GRID.items():
+    grid = GRID
+    if args.only is not None:
+        grid = {}
+        for item in args.only:
+            name, value = item.split("=", 1)
+            if name in GRID:
+                grid.setdefault(name, []).append(None if value == "None" else type_of(name)(value))
+    for name, values in grid.items():
         for value in values:
             key = f"{name}={value}"
             opts = _options(base, name, value)
@@ -151,11 +160,15 @@ def main() -> int:
             summary.append(_compare(key, results["default"], results[key], files))
             print(summary[-1]["line"], flush=True)
     if args.live:
-        summary += _live(files, diarizer.models, settings, results)
+        summary += _live(files, diarizer.models, settings, results, args.only)
     if args.json:
         args.json.write_text(json.dumps({"files": [f["name"] for f in files], "results": results,
                                          "summary": summary}, ensure_ascii=False, indent=1))
     return 0
+
+
+def type_of(name: str):  # type: ignore[no-untyped-def]
+    return int if name == "min_cluster_size" else float
 
 
 def _compare(key: str, default: dict, cand: dict, files: list) -> dict:
@@ -176,12 +189,12 @@ def _compare(key: str, default: dict, cand: dict, files: list) -> dict:
     keep = len(wins) > len(losses) and not count_broken
     line = (f"{key:28s} wins {len(wins):2d} losses {len(losses):2d} "
             f"counts +{len(count_fixed)}/-{len(count_broken)} mean DER {mean0:.1%} -> {mean1:.1%}"
-            f"{'  KEEP' if keep else ''}  losses: {', '.join(losses)}")
+            f"{'  KEEP' if keep else ''}  wins: {', '.join(wins)}  losses: {', '.join(losses)}")
     return {"key": key, "wins": wins, "losses": losses, "count_fixed": count_fixed,
             "count_broken": count_broken, "mean_default": mean0, "mean": mean1, "keep": keep, "line": line}
 
 
-def _live(files, models, settings, results) -> list[dict]:  # type: ignore[no-untyped-def]
+def _live(files, models, settings, results, only=None) -> list[dict]:  # type: ignore[no-untyped-def]
     from diarize import StreamingDiarizer
     from diarize.streaming import StreamingOptions
     from scribe.types import AudioChunk
@@ -205,7 +218,14 @@ def _live(files, models, settings, results) -> list[dict]:  # type: ignore[no-un
         d, n = results["live default"][f["name"]]
         print(f"{f['name']:28s} {d:8.1%} {n}/{f['true_n']}")
     summary = []
-    for name, values in LIVE_GRID.items():
+    grid = LIVE_GRID
+    if only is not None:
+        grid = {}
+        for item in only:
+            name, value = item.split("=", 1)
+            if name in LIVE_GRID:
+                grid.setdefault(name, []).append(None if value == "None" else float(value))
+    for name, values in grid.items():
         for value in values:
             opts = replace(base, **{name: value})
             if opts == base:
