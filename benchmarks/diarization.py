@@ -96,13 +96,21 @@ def der(ref, hyp, uem: tuple[float, float], collar: float) -> float:  # type: ig
 
 
 def _run(python: str, system: str, wavs: list[str]) -> dict:
-    proc = subprocess.run(
+    return _wait(system, _start(python, system, wavs))
+
+
+def _start(python: str, system: str, wavs: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
         [python, str(ROOT / "benchmarks" / "diarization_runner.py"), "--system", system, *wavs],
-        capture_output=True, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
+
+
+def _wait(system: str, proc: subprocess.Popen) -> dict:
+    out, err = proc.communicate()
     if proc.returncode != 0:
-        raise SystemExit(f"{system} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout)
+        raise SystemExit(f"{system} failed:\n{err[-3000:]}")
+    return json.loads(out)
 
 
 # -- cpWER -------------------------------------------------------------------------------
@@ -140,6 +148,10 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--bench-python", default=str(ROOT / ".bench-venv" / "bin" / "python"))
+    ap.add_argument("--no-live", action="store_true", help="leave out the streaming run")
+    ap.add_argument("--no-transcripts", action="store_true", help="leave out cpWER (scribe transcribe --diarize)")
+    ap.add_argument("--parallel", action="store_true",
+                    help="run ours and senko at the same time (a busy shared machine; RTFs then share it)")
     args = ap.parse_args()
     if not Path(args.bench_python).exists():
         raise SystemExit(
@@ -157,11 +169,14 @@ def main() -> int:
         sf.write(path, x, 16000, subtype="FLOAT")
         wavs[f["name"]] = str(path)
     order = list(wavs.values())
-    runs = {
-        "ours": _run(sys.executable, "ours", order),
-        "ours-live": _run(sys.executable, "ours-live", order),
-        "senko": _run(args.bench_python, "senko", order),
-    }
+    systems = [(sys.executable, "ours"), (args.bench_python, "senko")]
+    if not args.no_live:
+        systems.insert(1, (sys.executable, "ours-live"))
+    if args.parallel:
+        procs = [(name, _start(py, name, order)) for py, name in systems]
+        runs = {name: _wait(name, proc) for name, proc in procs}
+    else:
+        runs = {name: _run(py, name, order) for py, name in systems}
     load_after = os.getloadavg()
 
     rows, live_rows, res_rows = [], [], []
@@ -173,7 +188,7 @@ def main() -> int:
         span = uem or (0.0, dur)
         ours0, ours25 = der(ref, r["ours"]["turns"], span, 0.0), der(ref, r["ours"]["turns"], span, 0.25)
         sk0, sk25 = der(ref, r["senko"]["turns"], span, 0.0), der(ref, r["senko"]["turns"], span, 0.25)
-        live0 = der(ref, r["ours-live"]["turns"], span, 0.0)
+        live0 = der(ref, r["ours-live"]["turns"], span, 0.0) if "ours-live" in r else None
         true_n = len({t[2] for t in ref})
         def n_in(turns):  # type: ignore[no-untyped-def]
             return len({t[2] for t in turns if t[1] > span[0] and t[0] < span[1]})
@@ -188,15 +203,16 @@ def main() -> int:
             f"{ours25:.1%}", f"{sk25:.1%}", f"{ours25 / sk25:.2f}" if sk25 else "-",
             f"{n_in(r['ours']['turns'])} / {n_in(r['senko']['turns'])} / {true_n}",
         ])
-        live_rows.append([
-            name, f["part"], f"{ours0:.1%}", f"{live0:.1%}", f"{(live0 - ours0) * 100:+.1f}",
-            f"{r['ours-live']['max_lag_s']:.2f} s", f"{n_in(r['ours-live']['turns'])} / {true_n}",
-        ])
+        if live0 is not None:
+            live_rows.append([
+                name, f["part"], f"{ours0:.1%}", f"{live0:.1%}", f"{(live0 - ours0) * 100:+.1f}",
+                f"{r['ours-live']['max_lag_s']:.2f} s", f"{n_in(r['ours-live']['turns'])} / {true_n}",
+            ])
         res_rows.append([
             name, f"{dur:.1f}",
             f"{r['ours']['wall_s'] / dur:.3f} / {r['ours']['cpu_s'] / dur:.3f}",
             f"{r['senko']['wall_s'] / dur:.3f} / {r['senko']['cpu_s'] / dur:.3f}",
-            f"{r['ours-live']['wall_s'] / dur:.3f} / {r['ours-live']['cpu_s'] / dur:.3f}",
+            f"{r['ours-live']['wall_s'] / dur:.3f} / {r['ours-live']['cpu_s'] / dur:.3f}" if live0 is not None else "-",
         ])
     tally_rows = [[p, t["files"], f"{t['der']} / {t['files']}", f"{t['der25']} / {t['files']}",
                    f"{t['count']} / {t['files']}", f"{t['senko_count']} / {t['files']}"]
@@ -207,7 +223,7 @@ def main() -> int:
     from diarize import attribute_words
     from scribe.types import SpeakerTurn, Transcript
 
-    for name, (audio, rttm, uem, lang, refjson) in FILES.items():
+    for name, (audio, rttm, uem, lang, refjson) in ({} if args.no_transcripts else FILES).items():
         if not refjson:
             continue  # the generated hearings are left out: whisper over them all is long
         out = tmp / (Path(audio).stem + ".json")
@@ -229,11 +245,13 @@ def main() -> int:
         unit = "cpCER" if lang == "zh" else "cpWER"
         wer_rows.append([name, unit, f"{e_ours / n:.1%}", f"{e_senko / n:.1%}", f"{e_plain / n:.1%}"])
 
-    md = "\n\n".join([
+    live_mb = f"live {runs['ours-live']['peak_rss_mb']:.0f} MB, " if "ours-live" in runs else ""
+    parts = [
         "## Speaker diarization (`benchmarks/diarization.py`)",
         f"{machine_line()}. Load average before/after the run: "
         f"{load_before[0]:.1f} / {load_after[0]:.1f} (other engineers' jobs share the 2 cores; "
-        "absolute times are inflated by that, the side-by-side ratios are what to compare). "
+        "absolute times are inflated by that, the side-by-side ratios are what to compare"
+        + ("; ours and senko ran at the same time" if args.parallel else "") + "). "
         "Ours: pyannote segmentation-3.0 + CAM++ zh-en + agglomerative clustering "
         "(`diarize.OfflineDiarizer`, defaults from `Settings`); senko 0.2.2: its own CPU pipeline "
         "(Silero VAD, CAM++ zh-en, its clustering) in a separate venv. Count not given to either.",
@@ -250,13 +268,21 @@ def main() -> int:
         "### Speed and memory (after model load)",
         md_table(["file", "audio s", "RTF ours wall / CPU", "RTF senko wall / CPU", "RTF live wall / CPU"], res_rows),
         f"Peak memory (whole process): ours {runs['ours']['peak_rss_mb']:.0f} MB, "
-        f"live {runs['ours-live']['peak_rss_mb']:.0f} MB, senko {runs['senko']['peak_rss_mb']:.0f} MB. "
+        f"{live_mb}senko {runs['senko']['peak_rss_mb']:.0f} MB. "
         f"Model load: ours {runs['ours']['load_s']:.1f} s, senko {runs['senko']['load_s']:.1f} s.",
-        "### Streaming (`diarize.StreamingDiarizer`, 0.5 s chunks) vs offline, no collar",
-        md_table(["file", "part", "DER offline", "DER live", "live - offline (points)", "max lag of settled turns", "speakers live / true"], live_rows),
-        "### Speaker-attributed transcripts (`scribe transcribe --diarize`, whisper-base)",
-        md_table(["conversation", "metric", "ours", "same words, senko turns", "speaker-agnostic (ASR only)"], wer_rows),
-    ])
+    ]
+    if live_rows:
+        parts += ["### Streaming (`diarize.StreamingDiarizer`, 0.5 s chunks) vs offline, no collar",
+                  md_table(["file", "part", "DER offline", "DER live", "live - offline (points)",
+                            "max lag of settled turns", "speakers live / true"], live_rows)]
+    else:
+        parts.append("Streaming and speaker-attributed transcripts were not re-run in this run "
+                     "(`--no-live --no-transcripts`); their last figures are in the git history of this file.")
+    if wer_rows:
+        parts += ["### Speaker-attributed transcripts (`scribe transcribe --diarize`, whisper-base)",
+                  md_table(["conversation", "metric", "ours", "same words, senko turns",
+                            "speaker-agnostic (ASR only)"], wer_rows)]
+    md = "\n\n".join(parts)
     print(md)
     if not args.no_write:
         write_section("diarization", md)
