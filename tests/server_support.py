@@ -105,10 +105,13 @@ class MemoryLive:
         self.root = root
         self.calls: list[tuple[str, str]] = []
         self.states: dict[str, str] = {}
+        self.starts: list[Any] = []  # every LiveStart the desk API sent
+        self.hotwords: dict[str, tuple[str, ...]] = {}  # sent while recording
 
     def open(self, start: Any) -> str:
         sid = "live-" + start.hearing_id
         self.calls.append(("open", sid))
+        self.starts.append(start)
         self.states[sid] = "recording"
         path = self.root / f"{sid}.wav"
         if not path.exists():
@@ -118,6 +121,10 @@ class MemoryLive:
                 w.setframerate(16000)
                 w.writeframes((np.sin(np.arange(32000) / 5) * 8000).astype(np.int16).tobytes())
         return sid
+
+    def set_hotwords(self, sid: str, hotwords: tuple[str, ...]) -> None:
+        self.calls.append(("hotwords", sid))
+        self.hotwords[sid] = tuple(hotwords)
 
     def pause(self, sid: str) -> None:
         self.calls.append(("pause", sid))

@@ -86,6 +86,22 @@ def test_conversation_speaker_count_is_found_when_not_told(offline, shared_data:
     _check_turn_order(turns, ref)
 
 
+def test_four_speakers_of_a_generated_desk_meeting_are_counted(offline, shared_data: Path, tmp_path: Path) -> None:
+    """A short four-speaker meeting built from real clips (benchmarks/make_hearings.py: one
+    room, steady noise, a quarter of the turns starting over the previous voice): four
+    speakers when the count is not given, each voice's turns with one label of its own."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.make_hearings import load_material, meeting
+
+    entry = meeting(load_material(), 1, tmp_path)  # meeting4_01, of the development part
+    assert entry["num_speakers"] == 4 and entry["part"] == "dev"
+    turns = offline.diarize(decode_audio(tmp_path / entry["wav"]).samples)
+    assert len({t.speaker for t in turns}) == 4
+    _check_turn_order(turns, read_rttm(tmp_path / entry["rttm"]))
+
+
 def test_single_speaker_file_gives_one_speaker(offline, shared_data: Path) -> None:
     samples = decode_audio(shared_data / "audio/en_librispeech_2412-153948-0000.flac").samples
     turns = offline.diarize(samples)

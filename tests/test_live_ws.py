@@ -171,3 +171,49 @@ def test_desk_bridge_opens_pauses_and_stops_a_session(server: tuple, shared_data
     transcript = bridge.transcript(session_id)
     assert transcript is not None and transcript["info"]["kind"] == "final"
     assert bridge.audio_path(session_id) == folder.audio
+
+
+def test_a_hearings_names_reach_every_decode_of_its_live_session(server: tuple, shared_data: Path, transcriber_base,
+                                                                monkeypatch) -> None:  # noqa: ANN001
+    """Hotwords typed for a hearing and the names in its case file are in every call to the
+    recogniser: live partials, live finals (decoded after the previous text, where Whisper's
+    own hotword slot is unused) and the final pass."""
+    from types import SimpleNamespace
+
+    url, _root, bridge = server
+    model = transcriber_base.engine._model
+    calls: list[dict] = []
+    real = model.transcribe
+
+    def spy(audio, **kw):  # noqa: ANN001, ANN003, ANN202
+        calls.append({"seconds": len(audio) / 16000, "prefix": kw.get("prefix"),
+                      "hint": f"{kw.get('hotwords') or ''} {kw.get('initial_prompt') or ''}"})
+        return real(audio, **kw)
+
+    monkeypatch.setattr(model, "transcribe", spy)
+    clips = ["strender_thchs30_D4_751", "strender_thchs30_D4_754"]  # 王英汉, then 寇庄村
+    audio2 = {e["id"]: e["file"] for e in json.loads((shared_data / "manifest2.json").read_text(encoding="utf-8"))["files"]}
+    gap = np.zeros(16000, dtype=np.float32)
+    x = np.concatenate([np.concatenate([decode_audio(shared_data / audio2[c]).samples, gap]) for c in clips])
+    pcm = to_pcm16(x)
+    start = SimpleNamespace(hearing_id="hw-names", language="zh", hotwords=("王英汉", "寇庄村"),
+                            casefile={"hotwords": ["平阳集贸市场"], "case_number": "（2026）X人调字第9号"})
+    session_id = bridge.open(start)
+    with connect(url + bridge.websocket_path(session_id)) as ws:
+        t0 = time.monotonic()
+        for i in range(0, len(pcm), FRAME):  # at the pace of a microphone, so partials are made
+            ws.send(pcm[i : i + FRAME].tobytes())
+            time.sleep(max(0.0, t0 + (i + FRAME) / 16000 - time.monotonic()))
+        events = _recv_until(ws, lambda e, seen: sum(1 for s in seen if s["type"] == "final") >= 2, timeout=300)
+    live_calls = len(calls)
+    # a name typed at the desk while recording (the API's PATCH does this): the final pass has it
+    bridge.set_hotwords(session_id, ("王英汉", "寇庄村", "平阳集贸市场", "阿九"))
+    bridge.stop(session_id)
+    assert bridge.wait_finished(session_id, timeout=300)
+    assert all("阿九" in c["hint"] for c in calls[live_calls:])
+    assert any(e["type"] == "partial" for e in events) and any(e["type"] == "final" for e in events)
+    assert live_calls >= 3 and len(calls) > live_calls  # partials, finals, then the final pass
+    assert any(c["prefix"] for c in calls[:live_calls]), calls  # a live decode after the previous text
+    for c in calls:
+        for word in ("王英汉", "寇庄村", "平阳集贸市场"):
+            assert word in c["hint"], (word, c)

@@ -21,9 +21,10 @@ from server import create_app
 def srv(tmp_path) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path)
     seeded = seed_accounts(settings)
-    server = ServerThread(create_app(settings, live=MemoryLive(tmp_path)))
+    live = MemoryLive(tmp_path)
+    server = ServerThread(create_app(settings, live=live))
     try:
-        yield {"url": server.url, "tokens": seeded.tokens, "settings": settings}
+        yield {"url": server.url, "tokens": seeded.tokens, "settings": settings, "live": live}
     finally:
         server.close()
 
@@ -140,6 +141,33 @@ def _create(c: httpx.Client, **kw: Any) -> dict[str, Any]:
     r = c.post("/api/hearings", json=body)
     assert r.status_code == 201, r.text
     return r.json()
+
+
+def test_names_and_places_typed_for_a_hearing_reach_the_recogniser(srv: dict[str, Any]) -> None:
+    """What the live engine is opened with: the typed hotwords, every party's name (also a
+    party added later, and after the hotword list was edited), a speaker's name and the place."""
+    with closing(c_(srv)) as c:
+        login(c, "med_a")
+        h = _create(c, place="城关镇司法所调解室")
+        parties = [{"role": "applicant", "name": "张三"}, {"role": "respondent", "name": "李四"},
+                   {"role": "third_party", "name": "欧阳娜娜"}]
+        assert c.patch(f"/api/hearings/{h['id']}", json={"parties": parties}).status_code == 200
+        # an edit of the list replaces it: the party names typed at creation are not in it
+        assert c.patch(f"/api/hearings/{h['id']}", json={"hotwords": ["围墙", "寇庄村"]}).status_code == 200
+        r = c.put(f"/api/hearings/{h['id']}/speakers/说话人1", json={"role": "mediator", "name": "王芳"})
+        assert r.status_code == 200, r.text
+        for i in range(3):
+            c.post(f"/api/hearings/{h['id']}/consent", json={"party_index": i, "consented": True, "notice_read": True})
+        assert c.post(f"/api/hearings/{h['id']}/record").status_code == 200
+        start = srv["live"].starts[-1]
+        for word in ("围墙", "寇庄村", "张三", "李四", "欧阳娜娜", "王芳", "城关镇司法所调解室"):
+            assert word in start.hotwords, (word, start.hotwords)
+        assert len(set(start.hotwords)) == len(start.hotwords)
+        # corrected while recording: the running session gets the new list
+        parties[2]["name"] = "欧阳丽娜"
+        assert c.patch(f"/api/hearings/{h['id']}", json={"parties": parties}).status_code == 200
+        sent = srv["live"].hotwords["live-" + h["id"]]
+        assert "欧阳丽娜" in sent and "张三" in sent and "寇庄村" in sent
 
 
 def test_recording_is_refused_until_every_party_consented(srv: dict[str, Any]) -> None:

@@ -54,6 +54,12 @@ class ManagerBridge:
                             title=str(casefile.get("case_number") or ""), case=casefile or None)
         return session_id
 
+    def set_hotwords(self, session_id: str, hotwords: tuple[str, ...]) -> None:
+        """New hotwords for a session still recording (a stopped one is left as it is)."""
+        session = self.manager.get(session_id)
+        if session is not None:
+            session.set_hotwords(tuple(hotwords))
+
     def _live(self, session_id: str):  # type: ignore[no-untyped-def]
         session = self.manager.get(session_id)
         if session is None:

@@ -228,6 +228,11 @@ class StreamingPipeline:
     def options(self) -> LiveOptions:
         return self.degrader.apply(self.base_options)
 
+    def set_hotwords(self, hotwords: tuple[str, ...]) -> None:
+        """Names typed or corrected while recording: every later partial and final uses them
+        (one assignment of a frozen value, so a recognition in progress keeps its own)."""
+        self.base_options = replace(self.base_options, hotwords=tuple(hotwords))
+
     @property
     def clock(self) -> float:
         return self.samples_in / SAMPLE_RATE

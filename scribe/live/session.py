@@ -330,6 +330,16 @@ class LiveSession:
             self._paused = False
         self._set_state(RECORDING, at=round(self.writer.duration, 3), resumed=True)
 
+    def set_hotwords(self, hotwords: tuple[str, ...]) -> None:
+        """Hotwords changed while recording (a party's name corrected at the desk): the live
+        decodes from now on, and the final pass (it reads them from session.json), use them."""
+        words = tuple(dict.fromkeys(w.strip() for w in hotwords if w and w.strip()))
+        with self._feed_lock:
+            if self._stopped:
+                return
+            self.pipeline.set_hotwords(words)
+            self.meta = self.folder.update_meta(hotwords=list(words))
+
     # -- stopping ----------------------------------------------------------------------------
 
     def stop(self) -> dict[str, Any]:

@@ -99,11 +99,22 @@ def get_hearing(hearing_id: str, who: Reader, tx: Tx) -> HearingOut:
 
 
 @router.patch("/{hearing_id}", response_model=HearingOut, responses=R409, summary="Change case data")
-def patch_hearing(hearing_id: str, body: HearingPatch, who: Writer, tx: Tx) -> HearingOut:
+def patch_hearing(hearing_id: str, body: HearingPatch, who: Writer, tx: Tx, request: Request) -> HearingOut:
     hearing = hearings.get_visible(tx, who, hearing_id)
     changed = hearings.update(tx, hearing, body)
+    if {"parties", "hotwords", "place"} & set(changed):
+        _send_hotwords(request, hearing)
     audit.record(tx, who, Action.CHANGE, "hearing", hearing.id, office=hearing.office, fields=changed)
     return hearings.to_out(hearing)
+
+
+def _send_hotwords(request: Request, hearing) -> None:  # type: ignore[no-untyped-def]
+    """A name or place corrected while the hearing is being recorded reaches the live decodes
+    and the final pass, not only the next recording."""
+    live = request.app.state.live  # none on a server without models: nothing is recording then
+    if live is not None and hearing.live_session_id and \
+            hearing.status in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
+        live.set_hotwords(hearing.live_session_id, tuple(hearings.recognition_hotwords(hearing)))
 
 
 @router.delete("/{hearing_id}", status_code=204, responses=R409, summary="Delete a hearing with its recording and drafts (admin)")
@@ -149,10 +160,12 @@ def record_consent(hearing_id: str, body: ConsentIn, who: Writer, tx: Tx) -> Con
 
 @router.put("/{hearing_id}/speakers/{label}", response_model=HearingOut, responses=R, summary="Say who a speaker label is")
 def set_speaker(
-    hearing_id: str, label: Annotated[str, PathParam(pattern=LABEL)], body: SpeakerIn, who: Writer, tx: Tx
+    hearing_id: str, label: Annotated[str, PathParam(pattern=LABEL)], body: SpeakerIn, who: Writer, tx: Tx,
+    request: Request,
 ) -> HearingOut:
     hearing = hearings.get_visible(tx, who, hearing_id)
     hearings.set_speaker(hearing, label, body)
+    _send_hotwords(request, hearing)
     audit.record(tx, who, Action.CHANGE, "hearing", hearing.id, office=hearing.office, fields=["speakers"])
     return hearings.to_out(hearing)
 
@@ -191,7 +204,7 @@ def start_recording(hearing_id: str, who: Streamer, tx: Tx, request: Request) ->
     if hearing.status not in (HearingStatus.CREATED.value, HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
         raise SessionError(f"the hearing is {hearing.status}; recording has ended", fix="create a new session for a new hearing")
     start = LiveStart(
-        hearing_id=hearing.id, language=hearing.language, hotwords=tuple(hearing.hotwords),
+        hearing_id=hearing.id, language=hearing.language, hotwords=tuple(hearings.recognition_hotwords(hearing)),
         casefile=to_casefile(hearing),
     )  # fmt: skip
     session_id = live.open(start)

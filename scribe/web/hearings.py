@@ -57,6 +57,17 @@ def _clean_hotwords(words: list[str]) -> list[str]:
     return out
 
 
+def recognition_hotwords(hearing: Hearing) -> list[str]:
+    """The words the recogniser must spell as typed, as they stand when recording starts: the
+    typed hotwords, every party's and staff member's name and the place. Taken from the record
+    rather than kept in ``hearing.hotwords``, so a party added or renamed after the hearing was
+    created, a name given to a speaker, or an edit of the hotword list (which replaces it, party
+    names included) still reaches the live decodes and the final pass."""
+    names = [p.get("name") or "" for p in hearing.parties or []]
+    names += [(who or {}).get("name") or "" for who in (hearing.speakers or {}).values()]
+    return _clean_hotwords([*(hearing.hotwords or []), *names, hearing.place or ""])
+
+
 def _party_names(parties: list[dict[str, Any]]) -> str:
     return " ".join(p.get("name", "") for p in parties)
 

@@ -30,6 +30,10 @@ class LiveBridge(Protocol):
 
     def pause(self, session_id: str) -> None: ...
 
+    def set_hotwords(self, session_id: str, hotwords: tuple[str, ...]) -> None:
+        """The hearing's names changed while recording: later decodes and the final pass use these."""
+        ...
+
     def resume(self, session_id: str) -> None: ...
 
     def stop(self, session_id: str) -> None:
