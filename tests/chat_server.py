@@ -27,8 +27,11 @@ import argparse
 import asyncio
 import json
 import socket
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +79,35 @@ def build_app(cases: dict[str, dict[str, Any]], log: Path | None) -> FastAPI:
         }, status_code=case.get("status", 200))
 
     return app
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def running(cases: dict[str, dict[str, Any]], folder: Path) -> Iterator[tuple[str, Path]]:
+    """This server as a separate process for the duration: yields its base URL (``.../v1``)
+    and the file its requests are logged to; stopped on exit."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script, log = folder / "cases.json", folder / "requests.jsonl"
+    script.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "tests.chat_server", "--script", str(script), "--log", str(log)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        if not line.startswith("listening on "):
+            proc.kill()
+            raise RuntimeError(f"the chat server did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
+        yield f"http://127.0.0.1:{int(line.split()[-1])}/v1", log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def requests_for(log: Path, model: str) -> list[dict[str, Any]]:
+    """The logged chat-completion requests of one case."""
+    entries = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+    return [e for e in entries if e.get("body", {}).get("model") == model]
 
 
 def main() -> None:

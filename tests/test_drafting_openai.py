@@ -27,6 +27,7 @@ from scribe.drafting import SYSTEM_PROMPT, OpenAIChatGenerator, draft_document, 
 from scribe.extract import rule_draft
 from scribe.extract.fields import Source
 from scribe.settings import Settings
+from tests.chat_server import requests_for, running
 from tests.dialogues import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,25 +85,8 @@ def _cases() -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The scripted server as a real separate process; yields its base URL and request log."""
-    root = tmp_path_factory.mktemp("chat")
-    (root / "cases.json").write_text(json.dumps(_cases(), ensure_ascii=False), encoding="utf-8")
-    log = root / "requests.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "tests.chat_server", "--script", str(root / "cases.json"),
-                             "--log", str(log)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        if not line.startswith("listening on "):
-            proc.kill()
-            pytest.fail(f"the chat server did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
-        yield f"http://127.0.0.1:{int(line.split()[-1])}/v1", log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _requests(log: Path, model: str) -> list[dict]:
-    entries = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
-    return [e for e in entries if e.get("body", {}).get("model") == model]
+    with running(_cases(), tmp_path_factory.mktemp("chat")) as server:
+        yield server
 
 
 def _draft(url: str, case: str | None, *, timeout_s: float = 20, api_key: str | None = None,
@@ -135,7 +119,7 @@ def test_good_answer_is_used_with_verbatim_evidence(chat_server: tuple[str, Path
     assert second.role == "调解员" and second.quote in said[second.segment] and "，2027年1月31日" in second.quote
     assert not any("dropped" in w for w in draft.warnings)
     # what was sent: the drafter's prompt and transcript, greedy, the schema as response_format
-    (sent,) = _requests(log, "good")
+    (sent,) = requests_for(log, "good")
     body = sent["body"]
     assert body["temperature"] == 0 and body["max_tokens"] == 512 and body["stream"] is False
     assert body["messages"][0]["content"].startswith(SYSTEM_PROMPT)
@@ -154,10 +138,10 @@ def test_a_server_without_json_schema_gets_json_object_and_a_fenced_answer_is_re
         draft = draft_document(d.transcript, d.casefile, kind="mediation-agreement", template="mediation-agreement",
                                title="人民调解协议书", generator=generator, timeout_s=20)
         assert draft.drafter.method == "model"
-    formats = [r["body"]["response_format"]["type"] for r in _requests(log, "good-fenced")]
+    formats = [r["body"]["response_format"]["type"] for r in requests_for(log, "good-fenced")]
     # refused once, then the form that worked is kept for the next draft
     assert formats == ["json_schema", "json_object", "json_object"]
-    assert "properties" in _requests(log, "good-fenced")[1]["body"]["response_format"]["schema"]
+    assert "properties" in requests_for(log, "good-fenced")[1]["body"]["response_format"]["schema"]
 
 
 def test_facts_without_verbatim_evidence_are_dropped_and_the_terms_kept(chat_server: tuple[str, Path]) -> None:
@@ -241,7 +225,7 @@ def test_api_key_is_sent_as_bearer_token(chat_server: tuple[str, Path]) -> None:
     assert refused.drafter.method == "rules" and "HTTP 401" in refused.drafter.fallback
     assert "SCRIBE_DRAFTING_API_KEY" in refused.drafter.fallback
     assert _draft(url, "needs-key", api_key="site-secret").drafter.method == "model"
-    assert [r["authorization"] for r in _requests(log, "needs-key")] == [None, "Bearer site-secret"]
+    assert [r["authorization"] for r in requests_for(log, "needs-key")] == [None, "Bearer site-secret"]
 
 
 def test_settings_pick_the_backend_and_the_served_model(chat_server: tuple[str, Path]) -> None:
@@ -264,7 +248,7 @@ def test_consultation_question_is_drafted_from_quotes(chat_server: tuple[str, Pa
     assert question.source is Source.MODEL and question.value == QUESTION
     assert [e.quote for e in question.evidence] == QUESTION_QUOTES and question.evidence[0].start == 7.16
     # a consultation's schema has no terms
-    (sent,) = _requests(log, "consult")
+    (sent,) = requests_for(log, "consult")
     assert "terms" not in sent["body"]["response_format"]["json_schema"]["schema"]["properties"]
     # the neighbour answer quotes nothing of this consultation, and has terms the schema forbids
     other = _draft(url, "good", name="custody-phone", kind="consultation-record")
