@@ -92,6 +92,20 @@ def test_a_changed_model_file_is_refused(tiny_lock: Settings, tmp_path: Path) ->
         load_generator(Settings(lock_file=lock, model_dir=tmp_path, drafting_model="tiny-drafter"))
 
 
+def test_a_gguf_drafting_model_is_pointed_at_a_llama_cpp_server(tmp_path: Path) -> None:
+    from scribe.errors import ModelError
+    from scribe.models import load_lock
+    from scribe.settings import project_root
+
+    entry = load_lock(project_root() / "models.lock").get("gemma-3-270m-q4")
+    assert entry.optional and entry.format == "gguf" and entry.role == "drafting"
+    with pytest.raises(ModelError) as err:
+        load_generator(Settings(model_dir=tmp_path, drafting_model="gemma-3-270m-q4"))
+    msg = str(err.value)
+    assert "GGUF" in msg and "python -m llama_cpp.server --model" in msg and "SCRIBE_DRAFTING_URL" in msg
+    assert str(tmp_path / "gemma-3-270m-q4" / "gemma-3-270m-q4_k_m.gguf") in msg
+
+
 @dataclass
 class Scripted:
     """Stands in for a capable model in process: answers with fixed text (the acceptance rules

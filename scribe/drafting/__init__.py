@@ -123,7 +123,7 @@ def load_generator(settings) -> TextGenerator | None:  # type: ignore[no-untyped
         raise ModelError(f"model {entry.name!r} has role {entry.role!r}, not 'drafting'",
                          fix="set SCRIBE_DRAFTING_MODEL to a models.lock entry with role = \"drafting\"")
     if entry.format == "gguf":
-        path = store.path_for(entry.name) / entry.files[0].path
+        path = store.model_dir(entry) / entry.files[0].path
         raise ModelError(f"drafting model {entry.name!r} is a GGUF file, which a llama.cpp server runs, "
                          "not this process",
                          fix=f"start `python -m llama_cpp.server --model {path}` (or llama-server) and set "
