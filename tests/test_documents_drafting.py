@@ -226,3 +226,23 @@ def test_a_crashing_model_falls_back() -> None:
     draft = _draft(Crashing(""))
     assert draft.drafter.method == "rules"
     assert any("generation failed (RuntimeError: CUDA out of memory)" in w for w in draft.warnings)
+
+
+def test_quotes_are_found_whatever_the_punctuation_but_never_with_other_words() -> None:
+    from benchmarks.extraction import unpunctuated
+    from scribe.drafting.evidence import QuoteIndex
+    from scribe.extract import Dialogue
+
+    d = load("neighbour-wall")
+    # recogniser-style text: digits, Traditional characters, spaces instead of punctuation
+    dialogue = Dialogue.build(unpunctuated(d.transcript), d.casefile)
+    index = QuoteIndex(dialogue)
+    # the model punctuates (and writes full-width digits) where the recogniser wrote spaces
+    ev = index.locate("李国强欠张建华的借款20000元，分3期归还，２０２６年12月31日前支付8000元。")
+    assert ev is not None and ev.role == "调解员" and ev.segment == 19
+    # the evidence is the transcript's own words (Simplified, as every quote of a draft)
+    assert ev.quote == "李国强欠张建华的借款20000元分3期归还 2026年12月31日前支付8000元"
+    assert ev.quote in next(u.text for u in dialogue if u.index == 19)
+    assert index.locate("李国强欠张建华的借款两万元，分三期归还") is None  # numerals as the model would like them
+    assert index.locate("李国强欠张建华的借款30000元分3期归还") is None  # one character changed
+    assert index.locate("，。 ") is None

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from scribe.drafting import OpenAIChatGenerator, draft_document
-from scribe.extract import rule_draft
+from scribe.extract import Dialogue, rule_draft
 from scribe.extract.fields import FieldValue, Source
 from scribe.extract.quantities import find_amounts
 from tests import llama_server
@@ -57,14 +57,14 @@ def test_a_real_models_answer_is_schema_constrained_and_evidence_checked(llama_u
     if "not JSON" in fallback or "schema" in fallback:
         # grammar-constrained decoding gives JSON of the schema unless the token limit cut it
         assert "stopped at the 400-token limit" in fallback, fallback
-    segments = [s.text for s in d.transcript.segments]
+    said = {u.index: u.text for u in Dialogue.build(d.transcript, d.casefile)}
     for field, fv in draft.fields.items():
         for leaf in _leaves(fv):
             if leaf.source is not Source.MODEL:
                 continue
             assert leaf.evidence, field
             for e in leaf.evidence:
-                assert e.quote and e.quote in segments[e.segment], (field, e.quote)
+                assert e.quote and e.quote in said[e.segment], (field, e.quote)
             quoted = {a.yuan for e in leaf.evidence for a in find_amounts(e.quote)}
             assert {a.yuan for a in find_amounts(str(leaf.value))} <= quoted, (field, leaf.value)
     if draft.drafter.method == "rules":

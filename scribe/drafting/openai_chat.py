@@ -126,8 +126,13 @@ class OpenAIChatGenerator:
     def _send(self, client: httpx.Client, method: str, path: str, body: dict[str, Any] | None,
               deadline: float, timeout_s: float) -> tuple[int, bytes]:
         url = self.base + path
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DrafterFailed(f"no complete answer within {timeout_s:g} s")
+        # each request gets only what is left of the one deadline (a retry does not start afresh)
+        timeout = httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_S, remaining))
         try:
-            with client.stream(method, url, json=body) as response:
+            with client.stream(method, url, json=body, timeout=timeout) as response:
                 chunks = []
                 for chunk in response.iter_bytes():
                     chunks.append(chunk)
