@@ -11,8 +11,9 @@ one server serves every test. A case (all keys optional):
 - ``raw``: the whole response body instead (a reply that is not a chat completion);
 - ``status``: the HTTP status (default 200);
 - ``delay_s``: seconds to wait before answering (a slow model);
-- ``reject_formats``: ``response_format`` types answered with 400, as a server that does not
-  know them does (llama-cpp-python knows only ``json_object``);
+- ``reject_formats``: ``response_format`` types refused with ``reject_status`` (default 400), as
+  a server that does not know them does (llama-cpp-python 0.3.36 knows only ``json_object`` and
+  answers 500 with the validation error);
 - ``api_key``: the bearer token the case requires (401 without it);
 - ``finish_reason``: default ``stop``.
 
@@ -65,7 +66,8 @@ def build_app(cases: dict[str, dict[str, Any]], log: Path | None) -> FastAPI:
             return JSONResponse({"error": {"message": "invalid api key"}}, status_code=401)
         fmt = (body.get("response_format") or {}).get("type")
         if fmt in case.get("reject_formats", []):
-            return JSONResponse({"error": {"message": f"response_format {fmt!r} is not supported"}}, status_code=400)
+            return JSONResponse({"error": {"message": f"('body', 'response_format', 'type'): {fmt!r} is not supported"}},
+                                status_code=case.get("reject_status", 400))
         if case.get("delay_s"):
             await asyncio.sleep(float(case["delay_s"]))
         if "raw" in case:

@@ -64,7 +64,10 @@ def running(settings: Settings | None = None, *, n_ctx: int = 8192, threads: int
     proc = subprocess.Popen(
         [python(), "-m", "llama_cpp.server", "--model", str(model_path(settings)), "--model_alias", MODEL,
          "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
-         "--n_threads_batch", str(threads), "--verbose", "False"],
+         "--n_threads_batch", str(threads), "--verbose", "False",
+         # the GGUF carries no chat template: Gemma's own turn format, not llama-cpp-python's
+         # llama-2 default; a RAM cache of evaluated prompts, as repeated drafts share prefixes
+         "--chat_format", "gemma", "--cache", "True"],
         stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/v1"
     try:

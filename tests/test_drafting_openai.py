@@ -64,6 +64,9 @@ def _cases() -> dict[str, dict]:
     return {
         "good": {"content": _answer(terms=terms)},
         "good-fenced": {"content": "```json\n" + _answer(terms=terms) + "\n```", "reject_formats": ["json_schema"]},
+        "refuses-like-llama-cpp-python": {"content": _answer(terms=terms), "reject_formats": ["json_schema"],
+                                          "reject_status": 500},
+        "plain-500": {"status": 500, "content": "internal error"},
         "unquoted-facts": {"content": _answer({"text": FACTS, "quotes": ["李国强把院墙推倒后说以后再也不砌了"]}, terms)},
         "invented-term-quote": {"content": _answer(terms=[terms[0], invented, terms[2]])},
         "amount-not-in-quote": {"content": _answer(terms=[terms[0], wrong_amount, terms[2]])},
@@ -142,6 +145,14 @@ def test_a_server_without_json_schema_gets_json_object_and_a_fenced_answer_is_re
     # refused once, then the form that worked is kept for the next draft
     assert formats == ["json_schema", "json_object", "json_object"]
     assert "properties" in requests_for(log, "good-fenced")[1]["body"]["response_format"]["schema"]
+    # llama-cpp-python refuses it with a 500 naming response_format: the same retry
+    draft = _draft(url, "refuses-like-llama-cpp-python")
+    assert draft.drafter.method == "model"
+    assert [r["body"]["response_format"]["type"] for r in requests_for(log, "refuses-like-llama-cpp-python")] == [
+        "json_schema", "json_object"]
+    # any other 500 is a failure, not a reason to ask again
+    assert "HTTP 500" in (_draft(url, "plain-500").drafter.fallback or "")
+    assert len(requests_for(log, "plain-500")) == 1
 
 
 def test_facts_without_verbatim_evidence_are_dropped_and_the_terms_kept(chat_server: tuple[str, Path]) -> None:

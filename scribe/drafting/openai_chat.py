@@ -58,8 +58,8 @@ class OpenAIChatGenerator:
         self.base = base_url(url)
         self._model = model
         self._api_key = api_key
-        # "auto": the OpenAI form first (vLLM, Ollama, llama-server); a server that rejects it
-        # (llama-cpp-python's only knows {"type": "json_object", "schema": ...}) gets the other
+        # "auto": the OpenAI form first (vLLM, Ollama, llama-server); a server that refuses it
+        # (llama-cpp-python only knows {"type": "json_object", "schema": ...}) gets the other
         # form, and the one that worked is kept for the next drafts.
         self._format: ResponseFormat = response_format
         self._transport = transport
@@ -93,7 +93,7 @@ class OpenAIChatGenerator:
                 rf = _response_format(fmt, json_schema)
                 request = {**body, "response_format": rf} if rf is not None else body
                 status, raw = self._post(client, "/chat/completions", request, deadline, timeout_s)
-                if status in (400, 422) and i + 1 < len(formats):
+                if i + 1 < len(formats) and _refused_format(status, raw):
                     continue  # this server does not take that response_format: try the next
                 if status >= 400:
                     raise DrafterFailed(_http_problem(status, raw, self.base, model))
@@ -151,6 +151,12 @@ class OpenAIChatGenerator:
         except httpx.HTTPError as exc:
             raise DrafterFailed(f"the exchange with the drafting server at {self.base} broke off "
                                 f"({type(exc).__name__}: {_short(exc)})") from None
+
+
+def _refused_format(status: int, raw: bytes) -> bool:
+    # 400/422 is how most servers refuse a field they do not know; llama-cpp-python 0.3.36
+    # answers 500 with its validation error ("Input should be 'text' or 'json_object'")
+    return status in (400, 422) or (status >= 500 and b"response_format" in raw)
 
 
 def _response_format(fmt: ResponseFormat, schema: dict[str, Any] | None) -> dict[str, Any] | None:
