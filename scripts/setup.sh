@@ -5,8 +5,8 @@
 #                                  package with pinned dependencies, and the locked models
 #   bash scripts/setup.sh --dev    the same plus what the tests need
 #   bash scripts/setup.sh --llama  (with or without --dev) also llama.cpp's OpenAI-compatible
-#                                  server (llama-cpp-python, built from source: about 25 min on
-#                                  2 cores the first time, then from pip's wheel cache) and the
+#                                  server (llama-cpp-python, built from source: 29 min measured on
+#                                  2 shared cores the first time, then from pip's wheel cache) and the
 #                                  optional GGUF model it serves in the drafting tests/benchmark
 #                                  (SCRIBE_SETUP_LLAMA=1 does the same)
 #

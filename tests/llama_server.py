@@ -54,7 +54,7 @@ def why_not(settings: Settings | None = None) -> str | None:
 
 
 @contextmanager
-def running(settings: Settings | None = None, *, n_ctx: int = 8192, threads: int = 2,
+def running(settings: Settings | None = None, *, n_ctx: int = 4096, threads: int = 2,
             start_timeout_s: float = 180.0) -> Iterator[str]:
     """The server as a separate process on a free loopback port; yields its base URL (``.../v1``)."""
     with socket.socket() as s:
