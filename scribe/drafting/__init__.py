@@ -126,8 +126,8 @@ def load_generator(settings) -> TextGenerator | None:  # type: ignore[no-untyped
         path = store.model_dir(entry) / entry.files[0].path
         raise ModelError(f"drafting model {entry.name!r} is a GGUF file, which a llama.cpp server runs, "
                          "not this process",
-                         fix=f"start `python -m llama_cpp.server --model {path}` (or llama-server) and set "
-                             "SCRIBE_DRAFTING_URL=http://127.0.0.1:8000/v1 (docs/documents.md)")
+                         fix=f"start `python -m llama_cpp.server --model {path} --port 8080` (or llama-server) "
+                             "and set SCRIBE_DRAFTING_URL=http://127.0.0.1:8080/v1 (docs/documents.md)")
     return TransformersGenerator.load(store.path_for(entry.name), name=entry.name, threads=settings.threads)
 
 
