@@ -39,6 +39,14 @@ class ModelCorrupt(ModelError):
     pass
 
 
+class DrafterFailed(ModelError):
+    """The drafting model gave no usable answer (server down, too slow, refused the request).
+
+    Never shown as an error: the drafter catches it, keeps the rule-based draft and puts the
+    message in the draft's warnings and ``drafter.fallback``.
+    """
+
+
 class AudioError(ScribeError):
     """An input cannot be read as audio."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,9 +49,20 @@ class Settings(BaseSettings):
     # built-in replaces it (docs/documents.md).
     template_dir: Path | None = None
     # Name of a `role = "drafting"` entry in models.lock; None: rule-based drafting only.
+    # With drafting_url set, the name of the model the server serves instead (sent as `model`;
+    # None: the first one the server lists at GET <url>/models).
     drafting_model: str | None = None
+    # A model the site already serves behind an OpenAI-compatible chat-completions endpoint
+    # (llama.cpp server, vLLM, Ollama): its base URL, e.g. http://127.0.0.1:8080/v1. The
+    # transcript is sent there: keep it on the desk PC or the office network (docs/documents.md).
+    drafting_url: str | None = None
+    drafting_api_key: SecretStr | None = None  # sent as `Authorization: Bearer`, if the server wants one
+    # How to ask for JSON of the schema: "auto" tries response_format json_schema (OpenAI, vLLM,
+    # Ollama, llama-server) and then json_object + schema (llama-cpp-python); "none" asks for
+    # nothing. The answer is validated against the schema either way.
+    drafting_response_format: Literal["auto", "json_schema", "json_object", "none"] = "auto"
     # The model's output is thrown away (rule-based draft kept) if it takes longer than this:
-    # staff wait at the desk for the draft.
+    # staff wait at the desk for the draft. For a server, the whole exchange is held to it.
     drafting_timeout_s: float = 120.0
     drafting_max_new_tokens: int = 1024
     soffice_binary: str = "soffice"

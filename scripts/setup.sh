@@ -4,13 +4,25 @@
 #   bash scripts/setup.sh          system packages, .venv, torch==2.13.0 (CPU) first, the
 #                                  package with pinned dependencies, and the locked models
 #   bash scripts/setup.sh --dev    the same plus what the tests need
+#   bash scripts/setup.sh --llama  (with or without --dev) also llama.cpp's OpenAI-compatible
+#                                  server (llama-cpp-python, built from source: 29 min measured on
+#                                  2 shared cores the first time, then from pip's wheel cache) and the
+#                                  optional GGUF model it serves in the drafting tests/benchmark
+#                                  (SCRIBE_SETUP_LLAMA=1 does the same)
 #
 # Safe to run again: every step checks before it works.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEV=0
-[[ "${1:-}" == "--dev" ]] && DEV=1
+LLAMA=${SCRIBE_SETUP_LLAMA:-0}
+for arg in "$@"; do
+  case "$arg" in
+    --dev) DEV=1 ;;
+    --llama) LLAMA=1 ;;
+    *) echo "setup: unknown option $arg (use --dev and/or --llama)"; exit 2 ;;
+  esac
+done
 PY=${PYTHON:-python3}
 VENV=${SCRIBE_VENV:-.venv}
 
@@ -23,6 +35,7 @@ APT_RUNTIME=(libportaudio2 libsndfile1 libasound2-plugins fonts-noto-cjk libreof
 APT_DEV=(poppler-utils postgresql chromium sox)
 want=("${APT_RUNTIME[@]}")
 (( DEV )) && want+=("${APT_DEV[@]}")
+(( LLAMA )) && want+=(cmake g++ ninja-build)  # llama-cpp-python compiles llama.cpp
 missing=()
 for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if (( ${#missing[@]} )); then
@@ -48,11 +61,19 @@ echo "==> mediation-scribe$extra with pinned dependencies"
 # CAM++ network code. Its wheel declares modelscope (hundreds of MB, unused here): no deps.
 "${PIP[@]}" install --no-deps "speakerlab-slim==0.1.0" 2>&1 | grep -v "is ignored" || true
 "$VENV/bin/python" scripts/fix_torchaudio_cpu.py
+if (( LLAMA )); then
+  echo "==> llama-cpp-python[server] (llama.cpp's OpenAI-compatible server; compiles on first install)"
+  CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+    "${PIP[@]}" install -c constraints.txt "llama-cpp-python[server]==0.3.36" 2>&1 | grep -v "is ignored" || true
+  "$VENV/bin/python" -c "import llama_cpp.server" \
+    || { echo "setup: llama-cpp-python did not install (see above)"; exit 1; }
+fi
 "$VENV/bin/python" -c "import torch, faster_whisper, pyannote.audio, scribe" \
   || { echo "setup: the Python environment is incomplete (see above)"; exit 1; }
 
 # --- models ---------------------------------------------------------------------------
 echo "==> models from models.lock"
 "$VENV/bin/scribe" models install
+(( LLAMA )) && "$VENV/bin/scribe" models install gemma-3-270m-q4
 "$VENV/bin/scribe" models list
 echo "==> set-up complete"

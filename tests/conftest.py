@@ -37,7 +37,7 @@ def model_store(settings):
     from scribe.models import open_store
 
     store = open_store(settings)
-    for entry in store.lock.models:
+    for entry in store.lock.required():
         store.path_for(entry.name)  # raises ModelNotInstalled with the fix
     return store
 

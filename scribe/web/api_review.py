@@ -83,6 +83,16 @@ def _registry(request: Request) -> Any:
     return reg
 
 
+def _drafter(request: Request) -> Any:
+    """The site's drafting model, set up once per process on first use (None: rules only)."""
+    state = request.app.state
+    if not hasattr(state, "drafter"):
+        from scribe.drafting import load_generator
+
+        state.drafter = load_generator(state.settings)
+    return state.drafter
+
+
 def _doc(tx: Tx, who: Principal, hearing_id: str, doc_id: str) -> tuple[Hearing, Document]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     doc = tx.get(Document, doc_id)
@@ -147,7 +157,8 @@ def make_draft(hearing_id: str, body: DraftIn, who: Writer, tx: Tx, request: Req
         raise SessionError("this hearing has no transcript to draft from yet", fix="record the hearing, then stop it")
     if hearing.status in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
         raise SessionError("the hearing is still being recorded", fix="press Stop first")
-    doc = documents.make_draft(tx, request.app.state.settings, hearing, data, body.template, _registry(request))
+    doc = documents.make_draft(tx, request.app.state.settings, hearing, data, body.template, _registry(request),
+                               _drafter(request))
     if hearing.status in (HearingStatus.STOPPED.value, HearingStatus.RETURNED.value):
         hearings.set_status(hearing, HearingStatus.DRAFTED)
     audit.record(tx, who, Action.CREATE, "document", doc.id, office=hearing.office, hearing=hearing.id, kind=doc.kind)

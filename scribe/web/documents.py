@@ -62,13 +62,17 @@ def make_draft(
     transcript_data: dict[str, Any],
     template: str | None,
     registry: Any,
+    generator: Any = None,
 ) -> Document:
+    """A draft of the hearing; ``generator``: the site's drafting model (None: rules only)."""
     from scribe.drafting import draft_document
 
     spec = registry.get(template or DEFAULT_TEMPLATES[hearing.kind])
     casefile = CaseFile.from_dict(to_casefile(hearing), origin=f"hearing {hearing.id}")
     transcript = corrected_transcript(transcript_data, hearing.corrections or {})
-    draft = draft_document(transcript, casefile, kind=spec.document, template=spec.name, title=spec.title)
+    draft = draft_document(transcript, casefile, kind=spec.document, template=spec.name, title=spec.title,
+                           generator=generator, timeout_s=settings.drafting_timeout_s,
+                           max_new_tokens=settings.drafting_max_new_tokens)
     doc = review.save_draft(tx, session_id=hearing.id, office=hearing.office, kind=spec.document, fields={})
     _store(tx, settings, doc, draft, registry, casefile, transcript)
     return doc
