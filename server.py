@@ -154,6 +154,14 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
             log.info("created the first admin %r from SCRIBE_ADMIN_PASSWORD", created)
         # the speech models load once here (seconds) and serve every hearing of the process
         app.state.live = live if live is not None else load_live_engine(settings, metrics)
+        from scribe.lifecycle import HearingLifecycle
+
+        app.state.lifecycle = lifecycle = HearingLifecycle(db, app.state.live)
+        # before the first request: hearings a crash left "recording" become "interrupted",
+        # their audio sealed and their final passes queued
+        for found in await asyncio.to_thread(lifecycle.recover):
+            log.info("hearing %s was interrupted; %.0f s of recording recovered",
+                     found.hearing_id, found.recovered_seconds)
         stop = asyncio.Event()
         worker_task = None
         if settings.server_delivery_worker:
@@ -165,9 +173,8 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
             if worker_task is not None:
                 await worker_task
             if app.state.live is not None:
-                from scribe.web.live_engine import close_live
-
-                await asyncio.to_thread(close_live, app.state.live)
+                # stops what records, then lets the final passes already asked for finish
+                await asyncio.to_thread(app.state.live.close, settings.server_final_pass_wait_s)
             db.dispose()
 
     app = FastAPI(
@@ -186,6 +193,7 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
     app.state.metrics = metrics
     app.state.login_throttle = LoginThrottle()
     app.state.live = live
+    app.state.lifecycle = None  # the lifespan builds it (it needs the live engine)
     secure = settings.cookie_secure
     if secure is None:
         secure = bool(settings.public_url and settings.public_url.startswith("https://"))

@@ -157,6 +157,9 @@ class Settings(BaseSettings):
     server_load_models: bool = True
     # the server sends approved documents itself; False when `scribe deliveries worker` runs apart
     server_delivery_worker: bool = True
+    # at shutdown, final passes already running or queued may finish for this long; one not
+    # finished by then is run again by the next start (nothing is lost either way)
+    server_final_pass_wait_s: float = 600.0
 
 
 @lru_cache

@@ -8,9 +8,12 @@ a final pass.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -46,10 +49,20 @@ from scribe.types import SAMPLE_RATE, Transcript
 
 PipelineFactory = Callable[[LiveOptions], StreamingPipeline]
 Listener = Callable[[Event], None]
+log = logging.getLogger(__name__)
 
 
 def new_session_id() -> str:
     return f"{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _last_write(folder: SessionFolder) -> float:
+    """When a crashed recorder last wrote: its audio (fsync-ed every second) or its journal."""
+    times = [p.stat().st_mtime for p in (folder.audio, folder.journal) if p.exists()]
+    events = folder.events()
+    if events:
+        times.append(max(e.emitted_at for e in events))
+    return max(times) if times else os.path.getmtime(folder.meta_path)
 
 
 def valid_session_id(session_id: str) -> bool:
@@ -76,7 +89,23 @@ class SessionManager:
         self.live_model = live_model
         self._live: dict[str, LiveSession] = {}
         self._lock = threading.Lock()
+        # every bus of this manager reports to these (the hearing lifecycle), before any client
+        self._observers: list[Listener] = []
+        # final passes run here, one at a time (each uses every core); not daemon threads:
+        # ``close`` waits for them, so a shutdown never cuts a final pass or its journal
+        self._final_passes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-pass")
+        self._finishing: dict[str, Future[Transcript | None]] = {}
         root.mkdir(parents=True, exist_ok=True)
+
+    def observe(self, listener: Listener) -> None:
+        """Report every event of every session of this manager to ``listener`` (first)."""
+        self._observers.append(listener)
+
+    def _bus(self, session_id: str, folder: SessionFolder) -> EventBus:
+        bus = EventBus(session_id, Journal(folder.journal), next_seq=_next_seq(folder))
+        for listener in self._observers:
+            bus.subscribe(listener)
+        return bus
 
     # -- creating and finding -----------------------------------------------------------
 
@@ -117,7 +146,8 @@ class SessionManager:
                 "state": RECORDING,
             })
             session = LiveSession(
-                folder, self.pipeline_factory(options), flush_interval=self.flush_interval
+                folder, self.pipeline_factory(options), flush_interval=self.flush_interval,
+                listeners=tuple(self._observers),
             )
             self._live[session_id] = session
         return session
@@ -170,19 +200,22 @@ class SessionManager:
             meta = folder.read_meta()
             if meta.get("state") not in UNFINISHED:
                 return meta
+            interrupted_at = _last_write(folder)
             samples = repair_wav(folder.audio) if folder.audio.exists() else 0
             duration = samples / SAMPLE_RATE
-            bus = EventBus(session_id, Journal(folder.journal), next_seq=_next_seq(folder))
+            bus = self._bus(session_id, folder)
             live = transcript_from_events(folder.events(), duration, meta)
             _write_json(folder.live_transcript, live.to_dict())
             meta = folder.update_meta(
                 state=INTERRUPTED,
                 duration=round(duration, 3),
                 audio_sha256=sha256_of(folder.audio) if folder.audio.exists() else None,
+                interrupted_at=utc_iso(interrupted_at),
                 recovered_at=utc_iso(),
+                recovered_seconds=round(duration, 3),
             )
             bus.publish(ev.state(INTERRUPTED, recovered_seconds=round(duration, 3),
-                                 finals=len(live.segments)))
+                                 interrupted_at=meta["interrupted_at"], finals=len(live.segments)))
             bus.journal.close()
             return meta
         finally:
@@ -212,8 +245,7 @@ class SessionManager:
         if not lock.acquire():
             raise SessionError(f"session {session_id} is busy in another process", fix="wait for it")
         own_bus = live is None
-        bus = live.bus if live is not None else EventBus(
-            session_id, Journal(folder.journal), next_seq=_next_seq(folder))
+        bus = live.bus if live is not None else self._bus(session_id, folder)
         unsubscribe = bus.subscribe(listener) if listener is not None else None
         try:
             before = folder.read_meta().get("state")
@@ -243,6 +275,49 @@ class SessionManager:
                 bus.journal.close()
             lock.release()
 
+    def finish_later(self, session_id: str) -> Future[Transcript | None]:
+        """Queue the final pass of a stopped session (the desk's Stop, the WebSocket's stop,
+        recovery at start-up). Its failure is published as an error event and logged."""
+        with self._lock:
+            running = self._finishing.get(session_id)
+            if running is not None and not running.done():
+                return running
+
+            def job() -> Transcript | None:
+                try:
+                    return self.finish(session_id)
+                except Exception:  # noqa: BLE001 - published on the bus; the recording is kept
+                    log.exception("the final pass of session %s failed", session_id)
+                    return None
+                finally:
+                    self.forget(session_id)
+
+            future = self._final_passes.submit(job)
+            self._finishing[session_id] = future
+            return future
+
+    def wait_finished(self, session_id: str, timeout: float | None = None) -> bool:
+        """True once no final pass of ``session_id`` is queued or running."""
+        future = self._finishing.get(session_id)
+        if future is None:
+            return True
+        wait([future], timeout)
+        return future.done()
+
+    def resumable(self) -> list[str]:
+        """Sessions of the desk whose final pass never ran to the end (a shutdown or a crash
+        during it, or a recording recovered after a crash): ``finish_later`` each at start-up."""
+        out = []
+        for folder in iter_session_folders(self.root):
+            meta = folder.read_meta()
+            if folder.final_transcript.exists() or self.get(folder.id) is not None:
+                continue
+            if meta.get("state") == FINALIZING or (
+                meta.get("source") == "websocket" and meta.get("state") in (STOPPED, INTERRUPTED)
+            ):
+                out.append(folder.id)
+        return out
+
     def forget(self, session_id: str) -> None:
         """Drop a stopped session from the in-process table (its folder stays)."""
         with self._lock:
@@ -250,10 +325,19 @@ class SessionManager:
         if session is not None:
             session.bus.journal.close()
 
-    def close(self) -> None:
-        """Stop every session still recording (server shutdown): nothing captured is lost."""
+    def close(self, final_pass_timeout: float | None = None) -> None:
+        """Server shutdown: stop every session still recording (nothing captured is lost), then
+        let the final passes already asked for finish (up to ``final_pass_timeout`` s; one
+        that has not started by then stays "stopped" and the next start resumes it)."""
         with self._lock:
             sessions = list(self._live.values())
         for s in sessions:
             s.stop()
-            s.bus.journal.close()
+        pending = [f for f in self._finishing.values() if not f.done()]
+        wait(pending, final_pass_timeout)
+        self._final_passes.shutdown(wait=final_pass_timeout is None, cancel_futures=True)
+        with self._lock:
+            idle = [sid for sid in self._live if self._finishing.get(sid) is None
+                    or self._finishing[sid].done()]
+        for sid in idle:
+            self.forget(sid)

@@ -154,6 +154,7 @@ class LiveSession:
         *,
         flush_interval: float = 1.0,
         level_interval: float = 0.25,
+        listeners: tuple[Listener, ...] = (),
     ) -> None:
         self.folder = folder
         self.id = folder.id
@@ -167,6 +168,9 @@ class LiveSession:
         self.meta = folder.read_meta()
         self.writer = AudioWriter(folder.audio, flush_interval=flush_interval)
         self.bus = EventBus(self.id, Journal(folder.journal), next_seq=_next_seq(folder))
+        # subscribed before the first event: the hearing lifecycle must see "recording" too
+        for listener in listeners:
+            self.bus.subscribe(listener)
         self.stats = LiveStats()
         self._level_every = int(level_interval * SAMPLE_RATE)
         self._level_acc: list[np.ndarray] = []

@@ -255,14 +255,8 @@ class _Connection:
         if session is None:
             await self._reply_error("not_recording", "nothing to stop: no session is recording here")
             return
+        # the same stop as the desk's Stop button: the manager's observer (the hearing
+        # lifecycle on the server) records it before this client hears "stopped"
         await run_in_threadpool(session.stop)
         if final_pass and self.run_final_pass and self.manager.final_pass is not None:
-            asyncio.create_task(self._finish())
-
-    async def _finish(self) -> None:
-        try:
-            await run_in_threadpool(self.manager.finish, self.session_id)
-        except Exception:  # noqa: BLE001 - already published as an error event on the bus
-            log.exception("final pass of a WebSocket session failed")
-        finally:
-            self.manager.forget(self.session_id)
+            self.manager.finish_later(self.session_id)  # tracked: a shutdown waits for it

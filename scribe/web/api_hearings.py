@@ -21,7 +21,8 @@ from scribe.storage import utcnow
 from scribe.web import hearings
 from scribe.web.auth import Tx, require
 from scribe.web.casefile_map import to_casefile
-from scribe.web.live_bridge import LiveBridge, LiveStart
+from scribe.lifecycle import HearingLifecycle
+from scribe.live.service import LiveService, LiveStart
 from scribe.web.schemas import (
     ConsentIn,
     ConsentOut,
@@ -32,7 +33,7 @@ from scribe.web.schemas import (
     HearingList,
     HearingOut,
     HearingPatch,
-    HearingStatus,
+    HearingState,
     SpeakerIn,
 )
 
@@ -46,16 +47,22 @@ R409 = {**R, 409: {"model": ErrorOut}}
 LABEL = r"^[\w\-]{1,40}$"  # diarization labels: SPEAKER_00, 说话人1, an enrolled name
 
 
-def get_live(request: Request) -> LiveBridge:
-    live = request.app.state.live
+def get_live(request: Request) -> LiveService:
+    live: LiveService | None = request.app.state.live
     if live is None:
         raise HTTPException(
             503, detail="the live-session engine is not running on this server — start it with `scribe serve` (models loaded)"
         )
-    return live  # type: ignore[no-any-return]
+    return live
 
 
-Live = Annotated[LiveBridge, Depends(get_live)]
+def get_lifecycle(request: Request) -> HearingLifecycle:
+    lifecycle: HearingLifecycle = request.app.state.lifecycle
+    return lifecycle
+
+
+Live = Annotated[LiveService, Depends(get_live)]
+Lifecycle = Annotated[HearingLifecycle, Depends(get_lifecycle)]
 
 
 @router.get("", response_model=HearingList, responses=R, summary="List and search hearings of your office")
@@ -68,7 +75,7 @@ def list_hearings(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     category: Annotated[str, Query(max_length=32)] = "",
-    status: HearingStatus | None = None,
+    status: HearingState | None = None,
     kind: HearingKind | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
@@ -106,21 +113,23 @@ def patch_hearing(hearing_id: str, body: HearingPatch, who: Writer, tx: Tx) -> H
 
 
 @router.delete("/{hearing_id}", status_code=204, responses=R409, summary="Delete a hearing with its recording and drafts (admin)")
-def delete_hearing(hearing_id: str, who: Admin, tx: Tx, request: Request, background: BackgroundTasks) -> Response:
+def delete_hearing(
+    hearing_id: str, who: Admin, tx: Tx, request: Request, background: BackgroundTasks, lifecycle: Lifecycle
+) -> Response:
     from scribe.review import service as review
 
     hearing = hearings.get_visible(tx, who, hearing_id)
-    if hearing.status in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
-        raise HTTPException(409, detail="the hearing is being recorded — stop it first")
+    lifecycle.require_not_recording(hearing, "delete it")
     office = hearing.office
     folders: list[Path] = []
     settings = request.app.state.settings
     for doc in review.documents_of_session(tx, hearing.id):
         folders.append(settings.data_dir / "documents" / doc.id)
         tx.delete(doc)
-    manager = getattr(request.app.state.live, "manager", None)
-    if hearing.live_session_id and manager is not None:
-        folders.append(manager.root / hearing.live_session_id)  # audio, journal, transcripts
+    live: LiveService | None = request.app.state.live
+    session_dir = live.session_dir(hearing.live_session_id) if (live and hearing.live_session_id) else None
+    if session_dir is not None:
+        folders.append(session_dir)  # audio, journal, transcripts
     tx.delete(hearing)
     audit.record(tx, who, Action.DELETE, "hearing", hearing_id, office=office, documents=len(folders))
     # after the commit: a failed transaction leaves the files where they were
@@ -157,58 +166,38 @@ def set_speaker(
 
 
 # -- recording ----------------------------------------------------------------------------
-def _live_out(live: LiveBridge, hearing_out: HearingOut, session_id: str) -> dict:
+def _live_out(live: LiveService, hearing_out: HearingOut, session_id: str) -> dict:
     return {"hearing": hearing_out.model_dump(mode="json"), "live_session_id": session_id,
             "websocket": live.websocket_path(session_id), "engine": live.state(session_id)}  # fmt: skip
 
 
 @router.post("/{hearing_id}/record", responses=R409, summary="Start (or resume) recording; refused before every party consented")
-def start_recording(hearing_id: str, who: Streamer, tx: Tx, request: Request) -> dict:
+def start_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, request: Request) -> dict:
     hearing = hearings.get_visible(tx, who, hearing_id)
     hearings.require_consent(hearing)
-    live = get_live(request)
-    if hearing.status not in (HearingStatus.CREATED.value, HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
-        raise SessionError(f"the hearing is {hearing.status}; recording has ended", fix="create a new session for a new hearing")
     start = LiveStart(
         hearing_id=hearing.id, language=hearing.language, hotwords=tuple(hearing.hotwords),
         casefile=to_casefile(hearing),
     )  # fmt: skip
-    session_id = live.open(start)
-    if hearing.status == HearingStatus.PAUSED.value:
-        live.resume(session_id)
-    hearing.live_session_id = session_id
-    hearings.set_status(hearing, HearingStatus.RECORDING)
+    session_id = lifecycle.record(hearing, start)
     audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="start")
-    return _live_out(live, hearings.to_out(hearing), session_id)
-
-
-def _control(hearing_id: str, who: Principal, tx: Tx, live: LiveBridge, step: str) -> dict:
-    hearing = hearings.get_visible(tx, who, hearing_id)
-    if not hearing.live_session_id:
-        raise SessionError("this hearing has not been recorded yet", fix="press Record first")
-    sid = hearing.live_session_id
-    if step == "pause":
-        if hearing.status != HearingStatus.RECORDING.value:
-            raise SessionError(f"cannot pause: the hearing is {hearing.status}", fix="press Record first")
-        live.pause(sid)
-        hearings.set_status(hearing, HearingStatus.PAUSED)
-    elif step == "stop":
-        if hearing.status not in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
-            raise SessionError(f"cannot stop: the hearing is {hearing.status}", fix="nothing to stop")
-        live.stop(sid)
-        hearings.set_status(hearing, HearingStatus.STOPPED)
-    audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step=step)
-    return _live_out(live, hearings.to_out(hearing), sid)
+    return _live_out(get_live(request), hearings.to_out(hearing), session_id)
 
 
 @router.post("/{hearing_id}/pause", responses=R409, summary="Pause recording")
-def pause_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live) -> dict:
-    return _control(hearing_id, who, tx, live, "pause")
+def pause_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, live: Live) -> dict:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    sid = lifecycle.pause(hearing)
+    audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="pause")
+    return _live_out(live, hearings.to_out(hearing), sid)
 
 
 @router.post("/{hearing_id}/stop", responses=R409, summary="Stop recording; the final pass follows")
-def stop_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live) -> dict:
-    return _control(hearing_id, who, tx, live, "stop")
+def stop_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, live: Live) -> dict:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    sid = lifecycle.stop(hearing)
+    audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="stop")
+    return _live_out(live, hearings.to_out(hearing), sid)
 
 
 @router.get("/{hearing_id}/live", responses=R, summary="State of the live session (recording, final pass progress)")

@@ -21,7 +21,8 @@ from scribe.review.models import Document
 from scribe.web import documents, hearings
 from scribe.web.auth import Tx, require
 from scribe.web.models import Hearing
-from scribe.web.schemas import ErrorOut, HearingStatus, Strict
+from scribe.web.api_hearings import get_lifecycle
+from scribe.web.schemas import ErrorOut, Strict
 
 router = APIRouter(prefix="/api/hearings/{hearing_id}/documents", tags=["review"])
 Reader = Annotated[Principal, Depends(require(Scope.DOCUMENTS_READ))]
@@ -127,11 +128,10 @@ def make_draft(hearing_id: str, body: DraftIn, who: Writer, tx: Tx, request: Req
     data = live.transcript(hearing.live_session_id) if (live is not None and hearing.live_session_id) else None
     if not data or not data.get("segments"):
         raise SessionError("this hearing has no transcript to draft from yet", fix="record the hearing, then stop it")
-    if hearing.status in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
-        raise SessionError("the hearing is still being recorded", fix="press Stop first")
+    lifecycle = get_lifecycle(request)
+    lifecycle.require_not_recording(hearing, "draft from it")
     doc = documents.make_draft(tx, request.app.state.settings, hearing, data, body.template, _registry(request))
-    if hearing.status in (HearingStatus.STOPPED.value, HearingStatus.RETURNED.value):
-        hearings.set_status(hearing, HearingStatus.DRAFTED)
+    lifecycle.drafted(hearing)
     audit.record(tx, who, Action.CREATE, "document", doc.id, office=hearing.office, hearing=hearing.id, kind=doc.kind)
     return _out(request, tx, doc)
 
@@ -142,8 +142,8 @@ def get_document(hearing_id: str, doc_id: str, who: Reader, tx: Tx, request: Req
     audit.record(tx, who, Action.VIEW, "document", doc.id, office=hearing.office)
     out = _out(request, tx, doc)
     delivered = out.deliveries and all(m["status"] == "delivered" for m in out.deliveries)
-    if doc.status == "approved" and delivered and hearing.status == HearingStatus.APPROVED.value:
-        hearings.set_status(hearing, HearingStatus.DELIVERED)  # the case system has it
+    if doc.status == "approved" and delivered:
+        get_lifecycle(request).delivered(hearing)  # the case system has it
     return out
 
 
@@ -174,7 +174,7 @@ def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Reques
     if doc.status == "draft":
         documents.attach_pdf(tx, settings, doc, _registry(request))
     result = review.approve(tx, doc.id, who.name, settings=settings)
-    hearings.set_status(hearing, HearingStatus.APPROVED)
+    get_lifecycle(request).approved(hearing)
     audit.record(tx, who, Action.APPROVE, "document", doc.id, office=hearing.office, version=result.version, message=result.message_id)
     tx.refresh(doc)
     return _out(request, tx, doc)
@@ -184,7 +184,7 @@ def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Reques
 def return_draft(hearing_id: str, doc_id: str, body: ReturnIn, who: Approver, tx: Tx, request: Request) -> DocumentOut:
     hearing, doc = _doc(tx, who, hearing_id, doc_id)
     review.return_for_changes(tx, doc.id, who.name, body.note)
-    hearings.set_status(hearing, HearingStatus.RETURNED)
+    get_lifecycle(request).returned(hearing)
     audit.record(tx, who, Action.RETURN, "document", doc.id, office=hearing.office)
     tx.refresh(doc)
     return _out(request, tx, doc)

@@ -22,7 +22,7 @@ from scribe.web.schemas import (
     HearingIn,
     HearingOut,
     HearingPatch,
-    HearingStatus,
+    HearingState,
     SpeakerIn,
 )
 
@@ -77,7 +77,7 @@ def create(tx: Session, principal: Principal, data: HearingIn, office: str | Non
         party_names=_party_names(parties),
         hotwords=hotwords,
         speakers={},
-        status=HearingStatus.CREATED.value,
+        status=HearingState.CREATED.value,
         created_by=principal.id if principal.kind == "user" else None,
         hearing_date=data.hearing_date or utcnow().date(),
     )
@@ -162,7 +162,7 @@ def update(tx: Session, hearing: Hearing, patch: HearingPatch) -> list[str]:
         hearing.category = _check_category(patch.category.strip())
         changed.append("category")
     if patch.parties is not None:
-        if hearing.status != HearingStatus.CREATED.value and len(patch.parties) < len(hearing.parties):
+        if hearing.status != HearingState.CREATED.value and len(patch.parties) < len(hearing.parties):
             raise SessionError(
                 "parties cannot be removed once recording has begun (their consent is on record)",
                 fix="correct a party's details instead of removing them",
@@ -234,10 +234,6 @@ def set_speaker(hearing: Hearing, label: str, data: SpeakerIn) -> None:
     speakers = dict(hearing.speakers or {})
     speakers[label] = {"role": data.role.value, "name": data.name.strip()}
     hearing.speakers = speakers  # a new dict: JSON columns track assignment, not mutation
-
-
-def set_status(hearing: Hearing, status: HearingStatus) -> None:
-    hearing.status = status.value
 
 
 def to_out(hearing: Hearing) -> HearingOut:

@@ -18,6 +18,7 @@ from scribe.accounts import service
 from scribe.accounts.principal import Principal, Scope
 from scribe.live.bridge import ManagerBridge
 from scribe.live.manager import SessionManager
+from scribe.live.service import LiveService
 from scribe.settings import Settings
 from scribe.web import hearings
 from scribe.web.auth import COOKIE
@@ -36,23 +37,17 @@ def build_live_bridge(settings: Settings, _metrics: Any = None) -> ManagerBridge
     return bridge
 
 
-def close_live(live: Any) -> None:
-    """Server shutdown: stop every session still recording (nothing captured is lost)."""
-    manager = getattr(live, "manager", None)
-    if manager is not None:
-        manager.close()
-
-
 # -- the WebSocket's authentication -------------------------------------------------------------
 def _deny(reason: str) -> WebSocketException:
     return WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason=reason)
 
 
 def get_manager(websocket: WebSocket) -> SessionManager:
-    live = websocket.app.state.live
-    if live is None or not hasattr(live, "manager"):
+    live: LiveService | None = websocket.app.state.live
+    manager = live.session_manager if live is not None else None
+    if manager is None:
         raise WebSocketException(code=status.WS_1011_INTERNAL_ERROR, reason="the live engine is not running")
-    return live.manager  # type: ignore[no-any-return]
+    return manager
 
 
 def ws_principal(websocket: WebSocket, session_id: str) -> Principal:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from scribe.accounts.principal import Role, Scope
+from scribe.lifecycle import HearingState
 
 
 class HearingKind(StrEnum):
@@ -39,17 +40,6 @@ class SpeakerRole(StrEnum):
     RELATIVE = "relative"
     WITNESS = "witness"
     OTHER = "other"
-
-
-class HearingStatus(StrEnum):
-    CREATED = "created"
-    RECORDING = "recording"
-    PAUSED = "paused"
-    STOPPED = "stopped"
-    DRAFTED = "drafted"
-    APPROVED = "approved"
-    RETURNED = "returned"
-    DELIVERED = "delivered"
 
 
 # Dispute categories of the MoJ statistics form (domain.md), plus the newer and local rows.
@@ -211,7 +201,7 @@ class HearingOut(BaseModel):
     parties: list[dict[str, Any]]
     hotwords: list[str]
     speakers: dict[str, dict[str, str]]
-    status: HearingStatus
+    status: HearingState
     hearing_date: dt.date
     created_at: UtcDatetime
     consents: list[ConsentOut]
