@@ -81,11 +81,11 @@ def main() -> None:
 
     import psutil
 
-    from scribe.live.engine import LiveEngine
+    from scribe.services import load_live_engine
     from scribe.settings import Settings
 
     proc = psutil.Process()
-    engine = LiveEngine.load(Settings(cpu_threads=args.threads), diarize=False)
+    engine = load_live_engine(Settings(cpu_threads=args.threads), diarize=False)
     loop = speech_loop()
     workdir = Path(tempfile.mkdtemp(prefix="live-soak-"))
     manager = engine.manager(workdir / "sessions")

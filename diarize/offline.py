@@ -21,13 +21,17 @@ pyannote's recipe, with CAM++ in place of its hub-only embedding model:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from diarize.labels import first_appearance_order, unknown_label
-from diarize.models import DiarizationModels, SpeakerEmbedder
+from diarize.models import DiarizationModels, Embedder
 from diarize.resegment import TidyOptions, VoiceSplitOptions, split_by_voice, tidy_turns
 from scribe.errors import DiarizationError
+
+if TYPE_CHECKING:
+    from scribe.settings import Settings
 from scribe.types import SAMPLE_RATE, SpeakerTurn
 
 
@@ -64,6 +68,11 @@ class DiarizationOptions:
     # None turns a step off.
     split_by_voice: VoiceSplitOptions | None = field(default_factory=VoiceSplitOptions)
     tidy: TidyOptions | None = field(default_factory=TidyOptions)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DiarizationOptions:
+        """The site's settings (the one place they are copied into these options)."""
+        return cls(threshold=settings.diarize_cluster_threshold)
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,7 @@ def _check_samples(samples: np.ndarray) -> np.ndarray:
 class OfflineDiarizer:
     """Who spoke when in a whole recording. Build once (models load once), reuse for many files.
 
-    >>> diarizer = OfflineDiarizer.from_store(open_store(settings), settings)
+    >>> diarizer = scribe.services.offline_diarizer(settings, load_diarization(settings))
     >>> turns = diarizer.diarize(decode_audio(path).samples, max_speakers=6)
 
     ``diarize(samples, *, num_speakers=None, min_speakers=None, max_speakers=None)`` takes 16 kHz
@@ -137,18 +146,6 @@ class OfflineDiarizer:
         self.options = options or DiarizationOptions()
         # threads computing embeddings side by side (torch itself runs one thread per call)
         self.workers = max(1, workers)
-
-    @classmethod
-    def from_store(cls, store, settings=None) -> OfflineDiarizer:  # type: ignore[no-untyped-def]
-        from diarize.models import load_models
-        from scribe.settings import get_settings
-
-        settings = settings or get_settings()
-        return cls(
-            load_models(store, settings),
-            DiarizationOptions(threshold=settings.diarize_cluster_threshold),
-            workers=settings.threads,
-        )
 
     # -- public ---------------------------------------------------------------------------
     def diarize(
@@ -285,7 +282,7 @@ class OfflineDiarizer:
 
     # -- steps ----------------------------------------------------------------------------
     def _embeddings(self, samples: np.ndarray, binarized) -> np.ndarray:  # type: ignore[no-untyped-def]
-        embedder: SpeakerEmbedder = self.models.embedder
+        embedder: Embedder = self.models.embedder
         window = binarized.sliding_window
         num_chunks, num_frames, num_speakers = binarized.data.shape
         chunk_len = int(round(window.duration * SAMPLE_RATE))
@@ -319,7 +316,7 @@ class OfflineDiarizer:
     def _cluster(
         self,
         embeddings: np.ndarray,
-        binarized,  # type: ignore[no-untyped-def]
+        binarized: Any,  # pyannote SlidingWindowFeature
         num_speakers: int | None,
         min_speakers: int | None,
         max_speakers: int | None,
@@ -365,7 +362,7 @@ def split_slots(
         edges = np.diff(np.concatenate([[0], act.astype(np.int8), [0]]))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
         groups: list[list[int]] = []  # [start, end) frame ranges
-        for a, b in zip(starts, ends):
+        for a, b in zip(starts.tolist(), ends.tolist()):
             if groups and (b - a < min_frames or groups[-1][1] - groups[-1][0] < min_frames):
                 groups[-1][1] = b  # too short to stand alone: join the previous stretch
             else:

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     asr_model_en: str = "whisper-tiny.en"  # used when the language is known to be English
     compute_type: str = "int8"
     cpu_threads: int = 0  # 0: one per core
+    # torch's intra-op threads, one number per process (scribe.services.configure_torch sets
+    # it once): 1 because torch's OpenMP threads spin waiting for a core on a shared 2-core
+    # desk PC (a 2-thread CAM++ call measured 20x slower under load); the diarizer gets its
+    # parallelism from worker threads instead. 0: cpu_threads.
+    torch_threads: int = 1
     vad_model: str = "silero-vad"
 
     # --- documents (templates, drafting, PDF) ------------------------------------------
@@ -68,7 +73,7 @@ class Settings(BaseSettings):
     # Seconds after the FIRST attempt at which retries fall due (domain.md): the last retry is
     # about a day after the first; then the delivery is marked failed and waits for a replay.
     delivery_retry_schedule_s: list[float] = Field(
-        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0, 86400.0]
     )
     delivery_jitter: float = 0.2  # +/- share of each gap, so retries of many messages spread out
     delivery_max_retry_after_s: float = 86400.0  # a receiver cannot park a message for longer

@@ -16,7 +16,6 @@ from diarize import (
     StreamingDiarizer,
     VoiceprintStore,
     enrolment_embedding,
-    load_models,
     match_voiceprints,
     read_rttm,
 )
@@ -30,7 +29,9 @@ pytestmark = pytest.mark.models
 
 @pytest.fixture(scope="module")
 def models(model_store, settings):
-    return load_models(model_store, settings)
+    from scribe.services import load_diarization
+
+    return load_diarization(settings, model_store)  # with the server's torch threads
 
 
 @pytest.fixture(scope="module")

@@ -296,11 +296,12 @@ def test_live_speaker_labels_from_the_real_diarizers(engine, tmp_path: Path, sha
     offline and keeps the live labels for the same voices."""
     from dataclasses import replace
 
-    from scribe.live.engine import _diarizers
+    from scribe.services import load_diarization, offline_diarizer, streaming_diarizers
 
     wav = shared_data / "conversations" / "conv_en_dev_01.wav"
-    streaming, offline, _models = _diarizers(engine.settings)
-    engine = replace(engine, streaming_diarizer=streaming, offline_diarizer=offline)
+    models = load_diarization(engine.settings)  # what the server loads, the way it loads it
+    engine = replace(engine, streaming_diarizer=streaming_diarizers(engine.settings, models),
+                     offline_diarizer=offline_diarizer(engine.settings, models))
     manager = engine.manager(tmp_path / "sessions")
     session = manager.create(engine.options("en"), source="test")
     seen = []

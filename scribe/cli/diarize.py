@@ -29,19 +29,20 @@ def diarize(
 ) -> None:
     """Who spoke when: speaker turns of a recording as RTTM (说话人1, 说话人2, ...; overlapping
     speech gives overlapping turns)."""
-    from diarize import OfflineDiarizer, match_voiceprints
+    from diarize import match_voiceprints
     from diarize.labels import relabel
     from diarize.offline import check_speaker_bounds
     from diarize.rttm import format_rttm, write_rttm
     from scribe.audio import decode_audio
     from scribe.models import open_store
+    from scribe.services import load_diarization, offline_diarizer
     from scribe.settings import get_settings
 
     check_speaker_bounds(num_speakers, min_speakers, max_speakers)
     settings = get_settings()
     store = open_store(settings)
     decoded = decode_audio(audio, allow_truncated=allow_truncated)
-    diarizer = OfflineDiarizer.from_store(store, settings)
+    diarizer = offline_diarizer(settings, load_diarization(settings, store))
     result = diarizer.analyse(
         decoded.samples, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
     )
@@ -75,7 +76,8 @@ def enrol(
     role: Annotated[Optional[str], typer.Option(help="调解员, 申请人, 被申请人, 代理人, 记录人, 咨询人, 接待人, 当事人, 其他")] = None,
 ) -> None:
     """Enrol a voice so live and offline diarization label it with the person's name."""
-    from diarize import Consent, ConsentRequired, enrolment_embedding, load_models
+    from diarize import Consent, ConsentRequired, enrolment_embedding
+    from scribe.services import load_diarization
     from diarize.roles import ROLES
     from scribe.audio import decode_audio
     from scribe.errors import DiarizationError
@@ -91,7 +93,7 @@ def enrol(
         raise DiarizationError(f"unknown role {role!r}", fix="use one of: " + "、".join(ROLES))
     settings = get_settings()
     samples = decode_audio(audio).samples
-    models = load_models(open_store(settings), settings)
+    models = load_diarization(settings)
     embedding, seconds = enrolment_embedding(models, samples)
     info = _store(settings).enrol(
         name=name,

@@ -49,7 +49,8 @@ def record(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="speech model from models.lock; default whisper-base")] = None,
 ) -> None:
     """Record a hearing or consultation with live transcription; the session is saved as it goes."""
-    from scribe.live.engine import LiveEngine
+    from scribe.services import load_live_engine
+    from scribe.storage import Database
     from scribe.live.sources import FileSource, MicrophoneSource, list_input_devices
     from scribe.settings import get_settings
 
@@ -70,7 +71,8 @@ def record(
         else MicrophoneSource(device, max_seconds=duration)
     )
     settings = get_settings()
-    engine = LiveEngine.load(settings, model=model)
+    # the server's engine: the same options, diarizers and enrolled voiceprints
+    engine = load_live_engine(settings, model=model, db=Database(settings.db_url))
     manager = engine.manager()
     crashed = manager.unfinished()
     if crashed:

@@ -90,7 +90,7 @@ def document_approved(doc: Document, settings: Settings, *, now: dt.datetime) ->
             "kind": doc.kind,
             "kind_name": KIND_NAMES.get(doc.kind, doc.kind),
             "version": doc.version,
-            "session_id": doc.session_id,
+            "session_id": doc.hearing_id,  # the webhook contract keeps its name (webhooks.md)
             "office": doc.office,
             "number": _text(fields.get("case_number")),
             "approved_by": doc.approved_by,

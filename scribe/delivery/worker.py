@@ -22,10 +22,11 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import CursorResult, case, func, or_, select, update
 
 from scribe.delivery.clock import Clock, SystemClock
 from scribe.delivery.endpoints import signing_secrets
@@ -182,11 +183,12 @@ class DeliveryWorker:
             else_=Delivery.next_attempt_at,
         )
         with self.db.transaction() as tx:
-            return tx.scalar(
+            due: dt.datetime | None = tx.scalar(
                 select(func.min(claimable))
                 .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
                 .where(Delivery.status == PENDING, Endpoint.enabled.is_(True))
             )
+            return due
 
     # -- claim ------------------------------------------------------------------------------
 
@@ -217,12 +219,12 @@ class DeliveryWorker:
             # may select the same row, but only one UPDATE can still find it free.
             claimed: list[int] = []
             for delivery_id in ids:
-                res = tx.execute(
+                res = cast(CursorResult[Any], tx.execute(  # an UPDATE: its result counts rows
                     update(Delivery)
                     .where(Delivery.id == delivery_id, Delivery.status == PENDING, free)
                     .values(lease_until=lease_until, lease_owner=token)
                     .execution_options(synchronize_session=False)
-                )
+                ))
                 if res.rowcount == 1:
                     claimed.append(delivery_id)
             rows = tx.execute(

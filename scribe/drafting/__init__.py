@@ -73,7 +73,10 @@ def load_generator(settings) -> TextGenerator | None:  # type: ignore[no-untyped
     if entry.role != "drafting":
         raise ModelError(f"model {entry.name!r} has role {entry.role!r}, not 'drafting'",
                          fix="set SCRIBE_DRAFTING_MODEL to a models.lock entry with role = \"drafting\"")
-    return TransformersGenerator.load(store.path_for(entry.name), name=entry.name, threads=settings.threads)
+    from scribe.torch_threads import configure_torch
+
+    configure_torch(settings, settings.threads)  # a drafting-only process uses every core
+    return TransformersGenerator.load(store.path_for(entry.name), name=entry.name)
 
 
 def draft_document(

@@ -65,7 +65,8 @@ def to_pcm16(samples: np.ndarray) -> np.ndarray:
     """float32 [-1, 1] (or int16 already) -> int16, clipping instead of wrapping."""
     if samples.dtype == np.int16:
         return samples
-    return (np.clip(samples, -1.0, 32767 / 32768) * 32768.0).astype(np.int16)
+    pcm: np.ndarray = (np.clip(samples, -1.0, 32767 / 32768) * 32768.0).astype(np.int16)
+    return pcm
 
 
 class AudioWriter:
@@ -191,19 +192,37 @@ class SessionFolder:
     def id(self) -> str:
         return self.root.name
 
-    audio = property(lambda self: self.root / "audio.wav")
-    journal = property(lambda self: self.root / "events.jsonl")
-    meta_path = property(lambda self: self.root / "session.json")
-    live_transcript = property(lambda self: self.root / "live.json")
-    final_transcript = property(lambda self: self.root / "final.json")
-    lock_path = property(lambda self: self.root / ".lock")
+    @property
+    def audio(self) -> Path:
+        return self.root / "audio.wav"
+
+    @property
+    def journal(self) -> Path:
+        return self.root / "events.jsonl"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.root / "session.json"
+
+    @property
+    def live_transcript(self) -> Path:
+        return self.root / "live.json"
+
+    @property
+    def final_transcript(self) -> Path:
+        return self.root / "final.json"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / ".lock"
 
     def exists(self) -> bool:
         return self.meta_path.exists()
 
     def read_meta(self) -> dict[str, Any]:
         try:
-            return json.loads(self.meta_path.read_text(encoding="utf-8"))
+            meta: dict[str, Any] = json.loads(self.meta_path.read_text(encoding="utf-8"))
+            return meta
         except FileNotFoundError:
             raise SessionError(
                 f"session {self.id} does not exist", fix="run `scribe sessions list` to see ids"

@@ -98,7 +98,8 @@ class ManagerBridge:
         folder = self.manager.folder(session_id)
         for path in (folder.final_transcript, folder.live_transcript):
             if path.exists():
-                return json.loads(path.read_text(encoding="utf-8"))
+                data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+                return data
         meta = folder.read_meta()
         session = self.manager.get(session_id)
         duration = session.writer.duration if session else float(meta.get("duration") or 0.0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class FinalPass:
         self.diarizer = diarizer
         self.beam_size = beam_size
 
-    def options_for(self, meta: dict) -> TranscribeOptions:
+    def options_for(self, meta: dict[str, Any]) -> TranscribeOptions:
         """Exactly what ``scribe transcribe --language L --hotwords H`` uses."""
         return TranscribeOptions(
             language=str(meta.get("language") or "auto"),

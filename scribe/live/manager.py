@@ -7,6 +7,7 @@ a final pass.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import logging
 import os
@@ -54,6 +55,10 @@ log = logging.getLogger(__name__)
 
 def new_session_id() -> str:
     return f"{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _publish(bus: EventBus, event: Event) -> None:
+    bus.publish(event)
 
 
 def _last_write(folder: SessionFolder) -> float:
@@ -164,7 +169,7 @@ class SessionManager:
         folder.read_meta()  # raises "does not exist" with the fix
         return folder
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         out = []
         for folder in iter_session_folders(self.root):
             meta = folder.read_meta()
@@ -176,7 +181,7 @@ class SessionManager:
 
     # -- crashes ------------------------------------------------------------------------
 
-    def unfinished(self) -> list[SessionFolder]:
+    def unfinished(self) -> builtins.list[SessionFolder]:
         """Sessions whose recorder died (state says recording, nobody holds the lock)."""
         found = []
         for folder in iter_session_folders(self.root):
@@ -185,7 +190,7 @@ class SessionManager:
                     found.append(folder)
         return found
 
-    def recover_unfinished(self) -> list[dict[str, Any]]:
+    def recover_unfinished(self) -> builtins.list[dict[str, Any]]:
         """At start-up (server lifespan, CLI): seal every session a crash left behind."""
         return [self.recover(folder.id) for folder in self.unfinished()]
 
@@ -254,7 +259,7 @@ class SessionManager:
             try:
                 transcript = self.final_pass.run(
                     folder,
-                    lambda stage, f: bus.publish(ev.progress(stage, f)),
+                    lambda stage, f: _publish(bus, ev.progress(stage, f)),
                     live_diarizer=live.pipeline.diarizer if live is not None else None,  # type: ignore[arg-type]
                 )
             except Exception as exc:
@@ -304,7 +309,7 @@ class SessionManager:
         wait([future], timeout)
         return future.done()
 
-    def resumable(self) -> list[str]:
+    def resumable(self) -> builtins.list[str]:
         """Sessions of the desk whose final pass never ran to the end (a shutdown or a crash
         during it, or a recording recovered after a crash): ``finish_later`` each at start-up."""
         out = []

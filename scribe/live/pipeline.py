@@ -30,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from scribe.live import events as ev
 from scribe.live.events import Event
 from scribe.live.vad_stream import WINDOW, SpeechProbability
 from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn, TranscriptSegment
+
+if TYPE_CHECKING:
+    from scribe.settings import Settings
 
 
 PAUSE_SPECULATE = 0.2  # s of trailing silence after which the utterance so far is recognised
@@ -100,6 +103,21 @@ class LiveOptions:
     # an utterance as a separate window, where base loops until its token limit (10-20 s on 2
     # cores, measured) before the filter drops it. The final pass has word times.
     final_words: bool = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, language: str = "auto", hotwords: tuple[str, ...] = ()
+    ) -> LiveOptions:
+        """A session's options from the site's settings (the one place they are copied)."""
+        return cls(
+            language=language,
+            hotwords=hotwords,
+            min_silence=settings.live_min_silence,
+            max_utterance=settings.live_max_utterance,
+            partial_interval=settings.live_partial_interval,
+            final_beam=settings.live_final_beam,
+            context_seconds=settings.live_context_seconds,
+        )
 
 
 # -- keeping up ---------------------------------------------------------------------------------

@@ -45,6 +45,9 @@ UNFINISHED = frozenset({RECORDING, PAUSED, STOPPING})
 SILENT_DBFS, SILENT_WARN_S = -70.0, 10.0
 CLIP_PEAK = 0.999  # full scale
 INPUT_WARN_EVERY_S = 30.0  # at most one input warning per this many seconds of audio
+# a recogniser that keeps failing is reported once, then at most this often (s of audio), not
+# once per audio block (10 a second): the desk shows one message, the journal stays small
+RECOGNITION_ERROR_EVERY_S = 60.0
 # queued for the worker on pause: close the utterance in progress (an empty block, by identity)
 _CLOSE_UTTERANCE = np.zeros(0, dtype=np.float32)
 
@@ -266,6 +269,7 @@ class LiveSession:
 
     def _run_worker(self) -> None:
         degrader = self.pipeline.degrader
+        failures, reported_at = 0, -RECOGNITION_ERROR_EVERY_S
         while True:
             block = self._work.get()
             if block is None:
@@ -297,13 +301,25 @@ class LiveSession:
                 self.stats.degrade_changes += 1
                 self.bus.publish(ev.warning("degraded", DEGRADE_MESSAGES[changed], level=changed,
                                             lag=round(lag, 2)))
+            recognised = self.pipeline.partials + self.pipeline.finals
             try:
                 for e in self.pipeline.feed(block):
                     self.bus.publish(e)
             except Exception as exc:  # noqa: BLE001 - recognition failing must not stop the recording
-                log.exception("live recognition failed")
-                self.bus.publish(ev.error("recognition_failed", f"live recognition failed: {exc}; "
-                                          "the audio is still being recorded"))
+                failures += 1
+                at = self.pipeline.clock
+                if failures == 1 or at - reported_at >= RECOGNITION_ERROR_EVERY_S:
+                    reported_at = at
+                    log.exception("live recognition failed (%d time(s) so far)", failures)
+                    self.bus.publish(ev.error(
+                        "recognition_failed", f"live recognition failed: {exc}; the audio is still "
+                        "being recorded and the final pass will transcribe it", failures=failures))
+            else:
+                # most blocks ask the recogniser nothing: only a new text shows it works again
+                if failures and self.pipeline.partials + self.pipeline.finals > recognised:
+                    self.bus.publish(ev.warning("recognition_recovered", "live recognition works "
+                                                f"again after {failures} failed block(s)"))
+                    failures = 0
             self.stats.processed_seconds = self.pipeline.clock
         try:
             for e in self.pipeline.flush():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from sqlalchemy import select
@@ -31,7 +31,7 @@ from scribe.web.schemas import (
 router = APIRouter(prefix="/api", tags=["accounts"])
 DbId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a row id")]  # larger ids overflow the database
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
-AUTH_RESPONSES = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
 
 
 def _me(p: Principal) -> MeOut:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import shutil
+import struct
 import wave
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
@@ -21,7 +22,8 @@ from scribe.storage import utcnow
 from scribe.web import hearings
 from scribe.web.auth import Tx, require
 from scribe.web.casefile_map import to_casefile
-from scribe.lifecycle import HearingLifecycle
+from scribe.lifecycle import HearingLifecycle, HearingState
+from scribe.services import AppServices, services
 from scribe.live.service import LiveService, LiveStart
 from scribe.web.schemas import (
     ConsentIn,
@@ -33,7 +35,6 @@ from scribe.web.schemas import (
     HearingList,
     HearingOut,
     HearingPatch,
-    HearingState,
     SpeakerIn,
 )
 
@@ -42,13 +43,13 @@ Reader = Annotated[Principal, Depends(require(Scope.SESSIONS_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.SESSIONS_WRITE))]
 Streamer = Annotated[Principal, Depends(require(Scope.SESSIONS_WRITE, Scope.LIVE_STREAM))]
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
-R = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
-R409 = {**R, 409: {"model": ErrorOut}}
+R: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
+R409: dict[int | str, dict[str, Any]] = {**R, 409: {"model": ErrorOut}}
 LABEL = r"^[\w\-]{1,40}$"  # diarization labels: SPEAKER_00, 说话人1, an enrolled name
 
 
-def get_live(request: Request) -> LiveService:
-    live: LiveService | None = request.app.state.live
+def get_live(app: Annotated[AppServices, Depends(services)]) -> LiveService:
+    live = app.live
     if live is None:
         raise HTTPException(
             503, detail="the live-session engine is not running on this server — start it with `scribe serve` (models loaded)"
@@ -56,9 +57,8 @@ def get_live(request: Request) -> LiveService:
     return live
 
 
-def get_lifecycle(request: Request) -> HearingLifecycle:
-    lifecycle: HearingLifecycle = request.app.state.lifecycle
-    return lifecycle
+def get_lifecycle(app: Annotated[AppServices, Depends(services)]) -> HearingLifecycle:
+    return app.lifecycle
 
 
 Live = Annotated[LiveService, Depends(get_live)]
@@ -123,10 +123,10 @@ def delete_hearing(
     office = hearing.office
     folders: list[Path] = []
     settings = request.app.state.settings
-    for doc in review.documents_of_session(tx, hearing.id):
+    for doc in review.documents_of_hearing(tx, hearing.id):
         folders.append(settings.data_dir / "documents" / doc.id)
         tx.delete(doc)
-    live: LiveService | None = request.app.state.live
+    live = services(request).live
     session_dir = live.session_dir(hearing.live_session_id) if (live and hearing.live_session_id) else None
     if session_dir is not None:
         folders.append(session_dir)  # audio, journal, transcripts
@@ -166,13 +166,13 @@ def set_speaker(
 
 
 # -- recording ----------------------------------------------------------------------------
-def _live_out(live: LiveService, hearing_out: HearingOut, session_id: str) -> dict:
+def _live_out(live: LiveService, hearing_out: HearingOut, session_id: str) -> dict[str, Any]:
     return {"hearing": hearing_out.model_dump(mode="json"), "live_session_id": session_id,
             "websocket": live.websocket_path(session_id), "engine": live.state(session_id)}  # fmt: skip
 
 
 @router.post("/{hearing_id}/record", responses=R409, summary="Start (or resume) recording; refused before every party consented")
-def start_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, request: Request) -> dict:
+def start_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, request: Request) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     hearings.require_consent(hearing)
     start = LiveStart(
@@ -181,11 +181,11 @@ def start_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle
     )  # fmt: skip
     session_id = lifecycle.record(hearing, start)
     audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="start")
-    return _live_out(get_live(request), hearings.to_out(hearing), session_id)
+    return _live_out(get_live(services(request)), hearings.to_out(hearing), session_id)
 
 
 @router.post("/{hearing_id}/pause", responses=R409, summary="Pause recording")
-def pause_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, live: Live) -> dict:
+def pause_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, live: Live) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     sid = lifecycle.pause(hearing)
     audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="pause")
@@ -193,7 +193,7 @@ def pause_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle
 
 
 @router.post("/{hearing_id}/stop", responses=R409, summary="Stop recording; the final pass follows")
-def stop_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, live: Live) -> dict:
+def stop_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, live: Live) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     sid = lifecycle.stop(hearing)
     audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="stop")
@@ -201,7 +201,7 @@ def stop_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle,
 
 
 @router.get("/{hearing_id}/live", responses=R, summary="State of the live session (recording, final pass progress)")
-def live_state(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
+def live_state(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     if not hearing.live_session_id:
         return {"state": "not_started", "final_ready": False}
@@ -210,7 +210,7 @@ def live_state(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
 
 # -- transcript and audio -----------------------------------------------------------------
 @router.get("/{hearing_id}/transcript", responses=R, summary="The transcript, with staff corrections beside the original")
-def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
+def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     data = live.transcript(hearing.live_session_id) if hearing.live_session_id else None
     audit.record(tx, who, Action.VIEW, "transcript", hearing.id, office=hearing.office)
@@ -220,7 +220,7 @@ def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
 
 
 @router.put("/{hearing_id}/transcript/segments/{index}", responses=R409, summary="Correct one transcript segment (the original is kept)")
-def correct_segment(hearing_id: str, index: Annotated[int, PathParam(ge=0, le=1_000_000)], body: CorrectionIn, who: Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))], tx: Tx, live: Live) -> dict:
+def correct_segment(hearing_id: str, index: Annotated[int, PathParam(ge=0, le=1_000_000)], body: CorrectionIn, who: Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))], tx: Tx, live: Live) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     data = live.transcript(hearing.live_session_id) if hearing.live_session_id else None
     if data is None:
@@ -260,12 +260,38 @@ def get_audio(
         total = wav.getnframes()
         first = min(int(start * rate), total)
         last = total if end is None else max(first, min(int(end * rate), total))
-        wav.setpos(first)
-        frames = wav.readframes(last - first)
         params = wav.getparams()
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setparams(params)
-        out.writeframes(frames)
     audit.record(tx, who, Action.EXPORT, "audio", hearing.id, office=hearing.office, start=start, end=end)
-    return StreamingResponse(iter([buf.getvalue()]), media_type="audio/wav")
+    size = params.sampwidth * params.nchannels
+    header = _wav_header(params.nchannels, params.sampwidth, params.framerate, (last - first) * size)
+    return StreamingResponse(
+        _wav_span(path, header, first, last, size), media_type="audio/wav",
+        headers={"Content-Length": str(len(header) + (last - first) * size)},
+    )  # fmt: skip
+
+
+def _wav_header(channels: int, width: int, rate: int, data_bytes: int) -> bytes:
+    """A PCM WAV header for ``data_bytes`` of samples that follow (the wave module can only
+    write one after the samples)."""
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, 1, channels, rate,
+        rate * channels * width, channels * width, width * 8, b"data", data_bytes,
+    )
+
+
+def _wav_span(path: Path, header: bytes, first: int, last: int, frame_bytes: int) -> Iterator[bytes]:
+    """The span streamed from the file in pieces: a 3 h hearing is about 350 MB, and a whole
+    span held in memory (twice, as the route used to) would take that per listener."""
+    yield header
+    with wave.open(str(path), "rb") as wav:
+        wav.setpos(first)
+        left = last - first
+        while left > 0:
+            frames = wav.readframes(min(left, _AUDIO_CHUNK_FRAMES))
+            if not frames:
+                return  # the file was cut short under us: the client sees a short body
+            left -= len(frames) // frame_bytes
+            yield frames
+
+
+_AUDIO_CHUNK_FRAMES = 16_000 * 4  # 4 s of 16 kHz: 128 KB per piece

@@ -21,15 +21,15 @@ from scribe.review.models import Document
 from scribe.web import documents, hearings
 from scribe.web.auth import Tx, require
 from scribe.web.models import Hearing
-from scribe.web.api_hearings import get_lifecycle
+from scribe.services import services
 from scribe.web.schemas import ErrorOut, Strict
 
 router = APIRouter(prefix="/api/hearings/{hearing_id}/documents", tags=["review"])
 Reader = Annotated[Principal, Depends(require(Scope.DOCUMENTS_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))]
 Approver = Annotated[Principal, Depends(require(Scope.DOCUMENTS_APPROVE))]
-R = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
-R4 = {**R, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+R: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
+R4: dict[int | str, dict[str, Any]] = {**R, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 TEMPLATE = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
 
 
@@ -80,7 +80,7 @@ def _registry(request: Request) -> Any:
 def _doc(tx: Tx, who: Principal, hearing_id: str, doc_id: str) -> tuple[Hearing, Document]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     doc = tx.get(Document, doc_id)
-    if doc is None or doc.session_id != hearing.id:
+    if doc is None or doc.hearing_id != hearing.id:
         raise HTTPException(404, detail=f"no document {doc_id!r} in this hearing")
     return hearing, doc
 
@@ -118,17 +118,17 @@ def _out(request: Request, tx: Tx, doc: Document) -> DocumentOut:
 @router.get("", response_model=list[DocumentOut], responses=R, summary="Documents drafted for this hearing")
 def list_documents(hearing_id: str, who: Reader, tx: Tx, request: Request) -> list[DocumentOut]:
     hearing = hearings.get_visible(tx, who, hearing_id)
-    return [_out(request, tx, d) for d in review.documents_of_session(tx, hearing.id)]
+    return [_out(request, tx, d) for d in review.documents_of_hearing(tx, hearing.id)]
 
 
 @router.post("", response_model=DocumentOut, status_code=201, responses=R4, summary="Draft a document from the transcript")
 def make_draft(hearing_id: str, body: DraftIn, who: Writer, tx: Tx, request: Request) -> DocumentOut:
     hearing = hearings.get_visible(tx, who, hearing_id)
-    live = request.app.state.live
+    live = services(request).live
     data = live.transcript(hearing.live_session_id) if (live is not None and hearing.live_session_id) else None
     if not data or not data.get("segments"):
         raise SessionError("this hearing has no transcript to draft from yet", fix="record the hearing, then stop it")
-    lifecycle = get_lifecycle(request)
+    lifecycle = services(request).lifecycle
     lifecycle.require_not_recording(hearing, "draft from it")
     doc = documents.make_draft(tx, request.app.state.settings, hearing, data, body.template, _registry(request))
     lifecycle.drafted(hearing)
@@ -143,7 +143,7 @@ def get_document(hearing_id: str, doc_id: str, who: Reader, tx: Tx, request: Req
     out = _out(request, tx, doc)
     delivered = out.deliveries and all(m["status"] == "delivered" for m in out.deliveries)
     if doc.status == "approved" and delivered:
-        get_lifecycle(request).delivered(hearing)  # the case system has it
+        services(request).lifecycle.delivered(hearing)  # the case system has it
     return out
 
 
@@ -174,7 +174,7 @@ def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Reques
     if doc.status == "draft":
         documents.attach_pdf(tx, settings, doc, _registry(request))
     result = review.approve(tx, doc.id, who.name, settings=settings)
-    get_lifecycle(request).approved(hearing)
+    services(request).lifecycle.approved(hearing)
     audit.record(tx, who, Action.APPROVE, "document", doc.id, office=hearing.office, version=result.version, message=result.message_id)
     tx.refresh(doc)
     return _out(request, tx, doc)
@@ -184,7 +184,7 @@ def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Reques
 def return_draft(hearing_id: str, doc_id: str, body: ReturnIn, who: Approver, tx: Tx, request: Request) -> DocumentOut:
     hearing, doc = _doc(tx, who, hearing_id, doc_id)
     review.return_for_changes(tx, doc.id, who.name, body.note)
-    get_lifecycle(request).returned(hearing)
+    services(request).lifecycle.returned(hearing)
     audit.record(tx, who, Action.RETURN, "document", doc.id, office=hearing.office)
     tx.refresh(doc)
     return _out(request, tx, doc)

@@ -62,7 +62,7 @@ def make_draft(
     casefile = CaseFile.from_dict(to_casefile(hearing), origin=f"hearing {hearing.id}")
     transcript = corrected_transcript(transcript_data, hearing.corrections or {})
     draft = draft_document(transcript, casefile, kind=spec.document, template=spec.name, title=spec.title)
-    doc = review.save_draft(tx, session_id=hearing.id, office=hearing.office, kind=spec.document, fields={})
+    doc = review.save_draft(tx, hearing_id=hearing.id, office=hearing.office, kind=spec.document, fields={})
     _store(tx, settings, doc, draft, registry, casefile, transcript)
     return doc
 
@@ -93,7 +93,7 @@ def _store(
         files["transcript"] = tpath
     fields = {name: fv.model_dump(mode="json", exclude_none=True) for name, fv in draft.fields.items()}
     review.save_draft(
-        tx, session_id=doc.session_id, office=doc.office, kind=doc.kind, fields=fields, files=files, document_id=doc.id
+        tx, hearing_id=doc.hearing_id, office=doc.office, kind=doc.kind, fields=fields, files=files, document_id=doc.id
     )
 
 
@@ -196,5 +196,5 @@ def attach_pdf(tx: Session, settings: Settings, doc: Document, registry: Any) ->
         return
     pdf = ensure_pdf(settings, doc, registry)
     files = {k: v["path"] for k, v in doc.files.items()} | {"pdf": str(pdf)}
-    review.save_draft(tx, session_id=doc.session_id, office=doc.office, kind=doc.kind, fields=doc.fields,
+    review.save_draft(tx, hearing_id=doc.hearing_id, office=doc.office, kind=doc.kind, fields=doc.fields,
                       files=files, document_id=doc.id)

@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session, selectinload
 from scribe.accounts.principal import Principal
 from scribe.errors import ScribeError, SessionError
 from scribe.storage import utcnow
+from scribe.lifecycle import HearingState
 from scribe.web.models import Consent, Hearing
 from scribe.web.schemas import (
     CATEGORIES,
     ConsentIn,
+    ConsentOut,
     HearingIn,
     HearingOut,
     HearingPatch,
-    HearingState,
     SpeakerIn,
 )
 
@@ -86,7 +87,7 @@ def create(tx: Session, principal: Principal, data: HearingIn, office: str | Non
     return hearing
 
 
-def visible_query(principal: Principal) -> Select[tuple[Hearing]]:
+def visible_query(principal: Principal) -> Select[Hearing]:
     q = select(Hearing).options(selectinload(Hearing.consents))
     if not principal.all_offices:
         q = q.where(Hearing.office == principal.office)
@@ -254,14 +255,14 @@ def to_out(hearing: Hearing) -> HearingOut:
         hearing_date=hearing.hearing_date,
         created_at=hearing.created_at,
         consents=[
-            {
-                "party_index": c.party_index,
-                "party_name": c.party_name,
-                "consented": c.consented,
-                "notice_version": c.notice_version,
-                "confirmed_by_name": c.confirmed_by_name,
-                "at": c.at,
-            }
+            ConsentOut(
+                party_index=c.party_index,
+                party_name=c.party_name,
+                consented=c.consented,
+                notice_version=c.notice_version,
+                confirmed_by_name=c.confirmed_by_name,
+                at=c.at,
+            )
             for c in sorted(latest.values(), key=lambda c: c.party_index)
         ],
         all_consented=all_consented(hearing),

@@ -18,12 +18,13 @@ from fastapi.templating import Jinja2Templates
 from scribe.accounts import audit
 from scribe.accounts.audit import Action
 from scribe.accounts.principal import Principal, Scope
-from scribe.live.service import LiveService
+from scribe.lifecycle import HearingState
+from scribe.services import services
 from scribe.web import hearings
 from scribe.web.auth import Tx, optional_principal, require
 from scribe.web.i18n import CATEGORY_EN, pick_lang, table
 from scribe.web.models import Hearing
-from scribe.web.schemas import CATEGORIES, HearingKind, HearingState, PartyRole, SpeakerRole
+from scribe.web.schemas import CATEGORIES, HearingKind, PartyRole, SpeakerRole
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -123,7 +124,7 @@ def desk_page(request: Request, hearing_id: str, who: Annotated[Principal, Depen
 
 def _recovery_note(request: Request, hearing: Hearing) -> str:
     """"interrupted at hh:mm — recovered, N seconds kept" for a hearing a crash cut off."""
-    live: LiveService | None = request.app.state.live
+    live = services(request).live
     if hearing.status != HearingState.INTERRUPTED.value or live is None or not hearing.live_session_id:
         return ""
     state = live.state(hearing.live_session_id)

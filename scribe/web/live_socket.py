@@ -1,5 +1,4 @@
-"""The live-session engine (``scribe.live``) behind the desk API's ``LiveBridge`` seam, and the
-authentication of its WebSocket.
+"""The live WebSocket of the desk server: its authentication and its mount.
 
 The server opens a live session when a mediator presses Record (after the consent check); the
 browser then attaches to ``/ws/sessions/<id>``, sends ``{"op": "start"}`` (its socket becomes
@@ -16,25 +15,13 @@ from fastapi import WebSocket, WebSocketException, status
 
 from scribe.accounts import service
 from scribe.accounts.principal import Principal, Scope
-from scribe.live.bridge import ManagerBridge
 from scribe.live.manager import SessionManager
-from scribe.live.service import LiveService
-from scribe.settings import Settings
+from scribe.services import AppServices
 from scribe.web import hearings
 from scribe.web.auth import COOKIE
 from scribe.web.models import Hearing
 
 log = logging.getLogger(__name__)
-
-
-def build_live_bridge(settings: Settings, _metrics: Any = None) -> ManagerBridge:
-    """Load the models once (whisper, VAD, diarizers when present) and build the bridge."""
-    from scribe.live.engine import LiveEngine
-
-    engine = LiveEngine.load(settings)
-    bridge = ManagerBridge(engine.manager())
-    bridge.diarization_models = engine.diarization_models  # voice enrolment uses the same copy
-    return bridge
 
 
 # -- the WebSocket's authentication -------------------------------------------------------------
@@ -43,8 +30,8 @@ def _deny(reason: str) -> WebSocketException:
 
 
 def get_manager(websocket: WebSocket) -> SessionManager:
-    live: LiveService | None = websocket.app.state.live
-    manager = live.session_manager if live is not None else None
+    app: AppServices | None = websocket.app.state.services
+    manager = app.live.session_manager if app is not None and app.live is not None else None
     if manager is None:
         raise WebSocketException(code=status.WS_1011_INTERNAL_ERROR, reason="the live engine is not running")
     return manager
