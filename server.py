@@ -101,15 +101,15 @@ def bootstrap_admin(db: Database, settings: Settings) -> str | None:
     from scribe.accounts.principal import ALL_OFFICES, Role
 
     with db.transaction() as tx:
-        if service.has_admin(tx) or settings.admin_password is None:
+        if service.has_admin(tx) or settings.server.admin_password is None:
             return None
         user = service.create_user(
             tx,
-            settings.admin_username,
-            settings.admin_password.get_secret_value(),
+            settings.server.admin_username,
+            settings.server.admin_password.get_secret_value(),
             Role.ADMIN,
             ALL_OFFICES,
-            display_name=settings.admin_username,
+            display_name=settings.server.admin_username,
         )
         audit.record(tx, "system:bootstrap", Action.CREATE, "user", user.id, role="admin")
         return user.username
@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
                      found.hearing_id, found.recovered_seconds)
         stop = asyncio.Event()
         worker_task = None
-        if settings.server_delivery_worker:
+        if settings.server.delivery_worker:
             worker_task = asyncio.create_task(_run_delivery_worker(db, settings, stop))
         try:
             yield
@@ -184,9 +184,9 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
     app.state.metrics = metrics
     app.state.login_throttle = LoginThrottle()
     app.state.services = None  # the lifespan builds them
-    secure = settings.cookie_secure
+    secure = settings.server.cookie_secure
     if secure is None:
-        secure = bool(settings.public_url and settings.public_url.startswith("https://"))
+        secure = bool(settings.server.public_url and settings.server.public_url.startswith("https://"))
     app.state.cookie_secure = secure
 
     @app.middleware("http")

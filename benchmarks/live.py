@@ -119,7 +119,7 @@ def main() -> None:
             live = run_live(engine, manager, wav, lang)
             t0 = time.perf_counter()
             offline = engine.transcriber.transcribe(decode_audio(wav).samples,
-                                                    TranscribeOptions(language=lang, beam_size=settings.final_pass_beam))
+                                                    TranscribeOptions(language=lang, beam_size=settings.live.final_pass_beam))
             offline_s = time.perf_counter() - t0
             sep = "" if lang == "zh" else " "
             e_live = error_rate([ref], [sep.join(live["live_text"])], lang)

@@ -280,12 +280,12 @@ class DiarizationModels:
 def load_models(store: ModelStore, settings: Settings) -> DiarizationModels:
     """Load the locked segmentation and embedding models from ``store``. Torch's thread count
     is the process's, set once by ``scribe.services.configure_torch``."""
-    seg_dir = store.path_for(settings.diarize_segmentation_model)
-    emb_dir = store.path_for(settings.diarize_embedding_model)
+    seg_dir = store.path_for(settings.diarize.segmentation_model)
+    emb_dir = store.path_for(settings.diarize.embedding_model)
     from scribe.asr.vad import SileroVad
 
     return DiarizationModels(
-        segmenter=PyannoteSegmenter(seg_dir, step=settings.diarize_segmentation_step),
+        segmenter=PyannoteSegmenter(seg_dir, step=settings.diarize.segmentation_step),
         embedder=CamPlusEmbedder(emb_dir),
         vad=SileroVad(store.path_for(settings.vad_model)),
     )

@@ -72,7 +72,16 @@ class DiarizationOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> DiarizationOptions:
         """The site's settings (the one place they are copied into these options)."""
-        return cls(threshold=settings.diarize_cluster_threshold)
+        return cls(threshold=settings.diarize.cluster_threshold)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The costly part of a diarization (``OfflineDiarizer.prepare``), before clustering."""
+
+    segmentations: Any  # pyannote SlidingWindowFeature (num_chunks, num_frames, V), 0/1
+    count: Any  # SlidingWindowFeature (total_frames, 1): how many speak in each frame
+    embeddings: np.ndarray = field(repr=False)  # (num_chunks, V, 192), NaN for silent slots
 
 
 @dataclass(frozen=True)
@@ -187,7 +196,7 @@ class OfflineDiarizer:
             prepared, duration, num_speakers, min_speakers, max_speakers, samples=samples
         )
 
-    def prepare(self, samples: np.ndarray):  # type: ignore[no-untyped-def]
+    def prepare(self, samples: np.ndarray) -> Prepared | None:
         """Segmentation, speaker count and embeddings (the costly part); None when silent."""
         from pyannote.audio.pipelines.utils.diarization import SpeakerDiarizationMixin
 
@@ -210,11 +219,11 @@ class OfflineDiarizer:
             # shape: (num_chunks, num_frames, V): one slot per stretch of one local speaker
         embeddings = self._embeddings(samples, segmentations)
         # shape: (num_chunks, 3, 192), NaN for inactive local speakers
-        return segmentations, count, embeddings
+        return Prepared(segmentations, count, embeddings)
 
-    def finish(  # type: ignore[no-untyped-def]
+    def finish(
         self,
-        prepared,
+        prepared: Prepared,
         duration: float,
         num_speakers: int | None = None,
         min_speakers: int | None = None,
@@ -227,7 +236,7 @@ class OfflineDiarizer:
         from pyannote.audio.pipelines.utils.diarization import SpeakerDiarizationMixin
         from pyannote.core import SlidingWindowFeature
 
-        segmentations, count, embeddings = prepared
+        segmentations, count, embeddings = prepared.segmentations, prepared.count, prepared.embeddings
         binarized = segmentations
         count = SlidingWindowFeature(count.data.copy(), count.sliding_window)
         hard_clusters, centroids = self._cluster(

@@ -99,12 +99,15 @@ class StreamingOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StreamingOptions:
-        """The site's settings (the one place they are copied into these options)."""
+        """The site's settings (the one place they are copied into these options); a setting
+        left unset keeps the default written here."""
+        d, o = settings.diarize, cls()
         return cls(
-            window=settings.diarize_live_window,
-            step=settings.diarize_live_step,
-            latency=settings.diarize_live_latency,
-            voiceprint_similarity=settings.voiceprint_match_threshold,
+            window=o.window if d.live_window is None else d.live_window,
+            step=o.step if d.live_step is None else d.live_step,
+            latency=o.latency if d.live_latency is None else d.live_latency,
+            voiceprint_similarity=o.voiceprint_similarity if d.voiceprint_match_threshold is None
+            else d.voiceprint_match_threshold,
         )
 
     def __post_init__(self) -> None:

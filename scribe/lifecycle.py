@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scribe.errors import SessionError
-from scribe.live.events import Event
+from scribe.live.events import Event, StatePayload
 from scribe.live.service import LiveService, LiveStart
 from scribe.storage import Database
 from scribe.web.models import Hearing
@@ -217,9 +217,9 @@ class HearingLifecycle:
 
     def on_session_event(self, event: Event) -> None:
         """A session's state event moves its hearing (WebSocket ops, crashes, the CLI)."""
-        if event.type != "state":
+        if not isinstance(event.payload, StatePayload):
             return
-        step = SESSION_STEPS.get(str(event.data.get("state")))
+        step = SESSION_STEPS.get(event.payload.state)
         if step is None or event.session in getattr(self._driving, "ids", ()):
             return
         try:
@@ -255,7 +255,7 @@ class HearingLifecycle:
         sealed: list[str] = []
         if live is not None:
             for meta in live.recover_unfinished():  # each reports "interrupted" to us
-                sealed.append(str(meta.get("id")))
+                sealed.append(meta.id)
         with self.db.transaction() as tx:
             cut_off = tx.scalars(select(Hearing).where(
                 Hearing.status.in_([s.value for s in RECORDING_STATES]))).all()

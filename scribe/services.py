@@ -112,17 +112,17 @@ class AppServices:
     def close(self) -> None:
         if self.live is not None:
             # stops what records, then lets the final passes already asked for finish
-            self.live.close(self.settings.server_final_pass_wait_s)
+            self.live.close(self.settings.server.final_pass_wait_s)
 
 
 def build_app_services(settings: Settings, db: Database, *, live: LiveService | None = None) -> AppServices:
     """The server's components. ``live`` replaces the engine (tests inject one); otherwise
-    the models load here when ``settings.server_load_models``."""
+    the models load here when ``settings.server.load_models``."""
     from scribe.live.bridge import ManagerBridge
 
     engine = None
     configure_torch(settings)  # before any model: the server diarizes and may draft
-    if live is None and settings.server_load_models:
+    if live is None and settings.server.load_models:
         engine = load_live_engine(settings, db=db)
         live = ManagerBridge(engine.manager())
     return AppServices(settings, db, live, HearingLifecycle(db, live), engine,

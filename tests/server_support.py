@@ -160,7 +160,7 @@ class MemoryLive:
     def observe(self, listener: Any) -> None:
         self.observers.append(listener)
 
-    def recover_unfinished(self) -> list[dict[str, Any]]:
+    def recover_unfinished(self) -> list[Any]:
         return []
 
     def resumable(self) -> list[str]:

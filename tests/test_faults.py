@@ -176,12 +176,6 @@ def test_a_voice_enrolment_does_not_stall_a_live_websocket(
         server.close()
 
 
-def test_torch_threads_are_set_in_one_place_only() -> None:
-    callers = [str(p.relative_to(ROOT)) for d in ("scribe", "diarize", "benchmarks")
-               for p in (ROOT / d).rglob("*.py") if "set_num_threads(" in p.read_text(encoding="utf-8")]
-    assert callers == ["scribe/torch_threads.py"], callers
-
-
 @pytest.mark.models
 def test_the_torch_thread_count_stays_what_the_composition_root_chose(tmp_path: Path) -> None:
     """Loading the diarizer and then the drafting model in one process used to leave torch at

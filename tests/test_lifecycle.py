@@ -296,3 +296,36 @@ def test_a_final_pass_a_shutdown_left_undone_runs_on_the_next_start(
     second.close()
     db.dispose()
 
+
+
+def test_the_cli_recovery_moves_the_hearing_like_the_server_does(tmp_path: Path) -> None:
+    """`scribe sessions recover` on the desk machine: the crashed session is sealed and its
+    hearing becomes "interrupted" through the same lifecycle, not left "recording"."""
+    import numpy as np
+
+    from scribe.cli._db import open_database
+    from scribe.live.archive import AudioWriter
+    from scribe.settings import Settings
+    from scribe.web.models import Hearing
+
+    settings = Settings(data_dir=tmp_path)
+    db = open_database(settings)
+    with db.transaction() as tx:
+        tx.add(Hearing(id="h9", office="城关司法所", kind="mediation", parties=[], status="recording",
+                       live_session_id="h-h9"))
+    db.dispose()
+    folder = SessionFolder(settings.sessions_path / "h-h9")
+    folder.root.mkdir(parents=True)
+    folder.write_meta({"id": "h-h9", "v": 1, "state": "recording", "source": "websocket", "language": "zh"})
+    writer = AudioWriter(folder.audio)  # a recorder killed after 3 s: flushed, never closed
+    writer.append((np.sin(np.arange(48000) / 7) * 3000).astype(np.int16))
+    writer.flush()
+    out = subprocess.run([sys.executable, "-m", "scribe", "sessions", "recover"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "SCRIBE_DATA_DIR": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    assert "h-h9: recovered 3.0 s" in out.stderr + out.stdout
+    assert folder.meta().state == "interrupted" and folder.meta().recovered_seconds == 3.0
+    db = open_database(settings)
+    with db.transaction() as tx:
+        assert tx.get(Hearing, "h9").status == "interrupted"  # type: ignore[union-attr]
+    db.dispose()

@@ -49,7 +49,11 @@ def diarize(
     turns = list(result.turns)
     if voiceprints:
         known = _store(settings).load()
-        mapping = match_voiceprints(result.centroids, known, settings.voiceprint_match_threshold)
+        from diarize import StreamingOptions
+
+        # the live diarizer's bar, so a voice is recognised alike live and offline
+        bar = StreamingOptions.from_settings(settings).voiceprint_similarity
+        mapping = match_voiceprints(result.centroids, known, bar)
         turns = relabel(turns, mapping)
     if output is None:
         sys.stdout.write(format_rttm(turns, audio.stem))
@@ -101,7 +105,7 @@ def enrol(
         embedding=embedding,
         speech_seconds=seconds,
         consent=Consent(dt.datetime.now(dt.timezone.utc), consent_by, notice),
-        model=settings.diarize_embedding_model,
+        model=settings.diarize.embedding_model,
     )
     console.print(f"enrolled voiceprint {info.id} from {seconds:.1f} s of speech")
 

@@ -99,7 +99,7 @@ def record(
     error = session.source_error
     if error is not None:
         console.print(f"[red]capture stopped: {error}[/red] (what was recorded is kept)")
-    console.print(f"session {session.id}: {meta['duration']:.1f} s recorded -> {session.folder.root}")
+    console.print(f"session {session.id}: {meta.duration or 0.0:.1f} s recorded -> {session.folder.root}")
     if final_pass:
         transcript = manager.finish(session.id)  # the view is subscribed to the bus already
         console.print(f"final pass: {len(transcript.segments)} segments -> {session.folder.final_transcript}")

@@ -75,8 +75,8 @@ def _transcript(folder, which: Which):  # type: ignore[no-untyped-def]
         # still recording or crashed: rebuild from the journal
         from scribe.live.transcripts import transcript_from_events
 
-        meta = folder.read_meta()
-        return transcript_from_events(folder.events(), float(meta.get("duration") or 0.0), meta)
+        meta = folder.meta()
+        return transcript_from_events(folder.events(), meta.duration or 0.0, meta)
     raise SessionError(f"session {folder.id} has no final transcript yet",
                        fix=f"run `scribe sessions finish {folder.id}`")
 
@@ -178,7 +178,7 @@ def recover() -> None:
         console.print("no interrupted sessions")
     for folder in found:
         meta = manager.recover(folder.id)  # its hearing (if any) becomes "interrupted"
-        console.print(f"{folder.id}: recovered {meta.get('duration', 0):.1f} s of audio; "
+        console.print(f"{folder.id}: recovered {meta.duration or 0.0:.1f} s of audio; "
                       f"finish it with `scribe sessions finish {folder.id}`")
 
 

@@ -79,7 +79,7 @@ def envelope(event_type: str, timestamp: dt.datetime, data: dict[str, Any]) -> d
 def document_approved(doc: Document, settings: Settings, *, now: dt.datetime) -> dict[str, Any]:
     """The ``document.approved`` payload for an approved ``doc`` (files already hashed)."""
     fields = values_of(doc.fields)
-    minimise = settings.delivery_minimise_payload
+    minimise = settings.delivery.minimise_payload
     record = case_record(doc.kind, doc.office, fields, settings)
     if minimise:
         fields = minimised(fields)
@@ -109,7 +109,7 @@ def session_completed(
 ) -> dict[str, Any]:
     files = []
     for kind, path in (("transcript", summary.transcript_path), ("audio", summary.audio_path)):
-        if path is None or (kind == "audio" and not settings.delivery_include_audio):
+        if path is None or (kind == "audio" and not settings.delivery.include_audio):
             continue
         files.append(_describe_file(kind, Path(path)))
     data = {
@@ -131,9 +131,9 @@ def session_completed(
 
 def privacy_note(settings: Settings) -> dict[str, Any]:
     return {
-        "minimised": settings.delivery_minimise_payload,
-        "omitted": sorted(MINIMISED_KEYS) if settings.delivery_minimise_payload else [],
-        "audio_included": settings.delivery_include_audio,
+        "minimised": settings.delivery.minimise_payload,
+        "omitted": sorted(MINIMISED_KEYS) if settings.delivery.minimise_payload else [],
+        "audio_included": settings.delivery.include_audio,
     }
 
 
@@ -172,7 +172,7 @@ def case_record(
         "place": _text(fields.get("place")),
         "scale": _text(fields.get("event_scale")),
         "category_name": category,
-        "category_code": category_code(category, settings.delivery_category_codes),
+        "category_code": category_code(category, settings.delivery.category_codes),
         "people_count": _int(fields.get("people_count")) or len(parties) or None,
         "summary": (summary or None) and summary[:SUMMARY_LIMIT],
         "organisations": [t for t in (_text(o) for o in _list(fields.get("organisations"))) if t],
@@ -268,7 +268,7 @@ def file_entries(doc: Document, settings: Settings, *, now: dt.datetime) -> list
     """Hash, size and a signed link (or inline base64) for each of the document's files."""
     out = []
     for kind, info in sorted((doc.files or {}).items()):
-        if kind == "audio" and not settings.delivery_include_audio:
+        if kind == "audio" and not settings.delivery.include_audio:
             continue
         path = Path(info["path"])
         entry: dict[str, Any] = {
@@ -281,8 +281,8 @@ def file_entries(doc: Document, settings: Settings, *, now: dt.datetime) -> list
             "sha256": info["sha256"],
         }
         if (
-            settings.delivery_inline_files
-            and int(info["size"]) <= settings.delivery_inline_max_bytes
+            settings.delivery.inline_files
+            and int(info["size"]) <= settings.delivery.inline_max_bytes
         ):
             entry["content_base64"] = base64.b64encode(path.read_bytes()).decode("ascii")
         else:

@@ -41,8 +41,8 @@ class AccessDenied(DeliveryError):
 
 def link_key(settings: Settings) -> bytes:
     """The key that signs download links: configured, or created once in the data dir."""
-    if settings.delivery_link_secret:
-        return settings.delivery_link_secret.get_secret_value().encode("utf-8")
+    if settings.delivery.link_secret:
+        return settings.delivery.link_secret.get_secret_value().encode("utf-8")
     path = settings.data_dir / LINK_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +70,7 @@ def signed_file_url(
     document_id: str, kind: str, version: int, settings: Settings, *, now: dt.datetime
 ) -> tuple[str, dt.datetime]:
     """A download link for one file of one document version, and when it expires."""
-    expires_at = now + dt.timedelta(seconds=settings.delivery_link_ttl_s)
+    expires_at = now + dt.timedelta(seconds=settings.delivery.link_ttl_s)
     expires = int(expires_at.timestamp())
     query = urlencode(
         {
@@ -79,7 +79,7 @@ def signed_file_url(
             "sig": _link_sig(link_key(settings), document_id, kind, version, expires),
         }
     )
-    base = settings.delivery_public_base_url.rstrip("/")
+    base = settings.delivery.public_base_url.rstrip("/")
     return f"{base}{file_path(document_id, kind)}?{query}", expires_at
 
 

@@ -93,10 +93,10 @@ class DeliveryWorker:
         resolver: Resolver = resolve,
         worker_id: str | None = None,
     ) -> None:
-        if settings.delivery_lease_s <= settings.delivery_timeout_s:
+        if settings.delivery.lease_s <= settings.delivery.timeout_s:
             raise DeliveryError(
-                f"delivery_lease_s ({settings.delivery_lease_s}) must exceed "
-                f"delivery_timeout_s ({settings.delivery_timeout_s})",
+                f"delivery_lease_s ({settings.delivery.lease_s}) must exceed "
+                f"delivery_timeout_s ({settings.delivery.timeout_s})",
                 fix="raise SCRIBE_DELIVERY_LEASE_S, or a slow answer would be sent twice",
             )
         self.db = db
@@ -110,7 +110,7 @@ class DeliveryWorker:
         # (tests, a site's proxy set-up) is used as it is.
         self._pins: PinnedBackend | None = None
         if client is None:
-            client, self._pins = pinned_client(settings.delivery_timeout_s)
+            client, self._pins = pinned_client(settings.delivery.timeout_s)
         self.client = client
 
     async def aclose(self) -> None:
@@ -133,7 +133,7 @@ class DeliveryWorker:
         claims = await asyncio.to_thread(self._claim, self.clock.now())
         if not claims:
             return 0
-        limit = asyncio.Semaphore(max(1, self.settings.delivery_concurrency))
+        limit = asyncio.Semaphore(max(1, self.settings.delivery.concurrency))
 
         async def one(claim: Claim) -> None:
             async with limit:
@@ -164,7 +164,7 @@ class DeliveryWorker:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            wait = self.settings.delivery_poll_interval_s
+            wait = self.settings.delivery.poll_interval_s
             if deadline is not None:
                 wait = min(wait, max(0.0, deadline - time.monotonic()))
             try:
@@ -193,7 +193,7 @@ class DeliveryWorker:
     # -- claim ------------------------------------------------------------------------------
 
     def _claim(self, now: dt.datetime) -> list[Claim]:
-        lease_until = now + dt.timedelta(seconds=self.settings.delivery_lease_s)
+        lease_until = now + dt.timedelta(seconds=self.settings.delivery.lease_s)
         token = f"{self.worker_id}:{secrets.token_hex(6)}"
         free = or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now)
         with self.db.transaction() as tx:
@@ -207,7 +207,7 @@ class DeliveryWorker:
                     free,
                 )
                 .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(self.settings.delivery_batch_size)
+                .limit(self.settings.delivery.batch_size)
             )
             if not self.db.is_sqlite:
                 # Several workers on PostgreSQL: each skips the rows another is claiming.
@@ -282,7 +282,7 @@ class DeliveryWorker:
                 attempted_at,
                 None,
                 _ms(started),
-                f"timeout after {self.settings.delivery_timeout_s:g} s ({type(exc).__name__})",
+                f"timeout after {self.settings.delivery.timeout_s:g} s ({type(exc).__name__})",
             )
         except httpx.HTTPError as exc:
             return AttemptResult(attempted_at, None, _ms(started), _describe(exc))
@@ -353,8 +353,8 @@ class DeliveryWorker:
             d.first_attempt_at = result.attempted_at
         delay = retry_delay(
             d.attempts,
-            self.settings.delivery_retry_schedule_s,
-            self.settings.delivery_jitter,
+            self.settings.delivery.retry_schedule_s,
+            self.settings.delivery.jitter,
             self.rng,
         )
         if delay is None:
@@ -363,7 +363,7 @@ class DeliveryWorker:
         wanted = parse_retry_after(result.retry_after, now)
         if wanted is not None:
             # Honour the receiver's pace, but never park a message beyond the cap.
-            delay = max(delay, min(wanted, self.settings.delivery_max_retry_after_s))
+            delay = max(delay, min(wanted, self.settings.delivery.max_retry_after_s))
         d.next_attempt_at = now + dt.timedelta(seconds=delay)
         return "retry"
 

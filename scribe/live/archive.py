@@ -27,7 +27,8 @@ import json
 import os
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,61 @@ from scribe.types import SAMPLE_RATE
 
 WAV_HEADER_BYTES = 44
 _BYTES_PER_SAMPLE = 2
+
+
+@dataclass(frozen=True)
+class SessionMeta:
+    """A session folder's ``session.json`` (docs/events.md "Session folder"), typed. JSON only
+    where the folder reads and writes it; everything else passes this around."""
+
+    id: str
+    state: str = ""  # recording | paused | stopping | stopped | finalizing | finished | interrupted
+    created_at: str = ""
+    title: str = ""
+    source: str = ""  # "websocket" for the desk's sessions; the CLI's capture description else
+    language: str = "auto"
+    hotwords: tuple[str, ...] = ()
+    case: Mapping[str, Any] | None = None  # the case file as given (its own JSON format)
+    live_model: str = ""
+    duration: float | None = None  # s of audio, once sealed
+    audio_sha256: str | None = None
+    stopped_at: str | None = None
+    # set by the recovery of a crashed recorder
+    interrupted_at: str | None = None  # the recorder's last write
+    recovered_at: str | None = None
+    recovered_seconds: float | None = None
+    finished_at: str | None = None
+    final_model: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SessionMeta:
+        def num(key: str) -> float | None:
+            value = data.get(key)
+            return float(value) if value is not None else None
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return str(value) if value is not None else None
+
+        return cls(
+            id=str(data.get("id") or ""),
+            state=str(data.get("state") or ""),
+            created_at=str(data.get("created_at") or ""),
+            title=str(data.get("title") or ""),
+            source=str(data.get("source") or ""),
+            language=str(data.get("language") or "auto"),
+            hotwords=tuple(str(h) for h in data.get("hotwords") or ()),
+            case=data.get("case") or None,
+            live_model=str(data.get("live_model") or ""),
+            duration=num("duration"),
+            audio_sha256=text("audio_sha256"),
+            stopped_at=text("stopped_at"),
+            interrupted_at=text("interrupted_at"),
+            recovered_at=text("recovered_at"),
+            recovered_seconds=num("recovered_seconds"),
+            finished_at=text("finished_at"),
+            final_model=text("final_model"),
+        )
 
 
 def wav_header(num_samples: int) -> bytes:
@@ -236,11 +292,15 @@ class SessionFolder:
             os.fsync(fh.fileno())
         os.replace(tmp, self.meta_path)
 
-    def update_meta(self, **changes: Any) -> dict[str, Any]:
+    def update_meta(self, **changes: Any) -> SessionMeta:
         meta = self.read_meta()
         meta.update(changes)
         self.write_meta(meta)
-        return meta
+        return SessionMeta.from_json(meta)
+
+    def meta(self) -> SessionMeta:
+        """``session.json``, typed (``read_meta`` is the raw JSON, for exports)."""
+        return SessionMeta.from_json(self.read_meta())
 
     def events(self) -> list[Event]:
         return read_journal(self.journal)

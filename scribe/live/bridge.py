@@ -15,6 +15,7 @@ from typing import Any
 
 from scribe.errors import SessionError
 from scribe.live.manager import SessionManager, valid_session_id
+from scribe.live.archive import SessionMeta
 from scribe.live.events import Event
 from scribe.live.pipeline import LiveOptions
 from scribe.live.service import LiveStart
@@ -42,7 +43,7 @@ class ManagerBridge:
         if self.manager.get(session_id) is not None:
             return session_id
         if (self.manager.root / session_id / "session.json").exists():
-            state = self.manager.folder(session_id).read_meta().get("state")
+            state = self.manager.folder(session_id).meta().state
             if state in UNFINISHED:
                 raise SessionError(f"the session of hearing {start.hearing_id} was interrupted",
                                    fix="finish it (`scribe sessions finish`) before recording again")
@@ -77,21 +78,25 @@ class ManagerBridge:
             action()
 
     def stop(self, session_id: str) -> None:
+        session = self.manager.get(session_id)
+        if session is None and self.manager.folder(session_id).meta().state not in UNFINISHED:
+            # already stopped (by a client over the WebSocket): the hearing only catches up
+            return
         self._live(session_id).stop()
         if self.manager.final_pass is not None:
             self.manager.finish_later(session_id)
 
     def state(self, session_id: str) -> dict[str, Any]:
         folder = self.manager.folder(session_id)
-        meta = folder.read_meta()
-        return {
-            "state": meta.get("state"),
-            "final_ready": meta.get("state") == FINISHED and folder.final_transcript.exists(),
-            "duration": meta.get("duration"),
-            "audio_sha256": meta.get("audio_sha256"),
+        meta = folder.meta()
+        return {  # JSON for the desk's GET /api/hearings/{id}/live
+            "state": meta.state,
+            "final_ready": meta.state == FINISHED and folder.final_transcript.exists(),
+            "duration": meta.duration,
+            "audio_sha256": meta.audio_sha256,
             # set when a crash ended the recording and the start-up recovery sealed it
-            "interrupted_at": meta.get("interrupted_at"),
-            "recovered_seconds": meta.get("recovered_seconds"),
+            "interrupted_at": meta.interrupted_at,
+            "recovered_seconds": meta.recovered_seconds,
         }
 
     def transcript(self, session_id: str) -> dict[str, Any] | None:
@@ -100,9 +105,9 @@ class ManagerBridge:
             if path.exists():
                 data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
                 return data
-        meta = folder.read_meta()
+        meta = folder.meta()
         session = self.manager.get(session_id)
-        duration = session.writer.duration if session else float(meta.get("duration") or 0.0)
+        duration = session.writer.duration if session else (meta.duration or 0.0)
         events = folder.events()
         if not any(e.type == "final" for e in events):
             return None
@@ -122,7 +127,7 @@ class ManagerBridge:
     def observe(self, listener: Callable[[Event], None]) -> None:
         self.manager.observe(listener)
 
-    def recover_unfinished(self) -> list[dict[str, Any]]:
+    def recover_unfinished(self) -> list[SessionMeta]:
         return self.manager.recover_unfinished()
 
     def resumable(self) -> list[str]:

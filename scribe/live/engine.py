@@ -44,18 +44,18 @@ class LiveEngine:
             TranscriberRecogniser(self.transcriber),
             options,
             diarizer=self.streaming_diarizer() if self.streaming_diarizer else None,
-            degrader=Degrader(max_lag=self.settings.live_max_lag),
+            degrader=Degrader(max_lag=self.settings.live.max_lag),
         )
 
     def final_pass(self) -> FinalPass:
-        return FinalPass(self.transcriber, self.offline_diarizer, beam_size=self.settings.final_pass_beam)
+        return FinalPass(self.transcriber, self.offline_diarizer, beam_size=self.settings.live.final_pass_beam)
 
     def manager(self, root: Path | None = None) -> SessionManager:
         return SessionManager(
             root or self.settings.sessions_path,
             self.pipeline,
             self.final_pass(),
-            flush_interval=self.settings.live_flush_interval,
+            flush_interval=self.settings.live.flush_interval,
             live_model=self.transcriber.engine.name,
             default_options=self.options(),
         )

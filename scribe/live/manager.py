@@ -25,6 +25,7 @@ from scribe.live.archive import (
     Journal,
     SessionFolder,
     SessionLock,
+    SessionMeta,
     iter_session_folders,
     repair_wav,
     sha256_of,
@@ -185,16 +186,16 @@ class SessionManager:
         """Sessions whose recorder died (state says recording, nobody holds the lock)."""
         found = []
         for folder in iter_session_folders(self.root):
-            if folder.read_meta().get("state") in UNFINISHED and self.get(folder.id) is None:
+            if folder.meta().state in UNFINISHED and self.get(folder.id) is None:
                 if not SessionLock(folder.lock_path).held_elsewhere():
                     found.append(folder)
         return found
 
-    def recover_unfinished(self) -> builtins.list[dict[str, Any]]:
+    def recover_unfinished(self) -> builtins.list[SessionMeta]:
         """At start-up (server lifespan, CLI): seal every session a crash left behind."""
         return [self.recover(folder.id) for folder in self.unfinished()]
 
-    def recover(self, session_id: str) -> dict[str, Any]:
+    def recover(self, session_id: str) -> SessionMeta:
         """Seal a crashed session: audio up to the last write, every journalled final kept."""
         folder = self.folder(session_id)
         lock = SessionLock(folder.lock_path)
@@ -202,8 +203,8 @@ class SessionManager:
             raise SessionError(f"session {session_id} is still being recorded by another process",
                                fix="stop it there first")
         try:
-            meta = folder.read_meta()
-            if meta.get("state") not in UNFINISHED:
+            meta = folder.meta()
+            if meta.state not in UNFINISHED:
                 return meta
             interrupted_at = _last_write(folder)
             samples = repair_wav(folder.audio) if folder.audio.exists() else 0
@@ -220,7 +221,7 @@ class SessionManager:
                 recovered_seconds=round(duration, 3),
             )
             bus.publish(ev.state(INTERRUPTED, recovered_seconds=round(duration, 3),
-                                 interrupted_at=meta["interrupted_at"], finals=len(live.segments)))
+                                 interrupted_at=meta.interrupted_at, finals=len(live.segments)))
             bus.journal.close()
             return meta
         finally:
@@ -228,7 +229,7 @@ class SessionManager:
 
     # -- finishing ------------------------------------------------------------------------
 
-    def stop(self, session_id: str) -> dict[str, Any]:
+    def stop(self, session_id: str) -> SessionMeta:
         session = self.get(session_id)
         if session is None:
             raise SessionError(f"session {session_id} is not recording in this process",
@@ -244,7 +245,7 @@ class SessionManager:
         if live is not None and live.state not in (STOPPED, FINISHED):
             raise SessionError(f"session {session_id} is still recording", fix="stop it first")
         folder = self.folder(session_id)
-        if folder.read_meta().get("state") in UNFINISHED:
+        if folder.meta().state in UNFINISHED:
             self.recover(session_id)
         lock = SessionLock(folder.lock_path)
         if not lock.acquire():
@@ -253,7 +254,7 @@ class SessionManager:
         bus = live.bus if live is not None else self._bus(session_id, folder)
         unsubscribe = bus.subscribe(listener) if listener is not None else None
         try:
-            before = folder.read_meta().get("state")
+            before = folder.meta().state
             folder.update_meta(state=FINALIZING)
             bus.publish(ev.state(FINALIZING))
             try:
@@ -267,7 +268,7 @@ class SessionManager:
                 bus.publish(ev.error("final_pass_failed", f"the final pass failed: {exc}; the "
                                      "recording and live text are kept, run it again"))
                 raise
-            roles = dict((transcript_from_events(folder.events(), 0.0, {}).info.get("roles") or {}))
+            roles = dict((transcript_from_events(folder.events(), 0.0, None).info.get("roles") or {}))
             transcript = replace(transcript, info=dict(transcript.info) | {"roles": roles})
             _write_json(folder.final_transcript, transcript.to_dict())
             folder.update_meta(state=FINISHED, finished_at=utc_iso(), final_model=transcript.model)
@@ -314,11 +315,11 @@ class SessionManager:
         during it, or a recording recovered after a crash): ``finish_later`` each at start-up."""
         out = []
         for folder in iter_session_folders(self.root):
-            meta = folder.read_meta()
+            meta = folder.meta()
             if folder.final_transcript.exists() or self.get(folder.id) is not None:
                 continue
-            if meta.get("state") == FINALIZING or (
-                meta.get("source") == "websocket" and meta.get("state") in (STOPPED, INTERRUPTED)
+            if meta.state == FINALIZING or (
+                meta.source == "websocket" and meta.state in (STOPPED, INTERRUPTED)
             ):
                 out.append(folder.id)
         return out

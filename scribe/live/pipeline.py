@@ -36,7 +36,8 @@ import numpy as np
 
 from scribe.live import events as ev
 from scribe.live.events import Event
-from scribe.live.vad_stream import WINDOW, SpeechProbability
+from scribe.asr.vad import WINDOW
+from scribe.live.vad_stream import SpeechProbability
 from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn, TranscriptSegment
 
 if TYPE_CHECKING:
@@ -112,11 +113,11 @@ class LiveOptions:
         return cls(
             language=language,
             hotwords=hotwords,
-            min_silence=settings.live_min_silence,
-            max_utterance=settings.live_max_utterance,
-            partial_interval=settings.live_partial_interval,
-            final_beam=settings.live_final_beam,
-            context_seconds=settings.live_context_seconds,
+            min_silence=settings.live.min_silence,
+            max_utterance=settings.live.max_utterance,
+            partial_interval=settings.live.partial_interval,
+            final_beam=settings.live.final_beam,
+            context_seconds=settings.live.context_seconds,
         )
 
 
@@ -511,9 +512,7 @@ class StreamingPipeline:
             end = min(offset + seg.end, offset + len(audio) / SAMPLE_RATE)
             seg_id = f"{utt_id}.{k}"
             speaker = self._speaker_for(start, end)
-            words = [
-                replace(w, start=w.start + offset, end=w.end + offset).to_dict() for w in seg.words
-            ]
+            words = [replace(w, start=w.start + offset, end=w.end + offset) for w in seg.words]
             out.append(ev.final(seg_id, utt_id, start, end, seg.text, speaker,
                                 result.language or (self.language or ""), words))
             self._recent.append(_Final(seg_id, start, end, speaker))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from scribe.live.archive import SessionMeta
 from scribe.live.events import Event
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class LiveService(Protocol):
         """Report every event of every session to ``listener`` before any client."""
         ...
 
-    def recover_unfinished(self) -> list[dict[str, Any]]:
+    def recover_unfinished(self) -> list[SessionMeta]:
         """Seal the sessions a crash left recording; their metadata."""
         ...
 

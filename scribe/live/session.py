@@ -25,7 +25,15 @@ import numpy as np
 
 from scribe.errors import SessionError
 from scribe.live import events as ev
-from scribe.live.archive import AudioWriter, Journal, SessionFolder, SessionLock, sha256_of, to_pcm16
+from scribe.live.archive import (
+    AudioWriter,
+    Journal,
+    SessionFolder,
+    SessionLock,
+    SessionMeta,
+    sha256_of,
+    to_pcm16,
+)
 from scribe.live.events import Event
 from scribe.live.pipeline import DEGRADE_MESSAGES, LiveOptions, StreamingPipeline
 from scribe.live.sources import CaptureSource
@@ -79,7 +87,7 @@ class EventBus:
 
     def publish(self, event: Event) -> Event:
         with self._lock:
-            stamped = Event(event.type, event.data, self.session_id, self._seq, time.time())
+            stamped = event.stamped(self.session_id, self._seq, time.time())
             self._seq += 1
             self.journal.write(stamped)
             listeners = list(self._listeners)
@@ -168,7 +176,7 @@ class LiveSession:
                 f"session {self.id} is being recorded by another process",
                 fix="stop that recording first, or start a new session",
             )
-        self.meta = folder.read_meta()
+        self.meta = folder.meta()
         self.writer = AudioWriter(folder.audio, flush_interval=flush_interval)
         self.bus = EventBus(self.id, Journal(folder.journal), next_seq=_next_seq(folder))
         # subscribed before the first event: the hearing lifecycle must see "recording" too
@@ -194,7 +202,7 @@ class LiveSession:
         self.state = RECORDING
         self.started_at = time.time()
         self._worker.start()
-        self._set_state(RECORDING, source=self.meta.get("source"))
+        self._set_state(RECORDING, source=self.meta.source or None)
 
     # -- input ----------------------------------------------------------------------------
 
@@ -352,7 +360,7 @@ class LiveSession:
 
     # -- stopping ----------------------------------------------------------------------------
 
-    def stop(self) -> dict[str, Any]:
+    def stop(self) -> SessionMeta:
         """Stop capture, finish the live text, seal the audio; returns the session metadata."""
         if self._stopped:
             return self.meta
@@ -413,6 +421,3 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
 
-
-def options_to_meta(options: LiveOptions) -> dict[str, Any]:
-    return {"language": options.language, "hotwords": list(options.hotwords)}

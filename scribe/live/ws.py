@@ -109,7 +109,7 @@ class _Connection:
         if self.session is not None:
             self.session.bus.publish(event)  # reaches this client through its subscription
         else:
-            await self.ws.send_text(Event(event.type, event.data, self.session_id).to_json())
+            await self.ws.send_text(replace(event, session=self.session_id).to_json())
 
     # -- attaching -------------------------------------------------------------------------
 
@@ -218,8 +218,7 @@ class _Connection:
             # the desk API opened has no source yet, and this socket becomes it
             if self.session.source is None and self.session.state in ("recording", "paused"):
                 self.session.start_source(PushSource("websocket"))
-            await self._send(Event("state", {"state": self.session.state, "resumed": True},
-                                   self.session_id, 0))
+            await self._send(replace(ev.state(self.session.state, resumed=True), session=self.session_id))
             return
         if (self.manager.root / self.session_id / "session.json").exists():
             await self._reply_error("session_closed", f"session {self.session_id} is no longer "

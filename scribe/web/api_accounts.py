@@ -80,13 +80,13 @@ def login(body: LoginIn, request: Request, response: Response, tx: Tx) -> MeOut:
             audit.record(own, "anonymous", Action.LOGIN_FAILED, "user", "?", client=ip)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong user name or password")
     throttle.succeeded(*keys)
-    cookie, row = service.start_login_session(tx, user, settings.login_session_hours)
+    cookie, row = service.start_login_session(tx, user, settings.server.login_session_hours)
     principal = service.user_principal(user, row)
     audit.record(tx, principal, Action.LOGIN, "user", user.id, office=user.office, client=ip)
     response.set_cookie(
         COOKIE,
         cookie,
-        max_age=int(settings.login_session_hours * 3600),
+        max_age=int(settings.server.login_session_hours * 3600),
         httponly=True,
         secure=request.app.state.cookie_secure,
         samesite="strict",
