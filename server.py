@@ -3,7 +3,7 @@
 ``create_app(settings)`` wires thin routes (``scribe/web``) over the accounts, hearings, live,
 documents and delivery areas. The lifespan opens the database, creates the first admin from
 ``SCRIBE_ADMIN_PASSWORD`` when there is none, and loads the speech models once for every session
-(``app.state.live``). Tests build their own ``Settings`` and may inject a live engine.
+(``scribe.services.AppServices``, injected into routes with ``Depends(services)``). Tests build their own ``Settings`` and may inject a live engine.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from scribe.errors import (
     ScribeError,
     SessionError,
 )
+from scribe.live.service import LiveService
+from scribe.services import build_app_services
 from scribe.settings import Settings, get_settings
 from scribe.storage import Database
 
@@ -99,15 +101,15 @@ def bootstrap_admin(db: Database, settings: Settings) -> str | None:
     from scribe.accounts.principal import ALL_OFFICES, Role
 
     with db.transaction() as tx:
-        if service.has_admin(tx) or settings.admin_password is None:
+        if service.has_admin(tx) or settings.server.admin_password is None:
             return None
         user = service.create_user(
             tx,
-            settings.admin_username,
-            settings.admin_password.get_secret_value(),
+            settings.server.admin_username,
+            settings.server.admin_password.get_secret_value(),
             Role.ADMIN,
             ALL_OFFICES,
-            display_name=settings.admin_username,
+            display_name=settings.server.admin_username,
         )
         audit.record(tx, "system:bootstrap", Action.CREATE, "user", user.id, role="admin")
         return user.username
@@ -130,16 +132,8 @@ async def _run_delivery_worker(db: Database, settings: Settings, stop: asyncio.E
                 pass
 
 
-def load_live_engine(settings: Settings, metrics: Metrics) -> Any:
-    """The live-session engine with its models loaded once, or None when models are off."""
-    if not settings.server_load_models:
-        return None
-    from scribe.web.live_engine import build_live_bridge
-
-    return build_live_bridge(settings, metrics)
-
-
-def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, live: LiveService | None = None) -> FastAPI:
+    """The app; ``live`` replaces the live engine the lifespan would build (tests)."""
     settings = settings or get_settings()
     metrics = Metrics()
 
@@ -152,11 +146,18 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
         created = bootstrap_admin(db, settings)
         if created:
             log.info("created the first admin %r from SCRIBE_ADMIN_PASSWORD", created)
-        # the speech models load once here (seconds) and serve every hearing of the process
-        app.state.live = live if live is not None else load_live_engine(settings, metrics)
+        # the composition root: the speech models load once here (seconds) and serve every
+        # hearing of the process; routes get the parts with Depends(services)
+        built = await asyncio.to_thread(build_app_services, settings, db, live=live)
+        app.state.services = built
+        # before the first request: hearings a crash left "recording" become "interrupted",
+        # their audio sealed and their final passes queued
+        for found in await asyncio.to_thread(built.lifecycle.recover):
+            log.info("hearing %s was interrupted; %.0f s of recording recovered",
+                     found.hearing_id, found.recovered_seconds)
         stop = asyncio.Event()
         worker_task = None
-        if settings.server_delivery_worker:
+        if settings.server.delivery_worker:
             worker_task = asyncio.create_task(_run_delivery_worker(db, settings, stop))
         try:
             yield
@@ -164,10 +165,7 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
             stop.set()
             if worker_task is not None:
                 await worker_task
-            if app.state.live is not None:
-                from scribe.web.live_engine import close_live
-
-                await asyncio.to_thread(close_live, app.state.live)
+            await asyncio.to_thread(built.close)
             db.dispose()
 
     app = FastAPI(
@@ -185,10 +183,10 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
     app.state.db = db
     app.state.metrics = metrics
     app.state.login_throttle = LoginThrottle()
-    app.state.live = live
-    secure = settings.cookie_secure
+    app.state.services = None  # the lifespan builds them
+    secure = settings.server.cookie_secure
     if secure is None:
-        secure = bool(settings.public_url and settings.public_url.startswith("https://"))
+        secure = bool(settings.server.public_url and settings.server.public_url.startswith("https://"))
     app.state.cookie_secure = secure
 
     @app.middleware("http")
@@ -240,7 +238,7 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
     app.include_router(pages.router)
     from scribe.delivery.routes import make_router as delivery_pull_router
     from scribe.web import api_review, api_voiceprints
-    from scribe.web.live_engine import build_ws_router
+    from scribe.web.live_socket import build_ws_router
 
     app.include_router(api_review.router)
     app.include_router(api_voiceprints.router)
@@ -248,7 +246,7 @@ def create_app(settings: Settings | None = None, *, live: Any = None) -> FastAPI
     # the delivery area's routes answer these too; published here so the OpenAPI matches
     from scribe.web.schemas import ErrorOut
 
-    pull_errors = {code: {"model": ErrorOut} for code in (401, 403, 404)}
+    pull_errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (401, 403, 404)}
     app.include_router(delivery_pull_router(db, settings), responses=pull_errors)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app

@@ -141,7 +141,7 @@ async def run(db_url: str, label: str, n: int, fail_rate: float, down_at: float,
                 a0 = time.perf_counter()
                 with db.transaction() as tx:
                     doc = review.save_draft(
-                        tx, session_id=f"ses_{next_approval}", office="城关司法所",
+                        tx, hearing_id=f"ses_{next_approval}", office="城关司法所",
                         kind="mediation-agreement", fields=AGREEMENT_FIELDS, files=files, now=now,
                     )  # fmt: skip
                     approval = review.approve(tx, doc.id, "审核员甲", settings=settings, now=now)

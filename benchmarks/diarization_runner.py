@@ -45,15 +45,15 @@ def main() -> int:
                 return []
             return [(s["start"], s["end"], str(s["speaker"])) for s in r["merged_segments"]]
     else:
-        from diarize import OfflineDiarizer, StreamingDiarizer, load_models
+        from diarize import StreamingDiarizer
         from diarize.streaming import StreamingOptions
-        from scribe.models import open_store
+        from scribe.services import load_diarization, offline_diarizer
         from scribe.settings import get_settings
         from scribe.types import AudioChunk
 
         settings = get_settings()
-        store = open_store(settings)
-        offline = OfflineDiarizer.from_store(store, settings)
+        # the server's final-pass diarizer: the same options and worker threads
+        offline = offline_diarizer(settings, load_diarization(settings))
         models = offline.models
 
         if args.system == "ours":

@@ -37,15 +37,15 @@ def main() -> int:
 
     from benchmarks.report import machine_line, write_section
     from benchmarks.diarization import FILES, SHARED
-    from diarize import StreamingDiarizer, load_models
+    from diarize import StreamingDiarizer
     from diarize.streaming import StreamingOptions
     from scribe.audio import decode_audio
-    from scribe.models import open_store
+    from scribe.services import load_diarization
     from scribe.settings import get_settings
     from scribe.types import AudioChunk
 
     settings = get_settings()
-    models = load_models(open_store(settings), settings)
+    models = load_diarization(settings)  # what the server loads, with its torch threads
     clips = [decode_audio(SHARED / f[0]).samples for f in FILES.values()]
     live = StreamingDiarizer(models, StreamingOptions.from_settings(settings))
     rng = np.random.default_rng(0)

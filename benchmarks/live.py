@@ -98,13 +98,13 @@ def main() -> None:
     import tempfile
 
     from scribe.audio import decode_audio
-    from scribe.live.engine import LiveEngine
+    from scribe.services import load_live_engine
     from scribe.settings import Settings
     from scribe.text.normalize import error_rate
     from scribe.transcribe import TranscribeOptions
 
     settings = Settings(cpu_threads=args.threads)
-    engine = LiveEngine.load(settings, diarize=not args.no_diarize)
+    engine = load_live_engine(settings, diarize=not args.no_diarize)  # what `scribe serve` loads
     manager = engine.manager(Path(tempfile.mkdtemp(prefix="live-bench-")) / "sessions")
     load_before = os.getloadavg()
     # warm-up: the first decode pays one-off allocations
@@ -119,7 +119,7 @@ def main() -> None:
             live = run_live(engine, manager, wav, lang)
             t0 = time.perf_counter()
             offline = engine.transcriber.transcribe(decode_audio(wav).samples,
-                                                    TranscribeOptions(language=lang, beam_size=settings.final_pass_beam))
+                                                    TranscribeOptions(language=lang, beam_size=settings.live.final_pass_beam))
             offline_s = time.perf_counter() - t0
             sep = "" if lang == "zh" else " "
             e_live = error_rate([ref], [sep.join(live["live_text"])], lang)

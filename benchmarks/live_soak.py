@@ -81,11 +81,11 @@ def main() -> None:
 
     import psutil
 
-    from scribe.live.engine import LiveEngine
+    from scribe.services import load_live_engine
     from scribe.settings import Settings
 
     proc = psutil.Process()
-    engine = LiveEngine.load(Settings(cpu_threads=args.threads), diarize=False)
+    engine = load_live_engine(Settings(cpu_threads=args.threads), diarize=False)
     loop = speech_loop()
     workdir = Path(tempfile.mkdtemp(prefix="live-soak-"))
     manager = engine.manager(workdir / "sessions")
@@ -138,7 +138,7 @@ def main() -> None:
         f"- RSS: {samples[0][2]:.0f} MB at start, {rss[0]:.0f} MB after warm-up, {rss.max():.0f} MB peak, "
         f"{samples[-1][2]:.0f} MB at the end",
         f"- live path: {counts.get('final', 0)} finals, {counts.get('partial', 0)} partials, max lag "
-        f"{stats['max_lag']:.1f} s (bound {engine.settings.live_max_lag:g} s), {stats['skipped_seconds']:.0f} s "
+        f"{stats['max_lag']:.1f} s (bound {engine.settings.live.max_lag:g} s), {stats['skipped_seconds']:.0f} s "
         f"of audio skipped by the live text (archived, left to the final pass), "
         f"{stats['degrade_changes']} degrade level changes",
         f"- archive: audio {audio_mb:.0f} MB (16 kHz s16le), journal {journal_mb:.1f} MB",

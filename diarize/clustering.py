@@ -26,11 +26,12 @@ bounds honoured by cutting the dendrogram elsewhere) with three changes for shor
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
 
-def _clustering_class():  # type: ignore[no-untyped-def]
+def _clustering_class() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from pyannote.audio.pipelines.clustering import AgglomerativeClustering
@@ -42,7 +43,7 @@ def _clustering_class():  # type: ignore[no-untyped-def]
         # this is a speaker of its own (None: pyannote's rule, every small cluster is folded)
         distinct_similarity: float | None = None
 
-        def filter_embeddings(self, embeddings, segmentations=None, min_active_ratio=0.2):  # type: ignore[no-untyped-def,override]
+        def filter_embeddings(self, embeddings, segmentations=None, min_active_ratio=0.2):  # type: ignore[no-untyped-def]
             return super().filter_embeddings(
                 embeddings, segmentations=segmentations, min_active_ratio=self.min_active_ratio
             )
@@ -79,7 +80,7 @@ def _clustering_class():  # type: ignore[no-untyped-def]
 
 def cluster_embeddings(
     embeddings: np.ndarray,
-    binarized,  # type: ignore[no-untyped-def]  # SlidingWindowFeature (num_chunks, num_frames, S)
+    binarized: Any,  # pyannote SlidingWindowFeature (num_chunks, num_frames, S)
     *,
     threshold: float,
     min_clean_seconds: float,

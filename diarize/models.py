@@ -1,7 +1,11 @@
 """The two diarization models, loaded once from the model store and shared by every diarizer.
 
-This is the only module that imports pyannote.audio's ``Model`` or 3D-Speaker's CAM++ network;
-the rest of the package sees :class:`Segmenter` and :class:`SpeakerEmbedder`.
+This is the only module that imports pyannote.audio's ``Model`` or 3D-Speaker's CAM++ network
+(``PyannoteSegmenter``, ``CamPlusEmbedder``); the diarizers see them through the small
+Protocols :class:`Segmenter`, :class:`Embedder` and :class:`SpeechProbabilities`, so their
+label mapping can be tested with dummy models (tests/test_diarize_units.py). The offline
+pipeline still uses pyannote's ``SlidingWindowFeature`` and clustering helpers on the
+segmenter's output (diarize/offline.py, diarize/clustering.py).
 
 * segmentation: pyannote segmentation-3.0 (PyanNet, 10 s windows, powerset of 3 local speakers
   with at most 2 overlapping), frame step ~16.9 ms.
@@ -15,6 +19,7 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +27,10 @@ import torch
 
 from scribe.errors import ModelError
 from scribe.types import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from scribe.models import ModelStore
+    from scribe.settings import Settings
 
 # pyannote.audio reports usage to a server unless told not to (see docs/style.md).
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
@@ -37,7 +46,59 @@ FBANK_WIN = 400
 MIN_EMBEDDING_FRAMES = 50  # 0.5 s
 
 
-def _quiet_import_pyannote():  # type: ignore[no-untyped-def]
+class Segmenter(Protocol):
+    """Local speaker activity of short windows: up to 3 local speakers per window, 0/1 per frame."""
+
+    #: the model's frame grid (a pyannote ``SlidingWindow``), for the offline pipeline
+    frames: Any
+
+    def __call__(self, samples: np.ndarray) -> Any:
+        """Whole recording (16 kHz float32) -> pyannote ``SlidingWindowFeature`` of shape
+        (num_chunks, num_frames, 3), chunks of ``duration`` s every ``step`` s."""
+        ...
+
+    def window_with_speech(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One window (up to 10 s) -> activity (num_frames, 3) 0/1, and (num_frames,) the
+        probability that anybody speaks in each frame. Frames span the window evenly."""
+        ...
+
+
+class Embedder(Protocol):
+    """Speaker embeddings: vectors compared by cosine similarity, NaN where too little speech."""
+
+    dimension: int
+
+    def features(self, samples: np.ndarray) -> torch.Tensor:
+        """Audio -> features (num_feature_frames, F); feature frame j starts 10 ms * j in."""
+        ...
+
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        """One embedding of a whole clip: (dimension,)."""
+        ...
+
+    def embed_features(self, feats: torch.Tensor) -> np.ndarray:
+        """One embedding of the given feature frames: (dimension,)."""
+        ...
+
+    def embed_masked(self, feats: torch.Tensor, masks: np.ndarray) -> np.ndarray:
+        """``feats`` of a window and ``masks`` (num_frames, S) on the segmentation grid ->
+        (S, dimension), one row per local speaker, NaN rows for too little speech."""
+        ...
+
+    def embed_windows(self, feats: torch.Tensor, starts: list[int], width: int) -> np.ndarray:
+        """Embeddings of ``feats[f : f + width]`` for f in ``starts``: (len(starts), dimension)."""
+        ...
+
+
+class SpeechProbabilities(Protocol):
+    """A voice-activity detector (``scribe.asr.vad.SileroVad``): its pauses cut stretches."""
+
+    def speech_probs(self, samples: np.ndarray) -> np.ndarray:
+        """(num_windows,) speech probability per 512-sample window."""
+        ...
+
+
+def _quiet_import_pyannote() -> tuple[Any, Any]:
     # torchcodec (an optional pyannote decoder) cannot load next to CPU torch; pyannote warns
     # and we always hand it audio in memory, so the warning says nothing useful here.
     with warnings.catch_warnings():
@@ -47,8 +108,8 @@ def _quiet_import_pyannote():  # type: ignore[no-untyped-def]
     return Model, Inference
 
 
-class Segmenter:
-    """Local speaker activity in 10 s windows (pyannote segmentation-3.0).
+class PyannoteSegmenter:
+    """Local speaker activity in 10 s windows (pyannote segmentation-3.0); a ``Segmenter``.
 
     ``__call__(samples)`` returns a ``SlidingWindowFeature`` of shape
     (num_chunks, num_frames, 3) with 0/1 activity per local speaker (the powerset output turned
@@ -114,8 +175,8 @@ class Segmenter:
         return multilabel[0].numpy(), speech.numpy()
 
 
-class SpeakerEmbedder:
-    """CAM++ zh-en speaker embeddings (192-d, compare with cosine similarity)."""
+class CamPlusEmbedder:
+    """CAM++ zh-en speaker embeddings (192-d, compare with cosine similarity); an ``Embedder``."""
 
     dimension = 192
 
@@ -150,9 +211,10 @@ class SpeakerEmbedder:
             return torch.zeros((0, 80))
         wav = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None]
         with torch.inference_mode():
-            return kaldi.fbank(
+            feats: torch.Tensor = kaldi.fbank(
                 wav, num_mel_bins=80, sample_frequency=SAMPLE_RATE, dither=0.0
             )
+        return feats
 
     def embed_features(self, feats: torch.Tensor) -> np.ndarray:
         """One embedding from fbank frames (num_frames, 80); NaNs when too few frames."""
@@ -160,7 +222,8 @@ class SpeakerEmbedder:
             return np.full(self.dimension, np.nan, dtype=np.float32)
         with torch.inference_mode():  # eval-mode forward: safe from several threads
             x = feats - feats.mean(dim=0, keepdim=True)
-            return self.net(x[None])[0].numpy().astype(np.float32)
+            out: np.ndarray = self.net(x[None])[0].numpy().astype(np.float32)
+            return out
 
     def embed_windows(self, feats: torch.Tensor, starts: list[int], width: int) -> np.ndarray:
         """Embeddings of the equal windows ``feats[f : f + width]``, f in ``starts``: shape
@@ -209,26 +272,20 @@ class DiarizationModels:
     """Both models, loaded once (about 1 s) and shared by offline and streaming diarizers."""
 
     segmenter: Segmenter
-    embedder: SpeakerEmbedder
+    embedder: Embedder
     # Silero VAD (scribe.asr.vad.SileroVad): its pauses cut speaker stretches; optional
-    vad: object | None = None
+    vad: SpeechProbabilities | None = None
 
 
-def load_models(store, settings=None) -> DiarizationModels:  # type: ignore[no-untyped-def]
-    """Load the locked segmentation and embedding models from ``store`` (a ``ModelStore``)."""
-    from scribe.settings import get_settings
-
-    settings = settings or get_settings()
-    # One intra-op thread per call: on a shared 2-core desk PC, torch's OpenMP threads spin
-    # while waiting for a core and a 2-thread CAM++ call measured 20x slower wall-clock under
-    # load than a 1-thread one. Parallelism comes from the offline diarizer's worker threads.
-    torch.set_num_threads(1)
-    seg_dir = store.path_for(settings.diarize_segmentation_model)
-    emb_dir = store.path_for(settings.diarize_embedding_model)
+def load_models(store: ModelStore, settings: Settings) -> DiarizationModels:
+    """Load the locked segmentation and embedding models from ``store``. Torch's thread count
+    is the process's, set once by ``scribe.services.configure_torch``."""
+    seg_dir = store.path_for(settings.diarize.segmentation_model)
+    emb_dir = store.path_for(settings.diarize.embedding_model)
     from scribe.asr.vad import SileroVad
 
     return DiarizationModels(
-        segmenter=Segmenter(seg_dir, step=settings.diarize_segmentation_step),
-        embedder=SpeakerEmbedder(emb_dir),
+        segmenter=PyannoteSegmenter(seg_dir, step=settings.diarize.segmentation_step),
+        embedder=CamPlusEmbedder(emb_dir),
         vad=SileroVad(store.path_for(settings.vad_model)),
     )

@@ -21,13 +21,17 @@ pyannote's recipe, with CAM++ in place of its hub-only embedding model:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from diarize.labels import first_appearance_order, unknown_label
-from diarize.models import DiarizationModels, SpeakerEmbedder
+from diarize.models import DiarizationModels, Embedder
 from diarize.resegment import TidyOptions, VoiceSplitOptions, split_by_voice, tidy_turns
 from scribe.errors import DiarizationError
+
+if TYPE_CHECKING:
+    from scribe.settings import Settings
 from scribe.types import SAMPLE_RATE, SpeakerTurn
 
 
@@ -67,6 +71,20 @@ class DiarizationOptions:
     # None turns a step off.
     split_by_voice: VoiceSplitOptions | None = field(default_factory=VoiceSplitOptions)
     tidy: TidyOptions | None = field(default_factory=TidyOptions)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DiarizationOptions:
+        """The site's settings (the one place they are copied into these options)."""
+        return cls(threshold=settings.diarize.cluster_threshold)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The costly part of a diarization (``OfflineDiarizer.prepare``), before clustering."""
+
+    segmentations: Any  # pyannote SlidingWindowFeature (num_chunks, num_frames, V), 0/1
+    count: Any  # SlidingWindowFeature (total_frames, 1): how many speak in each frame
+    embeddings: np.ndarray = field(repr=False)  # (num_chunks, V, 192), NaN for silent slots
 
 
 @dataclass(frozen=True)
@@ -120,7 +138,7 @@ def _check_samples(samples: np.ndarray) -> np.ndarray:
 class OfflineDiarizer:
     """Who spoke when in a whole recording. Build once (models load once), reuse for many files.
 
-    >>> diarizer = OfflineDiarizer.from_store(open_store(settings), settings)
+    >>> diarizer = scribe.services.offline_diarizer(settings, load_diarization(settings))
     >>> turns = diarizer.diarize(decode_audio(path).samples, max_speakers=6)
 
     ``diarize(samples, *, num_speakers=None, min_speakers=None, max_speakers=None)`` takes 16 kHz
@@ -140,18 +158,6 @@ class OfflineDiarizer:
         self.options = options or DiarizationOptions()
         # threads computing embeddings side by side (torch itself runs one thread per call)
         self.workers = max(1, workers)
-
-    @classmethod
-    def from_store(cls, store, settings=None) -> OfflineDiarizer:  # type: ignore[no-untyped-def]
-        from diarize.models import load_models
-        from scribe.settings import get_settings
-
-        settings = settings or get_settings()
-        return cls(
-            load_models(store, settings),
-            DiarizationOptions(threshold=settings.diarize_cluster_threshold),
-            workers=settings.threads,
-        )
 
     # -- public ---------------------------------------------------------------------------
     def diarize(
@@ -193,7 +199,7 @@ class OfflineDiarizer:
             prepared, duration, num_speakers, min_speakers, max_speakers, samples=samples
         )
 
-    def prepare(self, samples: np.ndarray):  # type: ignore[no-untyped-def]
+    def prepare(self, samples: np.ndarray) -> Prepared | None:
         """Segmentation, speaker count and embeddings (the costly part); None when silent."""
         from pyannote.audio.pipelines.utils.diarization import SpeakerDiarizationMixin
 
@@ -216,11 +222,11 @@ class OfflineDiarizer:
             # shape: (num_chunks, num_frames, V): one slot per stretch of one local speaker
         embeddings = self._embeddings(samples, segmentations)
         # shape: (num_chunks, 3, 192), NaN for inactive local speakers
-        return segmentations, count, embeddings
+        return Prepared(segmentations, count, embeddings)
 
-    def finish(  # type: ignore[no-untyped-def]
+    def finish(
         self,
-        prepared,
+        prepared: Prepared,
         duration: float,
         num_speakers: int | None = None,
         min_speakers: int | None = None,
@@ -233,7 +239,7 @@ class OfflineDiarizer:
         from pyannote.audio.pipelines.utils.diarization import SpeakerDiarizationMixin
         from pyannote.core import SlidingWindowFeature
 
-        segmentations, count, embeddings = prepared
+        segmentations, count, embeddings = prepared.segmentations, prepared.count, prepared.embeddings
         binarized = segmentations
         count = SlidingWindowFeature(count.data.copy(), count.sliding_window)
         hard_clusters, centroids = self._cluster(
@@ -288,7 +294,7 @@ class OfflineDiarizer:
 
     # -- steps ----------------------------------------------------------------------------
     def _embeddings(self, samples: np.ndarray, binarized) -> np.ndarray:  # type: ignore[no-untyped-def]
-        embedder: SpeakerEmbedder = self.models.embedder
+        embedder: Embedder = self.models.embedder
         window = binarized.sliding_window
         num_chunks, num_frames, num_speakers = binarized.data.shape
         chunk_len = int(round(window.duration * SAMPLE_RATE))
@@ -322,7 +328,7 @@ class OfflineDiarizer:
     def _cluster(
         self,
         embeddings: np.ndarray,
-        binarized,  # type: ignore[no-untyped-def]
+        binarized: Any,  # pyannote SlidingWindowFeature
         num_speakers: int | None,
         min_speakers: int | None,
         max_speakers: int | None,
@@ -368,7 +374,7 @@ def split_slots(
         edges = np.diff(np.concatenate([[0], act.astype(np.int8), [0]]))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
         groups: list[list[int]] = []  # [start, end) frame ranges
-        for a, b in zip(starts, ends):
+        for a, b in zip(starts.tolist(), ends.tolist()):
             if groups and (b - a < min_frames or groups[-1][1] - groups[-1][0] < min_frames):
                 groups[-1][1] = b  # too short to stand alone: join the previous stretch
             else:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from diarize.labels import merge_turns
-from diarize.models import SpeakerEmbedder
+from diarize.models import Embedder
 from scribe.types import SAMPLE_RATE, SpeakerTurn
 
 # pieces of one turn meet exactly; padded turns may meet within float rounding
@@ -54,7 +54,7 @@ def split_by_voice(
     samples: np.ndarray,
     turns: Sequence[SpeakerTurn],
     centroids: Mapping[str, np.ndarray],
-    embedder: SpeakerEmbedder,
+    embedder: Embedder,
     options: VoiceSplitOptions | None = None,
     workers: int = 1,
 ) -> list[SpeakerTurn]:
@@ -150,13 +150,14 @@ def tidy_turns(
         return sorted(bridged)
     out: list[SpeakerTurn] = []
     for t in bridged:
-        others = [o for o in bridged if o.speaker != t.speaker]
-        lo = max([o.end for o in others if o.end <= t.start] + [t.start - opts.pad, 0.0])
-        hi = min([o.start for o in others if o.start >= t.end] + [t.end + opts.pad, duration])
+        rivals = [o for o in bridged if o.speaker != t.speaker]
+        lo = max([o.end for o in rivals if o.end <= t.start] + [t.start - opts.pad, 0.0])
+        hi = min([o.start for o in rivals if o.start >= t.end] + [t.end + opts.pad, duration])
         out.append(SpeakerTurn(min(t.start, lo), max(t.end, hi), t.speaker))
     return merge_turns(out, max_gap=_TOUCHING)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, dtype=np.float64)
-    return v / (np.linalg.norm(v) + 1e-9)
+    unit: np.ndarray = v / (np.linalg.norm(v) + 1e-9)
+    return unit

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -57,6 +58,10 @@ from diarize.resegment import VoiceSplitOptions, window_vote
 from diarize.voiceprints import Voiceprint
 from scribe.errors import DiarizationError
 from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn
+
+if TYPE_CHECKING:
+    from diarize.offline import OfflineDiarizer
+    from scribe.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -93,12 +98,16 @@ class StreamingOptions:
     voice_check: VoiceSplitOptions | None = VoiceSplitOptions(margin=0.25)
 
     @classmethod
-    def from_settings(cls, settings) -> StreamingOptions:  # type: ignore[no-untyped-def]
+    def from_settings(cls, settings: Settings) -> StreamingOptions:
+        """The site's settings (the one place they are copied into these options); a setting
+        left unset keeps the default written here."""
+        d, o = settings.diarize, cls()
         return cls(
-            window=settings.diarize_live_window,
-            step=settings.diarize_live_step,
-            latency=settings.diarize_live_latency,
-            voiceprint_similarity=settings.voiceprint_match_threshold,
+            window=o.window if d.live_window is None else d.live_window,
+            step=o.step if d.live_step is None else d.live_step,
+            latency=o.latency if d.live_latency is None else d.live_latency,
+            voiceprint_similarity=o.voiceprint_similarity if d.voiceprint_match_threshold is None
+            else d.voiceprint_match_threshold,
         )
 
     def __post_init__(self) -> None:
@@ -166,7 +175,7 @@ class StreamingDiarizer:
         self._prev: tuple[np.ndarray, list[int | None], int, np.ndarray] | None = None
         self._last_check: dict[int, int] = {}  # speaker index -> sample of last embedding
         self._settled = 0  # samples settled so far
-        self._turns: list[list] = []  # [start, end, label]
+        self._turns: list[list[Any]] = []  # [start, end, label]
         self._open: dict[str, int] = {}  # label -> index in _turns of its latest turn
 
     # -- public ---------------------------------------------------------------------------
@@ -226,7 +235,7 @@ class StreamingDiarizer:
     def final_pass(
         self,
         samples: np.ndarray,
-        offline,  # type: ignore[no-untyped-def]  # diarize.OfflineDiarizer
+        offline: OfflineDiarizer,
         *,
         num_speakers: int | None = None,
         min_speakers: int | None = None,
@@ -343,8 +352,8 @@ class StreamingDiarizer:
             for s in range(num_local)
             if active[s] >= 0.5
             and (
-                mapping[s] is None
-                or end - self._last_check.get(mapping[s], -(10**12))
+                (m := mapping[s]) is None
+                or end - self._last_check.get(m, -(10**12))
                 >= opts.recheck_every * SAMPLE_RATE
             )
         ]
@@ -514,7 +523,7 @@ class StreamingDiarizer:
             act = seg[sel, s] > 0.5
             idx = np.flatnonzero(sel)
             run_start: int | None = None
-            for j, on in zip(idx, act):
+            for j, on in zip(idx.tolist(), act):
                 if on and run_start is None:
                     run_start = j
                 if (not on or j == idx[-1]) and run_start is not None:
@@ -571,7 +580,8 @@ def _fill_quiet(seg: np.ndarray, speech: np.ndarray, threshold: float) -> np.nda
 
 def _unit(v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, dtype=np.float64)
-    return v / (np.linalg.norm(v) + 1e-9)
+    unit: np.ndarray = v / (np.linalg.norm(v) + 1e-9)
+    return unit
 
 
 def _merge(pieces: list[SpeakerTurn]) -> list[SpeakerTurn]:

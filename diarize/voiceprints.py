@@ -11,6 +11,7 @@ module is imported.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -155,7 +156,7 @@ class VoiceprintStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        Base.metadata.create_all(db.engine, tables=[VoiceprintRow.__table__])
+        Base.metadata.create_all(db.engine, tables=[Base.metadata.tables[VoiceprintRow.__tablename__]])
 
     def enrol(
         self,
@@ -198,7 +199,7 @@ class VoiceprintStore:
             rows = s.scalars(select(VoiceprintRow).order_by(VoiceprintRow.created_at)).all()
             return [_info(r) for r in rows]
 
-    def load(self, ids: Sequence[str] | None = None) -> list[Voiceprint]:
+    def load(self, ids: Sequence[str] | None = None) -> builtins.list[Voiceprint]:
         """Voiceprints for a session (all, or the given ids)."""
         with self.db.transaction() as s:
             q = select(VoiceprintRow)

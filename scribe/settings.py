@@ -6,12 +6,15 @@ import time.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,9 +29,138 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+class _Group(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LiveSettings(_Group):
+    """Live sessions (scribe/live): ``SCRIBE_LIVE__<NAME>``; options built by
+    ``LiveOptions.from_settings`` and the live engine."""
+
+    sessions_dir: Path | None = None  # default: <data_dir>/sessions
+    flush_interval: float = 1.0  # s between fsyncs of the audio: the most a power cut loses
+    min_silence: float = 0.5  # s of silence that ends an utterance (final-text latency)
+    max_utterance: float = 15.0  # s; longer speech is cut so finals keep coming
+    partial_interval: float = 1.0  # s of new audio between partial texts
+    # Partials decode like finals. The encoder's fixed 30 s window is the cost, not the beam:
+    # beam 5 costs live finals next to nothing over beam 2 and gave 3 errors fewer in 328 words
+    # (benchmarks/live.py, English, 4 runs).
+    final_beam: int = 5
+    context_seconds: float = 8.0  # earlier speech each utterance is recognised after
+    max_lag: float = 30.0  # s behind real time before the live text skips ahead
+    max_frame_bytes: int = 256_000  # one WebSocket audio frame: 8 s of 16 kHz s16le
+    final_pass_beam: int = 5  # same as `scribe transcribe`, so the final pass equals offline
+
+
+class DiarizeSettings(_Group):
+    """Speaker separation (diarize): ``SCRIBE_DIARIZE__<NAME>``; options built by
+    ``DiarizationOptions.from_settings`` and ``StreamingOptions.from_settings``."""
+
+    segmentation_model: str = "pyannote-segmentation-3.0"
+    embedding_model: str = "campplus-zh-en"
+    # Sliding-window step of the 10 s segmentation windows (s). Smaller steps see each moment
+    # in more windows (better short turns) but cost proportionally more CPU.
+    segmentation_step: float = 2.0
+    # Agglomerative clustering cut: average linkage, cosine distance of CAM++ embeddings
+    # (0.6 = two groups of stretches are one voice when their average similarity is above
+    # 0.4). Used only when the speaker count is not given. Chosen on the four diarization files
+    # of ../shared/data plus the tests' 8 kHz, single-speaker and enrolment recordings
+    # together, not per file: 0.58-0.62 gives every one of them its right count, 0.55 splits
+    # the AMI speaker, 0.65 merges the two callers of the pyannote sample (docs/diarization.md).
+    cluster_threshold: float = 0.6
+    # Live diarization (None: diarize.StreamingOptions' own default, written there once):
+    # right context (s) before a frame is settled (a turn is at most latency + step behind the
+    # audio); window and step of the rolling segmentation.
+    live_latency: float | None = None
+    live_window: float | None = None
+    live_step: float | None = None
+    # Cosine similarity above which a voice is taken for an enrolled person's voiceprint, live
+    # and in `scribe diarize --voiceprints` (None: StreamingOptions.voiceprint_similarity).
+    voiceprint_match_threshold: float | None = None
+
+
+class DeliverySettings(_Group):
+    """Case-system webhooks (scribe/delivery): ``SCRIBE_DELIVERY__<NAME>``."""
+
+    # Outbound safety: a webhook URL that resolves to loopback, private, link-local or cloud
+    # metadata addresses is refused (SSRF), unless a site opens exactly what it needs here.
+    allow_http: bool = False  # development only: production case systems use HTTPS
+    allow_loopback: bool = False  # tests and a receiver on the same desk PC
+    allow_private: bool = False  # RFC 1918 / ULA: a county intranet case system
+    allowed_networks: list[str] = Field(default_factory=list)  # CIDRs opened one by one
+    # Standard Webhooks asks receivers to answer within 15-30 s; slower counts as a failure.
+    timeout_s: float = 15.0
+    # Seconds after the FIRST attempt at which retries fall due (domain.md): the last retry is
+    # about a day after the first; then the delivery is marked failed and waits for a replay.
+    retry_schedule_s: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0, 86400.0]
+    )
+    jitter: float = 0.2  # +/- share of each gap, so retries of many messages spread out
+    max_retry_after_s: float = 86400.0  # a receiver cannot park a message for longer
+    batch_size: int = 50  # deliveries claimed per poll
+    concurrency: int = 8  # requests in flight per worker
+    poll_interval_s: float = 1.0
+    # A claimed delivery is another worker's again after this long (a killed worker's claims
+    # expire); it must exceed the request timeout or a slow answer would be sent twice.
+    lease_s: float = 60.0
+    rotation_grace_h: float = 24.0  # both signatures are sent this long after a rotation
+    # Payload: minimisation leaves out ID numbers, phone numbers and addresses (PIPL Art 6/19).
+    minimise_payload: bool = True
+    include_audio: bool = False  # hearing audio is sensitive (PIPL Art 28)
+    inline_files: bool = False  # base64 the files into the payload instead of links
+    inline_max_bytes: int = 5_000_000  # larger files are linked even when inlining
+    # Where case systems pull files (the links in a payload). None: SCRIBE_PUBLIC_URL, else the
+    # address the approving request came in on (scribe.delivery.pull.public_base_url).
+    public_base_url: str | None = None
+    link_ttl_s: int = 7 * 24 * 3600  # signed download links expire after a week
+    link_secret: SecretStr | None = None  # default: a random key kept in <data_dir>
+    # Site-specific 事件类型编码 of the receiving platform: {"婚姻家庭": "0101", ...}.
+    category_codes: dict[str, str] = Field(default_factory=dict)
+
+
+class ServerSettings(_Group):
+    """The desk and review server (server.py, scribe/web, scribe/accounts): ``SCRIBE_SERVER__<NAME>``."""
+
+    host: str = "127.0.0.1"  # a desk PC serves itself; a site opens it up on purpose
+    port: int = 8000
+    # the address people type; used in printed links and to decide cookie security
+    public_url: str | None = None
+    # None: Secure cookies exactly when public_url is https (plain http on loopback otherwise)
+    cookie_secure: bool | None = None
+    login_session_hours: float = 12.0  # one working day; a desk left logged in overnight expires
+    # first start: the admin is created from these (never a default password)
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+    # False only for tests and tools that need the pages without loading speech models
+    load_models: bool = True
+    # the server sends approved documents itself; False when `scribe deliveries worker` runs apart
+    delivery_worker: bool = True
+    # at shutdown, final passes already running or queued may finish for this long; one not
+    # finished by then is run again by the next start (nothing is lost either way)
+    final_pass_wait_s: float = 600.0
+
+
+# Before the groups, these were flat names (``SCRIBE_LIVE_MAX_LAG``, ``Settings(live_max_lag=...)``).
+# They still work, in the environment and as keyword arguments, and land in their group.
+_GROUPS: dict[str, type[_Group]] = {
+    "live": LiveSettings, "diarize": DiarizeSettings, "delivery": DeliverySettings, "server": ServerSettings,
+}
+_FLAT: dict[str, tuple[str, str]] = {
+    **{f"live_{n}": ("live", n) for n in LiveSettings.model_fields if n not in ("sessions_dir", "final_pass_beam")},
+    "sessions_dir": ("live", "sessions_dir"),
+    "final_pass_beam": ("live", "final_pass_beam"),
+    **{f"diarize_{n}": ("diarize", n) for n in DiarizeSettings.model_fields if n != "voiceprint_match_threshold"},
+    "voiceprint_match_threshold": ("diarize", "voiceprint_match_threshold"),
+    **{f"delivery_{n}": ("delivery", n) for n in DeliverySettings.model_fields},
+    **{f"server_{n}": ("server", n) for n in ("load_models", "delivery_worker", "final_pass_wait_s")},
+    **{n: ("server", n) for n in ServerSettings.model_fields
+       if n not in ("load_models", "delivery_worker", "final_pass_wait_s")},
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="SCRIBE_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="SCRIBE_", env_nested_delimiter="__", env_file=".env", extra="ignore", frozen=True
     )
 
     # --- where things live -------------------------------------------------------------
@@ -42,6 +174,11 @@ class Settings(BaseSettings):
     asr_model_en: str = "whisper-tiny.en"  # used when the language is known to be English
     compute_type: str = "int8"
     cpu_threads: int = 0  # 0: one per core
+    # torch's intra-op threads, one number per process (scribe.services.configure_torch sets
+    # it once): 1 because torch's OpenMP threads spin waiting for a core on a shared 2-core
+    # desk PC (a 2-thread CAM++ call measured 20x slower under load); the diarizer gets its
+    # parallelism from worker threads instead. 0: cpu_threads.
+    torch_threads: int = 1
     vad_model: str = "silero-vad"
 
     # --- documents (templates, drafting, PDF) ------------------------------------------
@@ -68,62 +205,32 @@ class Settings(BaseSettings):
     soffice_binary: str = "soffice"
     pdf_timeout_s: float = 180.0
 
-    # --- delivery (case-system webhooks, scribe/delivery) --------------------------------
-    # Outbound safety: a webhook URL that resolves to loopback, private, link-local or cloud
-    # metadata addresses is refused (SSRF), unless a site opens exactly what it needs here.
-    delivery_allow_http: bool = False  # development only: production case systems use HTTPS
-    delivery_allow_loopback: bool = False  # tests and a receiver on the same desk PC
-    delivery_allow_private: bool = False  # RFC 1918 / ULA: a county intranet case system
-    delivery_allowed_networks: list[str] = Field(default_factory=list)  # CIDRs opened one by one
-    # Standard Webhooks asks receivers to answer within 15-30 s; slower counts as a failure.
-    delivery_timeout_s: float = 15.0
-    # Seconds after the FIRST attempt at which retries fall due (domain.md): the last retry is
-    # about a day after the first; then the delivery is marked failed and waits for a replay.
-    delivery_retry_schedule_s: list[float] = Field(
-        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
-    )
-    delivery_jitter: float = 0.2  # +/- share of each gap, so retries of many messages spread out
-    delivery_max_retry_after_s: float = 86400.0  # a receiver cannot park a message for longer
-    delivery_batch_size: int = 50  # deliveries claimed per poll
-    delivery_concurrency: int = 8  # requests in flight per worker
-    delivery_poll_interval_s: float = 1.0
-    # A claimed delivery is another worker's again after this long (a killed worker's claims
-    # expire); it must exceed the request timeout or a slow answer would be sent twice.
-    delivery_lease_s: float = 60.0
-    delivery_rotation_grace_h: float = 24.0  # both signatures are sent this long after a rotation
-    # Payload: minimisation leaves out ID numbers, phone numbers and addresses (PIPL Art 6/19).
-    delivery_minimise_payload: bool = True
-    delivery_include_audio: bool = False  # hearing audio is sensitive (PIPL Art 28)
-    delivery_inline_files: bool = False  # base64 the files into the payload instead of links
-    delivery_inline_max_bytes: int = 5_000_000  # larger files are linked even when inlining
-    # Where case systems pull files (the links in a payload). None: SCRIBE_PUBLIC_URL, else the
-    # address the approving request came in on (scribe.delivery.pull.public_base_url).
-    delivery_public_base_url: str | None = None
-    delivery_link_ttl_s: int = 7 * 24 * 3600  # signed download links expire after a week
-    delivery_link_secret: SecretStr | None = None  # default: a random key kept in <data_dir>
-    # Site-specific 事件类型编码 of the receiving platform: {"婚姻家庭": "0101", ...}.
-    delivery_category_codes: dict[str, str] = Field(default_factory=dict)
+    # --- the stages' groups --------------------------------------------------------------
+    live: LiveSettings = Field(default_factory=LiveSettings)
+    diarize: DiarizeSettings = Field(default_factory=DiarizeSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
-    # --- diarization ---------------------------------------------------------------------
-    diarize_segmentation_model: str = "pyannote-segmentation-3.0"
-    diarize_embedding_model: str = "campplus-zh-en"
-    # Sliding-window step of the 10 s segmentation windows (s). Smaller steps see each moment
-    # in more windows (better short turns) but cost proportionally more CPU.
-    diarize_segmentation_step: float = 2.0
-    # Agglomerative clustering cut: average linkage, cosine distance of CAM++ embeddings
-    # (0.6 = two groups of stretches are one voice when their average similarity is above
-    # 0.4). Used only when the speaker count is not given. Chosen on the four diarization files
-    # of ../shared/data plus the tests' 8 kHz, single-speaker and enrolment recordings
-    # together, not per file: 0.58-0.62 gives every one of them its right count, 0.55 splits
-    # the AMI speaker, 0.65 merges the two callers of the pyannote sample (docs/diarization.md).
-    diarize_cluster_threshold: float = 0.6
-    # Live diarization: right context (s) before a frame is settled; a turn is at most
-    # latency + step behind the audio. Window and step of the rolling segmentation.
-    diarize_live_latency: float = 1.5
-    diarize_live_window: float = 5.0
-    diarize_live_step: float = 0.5
-    # Cosine similarity above which a voice is taken for an enrolled person's voiceprint.
-    voiceprint_match_threshold: float = 0.55
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_names(cls, data: Any) -> Any:
+        """``live_max_lag=...`` (or ``SCRIBE_LIVE_MAX_LAG``) -> ``live.max_lag``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for flat, (group, name) in _FLAT.items():
+            value = data.pop(flat, None)
+            if value is None:
+                value = os.environ.get(f"SCRIBE_{flat.upper()}")
+                if value is not None and value[:1] in "[{":
+                    value = json.loads(value)  # lists and maps come as JSON, as pydantic-settings reads them
+            if value is None:
+                continue
+            current = data.get(group)
+            merged = current.model_dump() if isinstance(current, BaseModel) else dict(current or {})
+            merged.setdefault(name, value)
+            data[group] = merged
+        return data
 
     @property
     def models_path(self) -> Path:
@@ -137,40 +244,9 @@ class Settings(BaseSettings):
     def threads(self) -> int:
         return self.cpu_threads or (os.cpu_count() or 1)
 
-    # --- live sessions (scribe/live) ---------------------------------------------------
-    sessions_dir: Path | None = None  # default: <data_dir>/sessions
-    live_flush_interval: float = 1.0  # s between fsyncs of the audio: the most a power cut loses
-    live_min_silence: float = 0.5  # s of silence that ends an utterance (final-text latency)
-    live_max_utterance: float = 15.0  # s; longer speech is cut so finals keep coming
-    live_partial_interval: float = 1.0  # s of new audio between partial texts
-    # Partials decode like finals. The encoder's fixed 30 s window is the cost, not the beam:
-    # beam 5 costs live finals next to nothing over beam 2 and gave 3 errors fewer in 328 words
-    # (benchmarks/live.py, English, 4 runs).
-    live_final_beam: int = 5
-    live_context_seconds: float = 8.0  # earlier speech each utterance is recognised after
-    live_max_lag: float = 30.0  # s behind real time before the live text skips ahead
-    live_max_frame_bytes: int = 256_000  # one WebSocket audio frame: 8 s of 16 kHz s16le
-    final_pass_beam: int = 5  # same as `scribe transcribe`, so the final pass equals offline
-
     @property
     def sessions_path(self) -> Path:
-        return self.sessions_dir or (self.data_dir / "sessions")
-
-    # --- server (desk and review pages, accounts; server.py, scribe/web, scribe/accounts) -------
-    host: str = "127.0.0.1"  # a desk PC serves itself; a site opens it up on purpose
-    port: int = 8000
-    # the address people type; used in printed links and to decide cookie security
-    public_url: str | None = None
-    # None: Secure cookies exactly when public_url is https (plain http on loopback otherwise)
-    cookie_secure: bool | None = None
-    login_session_hours: float = 12.0  # one working day; a desk left logged in overnight expires
-    # first start: the admin is created from these (never a default password)
-    admin_username: str = "admin"
-    admin_password: SecretStr | None = None
-    # False only for tests and tools that need the pages without loading speech models
-    server_load_models: bool = True
-    # the server sends approved documents itself; False when `scribe deliveries worker` runs apart
-    server_delivery_worker: bool = True
+        return self.live.sessions_dir or (self.data_dir / "sessions")
 
 
 @lru_cache

@@ -98,8 +98,10 @@ class ServerThread:
 class MemoryLive:
     """An in-memory live engine for access tests (real WAV on disk for the audio route).
 
-    It follows the ``LiveBridge`` protocol; the browser tests use the real engine instead.
+    It follows the ``LiveService`` protocol; the browser tests use the real engine instead.
     """
+
+    session_manager = None  # no WebSocket route behind it
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -107,9 +109,13 @@ class MemoryLive:
         self.states: dict[str, str] = {}
         self.starts: list[Any] = []  # every LiveStart the desk API sent
         self.hotwords: dict[str, tuple[str, ...]] = {}  # sent while recording
+        self.observers: list[Any] = []
+
+    def session_id_for(self, hearing_id: str) -> str:
+        return "live-" + hearing_id
 
     def open(self, start: Any) -> str:
-        sid = "live-" + start.hearing_id
+        sid = self.session_id_for(start.hearing_id)
         self.calls.append(("open", sid))
         self.starts.append(start)
         self.states[sid] = "recording"
@@ -154,3 +160,28 @@ class MemoryLive:
 
     def websocket_path(self, sid: str) -> str:
         return f"/live/ws/{sid}"
+
+    def session_dir(self, sid: str) -> Path | None:
+        return None
+
+    def observe(self, listener: Any) -> None:
+        self.observers.append(listener)
+
+    def recover_unfinished(self) -> list[Any]:
+        return []
+
+    def resumable(self) -> list[str]:
+        return []
+
+    def finish_later(self, sid: str) -> Any:
+        from concurrent.futures import Future
+
+        done: Future[Any] = Future()
+        done.set_result(None)
+        return done
+
+    def wait_finished(self, sid: str, timeout: float | None = None) -> bool:
+        return True
+
+    def close(self, final_pass_timeout: float | None = None) -> None:
+        pass

@@ -14,9 +14,9 @@ from diarize import (
     Consent,
     OfflineDiarizer,
     StreamingDiarizer,
+    StreamingOptions,
     VoiceprintStore,
     enrolment_embedding,
-    load_models,
     match_voiceprints,
     read_rttm,
 )
@@ -30,7 +30,9 @@ pytestmark = pytest.mark.models
 
 @pytest.fixture(scope="module")
 def models(model_store, settings):
-    return load_models(model_store, settings)
+    from scribe.services import load_diarization
+
+    return load_diarization(settings, model_store)  # with the server's torch threads
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def offline(models, settings) -> OfflineDiarizer:
     from diarize.offline import DiarizationOptions
 
     return OfflineDiarizer(
-        models, DiarizationOptions(threshold=settings.diarize_cluster_threshold), workers=2
+        models, DiarizationOptions(threshold=settings.diarize.cluster_threshold), workers=2
     )
 
 
@@ -169,7 +171,7 @@ def test_enrolled_speaker_is_recognised_in_a_later_recording(
     voiceprints = store.load()
     # offline: exactly the reader's speaker label maps to the enrolled person
     result = offline.analyse(later)
-    mapping = match_voiceprints(result.centroids, voiceprints, settings.voiceprint_match_threshold)
+    mapping = match_voiceprints(result.centroids, voiceprints, StreamingOptions.from_settings(settings).voiceprint_similarity)
     assert list(mapping.values()) == ["王芳"]
     named = [k for k, v in mapping.items() if v == "王芳"][0]
     assert _majority(list(result.turns), a, b) == named
@@ -256,8 +258,6 @@ def test_a_reply_without_a_pause_is_given_to_the_replier(models, offline, shared
 
 
 def _live(models, samples: np.ndarray, **options) -> list[SpeakerTurn]:
-    from diarize import StreamingOptions
-
     live = StreamingDiarizer(models, StreamingOptions(**options))
     step = SAMPLE_RATE // 2  # as a microphone delivers it
     for i in range(0, len(samples), step):

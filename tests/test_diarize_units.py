@@ -160,3 +160,116 @@ def test_quiet_frames_beside_speech_go_to_that_speaker() -> None:
     got2 = _fill_quiet(seg2, speech2, 0.4)
     assert got2[3:5, 0].all() and got2[5:7, 1].all()
     assert (_fill_quiet(seg2, speech2, 0.6) == seg2).all()
+
+
+# -- the live diarizer's label mapping, with dummy models -------------------------------------
+# A "voice" here is a pure tone. The dummy segmenter hears which tones sound in each frame and
+# puts each on a local slot that changes from window to window (as pyannote's slots do); the
+# dummy embedder's embedding of a stretch is its share of each tone. So the test knows who
+# speaks when, and the diarizer's own logic (slots -> stable labels, first-appearance numbering,
+# enrolled names) is what is under test.
+TONES = (300.0, 700.0, 1300.0)
+SEG_HOP = 272  # samples per segmentation frame (~17 ms, as segmentation-3.0)
+
+
+def _tone_power(samples: np.ndarray, hop: int, win: int) -> np.ndarray:
+    """(num_frames, len(TONES)) power of each tone in frames of ``win`` samples every ``hop``."""
+    n = max(0, (len(samples) - win) // hop + 1)
+    t = np.arange(win) / 16000
+    basis = np.stack([np.exp(2j * np.pi * f * t) for f in TONES])  # (V, win)
+    frames = np.stack([samples[i * hop : i * hop + win] for i in range(n)]) if n else np.zeros((0, win))
+    return np.abs(frames @ basis.T) ** 2 / win
+
+
+class DummySegmenter:
+    frames = None
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, samples: np.ndarray) -> object:
+        raise NotImplementedError("the streaming diarizer segments window by window")
+
+    def window_with_speech(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.calls += 1
+        power = _tone_power(samples, SEG_HOP, 400)
+        active = power > 0.01
+        shift = self.calls % 3  # pyannote's local slots carry no identity from one window on
+        raw = np.zeros((len(power), 3), dtype=np.float32)
+        for v in range(len(TONES)):
+            raw[:, (v + shift) % 3] = np.maximum(raw[:, (v + shift) % 3], active[:, v])
+        return raw, active.any(axis=1).astype(np.float32)
+
+
+class DummyEmbedder:
+    dimension = len(TONES)
+
+    def features(self, samples: np.ndarray) -> object:
+        import torch
+
+        if len(samples) < 400:
+            return torch.zeros((0, self.dimension))
+        return torch.from_numpy(_tone_power(samples, 160, 400).astype(np.float32))
+
+    def embed_features(self, feats: object) -> np.ndarray:
+        f = np.asarray(feats)
+        if len(f) < 50:
+            return np.full(self.dimension, np.nan, dtype=np.float32)
+        v = f.mean(axis=0)
+        return (v / (np.linalg.norm(v) + 1e-9)).astype(np.float32)
+
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        return self.embed_features(self.features(samples))
+
+    def embed_masked(self, feats: object, masks: np.ndarray) -> np.ndarray:
+        f = np.asarray(feats)
+        idx = np.minimum((np.arange(len(f)) * len(masks) / max(len(f), 1)).astype(int), len(masks) - 1)
+        return np.stack([self.embed_features(f[masks[idx, s] > 0.5]) for s in range(masks.shape[1])])
+
+    def embed_windows(self, feats: object, starts: list[int], width: int) -> np.ndarray:
+        f = np.asarray(feats)
+        return np.stack([self.embed_features(f[a : a + width]) for a in starts]) if starts else np.zeros((0, self.dimension))
+
+
+def _voices(*turns: tuple[int, float, float]) -> np.ndarray:
+    """(voice, start s, end s) -> 16 kHz audio with that tone in that span."""
+    out = np.zeros(int(max(e for _, _, e in turns) * 16000) + 16000, dtype=np.float32)
+    for v, a, b in turns:
+        t = np.arange(int(a * 16000), int(b * 16000))
+        out[t] += 0.3 * np.sin(2 * np.pi * TONES[v] * t / 16000).astype(np.float32)
+    return out
+
+
+def _live(samples: np.ndarray, voiceprints: tuple = ()) -> list[SpeakerTurn]:  # type: ignore[type-arg]
+    from diarize import DiarizationModels, StreamingDiarizer
+    from scribe.types import AudioChunk
+
+    live = StreamingDiarizer(DiarizationModels(DummySegmenter(), DummyEmbedder()), voiceprints=voiceprints)
+    for i in range(0, len(samples), 8000):
+        live.feed(AudioChunk(i / 16000, samples[i : i + 8000]))
+    live.flush()
+    return live.turns
+
+
+def _who(turns: list[SpeakerTurn], a: float, b: float) -> set[str]:
+    """Labels covering most of [a, b)."""
+    return {t.speaker for t in turns if min(t.end, b) - max(t.start, a) > 0.5 * (b - a)}
+
+
+def test_live_labels_follow_voices_across_windows_whatever_the_slots() -> None:
+    turns = _live(_voices((0, 0.5, 5.0), (1, 5.5, 10.0), (0, 10.5, 15.0), (1, 15.5, 20.0)))
+    assert _who(turns, 0.5, 5.0) == {"说话人1"}  # first voice heard: 说话人1
+    assert _who(turns, 5.5, 10.0) == {"说话人2"}
+    assert _who(turns, 10.5, 15.0) == {"说话人1"}  # back again: the same label, not a new one
+    assert _who(turns, 15.5, 20.0) == {"说话人2"}
+    assert {t.speaker for t in turns} == {"说话人1", "说话人2"}
+
+
+def test_an_enrolled_voice_gets_its_name_and_unknown_voices_are_numbered() -> None:
+    from diarize import Voiceprint
+
+    mediator = Voiceprint("vp1", "王调解员", "mediator", np.eye(len(TONES), dtype=np.float32)[2])
+    turns = _live(_voices((2, 0.5, 5.0), (0, 5.5, 10.0), (2, 10.5, 15.0)), voiceprints=(mediator,))
+    assert _who(turns, 0.5, 5.0) == {"王调解员"}
+    assert _who(turns, 5.5, 10.0) == {"说话人1"}  # the first unknown voice, numbered from 1
+    assert _who(turns, 10.5, 15.0) == {"王调解员"}

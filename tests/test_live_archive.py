@@ -128,5 +128,5 @@ def test_a_muted_input_is_reported_and_still_archived(tmp_path: Path, model_stor
     meta = session.stop()
     warnings = [e for e in seen if e.type == "warning" and e.data["code"] == "no_signal"]
     assert [round(e.data["t"]) for e in warnings] == [10, 40]
-    assert meta["duration"] == 60.0 and len(read_wav_pcm(folder.audio)) == 960_000
+    assert meta.duration == 60.0 and len(read_wav_pcm(folder.audio)) == 960_000
     assert not [e for e in seen if e.type in ("error", "partial", "final")]  # nothing recognised

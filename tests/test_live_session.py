@@ -119,7 +119,7 @@ def test_replay_gives_finals_archive_and_a_final_pass_equal_to_offline(
     seqs = [e.seq for e in seen]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     for e in finals:  # session clock, within the recording, ordered
-        assert 0 <= e.data["start"] < e.data["end"] <= meta["duration"] + 0.01
+        assert 0 <= e.data["start"] < e.data["end"] <= meta.duration + 0.01
         assert e.emitted_at > 0
     assert [e.data["start"] for e in finals] == sorted(e.data["start"] for e in finals)
     live_text = "".join(e.data["text"] for e in finals)
@@ -132,7 +132,7 @@ def test_replay_gives_finals_archive_and_a_final_pass_equal_to_offline(
     folder = SessionFolder(tmp_path / "sessions" / session.id)
     source = to_pcm16(decode_audio(wav).samples)
     assert np.array_equal(read_wav_pcm(folder.audio), source)
-    assert meta["audio_sha256"] == sha256_of(folder.audio)
+    assert meta.audio_sha256 == sha256_of(folder.audio)
     assert [e.data["id"] for e in folder.finals()] == [e.data["id"] for e in finals]
     live = Transcript.from_dict(json.loads(folder.live_transcript.read_text(encoding="utf-8")))
     assert [s.text for s in live.segments] == [e.data["text"] for e in finals]
@@ -144,7 +144,7 @@ def test_replay_gives_finals_archive_and_a_final_pass_equal_to_offline(
         return min(turns, key=lambda t: 0 if t.start <= mid <= t.end else min(abs(mid - t.start), abs(mid - t.end))).speaker
 
     # (the stream ends before the diarizer reports its last 4 s: the final pass labels those)
-    settled = [s for s in live.segments if s.end < meta["duration"] - 4.0]
+    settled = [s for s in live.segments if s.end < meta.duration - 4.0]
     assert settled and [s.speaker for s in settled] == [truth(s) for s in settled]
     assert any(e.type == "speaker" for e in seen)
 
@@ -199,7 +199,7 @@ def test_kill_9_mid_session_keeps_audio_and_every_final(
     manager = engine.manager(tmp_path / "data" / "sessions")
     assert [f.id for f in manager.unfinished()] == ["killed"]
     meta = manager.recover("killed")
-    assert meta["state"] == "interrupted"
+    assert meta.state == "interrupted"
 
     on_disk = read_wav_pcm(folder.audio)
     source = to_pcm16(decode_audio(wav).samples)
@@ -215,7 +215,7 @@ def test_kill_9_mid_session_keeps_audio_and_every_final(
 
     final = manager.finish("killed")  # ...and it can be finished
     assert final.segments and folder.read_meta()["state"] == "finished"
-    assert meta["audio_sha256"] == sha256_of(folder.audio)
+    assert meta.audio_sha256 == sha256_of(folder.audio)
 
     # and staff find it and take it away with the CLI
     def cli(*args: str) -> subprocess.CompletedProcess:
@@ -296,11 +296,12 @@ def test_live_speaker_labels_from_the_real_diarizers(engine, tmp_path: Path, sha
     offline and keeps the live labels for the same voices."""
     from dataclasses import replace
 
-    from scribe.live.engine import _diarizers
+    from scribe.services import load_diarization, offline_diarizer, streaming_diarizers
 
     wav = shared_data / "conversations" / "conv_en_dev_01.wav"
-    streaming, offline, _models = _diarizers(engine.settings)
-    engine = replace(engine, streaming_diarizer=streaming, offline_diarizer=offline)
+    models = load_diarization(engine.settings)  # what the server loads, the way it loads it
+    engine = replace(engine, streaming_diarizer=streaming_diarizers(engine.settings, models),
+                     offline_diarizer=offline_diarizer(engine.settings, models))
     manager = engine.manager(tmp_path / "sessions")
     session = manager.create(engine.options("en"), source="test")
     seen = []

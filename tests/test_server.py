@@ -338,15 +338,13 @@ def test_voice_enrolment_needs_separate_consent_and_a_short_recording(tmp_path, 
     import numpy as np
     import soundfile as sf
 
-    from diarize import load_models
-    from scribe.models import open_store
+    from scribe.services import load_diarization
 
     settings = make_settings(tmp_path)
     seed_accounts(settings)
-    live = MemoryLive(tmp_path)
-    live.diarization_models = load_models(open_store(settings), settings)
-    app = create_app(settings, live=live)
+    app = create_app(settings, live=MemoryLive(tmp_path))
     server = ServerThread(app)
+    models = app.state.services.diarization = load_diarization(settings)  # as a live engine holds them
     audio, rate = sf.read(shared_data / "audio" / "zh_aishell1_BAC009S0764W0121.wav", dtype="int16")
     assert rate == 16000
     body = np.asarray((list(audio) * 3)[: 16000 * 12], dtype="<i2").tobytes()  # ~12 s of one speaker
@@ -360,7 +358,7 @@ def test_voice_enrolment_needs_separate_consent_and_a_short_recording(tmp_path, 
             r = c.post("/api/voiceprints/me?consent=true", content=body, headers=headers)
             assert r.status_code == 201, r.text
             assert r.json()["name"] == "med_a" and r.json()["speech_seconds"] >= 5
-        assert getattr(app.state, "diarize_models", None) is None  # the live engine's copy served it
+        assert app.state.services.diarization_models() is models  # that copy served it, no second one
     finally:
         server.close()
 

@@ -7,8 +7,10 @@ from scribe.storage import Database
 
 
 def open_database(settings: Settings | None = None) -> Database:
-    import scribe.delivery.models  # noqa: F401  (tables)
+    import scribe.accounts.models  # noqa: F401  (tables)
+    import scribe.delivery.models  # noqa: F401
     import scribe.review.models  # noqa: F401
+    import scribe.web.models  # noqa: F401
 
     db = Database((settings or get_settings()).db_url)
     db.create_schema()

@@ -29,26 +29,31 @@ def diarize(
 ) -> None:
     """Who spoke when: speaker turns of a recording as RTTM (说话人1, 说话人2, ...; overlapping
     speech gives overlapping turns)."""
-    from diarize import OfflineDiarizer, match_voiceprints
+    from diarize import match_voiceprints
     from diarize.labels import relabel
     from diarize.offline import check_speaker_bounds
     from diarize.rttm import format_rttm, write_rttm
     from scribe.audio import decode_audio
     from scribe.models import open_store
+    from scribe.services import load_diarization, offline_diarizer
     from scribe.settings import get_settings
 
     check_speaker_bounds(num_speakers, min_speakers, max_speakers)
     settings = get_settings()
     store = open_store(settings)
     decoded = decode_audio(audio, allow_truncated=allow_truncated)
-    diarizer = OfflineDiarizer.from_store(store, settings)
+    diarizer = offline_diarizer(settings, load_diarization(settings, store))
     result = diarizer.analyse(
         decoded.samples, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
     )
     turns = list(result.turns)
     if voiceprints:
         known = _store(settings).load()
-        mapping = match_voiceprints(result.centroids, known, settings.voiceprint_match_threshold)
+        from diarize import StreamingOptions
+
+        # the live diarizer's bar, so a voice is recognised alike live and offline
+        bar = StreamingOptions.from_settings(settings).voiceprint_similarity
+        mapping = match_voiceprints(result.centroids, known, bar)
         turns = relabel(turns, mapping)
     if output is None:
         sys.stdout.write(format_rttm(turns, audio.stem))
@@ -75,7 +80,8 @@ def enrol(
     role: Annotated[Optional[str], typer.Option(help="调解员, 申请人, 被申请人, 代理人, 记录人, 咨询人, 接待人, 当事人, 其他")] = None,
 ) -> None:
     """Enrol a voice so live and offline diarization label it with the person's name."""
-    from diarize import Consent, ConsentRequired, enrolment_embedding, load_models
+    from diarize import Consent, ConsentRequired, enrolment_embedding
+    from scribe.services import load_diarization
     from diarize.roles import ROLES
     from scribe.audio import decode_audio
     from scribe.errors import DiarizationError
@@ -91,7 +97,7 @@ def enrol(
         raise DiarizationError(f"unknown role {role!r}", fix="use one of: " + "、".join(ROLES))
     settings = get_settings()
     samples = decode_audio(audio).samples
-    models = load_models(open_store(settings), settings)
+    models = load_diarization(settings)
     embedding, seconds = enrolment_embedding(models, samples)
     info = _store(settings).enrol(
         name=name,
@@ -99,7 +105,7 @@ def enrol(
         embedding=embedding,
         speech_seconds=seconds,
         consent=Consent(dt.datetime.now(dt.timezone.utc), consent_by, notice),
-        model=settings.diarize_embedding_model,
+        model=settings.diarize.embedding_model,
     )
     console.print(f"enrolled voiceprint {info.id} from {seconds:.1f} s of speech")
 

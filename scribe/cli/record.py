@@ -49,7 +49,8 @@ def record(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="speech model from models.lock; default whisper-base")] = None,
 ) -> None:
     """Record a hearing or consultation with live transcription; the session is saved as it goes."""
-    from scribe.live.engine import LiveEngine
+    from scribe.services import load_live_engine
+    from scribe.storage import Database
     from scribe.live.sources import FileSource, MicrophoneSource, list_input_devices
     from scribe.settings import get_settings
 
@@ -70,7 +71,8 @@ def record(
         else MicrophoneSource(device, max_seconds=duration)
     )
     settings = get_settings()
-    engine = LiveEngine.load(settings, model=model)
+    # the server's engine: the same options, diarizers and enrolled voiceprints
+    engine = load_live_engine(settings, model=model, db=Database(settings.db_url))
     manager = engine.manager()
     crashed = manager.unfinished()
     if crashed:
@@ -97,7 +99,7 @@ def record(
     error = session.source_error
     if error is not None:
         console.print(f"[red]capture stopped: {error}[/red] (what was recorded is kept)")
-    console.print(f"session {session.id}: {meta['duration']:.1f} s recorded -> {session.folder.root}")
+    console.print(f"session {session.id}: {meta.duration or 0.0:.1f} s recorded -> {session.folder.root}")
     if final_pass:
         transcript = manager.finish(session.id)  # the view is subscribed to the bus already
         console.print(f"final pass: {len(transcript.segments)} segments -> {session.folder.final_transcript}")

@@ -30,7 +30,7 @@ def ensure_admin(settings, *, interactive: bool) -> str | None:  # type: ignore[
         with db.transaction() as tx:
             if service.has_admin(tx):
                 return None
-        if settings.admin_password is not None:
+        if settings.server.admin_password is not None:
             return bootstrap_admin(db, settings)
         if not interactive:
             raise ConfigError(
@@ -38,7 +38,7 @@ def ensure_admin(settings, *, interactive: bool) -> str | None:  # type: ignore[
                 fix="set SCRIBE_ADMIN_PASSWORD (10+ characters) for the first start, or run "
                 "`scribe serve` in a terminal to type one",
             )
-        typer.echo(f"First start: creating the admin account {settings.admin_username!r}.")
+        typer.echo(f"First start: creating the admin account {settings.server.admin_username!r}.")
         while True:
             first = getpass.getpass("Admin password (10+ characters): ")
             if getpass.getpass("Again: ") != first:
@@ -46,9 +46,9 @@ def ensure_admin(settings, *, interactive: bool) -> str | None:  # type: ignore[
                 continue
             try:
                 with db.transaction() as tx:
-                    user = service.create_user(tx, settings.admin_username, first, Role.ADMIN, ALL_OFFICES)
+                    user = service.create_user(tx, settings.server.admin_username, first, Role.ADMIN, ALL_OFFICES)
                     audit.record(tx, "system:bootstrap", Action.CREATE, "user", user.id, role="admin")
-                return settings.admin_username
+                return settings.server.admin_username
             except AccountError as exc:  # too short, too plain
                 typer.echo(str(exc))
     finally:
@@ -79,10 +79,10 @@ def register(app: typer.Typer) -> None:
             overrides["server_load_models"] = False
         settings = Settings(**overrides)
         created = ensure_admin(settings, interactive=sys.stdin.isatty())
-        base = settings.public_url or f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
+        base = settings.server.public_url or f"http://{'127.0.0.1' if settings.server.host in ('0.0.0.0', '::') else settings.server.host}:{settings.server.port}"
         typer.echo(f"Database: {settings.db_url.split('@')[-1]}   data: {settings.data_dir}")
         if created:
             typer.echo(f"Created the admin account {created!r}; log in with the password you set.")
         typer.echo(f"Desk page: {base}/   (log in, then 新建会话 / New session)")
         os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", ws="auto")
+        uvicorn.run(create_app(settings), host=settings.server.host, port=settings.server.port, log_level="info", ws="auto")

@@ -34,14 +34,30 @@ class Format(str, Enum):
 
 
 def _manager():  # type: ignore[no-untyped-def]
-    """A manager for stored sessions (no models: recording and finishing load their own)."""
+    """A manager for stored sessions (no models: recording and finishing load their own).
+
+    When this machine's desk database exists, the hearing lifecycle observes the manager, so a
+    session recovered or finished here moves its hearing exactly as the server would."""
     from scribe.live.manager import SessionManager
     from scribe.settings import get_settings
 
     def no_pipeline(_options):  # type: ignore[no-untyped-def]
         raise SessionError("this command does not record", fix="use `scribe record`")
 
-    return SessionManager(get_settings().sessions_path, no_pipeline)
+    settings = get_settings()
+    manager = SessionManager(settings.sessions_path, no_pipeline)
+    if _desk_database_exists(settings):
+        from scribe.cli._db import open_database
+        from scribe.lifecycle import HearingLifecycle
+        from scribe.live.bridge import ManagerBridge
+
+        HearingLifecycle(open_database(settings), ManagerBridge(manager))  # observes the manager
+    return manager
+
+
+def _desk_database_exists(settings) -> bool:  # type: ignore[no-untyped-def]
+    url = settings.db_url
+    return not url.startswith("sqlite") or Path(url.split("///", 1)[-1]).exists()
 
 
 def _transcript(folder, which: Which):  # type: ignore[no-untyped-def]
@@ -59,8 +75,8 @@ def _transcript(folder, which: Which):  # type: ignore[no-untyped-def]
         # still recording or crashed: rebuild from the journal
         from scribe.live.transcripts import transcript_from_events
 
-        meta = folder.read_meta()
-        return transcript_from_events(folder.events(), float(meta.get("duration") or 0.0), meta)
+        meta = folder.meta()
+        return transcript_from_events(folder.events(), meta.duration or 0.0, meta)
     raise SessionError(f"session {folder.id} has no final transcript yet",
                        fix=f"run `scribe sessions finish {folder.id}`")
 
@@ -161,8 +177,8 @@ def recover() -> None:
     if not found:
         console.print("no interrupted sessions")
     for folder in found:
-        meta = manager.recover(folder.id)
-        console.print(f"{folder.id}: recovered {meta.get('duration', 0):.1f} s of audio; "
+        meta = manager.recover(folder.id)  # its hearing (if any) becomes "interrupted"
+        console.print(f"{folder.id}: recovered {meta.duration or 0.0:.1f} s of audio; "
                       f"finish it with `scribe sessions finish {folder.id}`")
 
 
@@ -172,13 +188,13 @@ def finish(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="speech model from models.lock")] = None,
 ) -> None:
     """The final pass for a stopped or interrupted session (recovers it first if needed)."""
-    from scribe.live.engine import LiveEngine
+    from scribe.services import load_live_engine
     from scribe.settings import get_settings
 
     settings = get_settings()
     manager = _manager()
     manager.folder(session_id)  # unknown id: say so before loading models
-    engine = LiveEngine.load(settings, model=model)
+    engine = load_live_engine(settings, model=model)
     manager.final_pass = engine.final_pass()
 
     def progress(e):  # type: ignore[no-untyped-def]

@@ -103,11 +103,12 @@ def _speaker_separation(settings, store, enabled: bool, num: int | None, lo: int
                 fix="add --diarize",
             )
         return None
-    from diarize import OfflineDiarizer, attribute_words
+    from diarize import attribute_words
+    from scribe.services import load_diarization, offline_diarizer
     from diarize.offline import check_speaker_bounds
 
     check_speaker_bounds(num, lo, hi)
-    diarizer = OfflineDiarizer.from_store(store, settings)
+    diarizer = offline_diarizer(settings, load_diarization(settings, store))
 
     def run(samples, transcript):  # type: ignore[no-untyped-def]
         turns = diarizer.diarize(samples, num_speakers=num, min_speakers=lo, max_speakers=hi)

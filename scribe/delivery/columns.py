@@ -31,4 +31,5 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=dt.timezone.utc)
+        stamp: dt.datetime = value.replace(tzinfo=dt.timezone.utc)
+        return stamp

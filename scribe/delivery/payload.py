@@ -88,7 +88,7 @@ def document_approved(
     ``base_url`` is where the case system reaches this server (``public_base_url``)."""
     fields = values_of(doc.fields)
     missing = missing_fields(doc.fields)
-    minimise = settings.delivery_minimise_payload
+    minimise = settings.delivery.minimise_payload
     record = case_record(doc.kind, doc.office, fields, settings)
     if minimise:
         fields = minimised(fields)
@@ -99,7 +99,7 @@ def document_approved(
             "kind": doc.kind,
             "kind_name": KIND_NAMES.get(doc.kind, doc.kind),
             "version": doc.version,
-            "session_id": doc.session_id,
+            "session_id": doc.hearing_id,  # the webhook contract keeps its name (webhooks.md)
             "office": doc.office,
             "number": _text(fields.get("case_number")),
             "approved_by": doc.approved_by,
@@ -119,7 +119,7 @@ def session_completed(
 ) -> dict[str, Any]:
     files = []
     for kind, path in (("transcript", summary.transcript_path), ("audio", summary.audio_path)):
-        if path is None or (kind == "audio" and not settings.delivery_include_audio):
+        if path is None or (kind == "audio" and not settings.delivery.include_audio):
             continue
         files.append(_describe_file(kind, Path(path)))
     data = {
@@ -142,9 +142,9 @@ def session_completed(
 
 def privacy_note(settings: Settings) -> dict[str, Any]:
     return {
-        "minimised": settings.delivery_minimise_payload,
-        "omitted": sorted(MINIMISED_KEYS) if settings.delivery_minimise_payload else [],
-        "audio_included": settings.delivery_include_audio,
+        "minimised": settings.delivery.minimise_payload,
+        "omitted": sorted(MINIMISED_KEYS) if settings.delivery.minimise_payload else [],
+        "audio_included": settings.delivery.include_audio,
     }
 
 
@@ -183,7 +183,7 @@ def case_record(
         "place": _text(fields.get("place")),
         "scale": _text(fields.get("event_scale")),
         "category_name": category,
-        "category_code": category_code(category, settings.delivery_category_codes),
+        "category_code": category_code(category, settings.delivery.category_codes),
         "people_count": _int(fields.get("people_count")) or len(parties) or None,
         "summary": (summary or None) and summary[:SUMMARY_LIMIT],
         "organisations": [t for t in (_text(o) for o in _list(fields.get("organisations"))) if t],
@@ -281,7 +281,7 @@ def file_entries(
     """Hash, size and a signed link (or inline base64) for each of the document's files."""
     out = []
     for kind, info in sorted((doc.files or {}).items()):
-        if kind == "audio" and not settings.delivery_include_audio:
+        if kind == "audio" and not settings.delivery.include_audio:
             continue
         path = Path(info["path"])
         entry: dict[str, Any] = {
@@ -294,8 +294,8 @@ def file_entries(
             "sha256": info["sha256"],
         }
         if (
-            settings.delivery_inline_files
-            and int(info["size"]) <= settings.delivery_inline_max_bytes
+            settings.delivery.inline_files
+            and int(info["size"]) <= settings.delivery.inline_max_bytes
         ):
             entry["content_base64"] = base64.b64encode(path.read_bytes()).decode("ascii")
         else:

@@ -61,7 +61,7 @@ def pinned_client(timeout: float) -> tuple[httpx.AsyncClient, PinnedBackend]:
     transport = httpx.AsyncHTTPTransport()
     # httpx has no public parameter for httpcore's network backend; the pool reads this
     # attribute for every new connection (httpcore/_async/connection_pool.py).
-    transport._pool._network_backend = backend  # type: ignore[union-attr]
+    transport._pool._network_backend = backend
     client = httpx.AsyncClient(
         transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
     )

@@ -41,8 +41,8 @@ class AccessDenied(DeliveryError):
 
 def link_key(settings: Settings) -> bytes:
     """The key that signs download links: configured, or created once in the data dir."""
-    if settings.delivery_link_secret:
-        return settings.delivery_link_secret.get_secret_value().encode("utf-8")
+    if settings.delivery.link_secret:
+        return settings.delivery.link_secret.get_secret_value().encode("utf-8")
     path = settings.data_dir / LINK_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,12 +71,12 @@ def public_base_url(settings: Settings, request_base: str | None = None) -> str:
     ``SCRIBE_DELIVERY_PUBLIC_BASE_URL``, else ``SCRIBE_PUBLIC_URL`` (the address people type),
     else the address the approving request itself came in on, else the address the server
     listens on (``SCRIBE_HOST``/``SCRIBE_PORT``). Never a fixed port."""
-    for base in (settings.delivery_public_base_url, settings.public_url, request_base):
+    for base in (settings.delivery.public_base_url, settings.server.public_url, request_base):
         if base and base.strip():
             return base.strip().rstrip("/")
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    host = "127.0.0.1" if settings.server.host in ("0.0.0.0", "::", "") else settings.server.host
     host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{settings.port}"
+    return f"http://{host}:{settings.server.port}"
 
 
 def signed_file_url(
@@ -90,8 +90,7 @@ def signed_file_url(
 ) -> tuple[str, dt.datetime]:
     """A download link for one file of one document version, and when it expires.
     ``base_url``: the request's own address, used when no public URL is configured."""
-    expires_at = now + dt.timedelta(seconds=settings.delivery_link_ttl_s)
-    expires = int(expires_at.timestamp())
+    expires_at = now + dt.timedelta(seconds=settings.delivery.link_ttl_s)    expires = int(expires_at.timestamp())
     query = urlencode(
         {
             "v": version,

@@ -79,7 +79,7 @@ def make_router(db: Database, settings: Settings) -> APIRouter:
         sig: Annotated[str | None, Query()] = None,
         authorization: Annotated[str | None, Header()] = None,
     ) -> Response:
-        if kind not in SCOPE_FOR_KIND or (kind == "audio" and not settings.delivery_include_audio):
+        if kind not in SCOPE_FOR_KIND or (kind == "audio" and not settings.delivery.include_audio):
             raise HTTPException(404, "no such file kind")
         with db.transaction() as tx:
             # Credentials first (a signed link or a token), so an unknown caller learns nothing

@@ -44,19 +44,19 @@ def address_problem(addr: IPAddress, settings: Settings) -> str | None:
     """Why ``addr`` is refused under ``settings``, or None if it is allowed."""
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
-    for cidr in settings.delivery_allowed_networks:
+    for cidr in settings.delivery.allowed_networks:
         if addr in ipaddress.ip_network(cidr, strict=False):
             return None
     if addr in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if addr.is_loopback:
-        return None if settings.delivery_allow_loopback else "a loopback address"
+        return None if settings.delivery.allow_loopback else "a loopback address"
     if addr.is_link_local:
         return "a link-local address"
     if addr.is_unspecified or addr.is_multicast or addr.is_reserved:
         return "an unspecified, multicast or reserved address"
     if addr.is_private or not addr.is_global:
-        return None if settings.delivery_allow_private else "a private address"
+        return None if settings.delivery.allow_private else "a private address"
     return None
 
 
@@ -69,7 +69,7 @@ def check_url(url: str, settings: Settings, resolver: Resolver = resolve) -> lis
             f"the webhook URL {redact_url(url)!r} is not an http(s) URL with a host",
             fix="give the case system's full URL, e.g. https://cases.example.gov.cn/hooks/scribe",
         )
-    if parts.scheme == "http" and not settings.delivery_allow_http:
+    if parts.scheme == "http" and not settings.delivery.allow_http:
         raise DeliveryError(
             f"the webhook URL {redact_url(url)!r} is plain HTTP",
             fix="use the case system's https:// URL (SCRIBE_DELIVERY_ALLOW_HTTP=true is for "

@@ -22,10 +22,11 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import CursorResult, case, func, or_, select, update
 
 from scribe.delivery.clock import Clock, SystemClock
 from scribe.delivery.endpoints import signing_secrets
@@ -92,10 +93,10 @@ class DeliveryWorker:
         resolver: Resolver = resolve,
         worker_id: str | None = None,
     ) -> None:
-        if settings.delivery_lease_s <= settings.delivery_timeout_s:
+        if settings.delivery.lease_s <= settings.delivery.timeout_s:
             raise DeliveryError(
-                f"delivery_lease_s ({settings.delivery_lease_s}) must exceed "
-                f"delivery_timeout_s ({settings.delivery_timeout_s})",
+                f"delivery_lease_s ({settings.delivery.lease_s}) must exceed "
+                f"delivery_timeout_s ({settings.delivery.timeout_s})",
                 fix="raise SCRIBE_DELIVERY_LEASE_S, or a slow answer would be sent twice",
             )
         self.db = db
@@ -109,7 +110,7 @@ class DeliveryWorker:
         # (tests, a site's proxy set-up) is used as it is.
         self._pins: PinnedBackend | None = None
         if client is None:
-            client, self._pins = pinned_client(settings.delivery_timeout_s)
+            client, self._pins = pinned_client(settings.delivery.timeout_s)
         self.client = client
 
     async def aclose(self) -> None:
@@ -132,7 +133,7 @@ class DeliveryWorker:
         claims = await asyncio.to_thread(self._claim, self.clock.now())
         if not claims:
             return 0
-        limit = asyncio.Semaphore(max(1, self.settings.delivery_concurrency))
+        limit = asyncio.Semaphore(max(1, self.settings.delivery.concurrency))
 
         async def one(claim: Claim) -> None:
             async with limit:
@@ -163,7 +164,7 @@ class DeliveryWorker:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            wait = self.settings.delivery_poll_interval_s
+            wait = self.settings.delivery.poll_interval_s
             if deadline is not None:
                 wait = min(wait, max(0.0, deadline - time.monotonic()))
             try:
@@ -182,16 +183,17 @@ class DeliveryWorker:
             else_=Delivery.next_attempt_at,
         )
         with self.db.transaction() as tx:
-            return tx.scalar(
+            due: dt.datetime | None = tx.scalar(
                 select(func.min(claimable))
                 .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
                 .where(Delivery.status == PENDING, Endpoint.enabled.is_(True))
             )
+            return due
 
     # -- claim ------------------------------------------------------------------------------
 
     def _claim(self, now: dt.datetime) -> list[Claim]:
-        lease_until = now + dt.timedelta(seconds=self.settings.delivery_lease_s)
+        lease_until = now + dt.timedelta(seconds=self.settings.delivery.lease_s)
         token = f"{self.worker_id}:{secrets.token_hex(6)}"
         free = or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now)
         with self.db.transaction() as tx:
@@ -205,7 +207,7 @@ class DeliveryWorker:
                     free,
                 )
                 .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(self.settings.delivery_batch_size)
+                .limit(self.settings.delivery.batch_size)
             )
             if not self.db.is_sqlite:
                 # Several workers on PostgreSQL: each skips the rows another is claiming.
@@ -217,12 +219,12 @@ class DeliveryWorker:
             # may select the same row, but only one UPDATE can still find it free.
             claimed: list[int] = []
             for delivery_id in ids:
-                res = tx.execute(
+                res = cast(CursorResult[Any], tx.execute(  # an UPDATE: its result counts rows
                     update(Delivery)
                     .where(Delivery.id == delivery_id, Delivery.status == PENDING, free)
                     .values(lease_until=lease_until, lease_owner=token)
                     .execution_options(synchronize_session=False)
-                )
+                ))
                 if res.rowcount == 1:
                     claimed.append(delivery_id)
             rows = tx.execute(
@@ -280,7 +282,7 @@ class DeliveryWorker:
                 attempted_at,
                 None,
                 _ms(started),
-                f"timeout after {self.settings.delivery_timeout_s:g} s ({type(exc).__name__})",
+                f"timeout after {self.settings.delivery.timeout_s:g} s ({type(exc).__name__})",
             )
         except httpx.HTTPError as exc:
             return AttemptResult(attempted_at, None, _ms(started), _describe(exc))
@@ -351,8 +353,8 @@ class DeliveryWorker:
             d.first_attempt_at = result.attempted_at
         delay = retry_delay(
             d.attempts,
-            self.settings.delivery_retry_schedule_s,
-            self.settings.delivery_jitter,
+            self.settings.delivery.retry_schedule_s,
+            self.settings.delivery.jitter,
             self.rng,
         )
         if delay is None:
@@ -361,7 +363,7 @@ class DeliveryWorker:
         wanted = parse_retry_after(result.retry_after, now)
         if wanted is not None:
             # Honour the receiver's pace, but never park a message beyond the cap.
-            delay = max(delay, min(wanted, self.settings.delivery_max_retry_after_s))
+            delay = max(delay, min(wanted, self.settings.delivery.max_retry_after_s))
         d.next_attempt_at = now + dt.timedelta(seconds=delay)
         return "retry"
 

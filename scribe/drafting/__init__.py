@@ -128,7 +128,10 @@ def load_generator(settings) -> TextGenerator | None:  # type: ignore[no-untyped
                          "not this process",
                          fix=f"start `python -m llama_cpp.server --model {path} --port 8080` (or llama-server) "
                              "and set SCRIBE_DRAFTING_URL=http://127.0.0.1:8080/v1 (docs/documents.md)")
-    return TransformersGenerator.load(store.path_for(entry.name), name=entry.name, threads=settings.threads)
+    from scribe.torch_threads import configure_torch
+
+    configure_torch(settings, settings.threads)  # a drafting-only process uses every core
+    return TransformersGenerator.load(store.path_for(entry.name), name=entry.name)
 
 
 def draft_document(

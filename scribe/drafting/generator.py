@@ -51,15 +51,14 @@ class TransformersGenerator:
         self.name = name
 
     @classmethod
-    def load(cls, directory: Path, *, name: str, threads: int | None = None) -> TransformersGenerator:
+    def load(cls, directory: Path, *, name: str) -> TransformersGenerator:
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:
             raise ModelError("the drafting model needs the transformers package",
                              fix="pip install -c constraints.txt transformers") from exc
-        if threads:
-            torch.set_num_threads(threads)
+        # torch's thread count is the process's, set once by scribe.services.configure_torch
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(str(directory), local_files_only=True, dtype=torch.float32)

@@ -27,7 +27,8 @@ import json
 import os
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,61 @@ from scribe.types import SAMPLE_RATE
 
 WAV_HEADER_BYTES = 44
 _BYTES_PER_SAMPLE = 2
+
+
+@dataclass(frozen=True)
+class SessionMeta:
+    """A session folder's ``session.json`` (docs/events.md "Session folder"), typed. JSON only
+    where the folder reads and writes it; everything else passes this around."""
+
+    id: str
+    state: str = ""  # recording | paused | stopping | stopped | finalizing | finished | interrupted
+    created_at: str = ""
+    title: str = ""
+    source: str = ""  # "websocket" for the desk's sessions; the CLI's capture description else
+    language: str = "auto"
+    hotwords: tuple[str, ...] = ()
+    case: Mapping[str, Any] | None = None  # the case file as given (its own JSON format)
+    live_model: str = ""
+    duration: float | None = None  # s of audio, once sealed
+    audio_sha256: str | None = None
+    stopped_at: str | None = None
+    # set by the recovery of a crashed recorder
+    interrupted_at: str | None = None  # the recorder's last write
+    recovered_at: str | None = None
+    recovered_seconds: float | None = None
+    finished_at: str | None = None
+    final_model: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SessionMeta:
+        def num(key: str) -> float | None:
+            value = data.get(key)
+            return float(value) if value is not None else None
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return str(value) if value is not None else None
+
+        return cls(
+            id=str(data.get("id") or ""),
+            state=str(data.get("state") or ""),
+            created_at=str(data.get("created_at") or ""),
+            title=str(data.get("title") or ""),
+            source=str(data.get("source") or ""),
+            language=str(data.get("language") or "auto"),
+            hotwords=tuple(str(h) for h in data.get("hotwords") or ()),
+            case=data.get("case") or None,
+            live_model=str(data.get("live_model") or ""),
+            duration=num("duration"),
+            audio_sha256=text("audio_sha256"),
+            stopped_at=text("stopped_at"),
+            interrupted_at=text("interrupted_at"),
+            recovered_at=text("recovered_at"),
+            recovered_seconds=num("recovered_seconds"),
+            finished_at=text("finished_at"),
+            final_model=text("final_model"),
+        )
 
 
 def wav_header(num_samples: int) -> bytes:
@@ -65,7 +121,8 @@ def to_pcm16(samples: np.ndarray) -> np.ndarray:
     """float32 [-1, 1] (or int16 already) -> int16, clipping instead of wrapping."""
     if samples.dtype == np.int16:
         return samples
-    return (np.clip(samples, -1.0, 32767 / 32768) * 32768.0).astype(np.int16)
+    pcm: np.ndarray = (np.clip(samples, -1.0, 32767 / 32768) * 32768.0).astype(np.int16)
+    return pcm
 
 
 class AudioWriter:
@@ -191,19 +248,37 @@ class SessionFolder:
     def id(self) -> str:
         return self.root.name
 
-    audio = property(lambda self: self.root / "audio.wav")
-    journal = property(lambda self: self.root / "events.jsonl")
-    meta_path = property(lambda self: self.root / "session.json")
-    live_transcript = property(lambda self: self.root / "live.json")
-    final_transcript = property(lambda self: self.root / "final.json")
-    lock_path = property(lambda self: self.root / ".lock")
+    @property
+    def audio(self) -> Path:
+        return self.root / "audio.wav"
+
+    @property
+    def journal(self) -> Path:
+        return self.root / "events.jsonl"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.root / "session.json"
+
+    @property
+    def live_transcript(self) -> Path:
+        return self.root / "live.json"
+
+    @property
+    def final_transcript(self) -> Path:
+        return self.root / "final.json"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / ".lock"
 
     def exists(self) -> bool:
         return self.meta_path.exists()
 
     def read_meta(self) -> dict[str, Any]:
         try:
-            return json.loads(self.meta_path.read_text(encoding="utf-8"))
+            meta: dict[str, Any] = json.loads(self.meta_path.read_text(encoding="utf-8"))
+            return meta
         except FileNotFoundError:
             raise SessionError(
                 f"session {self.id} does not exist", fix="run `scribe sessions list` to see ids"
@@ -217,11 +292,15 @@ class SessionFolder:
             os.fsync(fh.fileno())
         os.replace(tmp, self.meta_path)
 
-    def update_meta(self, **changes: Any) -> dict[str, Any]:
+    def update_meta(self, **changes: Any) -> SessionMeta:
         meta = self.read_meta()
         meta.update(changes)
         self.write_meta(meta)
-        return meta
+        return SessionMeta.from_json(meta)
+
+    def meta(self) -> SessionMeta:
+        """``session.json``, typed (``read_meta`` is the raw JSON, for exports)."""
+        return SessionMeta.from_json(self.read_meta())
 
     def events(self) -> list[Event]:
         return read_journal(self.journal)

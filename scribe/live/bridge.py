@@ -1,5 +1,4 @@
-"""The desk API's view of live sessions (``scribe.web.live_bridge.LiveBridge`` on the server
-branch), implemented over a ``SessionManager``.
+"""The desk's ``LiveService`` (``scribe.live.service``), implemented over a ``SessionManager``.
 
 A hearing opens one session; the browser then streams PCM to ``websocket_path(id)``; stop runs
 the final pass in the background so the HTTP request returns at once.
@@ -9,14 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from scribe.errors import SessionError
 from scribe.live.manager import SessionManager, valid_session_id
+from scribe.live.archive import SessionMeta
+from scribe.live.events import Event
 from scribe.live.pipeline import LiveOptions
-from scribe.live.session import FINISHED, UNFINISHED
+from scribe.live.service import LiveStart
+from scribe.live.session import FINISHED, UNFINISHED, LiveSession
 from scribe.live.sources import PushSource
 from scribe.live.transcripts import transcript_from_events
 
@@ -24,9 +27,8 @@ from scribe.live.transcripts import transcript_from_events
 class ManagerBridge:
     def __init__(self, manager: SessionManager, *, ws_prefix: str = "/ws/sessions") -> None:
         self.manager = manager
+        self.session_manager: SessionManager | None = manager
         self.ws_prefix = ws_prefix
-        self.diarization_models: Any = None  # set by the server when the live engine has them
-        self._finishing: dict[str, threading.Thread] = {}
 
     @staticmethod
     def session_id_for(hearing_id: str) -> str:
@@ -35,13 +37,13 @@ class ManagerBridge:
             return f"h-{hearing_id}"
         return "h-" + hashlib.sha256(hearing_id.encode("utf-8")).hexdigest()[:24]
 
-    def open(self, start: Any) -> str:
-        """Create (or find) the live session for a hearing (``start``: a ``LiveStart``)."""
+    def open(self, start: LiveStart) -> str:
+        """Create (or find) the live session for a hearing."""
         session_id = self.session_id_for(str(start.hearing_id))
         if self.manager.get(session_id) is not None:
             return session_id
         if (self.manager.root / session_id / "session.json").exists():
-            state = self.manager.folder(session_id).read_meta().get("state")
+            state = self.manager.folder(session_id).meta().state
             if state in UNFINISHED:
                 raise SessionError(f"the session of hearing {start.hearing_id} was interrupted",
                                    fix="finish it (`scribe sessions finish`) before recording again")
@@ -60,7 +62,7 @@ class ManagerBridge:
         if session is not None:
             session.set_hotwords(tuple(hotwords))
 
-    def _live(self, session_id: str):  # type: ignore[no-untyped-def]
+    def _live(self, session_id: str) -> LiveSession:
         session = self.manager.get(session_id)
         if session is None:
             raise SessionError(f"session {session_id} is not recording", fix="open it first")
@@ -75,45 +77,43 @@ class ManagerBridge:
     def _in_order(self, session_id: str, op: str) -> None:
         # after the audio already received, like the WebSocket's own pause/resume
         session = self._live(session_id)
-        action = getattr(session, op)
+        action = session.pause if op == "pause" else session.resume
         if isinstance(session.source, PushSource):
             session.source.call(action)
         else:
             action()
 
     def stop(self, session_id: str) -> None:
-        self._live(session_id).stop()
-        if self.manager.final_pass is None:
+        session = self.manager.get(session_id)
+        if session is None and self.manager.folder(session_id).meta().state not in UNFINISHED:
+            # already stopped (by a client over the WebSocket): the hearing only catches up
             return
-
-        def finish() -> None:
-            try:
-                self.manager.finish(session_id)
-            finally:
-                self.manager.forget(session_id)
-
-        thread = threading.Thread(target=finish, name=f"final-{session_id}", daemon=True)
-        self._finishing[session_id] = thread
-        thread.start()
+        self._live(session_id).stop()
+        if self.manager.final_pass is not None:
+            self.manager.finish_later(session_id)
 
     def state(self, session_id: str) -> dict[str, Any]:
         folder = self.manager.folder(session_id)
-        meta = folder.read_meta()
-        return {
-            "state": meta.get("state"),
-            "final_ready": meta.get("state") == FINISHED and folder.final_transcript.exists(),
-            "duration": meta.get("duration"),
-            "audio_sha256": meta.get("audio_sha256"),
+        meta = folder.meta()
+        return {  # JSON for the desk's GET /api/hearings/{id}/live
+            "state": meta.state,
+            "final_ready": meta.state == FINISHED and folder.final_transcript.exists(),
+            "duration": meta.duration,
+            "audio_sha256": meta.audio_sha256,
+            # set when a crash ended the recording and the start-up recovery sealed it
+            "interrupted_at": meta.interrupted_at,
+            "recovered_seconds": meta.recovered_seconds,
         }
 
     def transcript(self, session_id: str) -> dict[str, Any] | None:
         folder = self.manager.folder(session_id)
         for path in (folder.final_transcript, folder.live_transcript):
             if path.exists():
-                return json.loads(path.read_text(encoding="utf-8"))
-        meta = folder.read_meta()
+                data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+                return data
+        meta = folder.meta()
         session = self.manager.get(session_id)
-        duration = session.writer.duration if session else float(meta.get("duration") or 0.0)
+        duration = session.writer.duration if session else (meta.duration or 0.0)
         events = folder.events()
         if not any(e.type == "final" for e in events):
             return None
@@ -123,13 +123,28 @@ class ManagerBridge:
         folder = self.manager.folder(session_id)
         return folder.audio if folder.audio.exists() else None
 
+    def session_dir(self, session_id: str) -> Path | None:
+        folder = self.manager.root / session_id
+        return folder if valid_session_id(session_id) and folder.exists() else None
+
     def websocket_path(self, session_id: str) -> str:
         return f"{self.ws_prefix}/{session_id}"
 
+    def observe(self, listener: Callable[[Event], None]) -> None:
+        self.manager.observe(listener)
+
+    def recover_unfinished(self) -> list[SessionMeta]:
+        return self.manager.recover_unfinished()
+
+    def resumable(self) -> list[str]:
+        return self.manager.resumable() if self.manager.final_pass is not None else []
+
+    def finish_later(self, session_id: str) -> Future[Any]:
+        return self.manager.finish_later(session_id)
+
+    def close(self, final_pass_timeout: float | None = None) -> None:
+        self.manager.close(final_pass_timeout)
+
     def wait_finished(self, session_id: str, timeout: float | None = None) -> bool:
         """For tests and shutdown: wait for a background final pass."""
-        thread = self._finishing.get(session_id)
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        return self.manager.wait_finished(session_id, timeout)

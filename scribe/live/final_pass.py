@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from scribe.live.archive import SessionFolder, read_wav_pcm
+from scribe.live.archive import SessionFolder, SessionMeta, read_wav_pcm
 from scribe.text.zh import finish_text
 from scribe.transcribe import TranscribeOptions, Transcriber
 from scribe.types import SpeakerTurn, Transcript, TranscriptSegment
@@ -47,18 +47,18 @@ class FinalPass:
         self.diarizer = diarizer
         self.beam_size = beam_size
 
-    def options_for(self, meta: dict) -> TranscribeOptions:
+    def options_for(self, meta: SessionMeta) -> TranscribeOptions:
         """Exactly what ``scribe transcribe --language L --hotwords H`` uses."""
         return TranscribeOptions(
-            language=str(meta.get("language") or "auto"),
-            hotwords=tuple(meta.get("hotwords") or ()),
+            language=meta.language or "auto",
+            hotwords=meta.hotwords,
             beam_size=self.beam_size,
         )
 
     def run(
         self, folder: SessionFolder, progress: Progress, live_diarizer: LiveDiarizerLike | None = None
     ) -> Transcript:
-        meta = folder.read_meta()
+        meta = folder.meta()
         samples = read_wav_pcm(folder.audio).astype(np.float32) / 32768.0
         progress("transcribe", 0.0)
         transcript = self.transcriber.transcribe(

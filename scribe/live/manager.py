@@ -7,10 +7,14 @@ a final pass.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
+import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from scribe.live.archive import (
     Journal,
     SessionFolder,
     SessionLock,
+    SessionMeta,
     iter_session_folders,
     repair_wav,
     sha256_of,
@@ -46,10 +51,24 @@ from scribe.types import SAMPLE_RATE, Transcript
 
 PipelineFactory = Callable[[LiveOptions], StreamingPipeline]
 Listener = Callable[[Event], None]
+log = logging.getLogger(__name__)
 
 
 def new_session_id() -> str:
     return f"{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _publish(bus: EventBus, event: Event) -> None:
+    bus.publish(event)
+
+
+def _last_write(folder: SessionFolder) -> float:
+    """When a crashed recorder last wrote: its audio (fsync-ed every second) or its journal."""
+    times = [p.stat().st_mtime for p in (folder.audio, folder.journal) if p.exists()]
+    events = folder.events()
+    if events:
+        times.append(max(e.emitted_at for e in events))
+    return max(times) if times else os.path.getmtime(folder.meta_path)
 
 
 def valid_session_id(session_id: str) -> bool:
@@ -76,7 +95,23 @@ class SessionManager:
         self.live_model = live_model
         self._live: dict[str, LiveSession] = {}
         self._lock = threading.Lock()
+        # every bus of this manager reports to these (the hearing lifecycle), before any client
+        self._observers: list[Listener] = []
+        # final passes run here, one at a time (each uses every core); not daemon threads:
+        # ``close`` waits for them, so a shutdown never cuts a final pass or its journal
+        self._final_passes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-pass")
+        self._finishing: dict[str, Future[Transcript | None]] = {}
         root.mkdir(parents=True, exist_ok=True)
+
+    def observe(self, listener: Listener) -> None:
+        """Report every event of every session of this manager to ``listener`` (first)."""
+        self._observers.append(listener)
+
+    def _bus(self, session_id: str, folder: SessionFolder) -> EventBus:
+        bus = EventBus(session_id, Journal(folder.journal), next_seq=_next_seq(folder))
+        for listener in self._observers:
+            bus.subscribe(listener)
+        return bus
 
     # -- creating and finding -----------------------------------------------------------
 
@@ -117,7 +152,8 @@ class SessionManager:
                 "state": RECORDING,
             })
             session = LiveSession(
-                folder, self.pipeline_factory(options), flush_interval=self.flush_interval
+                folder, self.pipeline_factory(options), flush_interval=self.flush_interval,
+                listeners=tuple(self._observers),
             )
             self._live[session_id] = session
         return session
@@ -134,7 +170,7 @@ class SessionManager:
         folder.read_meta()  # raises "does not exist" with the fix
         return folder
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> builtins.list[dict[str, Any]]:
         out = []
         for folder in iter_session_folders(self.root):
             meta = folder.read_meta()
@@ -146,20 +182,20 @@ class SessionManager:
 
     # -- crashes ------------------------------------------------------------------------
 
-    def unfinished(self) -> list[SessionFolder]:
+    def unfinished(self) -> builtins.list[SessionFolder]:
         """Sessions whose recorder died (state says recording, nobody holds the lock)."""
         found = []
         for folder in iter_session_folders(self.root):
-            if folder.read_meta().get("state") in UNFINISHED and self.get(folder.id) is None:
+            if folder.meta().state in UNFINISHED and self.get(folder.id) is None:
                 if not SessionLock(folder.lock_path).held_elsewhere():
                     found.append(folder)
         return found
 
-    def recover_unfinished(self) -> list[dict[str, Any]]:
+    def recover_unfinished(self) -> builtins.list[SessionMeta]:
         """At start-up (server lifespan, CLI): seal every session a crash left behind."""
         return [self.recover(folder.id) for folder in self.unfinished()]
 
-    def recover(self, session_id: str) -> dict[str, Any]:
+    def recover(self, session_id: str) -> SessionMeta:
         """Seal a crashed session: audio up to the last write, every journalled final kept."""
         folder = self.folder(session_id)
         lock = SessionLock(folder.lock_path)
@@ -167,22 +203,25 @@ class SessionManager:
             raise SessionError(f"session {session_id} is still being recorded by another process",
                                fix="stop it there first")
         try:
-            meta = folder.read_meta()
-            if meta.get("state") not in UNFINISHED:
+            meta = folder.meta()
+            if meta.state not in UNFINISHED:
                 return meta
+            interrupted_at = _last_write(folder)
             samples = repair_wav(folder.audio) if folder.audio.exists() else 0
             duration = samples / SAMPLE_RATE
-            bus = EventBus(session_id, Journal(folder.journal), next_seq=_next_seq(folder))
+            bus = self._bus(session_id, folder)
             live = transcript_from_events(folder.events(), duration, meta)
             _write_json(folder.live_transcript, live.to_dict())
             meta = folder.update_meta(
                 state=INTERRUPTED,
                 duration=round(duration, 3),
                 audio_sha256=sha256_of(folder.audio) if folder.audio.exists() else None,
+                interrupted_at=utc_iso(interrupted_at),
                 recovered_at=utc_iso(),
+                recovered_seconds=round(duration, 3),
             )
             bus.publish(ev.state(INTERRUPTED, recovered_seconds=round(duration, 3),
-                                 finals=len(live.segments)))
+                                 interrupted_at=meta.interrupted_at, finals=len(live.segments)))
             bus.journal.close()
             return meta
         finally:
@@ -190,7 +229,7 @@ class SessionManager:
 
     # -- finishing ------------------------------------------------------------------------
 
-    def stop(self, session_id: str) -> dict[str, Any]:
+    def stop(self, session_id: str) -> SessionMeta:
         session = self.get(session_id)
         if session is None:
             raise SessionError(f"session {session_id} is not recording in this process",
@@ -206,23 +245,22 @@ class SessionManager:
         if live is not None and live.state not in (STOPPED, FINISHED):
             raise SessionError(f"session {session_id} is still recording", fix="stop it first")
         folder = self.folder(session_id)
-        if folder.read_meta().get("state") in UNFINISHED:
+        if folder.meta().state in UNFINISHED:
             self.recover(session_id)
         lock = SessionLock(folder.lock_path)
         if not lock.acquire():
             raise SessionError(f"session {session_id} is busy in another process", fix="wait for it")
         own_bus = live is None
-        bus = live.bus if live is not None else EventBus(
-            session_id, Journal(folder.journal), next_seq=_next_seq(folder))
+        bus = live.bus if live is not None else self._bus(session_id, folder)
         unsubscribe = bus.subscribe(listener) if listener is not None else None
         try:
-            before = folder.read_meta().get("state")
+            before = folder.meta().state
             folder.update_meta(state=FINALIZING)
             bus.publish(ev.state(FINALIZING))
             try:
                 transcript = self.final_pass.run(
                     folder,
-                    lambda stage, f: bus.publish(ev.progress(stage, f)),
+                    lambda stage, f: _publish(bus, ev.progress(stage, f)),
                     live_diarizer=live.pipeline.diarizer if live is not None else None,  # type: ignore[arg-type]
                 )
             except Exception as exc:
@@ -230,7 +268,7 @@ class SessionManager:
                 bus.publish(ev.error("final_pass_failed", f"the final pass failed: {exc}; the "
                                      "recording and live text are kept, run it again"))
                 raise
-            roles = dict((transcript_from_events(folder.events(), 0.0, {}).info.get("roles") or {}))
+            roles = dict((transcript_from_events(folder.events(), 0.0, None).info.get("roles") or {}))
             transcript = replace(transcript, info=dict(transcript.info) | {"roles": roles})
             _write_json(folder.final_transcript, transcript.to_dict())
             folder.update_meta(state=FINISHED, finished_at=utc_iso(), final_model=transcript.model)
@@ -243,6 +281,49 @@ class SessionManager:
                 bus.journal.close()
             lock.release()
 
+    def finish_later(self, session_id: str) -> Future[Transcript | None]:
+        """Queue the final pass of a stopped session (the desk's Stop, the WebSocket's stop,
+        recovery at start-up). Its failure is published as an error event and logged."""
+        with self._lock:
+            running = self._finishing.get(session_id)
+            if running is not None and not running.done():
+                return running
+
+            def job() -> Transcript | None:
+                try:
+                    return self.finish(session_id)
+                except Exception:  # noqa: BLE001 - published on the bus; the recording is kept
+                    log.exception("the final pass of session %s failed", session_id)
+                    return None
+                finally:
+                    self.forget(session_id)
+
+            future = self._final_passes.submit(job)
+            self._finishing[session_id] = future
+            return future
+
+    def wait_finished(self, session_id: str, timeout: float | None = None) -> bool:
+        """True once no final pass of ``session_id`` is queued or running."""
+        future = self._finishing.get(session_id)
+        if future is None:
+            return True
+        wait([future], timeout)
+        return future.done()
+
+    def resumable(self) -> builtins.list[str]:
+        """Sessions of the desk whose final pass never ran to the end (a shutdown or a crash
+        during it, or a recording recovered after a crash): ``finish_later`` each at start-up."""
+        out = []
+        for folder in iter_session_folders(self.root):
+            meta = folder.meta()
+            if folder.final_transcript.exists() or self.get(folder.id) is not None:
+                continue
+            if meta.state == FINALIZING or (
+                meta.source == "websocket" and meta.state in (STOPPED, INTERRUPTED)
+            ):
+                out.append(folder.id)
+        return out
+
     def forget(self, session_id: str) -> None:
         """Drop a stopped session from the in-process table (its folder stays)."""
         with self._lock:
@@ -250,10 +331,19 @@ class SessionManager:
         if session is not None:
             session.bus.journal.close()
 
-    def close(self) -> None:
-        """Stop every session still recording (server shutdown): nothing captured is lost."""
+    def close(self, final_pass_timeout: float | None = None) -> None:
+        """Server shutdown: stop every session still recording (nothing captured is lost), then
+        let the final passes already asked for finish (up to ``final_pass_timeout`` s; one
+        that has not started by then stays "stopped" and the next start resumes it)."""
         with self._lock:
             sessions = list(self._live.values())
         for s in sessions:
             s.stop()
-            s.bus.journal.close()
+        pending = [f for f in self._finishing.values() if not f.done()]
+        wait(pending, final_pass_timeout)
+        self._final_passes.shutdown(wait=final_pass_timeout is None, cancel_futures=True)
+        with self._lock:
+            idle = [sid for sid in self._live if self._finishing.get(sid) is None
+                    or self._finishing[sid].done()]
+        for sid in idle:
+            self.forget(sid)

@@ -30,14 +30,18 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from scribe.live import events as ev
 from scribe.live.events import Event
-from scribe.live.vad_stream import WINDOW, SpeechProbability
+from scribe.asr.vad import WINDOW
+from scribe.live.vad_stream import SpeechProbability
 from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn, TranscriptSegment
+
+if TYPE_CHECKING:
+    from scribe.settings import Settings
 
 
 PAUSE_SPECULATE = 0.2  # s of trailing silence after which the utterance so far is recognised
@@ -100,6 +104,21 @@ class LiveOptions:
     # an utterance as a separate window, where base loops until its token limit (10-20 s on 2
     # cores, measured) before the filter drops it. The final pass has word times.
     final_words: bool = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, language: str = "auto", hotwords: tuple[str, ...] = ()
+    ) -> LiveOptions:
+        """A session's options from the site's settings (the one place they are copied)."""
+        return cls(
+            language=language,
+            hotwords=hotwords,
+            min_silence=settings.live.min_silence,
+            max_utterance=settings.live.max_utterance,
+            partial_interval=settings.live.partial_interval,
+            final_beam=settings.live.final_beam,
+            context_seconds=settings.live.context_seconds,
+        )
 
 
 # -- keeping up ---------------------------------------------------------------------------------
@@ -500,9 +519,7 @@ class StreamingPipeline:
             end = min(offset + seg.end, offset + len(audio) / SAMPLE_RATE)
             seg_id = f"{utt_id}.{k}"
             speaker = self._speaker_for(start, end)
-            words = [
-                replace(w, start=w.start + offset, end=w.end + offset).to_dict() for w in seg.words
-            ]
+            words = [replace(w, start=w.start + offset, end=w.end + offset) for w in seg.words]
             out.append(ev.final(seg_id, utt_id, start, end, seg.text, speaker,
                                 result.language or (self.language or ""), words,
                                 unrecognised=seg.unrecognised))

@@ -25,7 +25,15 @@ import numpy as np
 
 from scribe.errors import SessionError
 from scribe.live import events as ev
-from scribe.live.archive import AudioWriter, Journal, SessionFolder, SessionLock, sha256_of, to_pcm16
+from scribe.live.archive import (
+    AudioWriter,
+    Journal,
+    SessionFolder,
+    SessionLock,
+    SessionMeta,
+    sha256_of,
+    to_pcm16,
+)
 from scribe.live.events import Event
 from scribe.live.pipeline import DEGRADE_MESSAGES, LiveOptions, StreamingPipeline
 from scribe.live.sources import CaptureSource
@@ -45,6 +53,9 @@ UNFINISHED = frozenset({RECORDING, PAUSED, STOPPING})
 SILENT_DBFS, SILENT_WARN_S = -70.0, 10.0
 CLIP_PEAK = 0.999  # full scale
 INPUT_WARN_EVERY_S = 30.0  # at most one input warning per this many seconds of audio
+# a recogniser that keeps failing is reported once, then at most this often (s of audio), not
+# once per audio block (10 a second): the desk shows one message, the journal stays small
+RECOGNITION_ERROR_EVERY_S = 60.0
 # queued for the worker on pause: close the utterance in progress (an empty block, by identity)
 _CLOSE_UTTERANCE = np.zeros(0, dtype=np.float32)
 
@@ -76,7 +87,7 @@ class EventBus:
 
     def publish(self, event: Event) -> Event:
         with self._lock:
-            stamped = Event(event.type, event.data, self.session_id, self._seq, time.time())
+            stamped = event.stamped(self.session_id, self._seq, time.time())
             self._seq += 1
             self.journal.write(stamped)
             listeners = list(self._listeners)
@@ -154,6 +165,7 @@ class LiveSession:
         *,
         flush_interval: float = 1.0,
         level_interval: float = 0.25,
+        listeners: tuple[Listener, ...] = (),
     ) -> None:
         self.folder = folder
         self.id = folder.id
@@ -164,9 +176,12 @@ class LiveSession:
                 f"session {self.id} is being recorded by another process",
                 fix="stop that recording first, or start a new session",
             )
-        self.meta = folder.read_meta()
+        self.meta = folder.meta()
         self.writer = AudioWriter(folder.audio, flush_interval=flush_interval)
         self.bus = EventBus(self.id, Journal(folder.journal), next_seq=_next_seq(folder))
+        # subscribed before the first event: the hearing lifecycle must see "recording" too
+        for listener in listeners:
+            self.bus.subscribe(listener)
         self.stats = LiveStats()
         self._level_every = int(level_interval * SAMPLE_RATE)
         self._level_acc: list[np.ndarray] = []
@@ -187,7 +202,7 @@ class LiveSession:
         self.state = RECORDING
         self.started_at = time.time()
         self._worker.start()
-        self._set_state(RECORDING, source=self.meta.get("source"))
+        self._set_state(RECORDING, source=self.meta.source or None)
 
     # -- input ----------------------------------------------------------------------------
 
@@ -262,6 +277,7 @@ class LiveSession:
 
     def _run_worker(self) -> None:
         degrader = self.pipeline.degrader
+        failures, reported_at = 0, -RECOGNITION_ERROR_EVERY_S
         while True:
             block = self._work.get()
             if block is None:
@@ -293,13 +309,25 @@ class LiveSession:
                 self.stats.degrade_changes += 1
                 self.bus.publish(ev.warning("degraded", DEGRADE_MESSAGES[changed], level=changed,
                                             lag=round(lag, 2)))
+            recognised = self.pipeline.partials + self.pipeline.finals
             try:
                 for e in self.pipeline.feed(block):
                     self.bus.publish(e)
             except Exception as exc:  # noqa: BLE001 - recognition failing must not stop the recording
-                log.exception("live recognition failed")
-                self.bus.publish(ev.error("recognition_failed", f"live recognition failed: {exc}; "
-                                          "the audio is still being recorded"))
+                failures += 1
+                at = self.pipeline.clock
+                if failures == 1 or at - reported_at >= RECOGNITION_ERROR_EVERY_S:
+                    reported_at = at
+                    log.exception("live recognition failed (%d time(s) so far)", failures)
+                    self.bus.publish(ev.error(
+                        "recognition_failed", f"live recognition failed: {exc}; the audio is still "
+                        "being recorded and the final pass will transcribe it", failures=failures))
+            else:
+                # most blocks ask the recogniser nothing: only a new text shows it works again
+                if failures and self.pipeline.partials + self.pipeline.finals > recognised:
+                    self.bus.publish(ev.warning("recognition_recovered", "live recognition works "
+                                                f"again after {failures} failed block(s)"))
+                    failures = 0
             self.stats.processed_seconds = self.pipeline.clock
         try:
             for e in self.pipeline.flush():
@@ -342,7 +370,7 @@ class LiveSession:
 
     # -- stopping ----------------------------------------------------------------------------
 
-    def stop(self) -> dict[str, Any]:
+    def stop(self) -> SessionMeta:
         """Stop capture, finish the live text, seal the audio; returns the session metadata."""
         if self._stopped:
             return self.meta
@@ -403,6 +431,3 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
 
-
-def options_to_meta(options: LiveOptions) -> dict[str, Any]:
-    return {"language": options.language, "hotwords": list(options.hotwords)}

@@ -3,43 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from scribe.live.events import Event
+from scribe.live.archive import SessionMeta
+from scribe.live.events import Event, FinalPayload, SpeakerPayload
 from scribe.types import Transcript, TranscriptSegment, Word
 
-def transcript_from_events(events: Iterable[Event], duration: float, meta: dict[str, Any]) -> Transcript:
+
+def transcript_from_events(events: Iterable[Event], duration: float, meta: SessionMeta | None) -> Transcript:
     """Every final event, with the latest speaker/role updates applied, as a Transcript."""
     finals: dict[str, TranscriptSegment] = {}
     roles: dict[str, str] = {}
     languages: dict[str, int] = {}
     for e in events:
-        d = e.data
-        if e.type == "final":
-            words = tuple(
-                Word(float(w["start"]), float(w["end"]), str(w["word"]), float(w.get("probability", 1.0)))
-                for w in d.get("words") or ()
-            )
-            finals[d["id"]] = TranscriptSegment(
-                float(d["start"]), float(d["end"]), str(d["text"]), words, d.get("speaker"), True,
-                unrecognised=bool(d.get("unrecognised", False)),
-            )
-            lang = str(d.get("language") or "")
-            if not d.get("unrecognised"):
-                languages[lang] = languages.get(lang, 0) + len(d["text"])
-        elif e.type == "speaker":
-            if d.get("id") and d["id"] in finals:
-                finals[d["id"]] = _with_speaker(finals[d["id"]], d.get("speaker"))
-            if d.get("speaker") and d.get("role"):
-                roles[str(d["speaker"])] = str(d["role"])
+        p = e.payload
+        if isinstance(p, FinalPayload):
+            # the journal keeps 3 decimals: so does the live transcript, whatever the source
+            words = tuple(Word(round(w.start, 3), round(w.end, 3), w.word, round(w.probability, 4))
+                          for w in p.words)
+            finals[p.id] = TranscriptSegment(round(p.start, 3), round(p.end, 3), p.text, words, p.speaker, True,
+                                             unrecognised=p.unrecognised)
+            if not p.unrecognised:
+                languages[p.language] = languages.get(p.language, 0) + len(p.text)
+        elif isinstance(p, SpeakerPayload):
+            if p.id and p.id in finals:
+                finals[p.id] = _with_speaker(finals[p.id], p.speaker)
+            if p.speaker and p.role:
+                roles[p.speaker] = p.role
     segments = tuple(sorted(finals.values(), key=lambda s: (s.start, s.end)))
-    language = max(languages, key=lambda k: languages[k]) if languages else str(meta.get("language") or "")
+    fixed = meta.language if meta is not None else ""
+    language = max(languages, key=lambda k: languages[k]) if languages else fixed
     return Transcript(
         language=language or "",
         duration=duration,
-        model=str(meta.get("live_model", "")),
+        model=meta.live_model if meta is not None else "",
         segments=segments,
-        info={"kind": "live", "session": meta.get("id"), "roles": roles},
+        info={"kind": "live", "session": meta.id if meta is not None else None, "roles": roles},
     )
 
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-WINDOW = 512  # samples at 16 kHz = 32 ms: the window Silero v5/v6 is trained on
+from scribe.asr.vad import WINDOW  # 512 samples at 16 kHz = 32 ms, fixed by the model
 _CONTEXT = 64
 
 

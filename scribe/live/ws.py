@@ -109,7 +109,7 @@ class _Connection:
         if self.session is not None:
             self.session.bus.publish(event)  # reaches this client through its subscription
         else:
-            await self.ws.send_text(Event(event.type, event.data, self.session_id).to_json())
+            await self.ws.send_text(replace(event, session=self.session_id).to_json())
 
     # -- attaching -------------------------------------------------------------------------
 
@@ -218,8 +218,7 @@ class _Connection:
             # the desk API opened has no source yet, and this socket becomes it
             if self.session.source is None and self.session.state in ("recording", "paused"):
                 self.session.start_source(PushSource("websocket"))
-            await self._send(Event("state", {"state": self.session.state, "resumed": True},
-                                   self.session_id, 0))
+            await self._send(replace(ev.state(self.session.state, resumed=True), session=self.session_id))
             return
         if (self.manager.root / self.session_id / "session.json").exists():
             await self._reply_error("session_closed", f"session {self.session_id} is no longer "
@@ -255,14 +254,8 @@ class _Connection:
         if session is None:
             await self._reply_error("not_recording", "nothing to stop: no session is recording here")
             return
+        # the same stop as the desk's Stop button: the manager's observer (the hearing
+        # lifecycle on the server) records it before this client hears "stopped"
         await run_in_threadpool(session.stop)
         if final_pass and self.run_final_pass and self.manager.final_pass is not None:
-            asyncio.create_task(self._finish())
-
-    async def _finish(self) -> None:
-        try:
-            await run_in_threadpool(self.manager.finish, self.session_id)
-        except Exception:  # noqa: BLE001 - already published as an error event on the bus
-            log.exception("final pass of a WebSocket session failed")
-        finally:
-            self.manager.forget(self.session_id)
+            self.manager.finish_later(self.session_id)  # tracked: a shutdown waits for it

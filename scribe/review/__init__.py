@@ -14,7 +14,7 @@ from scribe.review.models import APPROVED, DRAFT, KINDS, RETURNED, Document
 from scribe.review.service import (
     Approval,
     approve,
-    documents_of_session,
+    documents_of_hearing,
     get_document,
     return_for_changes,
     save_draft,
@@ -30,7 +30,7 @@ __all__ = [
     "Document",
     "SessionSummary",
     "approve",
-    "documents_of_session",
+    "documents_of_hearing",
     "get_document",
     "return_for_changes",
     "save_draft",

@@ -23,7 +23,8 @@ class Document(Base):
     __tablename__ = "review_documents"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    session_id: Mapped[str] = mapped_column(String(80), index=True)
+    # the hearing it was drafted from (column name kept from before the rename: no migration)
+    hearing_id: Mapped[str] = mapped_column("session_id", String(80), index=True)
     office: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))
     # The structured fields as the documents area drafts them (values, optionally wrapped as

@@ -12,9 +12,9 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from scribe.delivery import outbox, payload
@@ -23,7 +23,7 @@ from scribe.delivery.files import sha256_file
 from scribe.delivery.models import Delivery
 from scribe.errors import DocumentError
 from scribe.review.models import APPROVED, DRAFT, KINDS, RETURNED, Document
-from scribe.settings import Settings, get_settings
+from scribe.settings import Settings
 from scribe.storage import utcnow
 
 FILE_KINDS = ("docx", "pdf", "transcript", "audio")
@@ -40,7 +40,7 @@ class Approval:
 def save_draft(
     tx: Session,
     *,
-    session_id: str,
+    hearing_id: str,
     office: str,
     kind: str,
     fields: Mapping[str, Any],
@@ -60,7 +60,7 @@ def save_draft(
     if document_id is None:
         doc = Document(
             id=f"doc_{secrets.token_hex(8)}",
-            session_id=session_id,
+            hearing_id=hearing_id,
             office=office,
             kind=kind,
             fields=dict(fields),
@@ -74,10 +74,10 @@ def save_draft(
         tx.flush()
         return doc
     doc = get_document(tx, document_id)
-    if doc.kind != kind or doc.session_id != session_id:
+    if doc.kind != kind or doc.hearing_id != hearing_id:
         raise DocumentError(
-            f"document {document_id} is a {doc.kind} of session {doc.session_id}",
-            fix="save a different kind or session as a new document (no document_id)",
+            f"document {document_id} is a {doc.kind} of hearing {doc.hearing_id}",
+            fix="save a different kind or hearing as a new document (no document_id)",
         )
     if doc.status in (RETURNED, APPROVED):
         doc.version += 1
@@ -96,7 +96,7 @@ def approve(
     document_id: str,
     user: str,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     now: dt.datetime | None = None,
     base_url: str | None = None,
 ) -> Approval:
@@ -109,7 +109,6 @@ def approve(
     file that has gone missing stops the approval. Two reviewers approving at once: one wins,
     the other gets a ``DocumentError`` (the status change is a conditional UPDATE).
     """
-    settings = settings or get_settings()
     now = now or utcnow()
     if not user.strip():
         raise DocumentError("approval needs the reviewer's name", fix="pass the signed-in user")
@@ -122,12 +121,12 @@ def approve(
             else "it is already approved; save a new version to change it",
         )
     files = _describe_files({k: v["path"] for k, v in doc.files.items()})
-    claimed = tx.execute(
+    claimed = cast(CursorResult[Any], tx.execute(  # an UPDATE: its result counts rows
         update(Document)
         .where(Document.id == doc.id, Document.status == DRAFT, Document.version == doc.version)
         .values(status=APPROVED, approved_by=user, approved_at=now, files=files, updated_at=now)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if claimed.rowcount != 1:
         raise DocumentError(
             f"document {document_id} changed while it was being approved",
@@ -172,12 +171,11 @@ def session_completed(
     tx: Session,
     summary: payload.SessionSummary,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     now: dt.datetime | None = None,
 ) -> str:
     """Enqueue ``session.completed`` (call it in the transaction that closes the session).
     Returns the message id."""
-    settings = settings or get_settings()
     now = now or utcnow()
     message = outbox.enqueue(
         tx,
@@ -197,10 +195,10 @@ def get_document(tx: Session, document_id: str) -> Document:
     return doc
 
 
-def documents_of_session(tx: Session, session_id: str) -> list[Document]:
+def documents_of_hearing(tx: Session, hearing_id: str) -> list[Document]:
     return list(
         tx.scalars(
-            select(Document).where(Document.session_id == session_id).order_by(Document.created_at)
+            select(Document).where(Document.hearing_id == hearing_id).order_by(Document.created_at)
         )
     )
 

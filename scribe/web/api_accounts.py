@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from sqlalchemy import select
@@ -31,7 +31,7 @@ from scribe.web.schemas import (
 router = APIRouter(prefix="/api", tags=["accounts"])
 DbId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a row id")]  # larger ids overflow the database
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
-AUTH_RESPONSES = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
 
 
 def _me(p: Principal) -> MeOut:
@@ -80,13 +80,13 @@ def login(body: LoginIn, request: Request, response: Response, tx: Tx) -> MeOut:
             audit.record(own, "anonymous", Action.LOGIN_FAILED, "user", "?", client=ip)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong user name or password")
     throttle.succeeded(*keys)
-    cookie, row = service.start_login_session(tx, user, settings.login_session_hours)
+    cookie, row = service.start_login_session(tx, user, settings.server.login_session_hours)
     principal = service.user_principal(user, row)
     audit.record(tx, principal, Action.LOGIN, "user", user.id, office=user.office, client=ip)
     response.set_cookie(
         COOKIE,
         cookie,
-        max_age=int(settings.login_session_hours * 3600),
+        max_age=int(settings.server.login_session_hours * 3600),
         httponly=True,
         secure=request.app.state.cookie_secure,
         samesite="strict",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import shutil
+import struct
 import wave
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
@@ -22,7 +23,10 @@ from scribe.storage import utcnow
 from scribe.web import hearings
 from scribe.web.auth import Tx, require
 from scribe.web.casefile_map import to_casefile
-from scribe.web.live_bridge import LiveBridge, LiveStart
+from scribe.lifecycle import HearingLifecycle, HearingState
+from scribe.services import AppServices, services
+from scribe.web.models import Hearing
+from scribe.live.service import LiveService, LiveStart
 from scribe.web.schemas import (
     ConsentIn,
     ConsentOut,
@@ -33,7 +37,6 @@ from scribe.web.schemas import (
     HearingList,
     HearingOut,
     HearingPatch,
-    HearingStatus,
     SpeakerIn,
 )
 
@@ -42,21 +45,26 @@ Reader = Annotated[Principal, Depends(require(Scope.SESSIONS_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.SESSIONS_WRITE))]
 Streamer = Annotated[Principal, Depends(require(Scope.SESSIONS_WRITE, Scope.LIVE_STREAM))]
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
-R = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
-R409 = {**R, 409: {"model": ErrorOut}}
+R: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
+R409: dict[int | str, dict[str, Any]] = {**R, 409: {"model": ErrorOut}}
 LABEL = r"^[\w\-]{1,40}$"  # diarization labels: SPEAKER_00, 说话人1, an enrolled name
 
 
-def get_live(request: Request) -> LiveBridge:
-    live = request.app.state.live
+def get_live(app: Annotated[AppServices, Depends(services)]) -> LiveService:
+    live = app.live
     if live is None:
         raise HTTPException(
             503, detail="the live-session engine is not running on this server — start it with `scribe serve` (models loaded)"
         )
-    return live  # type: ignore[no-any-return]
+    return live
 
 
-Live = Annotated[LiveBridge, Depends(get_live)]
+def get_lifecycle(app: Annotated[AppServices, Depends(services)]) -> HearingLifecycle:
+    return app.lifecycle
+
+
+Live = Annotated[LiveService, Depends(get_live)]
+Lifecycle = Annotated[HearingLifecycle, Depends(get_lifecycle)]
 
 
 @router.get("", response_model=HearingList, responses=R, summary="List and search hearings of your office")
@@ -69,7 +77,7 @@ def list_hearings(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     category: Annotated[str, Query(max_length=32)] = "",
-    status: HearingStatus | None = None,
+    status: HearingState | None = None,
     kind: HearingKind | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
@@ -108,31 +116,33 @@ def patch_hearing(hearing_id: str, body: HearingPatch, who: Writer, tx: Tx, requ
     return hearings.to_out(hearing)
 
 
-def _send_hotwords(request: Request, hearing) -> None:  # type: ignore[no-untyped-def]
+def _send_hotwords(request: Request, hearing: Hearing) -> None:
     """A name or place corrected while the hearing is being recorded reaches the live decodes
     and the final pass, not only the next recording."""
-    live = request.app.state.live  # none on a server without models: nothing is recording then
+    live = services(request).live  # none on a server without models: nothing is recording then
     if live is not None and hearing.live_session_id and \
-            hearing.status in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
+            hearing.status in (HearingState.RECORDING.value, HearingState.PAUSED.value):
         live.set_hotwords(hearing.live_session_id, tuple(hearings.recognition_hotwords(hearing)))
 
 
 @router.delete("/{hearing_id}", status_code=204, responses=R409, summary="Delete a hearing with its recording and drafts (admin)")
-def delete_hearing(hearing_id: str, who: Admin, tx: Tx, request: Request, background: BackgroundTasks) -> Response:
+def delete_hearing(
+    hearing_id: str, who: Admin, tx: Tx, request: Request, background: BackgroundTasks, lifecycle: Lifecycle
+) -> Response:
     from scribe.review import service as review
 
     hearing = hearings.get_visible(tx, who, hearing_id)
-    if hearing.status in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
-        raise HTTPException(409, detail="the hearing is being recorded — stop it first")
+    lifecycle.require_not_recording(hearing, "delete it")
     office = hearing.office
     folders: list[Path] = []
     settings = request.app.state.settings
-    for doc in review.documents_of_session(tx, hearing.id):
+    for doc in review.documents_of_hearing(tx, hearing.id):
         folders.append(settings.data_dir / "documents" / doc.id)
         tx.delete(doc)
-    manager = getattr(request.app.state.live, "manager", None)
-    if hearing.live_session_id and manager is not None:
-        folders.append(manager.root / hearing.live_session_id)  # audio, journal, transcripts
+    live = services(request).live
+    session_dir = live.session_dir(hearing.live_session_id) if (live and hearing.live_session_id) else None
+    if session_dir is not None:
+        folders.append(session_dir)  # audio, journal, transcripts
     tx.delete(hearing)
     audit.record(tx, who, Action.DELETE, "hearing", hearing_id, office=office, documents=len(folders))
     # after the commit: a failed transaction leaves the files where they were
@@ -191,66 +201,47 @@ def office_staff(hearing_id: str, who: Reader, tx: Tx) -> list[StaffOut]:
 
 
 # -- recording ----------------------------------------------------------------------------
-def _live_out(live: LiveBridge, hearing_out: HearingOut, session_id: str) -> dict:
+def _live_out(live: LiveService, hearing_out: HearingOut, session_id: str) -> dict[str, Any]:
     return {"hearing": hearing_out.model_dump(mode="json"), "live_session_id": session_id,
             "websocket": live.websocket_path(session_id), "engine": live.state(session_id)}  # fmt: skip
 
 
 @router.post("/{hearing_id}/record", responses=R409, summary="Start (or resume) recording; refused before every party consented")
-def start_recording(hearing_id: str, who: Streamer, tx: Tx, request: Request) -> dict:
+def start_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, request: Request) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     hearings.require_consent(hearing)
-    live = get_live(request)
-    if hearing.status not in (HearingStatus.CREATED.value, HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
-        raise SessionError(f"the hearing is {hearing.status}; recording has ended", fix="create a new session for a new hearing")
     start = LiveStart(
         hearing_id=hearing.id, language=hearing.language, hotwords=tuple(hearings.recognition_hotwords(hearing)),
         casefile=to_casefile(hearing),
     )  # fmt: skip
-    session_id = live.open(start)
-    if hearing.status == HearingStatus.PAUSED.value:
-        live.resume(session_id)
-    hearing.live_session_id = session_id
-    hearings.set_status(hearing, HearingStatus.RECORDING)
+    session_id = lifecycle.record(hearing, start)
     audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="start")
-    return _live_out(live, hearings.to_out(hearing), session_id)
-
-
-def _control(hearing_id: str, who: Principal, tx: Tx, live: LiveBridge, step: str) -> dict:
-    hearing = hearings.get_visible(tx, who, hearing_id)
-    if not hearing.live_session_id:
-        raise SessionError("this hearing has not been recorded yet", fix="press Record first")
-    sid = hearing.live_session_id
-    if step == "pause":
-        if hearing.status != HearingStatus.RECORDING.value:
-            raise SessionError(f"cannot pause: the hearing is {hearing.status}", fix="press Record first")
-        live.pause(sid)
-        hearings.set_status(hearing, HearingStatus.PAUSED)
-    elif step == "stop":
-        if hearing.status not in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
-            raise SessionError(f"cannot stop: the hearing is {hearing.status}", fix="nothing to stop")
-        live.stop(sid)
-        hearings.set_status(hearing, HearingStatus.STOPPED)
-    audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step=step)
-    return _live_out(live, hearings.to_out(hearing), sid)
+    return _live_out(get_live(services(request)), hearings.to_out(hearing), session_id)
 
 
 @router.post("/{hearing_id}/pause", responses=R409, summary="Pause recording")
-def pause_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live) -> dict:
-    return _control(hearing_id, who, tx, live, "pause")
+def pause_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, live: Live) -> dict[str, Any]:
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    sid = lifecycle.pause(hearing)
+    audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="pause")
+    return _live_out(live, hearings.to_out(hearing), sid)
 
 
 @router.post("/{hearing_id}/stop", responses=R409, summary="Stop recording; the final pass follows; session.completed is sent")
-def stop_recording(hearing_id: str, who: Streamer, tx: Tx, live: Live, request: Request) -> dict:
+def stop_recording(
+    hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, live: Live, request: Request
+) -> dict[str, Any]:
     from scribe.web.hearing_events import session_completed
 
-    out = _control(hearing_id, who, tx, live, "stop")
-    session_completed(tx, request.app.state.settings, hearings.get_visible(tx, who, hearing_id), live)
-    return out
+    hearing = hearings.get_visible(tx, who, hearing_id)
+    sid = lifecycle.stop(hearing)
+    audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="stop")
+    session_completed(tx, request.app.state.settings, hearing, live)
+    return _live_out(live, hearings.to_out(hearing), sid)
 
 
 @router.get("/{hearing_id}/live", responses=R, summary="State of the live session (recording, final pass progress)")
-def live_state(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
+def live_state(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     if not hearing.live_session_id:
         return {"state": "not_started", "final_ready": False}
@@ -259,7 +250,7 @@ def live_state(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
 
 # -- transcript and audio -----------------------------------------------------------------
 @router.get("/{hearing_id}/transcript", responses=R, summary="The transcript, with staff corrections beside the original")
-def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
+def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     data = live.transcript(hearing.live_session_id) if hearing.live_session_id else None
     audit.record(tx, who, Action.VIEW, "transcript", hearing.id, office=hearing.office)
@@ -269,7 +260,7 @@ def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict:
 
 
 @router.put("/{hearing_id}/transcript/segments/{index}", responses=R409, summary="Correct one transcript segment (the original is kept)")
-def correct_segment(hearing_id: str, index: Annotated[int, PathParam(ge=0, le=1_000_000)], body: CorrectionIn, who: Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))], tx: Tx, live: Live) -> dict:
+def correct_segment(hearing_id: str, index: Annotated[int, PathParam(ge=0, le=1_000_000)], body: CorrectionIn, who: Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))], tx: Tx, live: Live) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     data = live.transcript(hearing.live_session_id) if hearing.live_session_id else None
     if data is None:
@@ -309,12 +300,38 @@ def get_audio(
         total = wav.getnframes()
         first = min(int(start * rate), total)
         last = total if end is None else max(first, min(int(end * rate), total))
-        wav.setpos(first)
-        frames = wav.readframes(last - first)
         params = wav.getparams()
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setparams(params)
-        out.writeframes(frames)
     audit.record(tx, who, Action.EXPORT, "audio", hearing.id, office=hearing.office, start=start, end=end)
-    return StreamingResponse(iter([buf.getvalue()]), media_type="audio/wav")
+    size = params.sampwidth * params.nchannels
+    header = _wav_header(params.nchannels, params.sampwidth, params.framerate, (last - first) * size)
+    return StreamingResponse(
+        _wav_span(path, header, first, last, size), media_type="audio/wav",
+        headers={"Content-Length": str(len(header) + (last - first) * size)},
+    )  # fmt: skip
+
+
+def _wav_header(channels: int, width: int, rate: int, data_bytes: int) -> bytes:
+    """A PCM WAV header for ``data_bytes`` of samples that follow (the wave module can only
+    write one after the samples)."""
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, 1, channels, rate,
+        rate * channels * width, channels * width, width * 8, b"data", data_bytes,
+    )
+
+
+def _wav_span(path: Path, header: bytes, first: int, last: int, frame_bytes: int) -> Iterator[bytes]:
+    """The span streamed from the file in pieces: a 3 h hearing is about 350 MB, and a whole
+    span held in memory (twice, as the route used to) would take that per listener."""
+    yield header
+    with wave.open(str(path), "rb") as wav:
+        wav.setpos(first)
+        left = last - first
+        while left > 0:
+            frames = wav.readframes(min(left, _AUDIO_CHUNK_FRAMES))
+            if not frames:
+                return  # the file was cut short under us: the client sees a short body
+            left -= len(frames) // frame_bytes
+            yield frames
+
+
+_AUDIO_CHUNK_FRAMES = 16_000 * 4  # 4 s of 16 kHz: 128 KB per piece

@@ -21,14 +21,15 @@ from scribe.review.models import Document
 from scribe.web import documents, hearings
 from scribe.web.auth import Tx, require
 from scribe.web.models import Hearing
-from scribe.web.schemas import ErrorOut, HearingStatus, Strict
+from scribe.services import services
+from scribe.web.schemas import ErrorOut, Strict
 
 router = APIRouter(prefix="/api/hearings/{hearing_id}/documents", tags=["review"])
 Reader = Annotated[Principal, Depends(require(Scope.DOCUMENTS_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.DOCUMENTS_WRITE))]
 Approver = Annotated[Principal, Depends(require(Scope.DOCUMENTS_APPROVE))]
-R = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
-R4 = {**R, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+R: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}}
+R4: dict[int | str, dict[str, Any]] = {**R, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 TEMPLATE = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
 TextList = Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=100)]
 
@@ -96,7 +97,7 @@ def _drafter(request: Request) -> Any:
 def _doc(tx: Tx, who: Principal, hearing_id: str, doc_id: str) -> tuple[Hearing, Document]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     doc = tx.get(Document, doc_id)
-    if doc is None or doc.session_id != hearing.id:
+    if doc is None or doc.hearing_id != hearing.id:
         raise HTTPException(404, detail=f"no document {doc_id!r} in this hearing")
     return hearing, doc
 
@@ -145,23 +146,21 @@ def _out(request: Request, tx: Tx, doc: Document) -> DocumentOut:
 @router.get("", response_model=list[DocumentOut], responses=R, summary="Documents drafted for this hearing")
 def list_documents(hearing_id: str, who: Reader, tx: Tx, request: Request) -> list[DocumentOut]:
     hearing = hearings.get_visible(tx, who, hearing_id)
-    return [_out(request, tx, d) for d in review.documents_of_session(tx, hearing.id)]
+    return [_out(request, tx, d) for d in review.documents_of_hearing(tx, hearing.id)]
 
 
 @router.post("", response_model=DocumentOut, status_code=201, responses=R4, summary="Draft a document from the transcript")
 def make_draft(hearing_id: str, body: DraftIn, who: Writer, tx: Tx, request: Request) -> DocumentOut:
     hearing = hearings.get_visible(tx, who, hearing_id)
-    live = request.app.state.live
+    live = services(request).live
     data = live.transcript(hearing.live_session_id) if (live is not None and hearing.live_session_id) else None
     if not data or not data.get("segments"):
         raise SessionError("this hearing has no transcript to draft from yet", fix="record the hearing, then stop it")
-    if hearing.status in (HearingStatus.RECORDING.value, HearingStatus.PAUSED.value):
-        raise SessionError("the hearing is still being recorded", fix="press Stop first")
+    lifecycle = services(request).lifecycle
+    lifecycle.require_not_recording(hearing, "draft from it")
     doc = documents.make_draft(tx, request.app.state.settings, hearing, data, body.template, _registry(request),
                                _drafter(request))
-    if hearing.status in (HearingStatus.STOPPED.value, HearingStatus.RETURNED.value):
-        hearings.set_status(hearing, HearingStatus.DRAFTED)
-    audit.record(tx, who, Action.CREATE, "document", doc.id, office=hearing.office, hearing=hearing.id, kind=doc.kind)
+    lifecycle.drafted(hearing)    audit.record(tx, who, Action.CREATE, "document", doc.id, office=hearing.office, hearing=hearing.id, kind=doc.kind)
     return _out(request, tx, doc)
 
 
@@ -171,8 +170,8 @@ def get_document(hearing_id: str, doc_id: str, who: Reader, tx: Tx, request: Req
     audit.record(tx, who, Action.VIEW, "document", doc.id, office=hearing.office)
     out = _out(request, tx, doc)
     delivered = out.deliveries and all(m["status"] == "delivered" for m in out.deliveries)
-    if doc.status == "approved" and delivered and hearing.status == HearingStatus.APPROVED.value:
-        hearings.set_status(hearing, HearingStatus.DELIVERED)  # the case system has it
+    if doc.status == "approved" and delivered:
+        services(request).lifecycle.delivered(hearing)  # the case system has it
     return out
 
 
@@ -203,7 +202,7 @@ def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Reques
     if doc.status == "draft":
         documents.finalise(tx, settings, doc, _registry(request), hearing)
     result = review.approve(tx, doc.id, who.name, settings=settings, base_url=str(request.base_url))
-    hearings.set_status(hearing, HearingStatus.APPROVED)
+    services(request).lifecycle.approved(hearing)
     audit.record(tx, who, Action.APPROVE, "document", doc.id, office=hearing.office, version=result.version, message=result.message_id)
     tx.refresh(doc)
     return _out(request, tx, doc)
@@ -213,7 +212,7 @@ def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Reques
 def return_draft(hearing_id: str, doc_id: str, body: ReturnIn, who: Approver, tx: Tx, request: Request) -> DocumentOut:
     hearing, doc = _doc(tx, who, hearing_id, doc_id)
     review.return_for_changes(tx, doc.id, who.name, body.note)
-    hearings.set_status(hearing, HearingStatus.RETURNED)
+    services(request).lifecycle.returned(hearing)
     audit.record(tx, who, Action.RETURN, "document", doc.id, office=hearing.office)
     tx.refresh(doc)
     return _out(request, tx, doc)

@@ -9,8 +9,7 @@ once, on the first enrolment.
 
 from __future__ import annotations
 
-import threading
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -19,6 +18,7 @@ from pydantic import BaseModel
 from scribe.accounts import audit
 from scribe.accounts.audit import Action
 from scribe.accounts.principal import Principal, Scope
+from scribe.services import services
 from scribe.storage import utcnow
 from scribe.web.auth import get_db, require
 from scribe.web.schemas import ErrorOut
@@ -30,7 +30,6 @@ NOTICE = (
     "this machine's database, and can be deleted by an admin at any time."
 )
 MAX_BYTES = 31 * 16_000 * 2  # 31 s of 16 kHz s16le
-_lock = threading.Lock()
 
 
 class EnrolOut(BaseModel):
@@ -38,22 +37,6 @@ class EnrolOut(BaseModel):
     name: str
     role: str | None
     speech_seconds: float
-
-
-def _models(request: Request) -> Any:
-    with _lock:
-        # the live engine's copy when it has one (loaded once for the whole server)
-        models = getattr(getattr(request.app.state, "live", None), "diarization_models", None)
-        models = models or getattr(request.app.state, "diarize_models", None)
-        if models is None:
-            # No live engine with diarization here (tests, a server without live capture):
-            # loaded on the first enrolment. A missing model answers 503 with the install command.
-            from diarize import load_models
-            from scribe.models import open_store
-
-            settings = request.app.state.settings
-            models = request.app.state.diarize_models = load_models(open_store(settings), settings)
-        return models
 
 
 @router.post(
@@ -82,11 +65,14 @@ async def enrol_me(
     samples = np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0
     from starlette.concurrency import run_in_threadpool
 
-    models = _models(request)
+    app = services(request)
 
     def work() -> EnrolOut:
         from diarize.voiceprints import Consent, VoiceprintStore, enrolment_embedding
 
+        # off the event loop: the first enrolment on a server without a live engine loads the
+        # models (seconds), and every live WebSocket shares this loop
+        models = app.diarization_models()
         embedding, speech = enrolment_embedding(models, samples)
         store = VoiceprintStore(get_db(request))
         info = store.enrol(

@@ -73,8 +73,7 @@ def make_draft(
     draft = draft_document(transcript, casefile, kind=spec.document, template=spec.name, title=spec.title,
                            generator=generator, timeout_s=settings.drafting_timeout_s,
                            max_new_tokens=settings.drafting_max_new_tokens)
-    doc = review.save_draft(tx, session_id=hearing.id, office=hearing.office, kind=spec.document, fields={})
-    _store(tx, settings, doc, draft, registry, casefile, transcript)
+    doc = review.save_draft(tx, hearing_id=hearing.id, office=hearing.office, kind=spec.document, fields={})    _store(tx, settings, doc, draft, registry, casefile, transcript)
     return doc
 
 
@@ -106,7 +105,7 @@ def _store(
         files["transcript"] = tpath
     fields = {name: fv.model_dump(mode="json", exclude_none=True) for name, fv in draft.fields.items()}
     review.save_draft(
-        tx, session_id=doc.session_id, office=doc.office, kind=doc.kind, fields=fields, files=files, document_id=doc.id
+        tx, hearing_id=doc.hearing_id, office=doc.office, kind=doc.kind, fields=fields, files=files, document_id=doc.id
     )
     # a PDF belongs to the version it was printed from: a new draft has none until approval
     doc.files = {k: v for k, v in doc.files.items() if k != "pdf"}
@@ -303,6 +302,6 @@ def finalise(tx: Session, settings: Settings, doc: Document, registry: Any, hear
     if find_soffice(settings.soffice_binary) is not None:
         files["pdf"] = str(rendered_pdf(draft, spec, where, custom=custom, final=True,
                                         soffice=settings.soffice_binary, timeout_s=settings.pdf_timeout_s))
-    review.save_draft(tx, session_id=doc.session_id, office=doc.office, kind=doc.kind, fields=doc.fields,
+    review.save_draft(tx, hearing_id=doc.hearing_id, office=doc.office, kind=doc.kind, fields=doc.fields,
                       files=files, document_id=doc.id)
     doc.files = {k: v for k, v in doc.files.items() if k in files}  # nothing of an earlier version

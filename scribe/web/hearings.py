@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session, selectinload
 from scribe.accounts.principal import Principal
 from scribe.errors import ScribeError, SessionError
 from scribe.storage import utcnow
+from scribe.lifecycle import HearingState
 from scribe.web.models import Consent, Hearing
 from scribe.web.schemas import (
     CATEGORIES,
     ConsentIn,
+    ConsentOut,
     HearingIn,
     HearingOut,
     HearingPatch,
-    HearingStatus,
     SpeakerIn,
 )
 
@@ -88,7 +89,7 @@ def create(tx: Session, principal: Principal, data: HearingIn, office: str | Non
         party_names=_party_names(parties),
         hotwords=hotwords,
         speakers={},
-        status=HearingStatus.CREATED.value,
+        status=HearingState.CREATED.value,
         created_by=principal.id if principal.kind == "user" else None,
         hearing_date=data.hearing_date or utcnow().date(),
     )
@@ -97,7 +98,7 @@ def create(tx: Session, principal: Principal, data: HearingIn, office: str | Non
     return hearing
 
 
-def visible_query(principal: Principal) -> Select[tuple[Hearing]]:
+def visible_query(principal: Principal) -> Select[Hearing]:
     q = select(Hearing).options(selectinload(Hearing.consents))
     if not principal.all_offices:
         q = q.where(Hearing.office == principal.office)
@@ -173,7 +174,7 @@ def update(tx: Session, hearing: Hearing, patch: HearingPatch) -> list[str]:
         hearing.category = _check_category(patch.category.strip())
         changed.append("category")
     if patch.parties is not None:
-        if hearing.status != HearingStatus.CREATED.value and len(patch.parties) < len(hearing.parties):
+        if hearing.status != HearingState.CREATED.value and len(patch.parties) < len(hearing.parties):
             raise SessionError(
                 "parties cannot be removed once recording has begun (their consent is on record)",
                 fix="correct a party's details instead of removing them",
@@ -247,10 +248,6 @@ def set_speaker(hearing: Hearing, label: str, data: SpeakerIn) -> None:
     hearing.speakers = speakers  # a new dict: JSON columns track assignment, not mutation
 
 
-def set_status(hearing: Hearing, status: HearingStatus) -> None:
-    hearing.status = status.value
-
-
 def to_out(hearing: Hearing) -> HearingOut:
     latest = latest_consents(hearing)
     return HearingOut(
@@ -269,14 +266,14 @@ def to_out(hearing: Hearing) -> HearingOut:
         hearing_date=hearing.hearing_date,
         created_at=hearing.created_at,
         consents=[
-            {
-                "party_index": c.party_index,
-                "party_name": c.party_name,
-                "consented": c.consented,
-                "notice_version": c.notice_version,
-                "confirmed_by_name": c.confirmed_by_name,
-                "at": c.at,
-            }
+            ConsentOut(
+                party_index=c.party_index,
+                party_name=c.party_name,
+                consented=c.consented,
+                notice_version=c.notice_version,
+                confirmed_by_name=c.confirmed_by_name,
+                at=c.at,
+            )
             for c in sorted(latest.values(), key=lambda c: c.party_index)
         ],
         all_consented=all_consented(hearing),

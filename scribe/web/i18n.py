@@ -73,6 +73,10 @@ _T: dict[str, tuple[str, str]] = {
     "state_recording": ("录音中", "Recording"),
     "state_paused": ("已暂停", "Paused"),
     "state_stopped": ("已结束", "Stopped"),
+    "state_interrupted": ("已中断", "Interrupted"),
+    # start-up recovery of a recording a crash cut off (scribe/lifecycle.py)
+    "interrupted_recovered": ("录音于 {at} 中断 — 已恢复，保留 {n} 秒",
+                              "interrupted at {at} — recovered, {n} seconds kept"),
     "state_drafted": ("待审核", "Drafted"),
     "state_approved": ("已批准", "Approved"),
     "state_returned": ("已退回", "Returned"),

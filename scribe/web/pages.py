@@ -18,10 +18,13 @@ from fastapi.templating import Jinja2Templates
 from scribe.accounts import audit
 from scribe.accounts.audit import Action
 from scribe.accounts.principal import Principal, Scope
+from scribe.lifecycle import HearingState
+from scribe.services import services
 from scribe.web import hearings
 from scribe.web.auth import Tx, optional_principal, require
 from scribe.web.i18n import CATEGORY_EN, pick_lang, table
-from scribe.web.schemas import CATEGORIES, HearingKind, HearingStatus, PartyRole, SpeakerRole
+from scribe.web.models import Hearing
+from scribe.web.schemas import CATEGORIES, HearingKind, PartyRole, SpeakerRole
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -87,7 +90,7 @@ def session_list(
     status: Annotated[str, Query(max_length=16)] = "",
     kind: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
-    status = status if status in {s.value for s in HearingStatus} else ""
+    status = status if status in {s.value for s in HearingState} else ""
     kind = kind if kind in {k.value for k in HearingKind} else ""
     total, rows = hearings.search(
         tx, who, q=q, date_from=_date(date_from), date_to=_date(date_to), category=category, status=status,
@@ -96,7 +99,7 @@ def session_list(
     return render(
         request, "list.html", who, rows=rows, total=total,
         form={"q": q, "date_from": date_from, "date_to": date_to, "category": category, "status": status, "kind": kind},
-        statuses=[s.value for s in HearingStatus],
+        statuses=[s.value for s in HearingState],
     )  # fmt: skip
 
 
@@ -113,10 +116,23 @@ def desk_page(request: Request, hearing_id: str, who: Annotated[Principal, Depen
     audit.record(tx, who, Action.VIEW, "hearing", hearing.id, office=hearing.office, page="desk")
     out = hearings.to_out(hearing).model_dump(mode="json")
     return render(
-        request, "desk.html", who, hearing=out,
+        request, "desk.html", who, hearing=out, recovery=_recovery_note(request, hearing),
         speaker_roles=[r.value for r in SpeakerRole],
         page_data={"hearing": out, "speaker_roles": [r.value for r in SpeakerRole]},
     )  # fmt: skip
+
+
+def _recovery_note(request: Request, hearing: Hearing) -> str:
+    """"interrupted at hh:mm — recovered, N seconds kept" for a hearing a crash cut off."""
+    live = services(request).live
+    if hearing.status != HearingState.INTERRUPTED.value or live is None or not hearing.live_session_id:
+        return ""
+    state = live.state(hearing.live_session_id)
+    at = state.get("interrupted_at")
+    # the desk PC's own clock: the server runs on it or in its office
+    hhmm = dt.datetime.fromisoformat(at).astimezone().strftime("%H:%M") if at else "?"
+    return table(_lang(request))["interrupted_recovered"].format(
+        at=hhmm, n=round(float(state.get("recovered_seconds") or 0.0)))
 
 
 @router.get("/hearings/{hearing_id}/review", response_class=HTMLResponse)

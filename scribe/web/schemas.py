@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from scribe.accounts.principal import Role, Scope
+from scribe.casefile import DISPUTE_CATEGORIES
+from scribe.lifecycle import HearingState
 
 
 class HearingKind(StrEnum):
@@ -41,23 +43,8 @@ class SpeakerRole(StrEnum):
     OTHER = "other"
 
 
-class HearingStatus(StrEnum):
-    CREATED = "created"
-    RECORDING = "recording"
-    PAUSED = "paused"
-    STOPPED = "stopped"
-    DRAFTED = "drafted"
-    APPROVED = "approved"
-    RETURNED = "returned"
-    DELIVERED = "delivered"
-
-
-# Dispute categories of the MoJ statistics form (domain.md), plus the newer and local rows.
-CATEGORIES: tuple[str, ...] = (
-    "婚姻家庭", "邻里", "房屋宅基地", "合同", "生产经营", "损害赔偿", "山林土地", "征地拆迁",
-    "环境污染", "劳动争议", "消费", "医疗", "道路交通事故", "物业", "其他", "拖欠农民工工资",
-    "旅游", "电子商务", "土地承包经营权", "村务管理",
-)  # fmt: skip
+# Dispute categories of the MoJ statistics form (domain.md): the case file's one list
+CATEGORIES: tuple[str, ...] = DISPUTE_CATEGORIES
 
 Name = Field(min_length=1, max_length=128)
 # SQLite hands back naive datetimes for timezone-aware columns; they were written as UTC
@@ -211,7 +198,7 @@ class HearingOut(BaseModel):
     parties: list[dict[str, Any]]
     hotwords: list[str]
     speakers: dict[str, dict[str, str]]
-    status: HearingStatus
+    status: HearingState
     hearing_date: dt.date
     created_at: UtcDatetime
     consents: list[ConsentOut]

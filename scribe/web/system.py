@@ -34,7 +34,7 @@ def health(request: Request, response: Response) -> HealthOut:
     return HealthOut(
         status="ok" if db_state == "ok" else "degraded",
         database=db_state,
-        live_engine=request.app.state.live is not None,
+        live_engine=request.app.state.services is not None and request.app.state.services.live is not None,
         version=request.app.version,
     )
 
@@ -47,8 +47,8 @@ def health(request: Request, response: Response) -> HealthOut:
 )
 def metrics(request: Request, who: Annotated[Principal, Depends(require(Scope.METRICS))]) -> Response:
     m = request.app.state.metrics
-    live = request.app.state.live
-    manager = getattr(live, "manager", None)
+    live = request.app.state.services.live if request.app.state.services else None
+    manager = live.session_manager if live is not None else None
     if manager is not None:
         m.live_sessions.set(sum(1 for s in manager.list() if s.get("state") in ("recording", "paused")))
     return Response(m.render(), media_type="text/plain; version=0.0.4")

@@ -170,7 +170,7 @@ def approve_new(
     files = make_files(tmp_path, name)
     with db.transaction() as tx:
         doc = review.save_draft(
-            tx, session_id=f"ses_{name}", office="城关司法所", kind=kind,
+            tx, hearing_id=f"ses_{name}", office="城关司法所", kind=kind,
             fields=fields or AGREEMENT_FIELDS, files=files, now=now,
         )  # fmt: skip
     with db.transaction() as tx:

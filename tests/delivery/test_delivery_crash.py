@@ -134,7 +134,7 @@ def test_a_crash_mid_approval_neither_approves_nor_enqueues(db, tmp_path, settin
     add_receiver_endpoint(db, receiver, settings_d)
     with db.transaction() as tx:
         doc = review.save_draft(
-            tx, session_id="ses_c", office="城关司法所", kind="mediation-agreement",
+            tx, hearing_id="ses_c", office="城关司法所", kind="mediation-agreement",
             fields=AGREEMENT_FIELDS, files=make_files(tmp_path),
         )  # fmt: skip
     proc = subprocess.run(

@@ -78,7 +78,7 @@ def test_signed_links_from_the_webhook_download_the_approved_files(served, tmp_p
 def test_expired_links_and_changed_files_are_refused(served, tmp_path):
     db, settings, base = served
     approval = approve_new(db, tmp_path, settings, name="x")
-    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.delivery_link_ttl_s + 5)
+    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.delivery.link_ttl_s + 5)
     url, _ = signed_file_url(approval.document_id, "pdf", 1, settings, now=old)
     with httpx.Client(timeout=10) as client:
         r = client.get(url)

@@ -22,7 +22,7 @@ def count_messages(db) -> int:
 def new_draft(db, tmp_path, name="r"):
     with db.transaction() as tx:
         return review.save_draft(
-            tx, session_id="ses_r", office="城关司法所", kind="mediation-agreement",
+            tx, hearing_id="ses_r", office="城关司法所", kind="mediation-agreement",
             fields=AGREEMENT_FIELDS, files=make_files(tmp_path, name),
         )  # fmt: skip
 
@@ -41,7 +41,7 @@ def test_return_correct_approve_and_correct_again(db, tmp_path, settings_d):
     corrected = dict(AGREEMENT_FIELDS, performance_deadline="2026-12-15")
     with db.transaction() as tx:
         doc2 = review.save_draft(
-            tx, session_id="ses_r", office="城关司法所", kind="mediation-agreement",
+            tx, hearing_id="ses_r", office="城关司法所", kind="mediation-agreement",
             fields=corrected, document_id=doc.id,
         )  # fmt: skip
     assert doc2.version == 2 and doc2.status == "draft"
@@ -56,7 +56,7 @@ def test_return_correct_approve_and_correct_again(db, tmp_path, settings_d):
     # a correction after approval is a new version, approved (and delivered) as a new message
     with db.transaction() as tx:
         review.save_draft(
-            tx, session_id="ses_r", office="城关司法所", kind="mediation-agreement",
+            tx, hearing_id="ses_r", office="城关司法所", kind="mediation-agreement",
             fields=corrected, document_id=doc.id,
         )  # fmt: skip
         second = review.approve(tx, doc.id, "审核员乙", settings=settings_d)
@@ -65,15 +65,15 @@ def test_return_correct_approve_and_correct_again(db, tmp_path, settings_d):
     with db.transaction() as tx:
         final = review.get_document(tx, doc.id)
         assert (final.status, final.approved_by) == ("approved", "审核员乙")
-        assert [d.id for d in review.documents_of_session(tx, "ses_r")] == [doc.id]
+        assert [d.id for d in review.documents_of_hearing(tx, "ses_r")] == [doc.id]
 
 
 def test_bad_input_is_refused_with_a_fix(db, tmp_path, settings_d):
     with db.transaction() as tx, pytest.raises(DocumentError, match="unknown document kind"):
-        review.save_draft(tx, session_id="s", office="o", kind="letter", fields={})
+        review.save_draft(tx, hearing_id="s", office="o", kind="letter", fields={})
     with db.transaction() as tx, pytest.raises(DocumentError, match="does not exist"):
         review.save_draft(
-            tx, session_id="s", office="o", kind="hearing-record", fields={},
+            tx, hearing_id="s", office="o", kind="hearing-record", fields={},
             files={"pdf": tmp_path / "missing.pdf"},
         )  # fmt: skip
     doc = new_draft(db, tmp_path, "b")

@@ -196,13 +196,28 @@ function connect(path) {
   return ws;
 }
 
+// A 16 kHz context: the browser's band-limited resampler does the rate change. A browser that
+// cannot feed a microphone into it (Firefox) gets a device-rate context, and the worklet's own
+// low-pass resampler does it.
+async function micGraph(stream) {
+  for (const opts of [{ sampleRate: 16000 }, {}]) {
+    const ctx = new AudioContext(opts);
+    try {
+      const src = ctx.createMediaStreamSource(stream);
+      await ctx.audioWorklet.addModule("/static/pcm-worklet.js");
+      return { ctx, src };
+    } catch (e) {
+      ctx.close();
+      if (!opts.sampleRate) throw e;
+    }
+  }
+}
+
 async function startCapture() {
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
   });
-  const ctx = new AudioContext();
-  await ctx.audioWorklet.addModule("/static/pcm-worklet.js");
-  const src = ctx.createMediaStreamSource(stream);
+  const { ctx, src } = await micGraph(stream);
   const node = new AudioWorkletNode(ctx, "pcm-downsampler");
   node.port.onmessage = (e) => {
     meter(Math.min(1, e.data.level * 4));
@@ -271,12 +286,11 @@ $("enrol").addEventListener("click", async () => {
   box.textContent = T.enrol_hint;
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1 } });
-    const ctx = new AudioContext();
-    await ctx.audioWorklet.addModule("/static/pcm-worklet.js");
+    const { ctx, src } = await micGraph(stream);
     const node = new AudioWorkletNode(ctx, "pcm-downsampler");
     const chunks = [];
     node.port.onmessage = (e) => { chunks.push(new Int16Array(e.data.pcm)); meter(Math.min(1, e.data.level * 4)); };
-    ctx.createMediaStreamSource(stream).connect(node);
+    src.connect(node);
     await new Promise((r) => setTimeout(r, 10000));
     stream.getTracks().forEach((t) => t.stop());
     ctx.close();

@@ -1,5 +1,4 @@
-"""The live-session engine (``scribe.live``) behind the desk API's ``LiveBridge`` seam, and the
-authentication of its WebSocket.
+"""The live WebSocket of the desk server: its authentication and its mount.
 
 The server opens a live session when a mediator presses Record (after the consent check); the
 browser then attaches to ``/ws/sessions/<id>``, sends ``{"op": "start"}`` (its socket becomes
@@ -16,31 +15,13 @@ from fastapi import WebSocket, WebSocketException, status
 
 from scribe.accounts import service
 from scribe.accounts.principal import Principal, Scope
-from scribe.live.bridge import ManagerBridge
 from scribe.live.manager import SessionManager
-from scribe.settings import Settings
+from scribe.services import AppServices
 from scribe.web import hearings
 from scribe.web.auth import COOKIE
 from scribe.web.models import Hearing
 
 log = logging.getLogger(__name__)
-
-
-def build_live_bridge(settings: Settings, _metrics: Any = None) -> ManagerBridge:
-    """Load the models once (whisper, VAD, diarizers when present) and build the bridge."""
-    from scribe.live.engine import LiveEngine
-
-    engine = LiveEngine.load(settings)
-    bridge = ManagerBridge(engine.manager())
-    bridge.diarization_models = engine.diarization_models  # voice enrolment uses the same copy
-    return bridge
-
-
-def close_live(live: Any) -> None:
-    """Server shutdown: stop every session still recording (nothing captured is lost)."""
-    manager = getattr(live, "manager", None)
-    if manager is not None:
-        manager.close()
 
 
 # -- the WebSocket's authentication -------------------------------------------------------------
@@ -49,10 +30,11 @@ def _deny(reason: str) -> WebSocketException:
 
 
 def get_manager(websocket: WebSocket) -> SessionManager:
-    live = websocket.app.state.live
-    if live is None or not hasattr(live, "manager"):
+    app: AppServices | None = websocket.app.state.services
+    manager = app.live.session_manager if app is not None and app.live is not None else None
+    if manager is None:
         raise WebSocketException(code=status.WS_1011_INTERNAL_ERROR, reason="the live engine is not running")
-    return live.manager  # type: ignore[no-any-return]
+    return manager
 
 
 def ws_principal(websocket: WebSocket, session_id: str) -> Principal:

@@ -1,0 +1,277 @@
+"""A hearing's life, in one place: its states, the steps allowed between them, and the only code
+that writes ``Hearing.status``.
+
+Three kinds of caller move a hearing, and all of them come through here:
+
+- the desk's HTTP routes (Record, Pause, Stop; drafting, approval, return, delivery) call the
+  step methods inside their own transaction;
+- the live session reports its own state changes as events (a WebSocket client's ``pause`` or
+  ``stop``, a crash found at start-up): ``on_session_event`` is subscribed to every session bus
+  of the server's ``SessionManager`` *before* any client, so when a client hears "stopped" the
+  database already says so;
+- start-up (``recover``) and the CLI (``scribe sessions recover``/``finish``) run the same
+  recovery and report the same events.
+
+States are a ``StrEnum`` (the database keeps the value); ``TRANSITIONS`` is the one table of
+allowed steps. docs/architecture.md draws it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scribe.errors import SessionError
+from scribe.live.events import Event, StatePayload
+from scribe.live.service import LiveService, LiveStart
+from scribe.storage import Database
+from scribe.web.models import Hearing
+
+log = logging.getLogger(__name__)
+
+
+class HearingState(StrEnum):
+    CREATED = "created"  # case data typed, consent being taken
+    RECORDING = "recording"
+    PAUSED = "paused"  # off the record: audio is dropped until Record
+    STOPPED = "stopped"  # recording over; the final pass runs in the background
+    INTERRUPTED = "interrupted"  # a crash ended the recording; start-up recovered what was kept
+    DRAFTED = "drafted"  # a document was drafted from the transcript
+    APPROVED = "approved"
+    RETURNED = "returned"  # a reviewer sent a draft back for changes
+    DELIVERED = "delivered"  # the case system has the approved document
+
+
+class Step(StrEnum):
+    RECORD = "record"
+    PAUSE = "pause"
+    STOP = "stop"
+    CRASH = "crash"
+    DRAFT = "draft"
+    APPROVE = "approve"
+    RETURN = "return"
+    DELIVER = "deliver"
+
+
+S, H = Step, HearingState
+# (state, step) -> next state. A pair missing here is refused.
+TRANSITIONS: Mapping[tuple[HearingState, Step], HearingState] = {
+    (H.CREATED, S.RECORD): H.RECORDING,
+    (H.RECORDING, S.RECORD): H.RECORDING,  # the desk reconnects after a page reload
+    (H.PAUSED, S.RECORD): H.RECORDING,
+    (H.RECORDING, S.PAUSE): H.PAUSED,
+    (H.RECORDING, S.STOP): H.STOPPED,
+    (H.PAUSED, S.STOP): H.STOPPED,
+    (H.RECORDING, S.CRASH): H.INTERRUPTED,
+    (H.PAUSED, S.CRASH): H.INTERRUPTED,
+    (H.STOPPED, S.DRAFT): H.DRAFTED,
+    (H.INTERRUPTED, S.DRAFT): H.DRAFTED,
+    (H.RETURNED, S.DRAFT): H.DRAFTED,
+    (H.DRAFTED, S.DRAFT): H.DRAFTED,  # a second document of the same hearing
+    (H.APPROVED, S.DRAFT): H.APPROVED,  # a further document leaves the approval standing
+    (H.DELIVERED, S.DRAFT): H.DELIVERED,
+    (H.DRAFTED, S.APPROVE): H.APPROVED,
+    (H.RETURNED, S.APPROVE): H.APPROVED,
+    (H.APPROVED, S.APPROVE): H.APPROVED,
+    (H.DELIVERED, S.APPROVE): H.APPROVED,  # another document, not yet delivered
+    (H.DRAFTED, S.RETURN): H.RETURNED,
+    (H.APPROVED, S.RETURN): H.RETURNED,
+    (H.RETURNED, S.RETURN): H.RETURNED,
+    (H.APPROVED, S.DELIVER): H.DELIVERED,
+}
+RECORDING_STATES = frozenset({H.RECORDING, H.PAUSED})
+
+# what a live session's "state" event means for its hearing
+SESSION_STEPS: Mapping[str, Step] = {
+    "recording": S.RECORD,
+    "paused": S.PAUSE,
+    "stopping": S.STOP,
+    "stopped": S.STOP,
+    "interrupted": S.CRASH,
+}
+
+_FIX: Mapping[Step, str] = {
+    S.RECORD: "recording has ended for this hearing; create a new session to record again",
+    S.PAUSE: "press Record first",
+    S.STOP: "nothing is being recorded",
+    S.DRAFT: "press Stop first",
+}
+
+
+def next_state(current: HearingState, step: Step) -> HearingState:
+    """The state after ``step``, or a ``SessionError`` naming the state and what to do."""
+    target = TRANSITIONS.get((current, step))
+    if target is None:
+        raise SessionError(f"cannot {step.value}: the hearing is {current.value}",
+                           fix=_FIX.get(step, "reload the page to see where the hearing stands"))
+    return target
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """One hearing found interrupted at start-up."""
+
+    hearing_id: str
+    live_session_id: str
+    interrupted_at: str | None  # ISO time of the recorder's last write
+    recovered_seconds: float
+
+
+class HearingLifecycle:
+    """The only writer of ``Hearing.status`` (see the module doc)."""
+
+    def __init__(self, db: Database, live: LiveService | None) -> None:
+        self.db = db
+        self.live = live
+        # session ids whose steps this thread is driving right now: their echoes (the session's
+        # own state events) are already written by the caller's transaction
+        self._driving = threading.local()
+        if live is not None:
+            live.observe(self.on_session_event)
+
+    # -- the desk's steps (inside the route's transaction) -------------------------------------
+
+    def state(self, hearing: Hearing) -> HearingState:
+        return HearingState(hearing.status)
+
+    def _apply(self, hearing: Hearing, step: Step) -> HearingState:
+        target = next_state(self.state(hearing), step)
+        hearing.status = target.value
+        return target
+
+    def _require_live(self) -> LiveService:
+        if self.live is None:
+            raise SessionError("the live-session engine is not running on this server",
+                               fix="start it with `scribe serve` (models loaded)")
+        return self.live
+
+    def record(self, hearing: Hearing, start: LiveStart) -> str:
+        """Record (or resume): opens the hearing's live session; returns its id."""
+        current = self.state(hearing)
+        next_state(current, S.RECORD)  # refuse before touching the engine
+        live = self._require_live()
+        with self._drive(live.session_id_for(hearing.id)):
+            session_id = live.open(start)
+            if current is H.PAUSED:
+                live.resume(session_id)
+        hearing.live_session_id = session_id
+        self._apply(hearing, S.RECORD)
+        return session_id
+
+    def pause(self, hearing: Hearing) -> str:
+        return self._control(hearing, S.PAUSE)
+
+    def stop(self, hearing: Hearing) -> str:
+        """Stop: the audio is sealed now, the final pass follows in the background."""
+        return self._control(hearing, S.STOP)
+
+    def _control(self, hearing: Hearing, step: Step) -> str:
+        if not hearing.live_session_id:
+            raise SessionError("this hearing has not been recorded yet", fix="press Record first")
+        next_state(self.state(hearing), step)
+        live = self._require_live()
+        sid = hearing.live_session_id
+        with self._drive(sid):
+            if step is S.PAUSE:
+                live.pause(sid)
+            else:
+                live.stop(sid)
+        self._apply(hearing, step)
+        return sid
+
+    def drafted(self, hearing: Hearing) -> None:
+        self._apply(hearing, S.DRAFT)
+
+    def approved(self, hearing: Hearing) -> None:
+        self._apply(hearing, S.APPROVE)
+
+    def returned(self, hearing: Hearing) -> None:
+        self._apply(hearing, S.RETURN)
+
+    def delivered(self, hearing: Hearing) -> None:
+        if (self.state(hearing), S.DELIVER) in TRANSITIONS:
+            self._apply(hearing, S.DELIVER)
+
+    def require_not_recording(self, hearing: Hearing, doing: str) -> None:
+        if self.state(hearing) in RECORDING_STATES:
+            raise SessionError(f"the hearing is being recorded — {doing} after it is stopped",
+                               fix="press Stop first")
+
+    @contextmanager
+    def _drive(self, session_id: str) -> Iterator[None]:
+        driving: set[str] = getattr(self._driving, "ids", set())
+        self._driving.ids = driving | {session_id}
+        try:
+            yield
+        finally:
+            self._driving.ids = driving
+
+    # -- what the live sessions report (their threads; own transaction) ------------------------
+
+    def on_session_event(self, event: Event) -> None:
+        """A session's state event moves its hearing (WebSocket ops, crashes, the CLI)."""
+        if not isinstance(event.payload, StatePayload):
+            return
+        step = SESSION_STEPS.get(event.payload.state)
+        if step is None or event.session in getattr(self._driving, "ids", ()):
+            return
+        try:
+            with self.db.transaction() as tx:
+                self._report(tx, event.session, step)
+        except Exception:  # noqa: BLE001 - never stop a recording; start-up recovery re-checks
+            log.exception("could not record a live session's state on its hearing")
+
+    def _report(self, tx: Session, session_id: str, step: Step) -> None:
+        hearing = tx.scalar(select(Hearing).where(Hearing.live_session_id == session_id))
+        if hearing is None:
+            return  # a session of the CLI or a bare WebSocket client: no hearing to move
+        current = self.state(hearing)
+        target = TRANSITIONS.get((current, step))
+        if target is None or target is current:
+            if target is None and current not in (H.STOPPED, H.INTERRUPTED):
+                log.warning("a live session reported %s while its hearing is %s", step, current)
+            return
+        hearing.status = target.value
+        from scribe.accounts import audit
+        from scribe.accounts.audit import Action
+
+        audit.record(tx, "live-session", Action.RECORD, "hearing", hearing.id,
+                     office=hearing.office, step=step.value)
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def recover(self) -> list[Recovered]:
+        """Find hearings a crash left recording, seal their sessions (audio up to the last
+        write, every final kept), mark them interrupted and run the final passes that never
+        ran to the end. Called by the server's lifespan before it takes requests."""
+        live = self.live
+        sealed: list[str] = []
+        if live is not None:
+            for meta in live.recover_unfinished():  # each reports "interrupted" to us
+                sealed.append(meta.id)
+        with self.db.transaction() as tx:
+            cut_off = tx.scalars(select(Hearing).where(
+                Hearing.status.in_([s.value for s in RECORDING_STATES]))).all()
+            for hearing in cut_off:
+                # nothing records before start-up ends: whatever says "recording" was cut off
+                hearing.status = next_state(self.state(hearing), S.CRASH).value
+            moved = [h for h in tx.scalars(select(Hearing).where(Hearing.live_session_id.in_(sealed))).all()
+                     if h.status == H.INTERRUPTED.value]
+            found = []
+            for hearing in {h.id: h for h in [*cut_off, *moved]}.values():
+                sid = hearing.live_session_id or ""
+                state = live.state(sid) if (live is not None and sid in sealed) else {}
+                found.append(Recovered(hearing.id, sid, state.get("interrupted_at"),
+                                       float(state.get("recovered_seconds") or 0.0)))
+        if live is not None:
+            for session_id in live.resumable():
+                live.finish_later(session_id)
+        return found
+
