@@ -90,7 +90,8 @@ def signed_file_url(
 ) -> tuple[str, dt.datetime]:
     """A download link for one file of one document version, and when it expires.
     ``base_url``: the request's own address, used when no public URL is configured."""
-    expires_at = now + dt.timedelta(seconds=settings.delivery.link_ttl_s)    expires = int(expires_at.timestamp())
+    expires_at = now + dt.timedelta(seconds=settings.delivery.link_ttl_s)
+    expires = int(expires_at.timestamp())
     query = urlencode(
         {
             "v": version,

@@ -24,7 +24,9 @@ from scribe.errors import ModelError
 
 
 class TextGenerator(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...  # a property: the chat backend learns its model's name from the server
+
     backend: str  # "transformers" | "openai-chat": recorded in draft.json's drafter
 
     def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int, timeout_s: float,

@@ -160,7 +160,8 @@ def make_draft(hearing_id: str, body: DraftIn, who: Writer, tx: Tx, request: Req
     lifecycle.require_not_recording(hearing, "draft from it")
     doc = documents.make_draft(tx, request.app.state.settings, hearing, data, body.template, _registry(request),
                                _drafter(request))
-    lifecycle.drafted(hearing)    audit.record(tx, who, Action.CREATE, "document", doc.id, office=hearing.office, hearing=hearing.id, kind=doc.kind)
+    lifecycle.drafted(hearing)
+    audit.record(tx, who, Action.CREATE, "document", doc.id, office=hearing.office, hearing=hearing.id, kind=doc.kind)
     return _out(request, tx, doc)
 
 

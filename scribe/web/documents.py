@@ -73,7 +73,8 @@ def make_draft(
     draft = draft_document(transcript, casefile, kind=spec.document, template=spec.name, title=spec.title,
                            generator=generator, timeout_s=settings.drafting_timeout_s,
                            max_new_tokens=settings.drafting_max_new_tokens)
-    doc = review.save_draft(tx, hearing_id=hearing.id, office=hearing.office, kind=spec.document, fields={})    _store(tx, settings, doc, draft, registry, casefile, transcript)
+    doc = review.save_draft(tx, hearing_id=hearing.id, office=hearing.office, kind=spec.document, fields={})
+    _store(tx, settings, doc, draft, registry, casefile, transcript)
     return doc
 
 
