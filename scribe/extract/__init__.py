@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 from scribe.casefile import CaseFile, SessionType
-from scribe.errors import DocumentError
+from scribe.errors import DocumentError, NoAgreementError
+from scribe.extract.hearing import read_hearing
+from scribe.extract.outcome import NO_AGREEMENT
 from scribe.extract.builders import BUILDERS, Fields, validate_fields
 from scribe.extract.dialogue import Dialogue
 from scribe.extract.draft import Draft, DrafterInfo
@@ -67,6 +69,22 @@ def finish_draft(
     )
 
 
+def refuse_without_agreement(dialogue: Dialogue, casefile: CaseFile) -> None:
+    """No 人民调解协议书 for a hearing that reached none: the worst draft is one that looks ready to
+    file and holds terms nobody agreed to."""
+    hearing = read_hearing(dialogue, casefile)
+    oc = hearing.outcome
+    if oc.outcome in NO_AGREEMENT:
+        ev = oc.evidence[0] if oc.evidence else None
+        quote = ev.evidence().quote if ev else ""
+        when = ""
+        if ev is not None:
+            start, _ = ev.times
+            who = ev.utt.display
+            when = f"{who}，{int(start // 60):02d}:{int(start % 60):02d}"
+        raise NoAgreementError(oc.outcome, quote, when=when)
+
+
 def rule_draft(
     transcript: Transcript, casefile: CaseFile, *, kind: str, template: str | None = None, title: str = ""
 ) -> Draft:
@@ -90,6 +108,8 @@ def rule_draft(
             f"speaker labels {', '.join(unmapped)} are not mapped to anyone in the session file; "
             f"their words are not attributed to a role"
         )
+    if kind == "mediation-agreement":
+        refuse_without_agreement(dialogue, casefile)
     fields = BUILDERS[kind](casefile, dialogue) if kind in BUILDERS else extract_fields(kind, transcript, casefile)
     return finish_draft(
         template=template or kind, kind=kind, title=title, fields=fields, transcript=transcript,

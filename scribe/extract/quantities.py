@@ -112,6 +112,27 @@ _ABS_DATE_RE = re.compile(
 )
 
 
+# 春节 (first day of the lunar year): "年前" / "春节前" means by its eve. A fact table, not a rule.
+SPRING_FESTIVAL = {
+    2025: dt.date(2025, 1, 29), 2026: dt.date(2026, 2, 17), 2027: dt.date(2027, 2, 6),
+    2028: dt.date(2028, 1, 26), 2029: dt.date(2029, 2, 13), 2030: dt.date(2030, 2, 3),
+    2031: dt.date(2031, 1, 23), 2032: dt.date(2032, 2, 11), 2033: dt.date(2033, 1, 31),
+    2034: dt.date(2034, 2, 19), 2035: dt.date(2035, 2, 8),
+}
+_NEW_YEAR_RE = re.compile(r"(?<![今明去])(年前|春节前|过年前|春节之前|过年之前)")
+_DAY_OF_MONTH_RE = re.compile(
+    rf"(下个月|下月|这个月|本月|当月)\s*({NUMERAL})\s*(?:日|号)|(?<![月\d一二三四五六七八九十])({NUMERAL})\s*(?:日|号)(?=\s*(?:前|之前|以前))"
+)
+
+
+def spring_festival_eve(after: dt.date) -> dt.date | None:
+    for year in (after.year, after.year + 1):
+        day = SPRING_FESTIVAL.get(year)
+        if day and day > after:
+            return day - dt.timedelta(days=1)
+    return None
+
+
 def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
     """Every deadline phrase in ``text`` resolved to a calendar date, in text order."""
     found: list[Deadline] = []
@@ -164,6 +185,24 @@ def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
         add(base.replace(day=last), m, "month_end")
     for m in _YEAR_END_RE.finditer(text):
         add(dt.date(session_date.year, 12, 31), m, "year_end")
+    for m in _DAY_OF_MONTH_RE.finditer(text):
+        day = parse_numeral(m.group(2) or m.group(3))
+        if day is None or not 1 <= int(day) <= 31:
+            continue
+        base = session_date
+        if m.group(1) in ("下个月", "下月"):
+            base = session_date + relativedelta(months=1)
+        try:
+            d = base.replace(day=int(day))
+        except ValueError:
+            continue
+        if m.group(1) is None and d < session_date:  # "十号前" said on the 20th: next month's tenth
+            d = d + relativedelta(months=1)
+        add(d, m, "day_of_month")
+    for m in _NEW_YEAR_RE.finditer(text):
+        eve = spring_festival_eve(session_date)
+        if eve:
+            add(eve, m, "spring_festival")
     found.sort(key=lambda d: d.start)
     return found
 

@@ -1,0 +1,497 @@
+"""Agreed terms as obligations: who owes what to whom, how much, by when, how and where, found
+wherever they are said and kept only when they were agreed.
+
+An *obligation frame* is a clause with an action verb of one of a few classes (pay, repair,
+return, move out, apologise, stop doing, care for, do a formality, guarantee), its obligor (a
+party named before the verb, or 我 / 你 resolved by who speaks and to whom), its amount,
+deadline or schedule, and the clauses after it in the same sentence that only add manner or
+place. A frame is *proposed* by its speaker; what the other side replies decides it:
+
+- an assent (行 / 同意 / X就X) accepts it; a rejection, a correction or a counter-offer for the
+  same obligation rejects it; a question, a conditional (如果…的话) or a negated verb is no
+  commitment at all;
+- the mediator's plain statement (not a suggestion, not a question) that nobody objects to is
+  accepted ("dictated and not objected to"); a party's promise about their own conduct likewise;
+  a party's demand on the other side needs the other side's assent;
+- a later accepted frame for the same obligation (same obligor, same kind of act, same object)
+  supersedes an earlier one: the correction replaces what it corrects instead of being added.
+
+Every frame, with its status, is kept as a candidate for the reviewer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from functools import lru_cache
+
+from scribe.casefile import CaseFile, PartyRole, StaffRole
+from scribe.extract import acts
+from scribe.extract.clauses import Clause, clauses_of, sentences_of
+from scribe.extract.dialogue import Dialogue, Utterance
+from scribe.extract.mentions import ADDRESSEE, SELF, Mention, Names, principal
+from scribe.extract.quantities import Amount, Deadline, find_amounts, find_deadlines, format_date
+
+VERB_CLASSES: tuple[tuple[str, str], ...] = (
+    ("停止", r"不再|不得|停止|不准|不许|不要再|禁止|别再"),
+    ("道歉", r"赔礼道歉|道歉|赔不是"),
+    ("支付", r"赔偿|赔付|赔给|补偿|支付|付清|付给|付款|付|转给|转账|转帐|打给|打到|给付|结清|退还|退给|退|返还|"
+             r"还清|还给|还钱|缴纳|交纳|补给|补|赔|出(?=[\d一二两三四五六七八九十百千万半])|"
+             r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|钱|费))"),
+    ("归还", r"归还|交还|退回|交付|交给|移交"),
+    ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
+    ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|恢复原状|砌好|重砌|砌|重建|修建"),
+    ("照料", r"赡养|照顾|照料|陪护|护理|抚养|看护"),
+    ("办理", r"办理|开具|出具|配合|注销|过户|喷涂|安装|解除"),
+    ("担保", r"担保|代付|代为支付|代为偿还|先行清偿|直接扣"),
+)
+_VERB_RE = [(name, re.compile(p)) for name, p in VERB_CLASSES]
+# Clauses about remedies and paperwork are not terms: the 30-day 司法确认 window, suing, the
+# closing logistics (printing, signing, photographs).
+NOT_A_TERM = re.compile(r"司法确认|强制执行|起诉|法院|仲裁|诉讼|打印|签字|签名|按手印|按指印|盖章|拍照|复印|录音|录像|笔录")
+PROMISE = re.compile(r"同意|可以|愿意|保证|答应|会|能|负责|一定|马上|现在就|今天就|先")
+MANNER_RE = re.compile(r"微信|支付宝|银行卡|银行转账|转账|转帐|现金|当面|一次性|分期|分[\d一二两三四五六七八九十]+(?:期|次)")
+PLACE_RE = re.compile(r"(?:在|到)([\u4e00-\u9fff]{2,14}?(?:司法所|调解室|调解委员会|村委会|居委会|营业厅|服务中心|现场))")
+ACCELERATION_RE = re.compile(r"(任何一期|任一期|有一期|哪一期|逾期|没有按时|没按时|未按时|未按期).{0,20}(全部|一次|剩下|剩余|到期)")
+ENUM_RE = re.compile(r"^(?:第?[一二三四五六七八九十\d]+(?:条|项|点)?[、，,.．：:\s]*|首先|其次|最后|另外)")
+BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
+PERIODIC_RE = re.compile(r"每(个)?(月|年|季度|周|星期)")
+
+
+@lru_cache(maxsize=1)
+def _posseg():  # type: ignore[no-untyped-def]
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg
+
+
+@dataclass(frozen=True)
+class Frame:
+    kind: str  # verb class
+    verb: str
+    obligors: tuple[str, ...]  # party ids
+    obligees: tuple[str, ...]
+    clauses: tuple[Clause, ...]
+    amounts: tuple[Amount, ...]
+    deadlines: tuple[Deadline, ...]
+    schedule: tuple[tuple[dt.date, Decimal], ...]
+    object_head: str | None
+    speaker_party: str | None
+    staff: bool
+    question: bool
+    conditional: bool
+    negated: bool
+    suggestion: bool
+    periodic: bool
+    acceleration: bool = False
+    extra: tuple[Clause, ...] = ()  # clauses borrowed from before (the amount "剩下10360")
+    status: str = "proposed"  # used | accepted | rejected | superseded | proposed | question | conditional
+    reason: str = ""
+    by: tuple[Clause, ...] = field(default=())  # the reply that decided it
+
+    @property
+    def utt(self) -> Utterance:
+        return self.clauses[0].utt
+
+    @property
+    def text(self) -> str:
+        u = self.utt
+        return u.text[self.clauses[0].a:self.clauses[-1].b]
+
+    @property
+    def amount(self) -> Amount | None:
+        return self.amounts[-1] if self.amounts else None
+
+    @property
+    def deadline(self) -> Deadline | None:
+        future = [d for d in self.deadlines]
+        return max(future, key=lambda d: d.date) if future else None
+
+    def key(self) -> tuple:
+        return (frozenset(self.obligors), self.kind)
+
+
+def frames_of(dialogue: Dialogue, casefile: CaseFile, names: Names) -> list[Frame]:
+    utts = list(dialogue)
+    out: list[Frame] = []
+    addressee: str | None = None
+    last_party: str | None = None
+    for idx, u in enumerate(utts):
+        speaker_party = principal(casefile, _person_id(casefile, u))
+        # the person addressed: named at the start of the turn ("郑先生，…"), else the last other party who spoke
+        vocative = [m for m in names.find(u.text[:8]) if m.party != speaker_party]
+        addressee = vocative[0].party if vocative else (last_party if last_party != speaker_party else addressee)
+        clauses = clauses_of(u)
+        carried: list[str] = []  # obligor named earlier in the same turn (ellipsis in a summary)
+        carried_deadline: list[Deadline] = []
+        prev_clauses = _turn_before(utts, idx)
+        for sentence in sentences_of(clauses):
+            frames = _frames_in_sentence(sentence, u, casefile, names, speaker_party, addressee, carried,
+                                         carried_deadline, prev_clauses)
+            out.extend(frames)
+            if frames:
+                carried = list(frames[-1].obligors)
+                if frames[-1].deadlines:
+                    carried_deadline = list(frames[-1].deadlines)
+            prev_clauses = prev_clauses + sentence
+        if speaker_party is not None:
+            last_party = speaker_party
+    return out
+
+
+def _person_id(casefile: CaseFile, u: Utterance) -> str | None:
+    return casefile.speakers.get(u.speaker) if u.speaker else None
+
+
+def _turn_before(utts: list[Utterance], idx: int) -> list[Clause]:
+    """Clauses the same speaker said just before (a long turn cut into segments)."""
+    out: list[Clause] = []
+    j = idx - 1
+    while j >= 0 and utts[j].speaker == utts[idx].speaker and idx - j <= 2:
+        out = clauses_of(utts[j]) + out
+        j -= 1
+    return out
+
+
+def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
+    best = None
+    for name, rx in _VERB_RE:
+        for m in rx.finditer(text):
+            if name != "停止" and acts.negated_before(text, m.start()):
+                continue
+            # attributive or passive use (被拆除的院墙, 修好的墙) names a thing, not an act owed
+            if text[m.end():m.end() + 1] == "的" or text[max(0, m.start() - 1):m.start()] == "被":
+                continue
+            if best is None or m.start() < best[1].start():
+                best = (name, m)
+            break
+    if best and best[0] == "归还" and find_amounts(text):
+        best = ("支付", best[1])  # returning money (归还借款) is paying it
+    return best
+
+
+def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile, names: Names,
+                        speaker_party: str | None, addressee: str | None, carried: list[str],
+                        carried_deadline: list[Deadline], prev_clauses: list[Clause]) -> list[Frame]:
+    session = casefile.date
+    staff = u.is_staff
+    sentence_text = u.text[sentence[0].a:sentence[-1].b]
+    # verb-bearing clauses open frames; others attach to the frame before (manner, place, time)
+    groups: list[list[Clause]] = []
+    lead: list[Clause] = []
+    for c in sentence:
+        if NOT_A_TERM.search(c.text):
+            if groups:
+                groups.append([])  # a remedy/logistics clause ends the frame before it
+            lead = []
+            continue
+        v = _verb_in(c.text)
+        mentions_before = [m for m in _mentions(c.text, names, speaker_party, addressee, u)
+                           if v and m.end <= v[1].start()]
+        open_group = groups[-1] if groups and groups[-1] else None
+        if v is not None and (open_group is None or mentions_before or not (
+                _continues(c.text, v) or _instalment(c.text, v, open_group, session))):
+            groups.append(lead + [c])
+            lead = []
+        elif open_group is not None:
+            open_group.append(c)
+        elif find_deadlines(c.text, session) or (len(c.text) <= 16 and _mentions(c.text, names, speaker_party,
+                                                                                  addressee, u)):
+            lead.append(c)  # "郑浩在本月底之前，…把防水做好": who and by when, before the verb
+        else:
+            lead = []
+    frames: list[Frame] = []
+    for g in groups:
+        if not g:
+            continue
+        text = u.text[g[0].a:g[-1].b]
+        v = _verb_in(text)
+        if v is None:
+            continue
+        kind, m = v
+        if acts.is_past(text, m.start()):
+            continue
+        mentions = _mentions(text, names, speaker_party, addressee, u)
+        before = [x for x in mentions if x.end <= m.start() and not _marked_obligee(text, x)]
+        after = [x for x in mentions if x.at >= m.end() or _marked_obligee(text, x)]
+        obligors = _run_of_names(before, text)
+        if not obligors and frames:
+            obligors = list(frames[-1].obligors)  # the same subject goes on within a sentence
+        if not obligors and carried and staff:
+            obligors = list(carried)
+        if not obligors and kind == "支付" and text[max(0, m.start() - 2):m.start()].endswith("我") and speaker_party:
+            obligors = [speaker_party]
+        amounts = [a for a in find_amounts(text) if a.end <= len(text)]
+        extra: list[Clause] = []
+        if kind == "支付" and not amounts:
+            # "剩下10360 … 付给黄秀英": the amount said in the clause just before, with no verb of its own
+            for c in reversed(prev_clauses[-3:] + [x for x in sentence if x.b <= g[0].a]):
+                got = find_amounts(c.text)
+                if got and _verb_in(c.text) is None:
+                    amounts = [got[-1]]
+                    extra = [c]
+                    break
+        deadlines = [d for d in find_deadlines(text, session) if d.date >= session]
+        if not deadlines and carried_deadline and staff and kind == "支付" and not carried:
+            deadlines = list(carried_deadline)
+        schedule = _schedule(text, session)
+        if kind == "支付" and not amounts and not schedule:
+            continue
+        head = _object_head(text[m.end():], names)
+        if kind not in ("支付", "停止", "道歉") and head is None and not deadlines:
+            continue
+        frames.append(Frame(
+            kind=kind, verb=m.group(0), obligors=tuple(dict.fromkeys(obligors)),
+            obligees=tuple(dict.fromkeys(x.party for x in after if x.party not in obligors)),
+            clauses=tuple(g), amounts=tuple(amounts), deadlines=tuple(deadlines), schedule=tuple(schedule),
+            object_head=head, speaker_party=speaker_party, staff=staff,
+            question=acts.is_question(text) or (acts.is_question(sentence_text) and g[-1] is sentence[-1]),
+            conditional=acts.is_conditional(sentence_text[: sentence_text.find(text) + len(text)]),
+            negated=False, suggestion=acts.is_suggestion(sentence_text),
+            periodic=bool(PERIODIC_RE.search(text)),
+            acceleration=bool(ACCELERATION_RE.search(sentence_text)),
+            extra=tuple(extra),
+        ))
+    return frames
+
+
+def _instalment(text: str, v: tuple[str, re.Match[str]], group: list[Clause], session: dt.date) -> bool:
+    """"…分三期归还，12月31日前支付八千元，1月31日前支付六千元": each instalment continues the term."""
+    head = _verb_in(group[0].utt.text[group[0].a:group[-1].b])
+    return v[0] == "支付" and head is not None and head[0] == "支付" and bool(find_amounts(text)) \
+        and bool(find_deadlines(text, session))
+
+
+def _continues(text: str, v: tuple[str, re.Match[str]]) -> bool:
+    """A clause that only adds the manner of the frame before it ("微信转账", "并做闭水试验")."""
+    kind, m = v
+    return bool(re.match(r"^(并|并且|再|同时|然后|通过|用|以)", text)) or (
+        kind == "支付" and not find_amounts(text) and bool(MANNER_RE.search(text)) and len(text) <= 12)
+
+
+def _marked_obligee(text: str, x: Mention) -> bool:
+    return bool(re.search(r"(给|向|跟|和|对|替|帮|让|叫|要|欠|找)$", text[max(0, x.at - 1):x.at]))
+
+
+def _run_of_names(before: list[Mention], text: str) -> list[str]:
+    """The obligor(s): the subject, i.e. the first names before the verb, with 和 / 、 / spaces
+    between several ("冯国庆 冯国强 每人每月…给")."""
+    if not before:
+        return []
+    run = [before[0]]
+    for x in before[1:]:
+        gap = text[run[-1].end:x.at]
+        if re.fullmatch(r"[\s、，,和跟与及]*", gap):
+            run.append(x)
+        else:
+            break
+    return [x.party for x in run]
+
+
+def _mentions(text: str, names: Names, speaker_party: str | None, addressee: str | None,
+              u: Utterance) -> list[Mention]:
+    found = names.find(text)
+    taken = [(m.at, m.end) for m in found]
+    for m in BOTH_RE.finditer(text):
+        if not any(a < m.end() and m.start() < b for a, b in taken):
+            taken.append((m.start(), m.end()))
+            found.extend(Mention(p, m.start(), m.end(), "both") for p in names.bound)
+    for forms, who in ((SELF, speaker_party if not u.is_staff else None), (ADDRESSEE, addressee)):
+        if who is None:
+            continue
+        rx = re.compile("|".join(forms))
+        for m in rx.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            found.append(Mention(who, m.start(), m.end(), "pronoun"))
+    return sorted(found, key=lambda m: m.at)
+
+
+def _object_head(rest: str, names: Names) -> str | None:
+    nouns = [w for w, flag in _posseg().cut(rest[:20]) if flag.startswith("n") and flag != "nr" and len(w) >= 2
+             and not names.find(w)]
+    return nouns[-1] if nouns else None
+
+
+def _schedule(text: str, session: dt.date) -> list[tuple[dt.date, Decimal]]:
+    """Instalments: each deadline paired with the amount said right after it (or right before)."""
+    deadlines = [d for d in find_deadlines(text, session) if d.date >= session]
+    amounts = find_amounts(text)
+    if len(deadlines) < 2 or len(amounts) < 2:
+        return []
+    pairs = []
+    for i, d in enumerate(deadlines):
+        nxt = deadlines[i + 1].start if i + 1 < len(deadlines) else len(text)
+        after = [a for a in amounts if d.end <= a.start < nxt]
+        if after:
+            pairs.append((d.date, after[0].yuan))
+    return pairs if len(pairs) >= 2 else []
+
+
+# -- what the replies decide ---------------------------------------------------------------
+def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[Frame]:
+    utts = list(dialogue)
+    pos = {u.index: i for i, u in enumerate(utts)}
+    decided: list[Frame] = []
+    for f in frames:
+        if f.question and not f.staff:
+            decided.append(replace(f, status="question", reason="问句"))
+            continue
+        if f.conditional:
+            decided.append(replace(f, status="conditional", reason="条件句（如果…的话）"))
+            continue
+        i = pos[f.utt.index]
+        verdict, by = _reply(f, utts, i, casefile, frames)
+        if verdict == "accepted":
+            decided.append(replace(f, status="accepted", reason="对方同意", by=by))
+        elif verdict in ("rejected", "corrected"):
+            decided.append(replace(f, status="rejected",
+                                   reason="被更正" if verdict == "corrected" else "被拒绝", by=by))
+        elif f.question:
+            decided.append(replace(f, status="question", reason="问句，未获明确答复"))
+        elif f.staff and not f.suggestion:
+            decided.append(replace(f, status="accepted", reason="调解员口述，无人反对"))
+        elif not f.staff and f.speaker_party in f.obligors and PROMISE.search(f.text):
+            decided.append(replace(f, status="accepted", reason="当事人自己承诺，无人反对"))
+        else:
+            decided.append(replace(f, status="proposed", reason="未获对方同意"))
+    return _supersede(decided)
+
+
+def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
+           frames: list[Frame]) -> tuple[str, tuple[Clause, ...]]:
+    speaker = f.utt.speaker
+    for u in utts[i + 1:i + 6]:
+        if u.speaker == speaker:
+            if any(g.utt is u for g in frames):
+                return "", ()  # the proposer goes on to another proposal: the first one is undecided
+            continue
+        who = principal(casefile, casefile.speakers.get(u.speaker or ""))
+        text = u.text
+        if who is None and not u.is_staff:
+            continue
+        first = clauses_of(u)[:2]
+        lead = "".join(c.text for c in first) if first else text
+        if acts.is_correction(lead) or acts.is_retraction(lead):
+            return "corrected", tuple(first)
+        if acts.is_rejection(lead):
+            if u.is_staff:
+                continue
+            return "rejected", tuple(first)
+        counter = [g for g in frames if g.utt is u and g.kind == f.kind and set(g.obligors) == set(f.obligors)
+                   and g.amount and f.amount and g.amount.yuan != f.amount.yuan]
+        if counter and not u.is_staff:
+            return "rejected", counter[0].clauses
+        if acts.is_assent(lead) or acts.is_assent(text):
+            if u.is_staff:
+                # the mediator's "好" acknowledges; it does not bind a party
+                continue
+            if who in f.obligors or f.staff or who not in (f.obligors or ()):
+                return "accepted", tuple(first)
+        if u.is_staff:
+            continue
+        return "", ()
+    return "", ()
+
+
+def _same(a: Frame, b: Frame) -> bool:
+    if a.kind != b.kind or set(a.obligors) != set(b.obligors):
+        return False
+    if a.periodic != b.periodic:
+        return False
+    return a.object_head is None or b.object_head is None or a.object_head == b.object_head or (
+        a.amount is not None and b.amount is not None and a.kind == "支付" and a.amount.yuan == b.amount.yuan)
+
+
+def _supersede(frames: list[Frame]) -> list[Frame]:
+    out = list(frames)
+    for i, f in enumerate(out):
+        if f.status not in ("accepted", "rejected", "proposed"):
+            continue
+        for g in out[i + 1:]:
+            if g.status == "accepted" and _same(f, g):
+                out[i] = replace(f, status="superseded", reason="后面的说法取代了它")
+                break
+    return out
+
+
+# -- the terms ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Term:
+    text: str
+    frame: Frame
+    deadline: Deadline | None
+    utterances: tuple[Utterance, ...]
+
+
+def agreed_terms(frames: list[Frame], names: Names) -> list[Term]:
+    accepted = [f for f in frames if f.status == "accepted" and f.obligors]
+    merged = _merge_schedules(accepted)
+    return [render(f, names) for f in merged]
+
+
+def _merge_schedules(frames: list[Frame]) -> list[Frame]:
+    """A total and its instalments said apart ("共计八万…" then "分三期…") are one term."""
+    out: list[Frame] = []
+    for f in frames:
+        if f.schedule and out and out[-1].kind == f.kind and set(out[-1].obligors) == set(f.obligors) \
+                and not out[-1].schedule and not out[-1].deadlines:
+            prev = out.pop()
+            f = replace(f, clauses=prev.clauses + f.clauses if prev.utt is f.utt else f.clauses,
+                        extra=prev.extra + (prev.clauses if prev.utt is not f.utt else ()) + f.extra,
+                        amounts=prev.amounts + f.amounts)
+        out.append(f)
+    return out
+
+
+def render(f: Frame, names: Names) -> Term:
+    body = ENUM_RE.sub("", f.text).strip()
+    obligors = [names.display(p) for p in f.obligors]
+    if f.extra:
+        body = "".join(ENUM_RE.sub("", c.text) + "，" for c in f.extra) + body
+    if not all(n in body for n in obligors):
+        body = f"{'、'.join(obligors)}：{body}"
+    notes = []
+    if f.schedule:
+        plan = "；".join(f"{format_date(d)}前{_yuan(y)}" for d, y in f.schedule)
+        notes.append(f"分期：{plan}")
+        if f.acceleration:
+            notes.append("任何一期逾期未付，剩余款项全部到期")
+    else:
+        if f.amount is not None:
+            notes.append(f"金额：{_yuan(f.amount.yuan)}")
+        if f.deadline is not None:
+            notes.append(f"期限：{format_date(f.deadline.date)}前")
+    text = body.rstrip("。，, ") + (f"（{'，'.join(notes)}）" if notes else "") + "。"
+    utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses]))
+    return Term(text=text, frame=f, deadline=f.deadline, utterances=utts)
+
+
+def _yuan(y: Decimal) -> str:
+    return f"{y.normalize():f}元" if y % 1 else f"{int(y)}元"
+
+
+def manner_of(terms: list[Term]) -> list[tuple[str, Term]]:
+    found: list[tuple[str, Term]] = []
+    for t in terms:
+        for m in MANNER_RE.finditer(t.frame.text):
+            label = m.group(0)
+            if not any(label == x for x, _ in found):
+                found.append((label, t))
+    return found
+
+
+def place_of(terms: list[Term]) -> tuple[str, Term] | None:
+    for t in terms:
+        m = PLACE_RE.search(t.frame.text)
+        if m:
+            return m.group(1), t
+    return None
+
