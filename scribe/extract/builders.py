@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from doc_templates.schemas import DOCUMENT_MODELS
 from scribe.casefile import CaseFile, Party, PartyRole, StaffRole
 from scribe.extract.category import guess_category
-from scribe.extract.consultation import ADVICE_HINT, QUESTION_HINT, condense, consultation_exchange
+from scribe.extract.consultation import ADVICE_HINT, QUESTION_HINT, condense, consultation_exchange, follow_up
 from scribe.extract.dialogue import Dialogue, Utterance, mean_confidence
 from scribe.extract.facts import fact_statements, responsibility_statement
 from scribe.extract.fields import (
@@ -245,7 +245,8 @@ def consultation_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     consultants = [s.name for s in casefile.staff_with_role(StaffRole.CONSULTANT, StaffRole.MEDIATOR) if s.name]
     f["staff"] = from_session(consultants[0] if consultants else None)
     f["satisfaction"] = missing(N.ASK_SATISFACTION)
-    f["follow_up"] = missing(N.FILL_AFTER_FOLLOW_UP)
+    fu = follow_up(dialogue, casefile.date)
+    f["follow_up"] = (from_transcript(fu[0], [fu[1].evidence()], 0.6) if fu else missing(N.FILL_AFTER_FOLLOW_UP))
     return f
 
 

@@ -57,14 +57,78 @@ def consultation_exchange(dialogue: Dialogue) -> Exchange:
     if question and not any(QUESTION_HINT.search(u.text) for u in question):
         question = []
     outcomes: list[tuple[str, Utterance]] = []
+    utts = list(dialogue)
     for label, pattern in OUTCOMES:
-        for u in answer:
-            if pattern.search(u.text):
-                if label == "引导仲裁" and any(o[0] == "引导劳动仲裁" for o in outcomes):
-                    break
-                outcomes.append((label, u))
+        for k, u in enumerate(utts):
+            if u.role not in staff_roles or not pattern.search(u.text):
+                continue
+            if label == "引导仲裁" and any(o[0] == "引导劳动仲裁" for o in outcomes):
+                break
+            if _taken_up(u, pattern, utts[k + 1:k + 4], visitors):
+                outcomes.append((_OUTCOME_LABEL.get(label, label), u))
                 break
     return Exchange(tuple(question), tuple(answer), tuple(outcomes))
+
+
+_OUTCOME_LABEL = {"引导劳动仲裁": "引导仲裁"}
+DONE_RE = re.compile(r"(?:已经|已|我)(?:给你|帮你|替你)?(?:转|联系|登记|开|写|约|安排|预约|转介|推荐)|给你开(?:个|一张)|帮你(?:转|联系|登记|约|安排|预约|申请)")
+
+
+def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], visitors: tuple) -> bool:
+    """A referral counts when staff did it, or offered it and the visitor took it up; a route only
+    mentioned, offered and declined, or ruled out (不符合条件) is not an outcome."""
+    from scribe.extract import acts
+
+    m = pattern.search(u.text)
+    assert m is not None
+    around = u.text[max(0, m.start() - 14):m.end() + 10]
+    if re.search(r"不符合|不够条件|不能申请|申请不了|不属于|不受理|不用|没必要", around):
+        return False
+    for v in after:
+        if v.role in visitors:
+            if acts.is_rejection(v.text) or re.search(r"不想|不去|不打|先不|算了|不用了|暂时不", v.text):
+                return False
+            if acts.is_assent(v.text) or re.search(r"那我(就)?去|我去|好的?，?我|麻烦你|谢谢", v.text):
+                return True
+            break
+    return bool(DONE_RE.search(around)) and not acts.is_conditional(around) and not acts.is_question(around)
+
+
+FOLLOW_RE = re.compile(r"回访|回个电话|给你打(?:个)?电话|电话(?:问|联系|跟进)|跟进|再联系你|联系你|问问(?:你)?进展")
+
+
+def follow_up(dialogue: Dialogue, session_date) -> tuple[str, Utterance] | None:  # type: ignore[no-untyped-def]
+    """回访: staff said they will follow up, with when (resolved from the session date)."""
+    from scribe.extract.quantities import find_deadlines, format_date
+
+    for u in reversed(list(dialogue)):
+        if not u.is_staff:
+            continue
+        m = FOLLOW_RE.search(u.text)
+        if not m:
+            continue
+        got = find_deadlines(u.text, session_date) or _relative_days(u.text, session_date)
+        when = got[0].date if got and not isinstance(got[0], tuple) else None
+        text = u.text.strip()
+        return (f"{format_date(when)}前{m.group(0)}：{text}" if when else text), u
+    return None
+
+
+def _relative_days(text: str, session_date):  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from scribe.extract.quantities import Deadline, parse_numeral
+
+    m = re.search(r"(过|隔|再过)?\s*([\d一二两三四五六七八九十]+)\s*(天|个星期|周|个礼拜|礼拜)(以后|之后|后)?", text)
+    if m and (m.group(1) or m.group(4)):
+        n = parse_numeral(m.group(2))
+        if n is not None:
+            days = int(n) * (7 if m.group(3) != "天" else 1)
+            return [Deadline(session_date + dt.timedelta(days=days), m.group(0), "relative", m.start(), m.end())]
+    m = re.search(r"下(个)?(周|星期|礼拜)", text)
+    if m:
+        return [Deadline(session_date + dt.timedelta(days=7), m.group(0), "relative", m.start(), m.end())]
+    return []
 
 
 def sentences(text: str) -> list[str]:

@@ -32,14 +32,14 @@ from scribe.extract import acts
 from scribe.extract.clauses import Clause, clauses_of, sentences_of
 from scribe.extract.dialogue import Dialogue, Utterance
 from scribe.extract.mentions import ADDRESSEE, SELF, Mention, Names, principal
-from scribe.extract.quantities import Amount, Deadline, find_amounts, find_deadlines, format_date
+from scribe.extract.quantities import Amount, Deadline, find_amounts, find_bare_amounts, find_deadlines, format_date
 
 VERB_CLASSES: tuple[tuple[str, str], ...] = (
     ("停止", r"不再|不得|停止|不准|不许|不要再|禁止|别再"),
     ("道歉", r"赔礼道歉|道歉|赔不是"),
     ("支付", r"赔偿|赔付|赔给|补偿|支付|付清|付给|付款|付|转给|转账|转帐|打给|打到|给付|结清|退还|退给|退|返还|"
              r"还清|还给|还钱|缴纳|交纳|补给|补|赔|出(?=[\d一二两三四五六七八九十百千万半])|"
-             r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|钱|费))"),
+             r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|[\d一二两三四五六七八九十][百千万]|钱|费))"),
     ("归还", r"归还|交还|退回|交付|交给|移交"),
     ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
     ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|恢复原状|砌好|重砌|砌|重建|修建"),
@@ -50,7 +50,7 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
 _VERB_RE = [(name, re.compile(p)) for name, p in VERB_CLASSES]
 # Clauses about remedies and paperwork are not terms: the 30-day 司法确认 window, suing, the
 # closing logistics (printing, signing, photographs).
-NOT_A_TERM = re.compile(r"司法确认|强制执行|起诉|法院|仲裁|诉讼|打印|签字|签名|按手印|按指印|盖章|拍照|复印|录音|录像|笔录")
+NOT_A_TERM = re.compile(r"焦点|争议的|分歧|差距|相差|司法确认|强制执行|起诉|法院|仲裁|诉讼|打印|签字|签名|按手印|按指印|盖章|拍照|复印|录音|录像|笔录")
 PROMISE = re.compile(r"同意|可以|愿意|保证|答应|会|能|负责|一定|马上|现在就|今天就|先")
 MANNER_RE = re.compile(r"微信|支付宝|银行卡|银行转账|转账|转帐|现金|当面|一次性|分期|分[\d一二两三四五六七八九十]+(?:期|次)")
 PLACE_RE = re.compile(r"(?:在|到)([\u4e00-\u9fff]{2,14}?(?:司法所|调解室|调解委员会|村委会|居委会|营业厅|服务中心|现场))")
@@ -166,7 +166,7 @@ def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
             if name != "停止" and acts.negated_before(text, m.start()):
                 continue
             # attributive or passive use (被拆除的院墙, 修好的墙) names a thing, not an act owed
-            if text[m.end():m.end() + 1] == "的" or text[max(0, m.start() - 1):m.start()] == "被":
+            if text[m.end():m.end() + 1] in ("的", "和") or text[max(0, m.start() - 1):m.start()] in ("被", "的"):
                 continue
             if best is None or m.start() < best[1].start():
                 best = (name, m)
@@ -196,14 +196,17 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                            if v and m.end <= v[1].start()]
         open_group = groups[-1] if groups and groups[-1] else None
         if v is not None and (open_group is None or mentions_before or not (
-                _continues(c.text, v) or _instalment(c.text, v, open_group, session))):
-            groups.append(lead + [c])
+                _continues(c.text, v) or _instalment(c.text, v, open_group, session)
+                or _same_act(c.text, v, open_group, kind_of=_verb_in))):
+            # "郑浩在本月底之前，…把防水做好": who and by when, said before the verb
+            keep = [i for i, x in enumerate(lead) if find_deadlines(x.text, session) or names.find(x.text)
+                    or BOTH_RE.search(x.text)]
+            groups.append((lead[keep[0]:] if keep else []) + [c])
             lead = []
         elif open_group is not None:
             open_group.append(c)
-        elif find_deadlines(c.text, session) or (len(c.text) <= 16 and _mentions(c.text, names, speaker_party,
-                                                                                  addressee, u)):
-            lead.append(c)  # "郑浩在本月底之前，…把防水做好": who and by when, before the verb
+        elif len(c.text) <= 16:
+            lead.append(c)
         else:
             lead = []
     frames: list[Frame] = []
@@ -227,12 +230,12 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             obligors = list(carried)
         if not obligors and kind == "支付" and text[max(0, m.start() - 2):m.start()].endswith("我") and speaker_party:
             obligors = [speaker_party]
-        amounts = [a for a in find_amounts(text) if a.end <= len(text)]
+        amounts = _amounts(text, kind)
         extra: list[Clause] = []
         if kind == "支付" and not amounts:
             # "剩下10360 … 付给黄秀英": the amount said in the clause just before, with no verb of its own
             for c in reversed(prev_clauses[-3:] + [x for x in sentence if x.b <= g[0].a]):
-                got = find_amounts(c.text)
+                got = _amounts(c.text, kind)
                 if got and _verb_in(c.text) is None:
                     amounts = [got[-1]]
                     extra = [c]
@@ -240,6 +243,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         deadlines = [d for d in find_deadlines(text, session) if d.date >= session]
         if not deadlines and carried_deadline and staff and kind == "支付" and not carried:
             deadlines = list(carried_deadline)
+        if not deadlines and staff and kind == "支付" and frames and frames[-1].deadlines and not frames[-1].schedule:
+            deadlines = list(frames[-1].deadlines)  # "甲这个月底前给…，乙给…": one deadline for both
         schedule = _schedule(text, session)
         if kind == "支付" and not amounts and not schedule:
             continue
@@ -266,6 +271,24 @@ def _instalment(text: str, v: tuple[str, re.Match[str]], group: list[Clause], se
     head = _verb_in(group[0].utt.text[group[0].a:group[-1].b])
     return v[0] == "支付" and head is not None and head[0] == "支付" and bool(find_amounts(text)) \
         and bool(find_deadlines(text, session))
+
+
+def _amounts(text: str, kind: str) -> list[Amount]:
+    found = find_amounts(text)
+    if not found and kind == "支付":
+        # dates are not money: mask them before reading bare numbers
+        masked = text
+        for d in find_deadlines(text, dt.date(2000, 1, 1)):
+            masked = masked[:d.start] + "　" * (d.end - d.start) + masked[d.end:]
+        found = find_bare_amounts(masked)
+    return found
+
+
+def _same_act(text: str, v: tuple[str, re.Match[str]], group: list[Clause], kind_of) -> bool:  # type: ignore[no-untyped-def]
+    """"…赔偿两千八百元，于12月10日前通过微信转账一次性付清": a second verb of the same kind with no
+    subject and no amount of its own says when and how the same act is done."""
+    head = kind_of(group[0].utt.text[group[0].a:group[-1].b])
+    return head is not None and head[0] == v[0] and not find_amounts(text)
 
 
 def _continues(text: str, v: tuple[str, re.Match[str]]) -> bool:
@@ -339,6 +362,9 @@ def _schedule(text: str, session: dt.date) -> list[tuple[dt.date, Decimal]]:
 def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[Frame]:
     utts = list(dialogue)
     pos = {u.index: i for i, u in enumerate(utts)}
+    # Silence is assent only once the haggling is over: after the last time a party said no.
+    last_no = max((i for i, u in enumerate(utts) if not u.is_staff and acts.is_rejection(
+        "".join(c.text for c in clauses_of(u)[:2]))), default=-1)
     decided: list[Frame] = []
     for f in frames:
         if f.question and not f.staff:
@@ -356,9 +382,9 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
                                    reason="被更正" if verdict == "corrected" else "被拒绝", by=by))
         elif f.question:
             decided.append(replace(f, status="question", reason="问句，未获明确答复"))
-        elif f.staff and not f.suggestion:
+        elif f.staff and not f.suggestion and i > last_no and not acts.is_rejection(f.text):
             decided.append(replace(f, status="accepted", reason="调解员口述，无人反对"))
-        elif not f.staff and f.speaker_party in f.obligors and PROMISE.search(f.text):
+        elif not f.staff and f.speaker_party in f.obligors and PROMISE.search(f.text) and i > last_no:
             decided.append(replace(f, status="accepted", reason="当事人自己承诺，无人反对"))
         else:
             decided.append(replace(f, status="proposed", reason="未获对方同意"))
@@ -380,6 +406,13 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
         first = clauses_of(u)[:2]
         lead = "".join(c.text for c in first) if first else text
         if acts.is_correction(lead) or acts.is_retraction(lead):
+            said = _amounts(text, "支付")
+            dates = find_deadlines(text, casefile.date)
+            # a correction of an amount (or a date) corrects the frames that carry a different one
+            if said and f.amount is None or dates and not said and f.deadline is None:
+                continue
+            if said and f.amount is not None and any(a.yuan == f.amount.yuan for a in said):
+                continue
             return "corrected", tuple(first)
         if acts.is_rejection(lead):
             if u.is_staff:

@@ -86,6 +86,26 @@ def find_amounts(text: str) -> list[Amount]:
     return out
 
 
+_BARE_RE = re.compile(r"(?<![\d一二两三四五六七八九十百千万第每])([\d一二两三四五六七八九十]+[百千万][\d一二两三四五六七八九十百千万]*|\d{3,6})(?![\d一二两三四五六七八九十百千万])")
+_COUNTER_AFTER = re.compile(r"^\s*(个|人|天|日|号|月|年|期|次|米|亩|平|斤|公斤|岁|点|分|%|栋|单元|室|楼|多|来|户|家|间|台|辆|公里|块地|份)")
+
+
+def find_bare_amounts(text: str) -> list[Amount]:
+    """Money said without 元/块, as people haggle: "两千三", "给八百", "3000" — only for a clause
+    already known to be about paying; a number followed by a counter word (三天, 五个人) is not money."""
+    out = []
+    for m in _BARE_RE.finditer(text):
+        if _COUNTER_AFTER.match(text[m.end():m.end() + 3]):
+            continue
+        if re.search(r"(年|月|号|日|第)$", text[max(0, m.start() - 1):m.start()]):
+            continue
+        number = parse_numeral(m.group(1))
+        if number is None or number < 50:
+            continue
+        out.append(Amount(yuan=number, phrase=m.group(0), start=m.start(), end=m.end()))
+    return out
+
+
 def to_rmb_capitals(yuan: Decimal) -> str:
     try:
         return str(cn2an.an2cn(str(yuan.normalize() if yuan % 1 else int(yuan)), "rmb"))
