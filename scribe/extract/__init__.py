@@ -111,7 +111,10 @@ def rule_draft(
     if kind == "mediation-agreement":
         refuse_without_agreement(dialogue, casefile)
     fields = BUILDERS[kind](casefile, dialogue) if kind in BUILDERS else extract_fields(kind, transcript, casefile)
-    return finish_draft(
+    draft = finish_draft(
         template=template or kind, kind=kind, title=title, fields=fields, transcript=transcript,
         casefile=casefile, drafter=DrafterInfo(method="rules"), warnings=warnings,
     )
+    from scribe.extract.candidates import candidates
+
+    return draft.model_copy(update={"candidates": candidates(dialogue, casefile)})

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from doc_templates.schemas import DOCUMENT_MODELS
 from scribe.casefile import CaseFile, Party, PartyRole, StaffRole
 from scribe.extract.category import guess_category
-from scribe.extract.consultation import ADVICE_HINT, QUESTION_HINT, condense, consultation_exchange, follow_up
+from scribe.extract.consultation import QUESTION_OR_FACT, ADVICE_HINT, QUESTION_HINT, condense, consultation_exchange, follow_up
 from scribe.extract.dialogue import Dialogue, Utterance, mean_confidence
 from scribe.extract.facts import fact_statements, responsibility_statement
 from scribe.extract.fields import (
@@ -224,7 +224,7 @@ def consultation_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     f["category"] = _category(casefile, dialogue)
     ex = consultation_exchange(dialogue)
     if ex.question:
-        f["question"] = from_transcript(condense(ex.question, QUESTION_HINT, 160), [u.evidence() for u in ex.question],
+        f["question"] = from_transcript(condense(ex.question, QUESTION_OR_FACT, 320), [u.evidence() for u in ex.question],
                                         0.7 * mean_confidence(ex.question), note=N.VISITOR_OWN_WORDS)
     else:
         f["question"] = missing(N.NO_QUESTION)

@@ -25,7 +25,7 @@ PAUSE_S = 0.3  # a gap between two words this long ends a clause
 STOP_PAUSE_S = 0.8  # ... and this long ends a sentence
 MAX_CHARS = 24  # a piece longer than this is cut before a connective
 
-SOFT = set("，,、；;：:…—-~～ 　\t")
+SOFT = set("，,；;：:…—-~～ 　\t")  # 、 lists things inside one clause
 HARD = set("。！？!?")
 # Closed class of connectives that open a clause (grammar, not any one office's wording).
 CONNECTIVES = frozenset((

@@ -17,6 +17,8 @@ from scribe.extract.dialogue import Dialogue, Utterance
 
 QUESTION_HINT = re.compile(r"[吗？?]|怎么办|怎么|能不能|可不可以|可以.{0,6}吗|是否|如何|该不该|有没有|要不要|应该")
 ADVICE_HINT = re.compile(r"根据|依照|按照|依据|规定|可以|建议|应当|应该|有权|需要|必须|申请|仲裁|起诉|法律援助")
+FACT_RE = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:元|块|万|年|个月|月|天|岁|亩|分|期|次)|老板|公司|包工头|单位|合同|欠条|借条|受伤|住院")
+QUESTION_OR_FACT = re.compile(QUESTION_HINT.pattern + "|" + FACT_RE.pattern)
 SMALL_TALK = re.compile(r"^(您好|你好|请坐|请讲|嗯|好的|好|对|是的|明白|谢谢|不客气)[，,。！!]?$")
 
 OUTCOMES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -53,7 +55,12 @@ def consultation_exchange(dialogue: Dialogue) -> Exchange:
                 answer.append(u)
         elif u.role in visitors and answering and QUESTION_HINT.search(u.text) and not answer:
             question.append(u)
-    # Only the visitor's turns with a question or the facts before it make the question.
+    # The matter as told: the story often comes first and the question last, and facts (amounts,
+    # dates, who) come out later in answers to the staff's questions, so the visitor's turns that
+    # carry facts join the question wherever they are said.
+    later = [u for u in dialogue if u.role in visitors and u not in question and not SMALL_TALK.match(u.text)
+             and (FACT_RE.search(u.text) or QUESTION_HINT.search(u.text)) and len(u.text) >= 6]
+    question = sorted(set(question) | set(later), key=lambda u: (u.start, u.index))
     if question and not any(QUESTION_HINT.search(u.text) for u in question):
         question = []
     outcomes: list[tuple[str, Utterance]] = []

@@ -205,7 +205,9 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             lead = []
         elif open_group is not None:
             open_group.append(c)
-        elif len(c.text) <= 16:
+        elif re.search(r"协议|如下|以下", c.text):
+            lead = []  # "双方自愿达成如下协议：" announces the terms; it is none of them
+        elif len(c.text) <= 16 or find_deadlines(c.text, session) or names.find(c.text):
             lead.append(c)
         else:
             lead = []
