@@ -77,7 +77,7 @@ def consultation_exchange(dialogue: Dialogue) -> Exchange:
     return Exchange(tuple(question), tuple(answer), tuple(outcomes))
 
 
-_OUTCOME_LABEL = {"引导劳动仲裁": "引导仲裁"}
+_OUTCOME_LABEL: dict[str, str] = {}
 DONE_RE = re.compile(r"(?:已经|已|我)(?:给你|帮你|替你)?(?:转|联系|登记|开|写|约|安排|预约|转介|推荐)|给你开(?:个|一张)|帮你(?:转|联系|登记|约|安排|预约|申请)")
 
 

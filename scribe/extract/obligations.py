@@ -43,6 +43,7 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
     ("归还", r"归还|交还|退回|交付|交给|移交"),
     ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
     ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|恢复原状|砌好|重砌|砌|重建|修建"),
+    ("归属", r"归[^，。；\s]{1,8}所有|由[^，。；\s]{1,6}(?:继续)?(?:居住|使用|所有)"),
     ("照料", r"赡养|照顾|照料|陪护|护理|抚养|看护"),
     ("办理", r"办理|开具|出具|配合|注销|过户|喷涂|安装|解除"),
     ("担保", r"担保|代付|代为支付|代为偿还|先行清偿|直接扣"),
@@ -52,7 +53,7 @@ _VERB_RE = [(name, re.compile(p)) for name, p in VERB_CLASSES]
 # closing logistics (printing, signing, photographs).
 NOT_A_TERM = re.compile(r"焦点|争议的|分歧|差距|相差|司法确认|强制执行|起诉|法院|仲裁|诉讼|打印|签字|签名|按手印|按指印|盖章|拍照|复印|录音|录像|笔录")
 PROMISE = re.compile(r"同意|可以|愿意|保证|答应|会|能|负责|一定|马上|现在就|今天就|先")
-MANNER_RE = re.compile(r"微信|支付宝|银行卡|银行转账|转账|转帐|现金|当面|一次性|分期|分[\d一二两三四五六七八九十]+(?:期|次)")
+MANNER_RE = re.compile(r"微信转账|微信转帐|微信|支付宝|银行转账|打到[^，。]{0,6}银行卡|转到[^，。]{0,6}银行卡|银行卡|现金|当面|一次性|分[\d一二两三四五六七八九十]+(?:期|次)")
 PLACE_RE = re.compile(r"(?:在|到)([\u4e00-\u9fff]{2,14}?(?:司法所|调解室|调解委员会|村委会|居委会|营业厅|服务中心|现场))")
 ACCELERATION_RE = re.compile(r"(任何一期|任一期|有一期|哪一期|逾期|没有按时|没按时|未按时|未按期).{0,20}(全部|一次|剩下|剩余|到期)")
 ENUM_RE = re.compile(r"^(?:第?[一二三四五六七八九十\d]+(?:条|项|点)?[、，,.．：:\s]*|首先|其次|最后|另外)")
@@ -226,6 +227,9 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         before = [x for x in mentions if x.end <= m.start() and not _marked_obligee(text, x)]
         after = [x for x in mentions if x.at >= m.end() or _marked_obligee(text, x)]
         obligors = _run_of_names(before, text)
+        if kind == "归属" and not obligors:
+            # "房屋归陈丽所有": the one it goes to is named inside the verb
+            obligors = [x.party for x in mentions if m.start() <= x.at < m.end()]
         if not obligors and frames:
             obligors = list(frames[-1].obligors)  # the same subject goes on within a sentence
         if not obligors and carried and staff:
@@ -251,7 +255,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         if kind == "支付" and not amounts and not schedule:
             continue
         head = _object_head(text[m.end():], names)
-        if kind not in ("支付", "停止", "道歉") and head is None and not deadlines:
+        if kind not in ("支付", "停止", "道歉", "归属") and head is None and not deadlines:
             continue
         frames.append(Frame(
             kind=kind, verb=m.group(0), obligors=tuple(dict.fromkeys(obligors)),
@@ -513,11 +517,29 @@ def _yuan(y: Decimal) -> str:
     return f"{y.normalize():f}元" if y % 1 else f"{int(y)}元"
 
 
+def _manner_label(said: str) -> str:
+    said = said.replace("转帐", "转账")
+    if said in ("银行卡", "转账") or said.startswith("打到") or said.startswith("转到"):
+        return "银行转账" if "卡" in said or "银行" in said else "转账"
+    m = re.fullmatch(r"分([\d一二两三四五六七八九十]+)(?:期|次)", said)
+    if m:
+        from scribe.extract.quantities import parse_numeral
+
+        n = parse_numeral(m.group(1))
+        if n:
+            import cn2an
+
+            return f"分{cn2an.an2cn(int(n))}期"
+    return said
+
+
 def manner_of(terms: list[Term]) -> list[tuple[str, Term]]:
     found: list[tuple[str, Term]] = []
     for t in terms:
-        for m in MANNER_RE.finditer(t.frame.text):
-            label = m.group(0)
+        labels = [_manner_label(m.group(0)) for m in MANNER_RE.finditer(t.frame.text)]
+        if "银行转账" in labels and "转账" in labels:
+            labels.remove("转账")
+        for label in labels:
             if not any(label == x for x, _ in found):
                 found.append((label, t))
     return found

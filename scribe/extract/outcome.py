@@ -55,7 +55,7 @@ def _is_statement(c: Clause, m: re.Match[str]) -> bool:
     if acts.CONDITION_RE.search(before) or acts.CONDITION_RE.search(text[m.end(): m.end() + 3]):
         return False
     # "达不成就去法院": a consequence after 就 makes the first half a condition
-    return not re.match(r"\s*(?:的话|就|那就|我就|只能|，就)", text[m.end(): m.end() + 3])
+    return not re.match(r"\s*(?:的话|就|那就|我就|只能|，就|可以|的可以|也可以|再)", text[m.end(): m.end() + 4])
 
 
 def decide_outcome(dialogue: Dialogue, has_terms: bool) -> Outcome:
