@@ -71,7 +71,7 @@ def consultation_exchange(dialogue: Dialogue) -> Exchange:
                 continue
             if label == "引导仲裁" and any(o[0] == "引导劳动仲裁" for o in outcomes):
                 break
-            if _taken_up(u, pattern, utts[k + 1:k + 4], visitors):
+            if _taken_up(u, pattern, utts[k + 1:k + 4], visitors, KEYWORD.get(label)):
                 outcomes.append((_OUTCOME_LABEL.get(label, label), u))
                 break
     return Exchange(tuple(question), tuple(answer), tuple(outcomes))
@@ -81,7 +81,13 @@ _OUTCOME_LABEL: dict[str, str] = {}
 DONE_RE = re.compile(r"(?:已经|已|我)(?:给你|帮你|替你)?(?:转|联系|登记|开|写|约|安排|预约|转介|推荐)|给你开(?:个|一张)|帮你(?:转|联系|登记|约|安排|预约|申请)")
 
 
-def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], visitors: tuple) -> bool:
+KEYWORD = {"转法律援助": re.compile(r"法律援助|援助"), "引导劳动仲裁": re.compile(r"仲裁"),
+           "引导仲裁": re.compile(r"仲裁"), "转人民调解": re.compile(r"调解"),
+           "引导诉讼": re.compile(r"起诉|诉讼|法院|打官司|告他")}
+
+
+def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], visitors: tuple,
+              keyword: re.Pattern[str] | None = None) -> bool:
     """A referral counts when staff did it, or offered it and the visitor took it up; a route only
     mentioned, offered and declined, or ruled out (不符合条件) is not an outcome."""
     from scribe.extract import acts
@@ -91,11 +97,19 @@ def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], vi
     around = u.text[max(0, m.start() - 14):m.end() + 10]
     if re.search(r"不符合|不够条件|不能申请|申请不了|不属于|不受理|不用|没必要", around):
         return False
+    if acts.is_conditional(u.text[max(0, m.start() - 20):m.start()]) or re.match(r".{0,4}的话", u.text[m.end():]):
+        return False  # "要是他不来…你再去法院起诉": a route for later, not what was done
     for v in after:
         if v.role in visitors:
-            if acts.is_rejection(v.text) or re.search(r"不想|不去|不打|先不|算了|不用了|暂时不", v.text):
+            if acts.is_rejection(v.text) or re.search(r"不想|不去|不打|先不|算了|不用了|暂时不|不太想", v.text):
                 return False
-            if acts.is_assent(v.text) or re.search(r"那我(就)?去|我去|好的?，?我|麻烦你|谢谢", v.text):
+            first = v.text.split("，")[0].split(" ")[0]
+            k = keyword.search(v.text) if keyword is not None else None
+            if k is not None and re.search(r"不|没|别", v.text[k.end():k.end() + 4]):
+                return False  # "打官司我不搞"
+            if keyword is not None and keyword.search(v.text) and not re.search(r"不|没", v.text[:keyword.search(v.text).start()][-3:]):
+                return True  # "那就先调解吧": the visitor takes the route by name
+            if acts.is_assent(v.text) or acts.is_assent(first) and len(v.text) <= 12 or re.search(r"那我(就)?去|我去|好的?，?我|麻烦你", v.text):
                 return True
             break
     return bool(DONE_RE.search(around)) and not acts.is_conditional(around) and not acts.is_question(around)

@@ -15,7 +15,8 @@ from scribe.casefile import CaseFile, Party, PartyRole
 TITLES_AFTER = ("师傅", "阿姨", "大爷", "大妈", "大哥", "大姐", "先生", "女士", "经理", "老板", "总", "叔", "婶",
                 "姐", "哥", "老师", "主任", "同志", "老汉", "奶奶", "爷爷", "伯", "家")
 TITLES_BEFORE = ("老", "小", "阿")
-ORG_SUFFIX = re.compile(r"(有限责任公司|股份有限公司|有限公司|公司|集团|物业服务中心|物业)$")
+ORG_SUFFIX = re.compile(r"(有限责任公司|股份有限公司|有限公司|公司|集团)$")
+ORG_KIND = re.compile(r"物业|旅行社|医院|学校|超市|酒店|饭店|驾校|工厂|商店|合作社|银行|村委会|居委会|公司|工地|门店")
 SELF = ("我们", "咱们", "我")
 ADDRESSEE = ("你们", "您", "你")
 
@@ -71,10 +72,15 @@ def _forms(p: Party) -> set[str]:
         return set()
     out = {name}
     core = ORG_SUFFIX.sub("", name)
-    if core != name and len(core) >= 2:
-        out.add(core)
-        if len(core) > 4:
-            out.add(core[-4:])  # 青溪途悦旅行社 -> 途悦旅行社 is said; a city prefix is not
+    kinds = ORG_KIND.findall(name)
+    if core != name or kinds:
+        if len(core) >= 2:
+            out.add(core)
+            core2 = re.sub(r"(管理|服务)+$", "", core)
+            for c in {core, core2}:
+                if len(c) > 4:
+                    out.add(c[-4:])  # 青溪途悦旅行社 -> 途悦旅行社 is said; a city prefix is not
+        out.update(kinds)  # "物业这边", "旅行社那边": the kind of body, when only one party is one
     elif 2 <= len(name) <= 4 and re.fullmatch(r"[\u4e00-\u9fff]+", name):
         surname, given = name[0], name[1:]
         if len(given) == 2:

@@ -15,7 +15,7 @@ DETAIL_ZH = {
     "phone": "联系电话", "address": "住址", "id_number": "身份证号码", "workplace": "工作单位",
 }
 DEADLINE_KIND_ZH = {"relative": "相对", "month_end": "月底", "year_end": "年底", "absolute": "具体日期",
-                    "day_of_month": "某月某日", "spring_festival": "春节前（除夕）"}
+                    "day_of_month": "某月某日", "spring_festival": "春节前（除夕）", "today": "当天"}
 
 
 @dataclass(frozen=True)

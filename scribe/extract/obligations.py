@@ -45,7 +45,7 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
     ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|恢复原状|砌好|重砌|砌|重建|修建"),
     ("归属", r"归[^，。；\s]{1,8}所有|由[^，。；\s]{1,6}(?:继续)?(?:居住|使用|所有)"),
     ("照料", r"赡养|照顾|照料|陪护|护理|抚养|看护"),
-    ("办理", r"办理|开具|出具|配合|注销|过户|喷涂|安装|解除"),
+    ("办理", r"办理|开具|出具|配合|注销|过户|喷涂|喷上|刷上|安装|装上|解除"),
     ("担保", r"担保|代付|代为支付|代为偿还|先行清偿|直接扣"),
 )
 _VERB_RE = [(name, re.compile(p)) for name, p in VERB_CLASSES]
@@ -57,6 +57,8 @@ MANNER_RE = re.compile(r"微信转账|微信转帐|微信|支付宝|银行转账
 PLACE_RE = re.compile(r"(?:在|到)([\u4e00-\u9fff]{2,14}?(?:司法所|调解室|调解委员会|村委会|居委会|营业厅|服务中心|现场))")
 ACCELERATION_RE = re.compile(r"(任何一期|任一期|有一期|哪一期|逾期|没有按时|没按时|未按时|未按期).{0,20}(全部|一次|剩下|剩余|到期)")
 ENUM_RE = re.compile(r"^(?:第?[一二三四五六七八九十\d]+(?:条|项|点)?[、，,.．：:\s]*|首先|其次|最后|另外)")
+# "逾期…五个工作日内": a duration counted from an event, not from the session date
+EVENT_ANCHOR = re.compile(r"逾期|没有?(?:按时)?(?:付|给|还)|未(?:按时|按期)?(?:付|支付|履行)|一旦|收到|之后|以后|后(?=[^，。]{0,4}(?:日|天))")
 BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
 PERIODIC_RE = re.compile(r"每(个)?(月|年|季度|周|星期)")
 
@@ -104,6 +106,18 @@ class Frame:
     def text(self) -> str:
         u = self.utt
         return u.text[self.clauses[0].a:self.clauses[-1].b]
+
+    @property
+    def written(self) -> str:
+        """The frame's words with a comma where only a pause separated two clauses."""
+        u = self.utt
+        out = ""
+        for k, c in enumerate(self.clauses):
+            if k:
+                gap = u.text[self.clauses[k - 1].b:c.a]
+                out += gap if gap.strip() else "，"
+            out += c.text
+        return out
 
     @property
     def amount(self) -> Amount | None:
@@ -167,7 +181,7 @@ def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
             if name != "停止" and acts.negated_before(text, m.start()):
                 continue
             # attributive or passive use (被拆除的院墙, 修好的墙) names a thing, not an act owed
-            if text[m.end():m.end() + 1] in ("的", "和") or text[max(0, m.start() - 1):m.start()] in ("被", "的"):
+            if text[m.end():].lstrip()[:1] in ("的", "和") or text[max(0, m.start() - 1):m.start()] in ("被", "的"):
                 continue
             if best is None or m.start() < best[1].start():
                 best = (name, m)
@@ -186,13 +200,15 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
     # verb-bearing clauses open frames; others attach to the frame before (manner, place, time)
     groups: list[list[Clause]] = []
     lead: list[Clause] = []
-    for c in sentence:
+    for k, c in enumerate(sentence):
         if NOT_A_TERM.search(c.text):
             if groups:
                 groups.append([])  # a remedy/logistics clause ends the frame before it
             lead = []
             continue
         v = _verb_in(c.text)
+        if v is not None and k + 1 < len(sentence) and sentence[k + 1].text.startswith("的"):
+            v = None  # "禁止占用 的字": the verb is inside a name for a thing
         mentions_before = [m for m in _mentions(c.text, names, speaker_party, addressee, u)
                            if v and m.end <= v[1].start()]
         open_group = groups[-1] if groups and groups[-1] else None
@@ -238,7 +254,9 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             obligors = [speaker_party]
         amounts = _amounts(text, kind)
         extra: list[Clause] = []
-        if kind == "支付" and not amounts:
+        if kind == "支付" and not amounts and re.fullmatch(r"还给|退还|返还|退回|退给|还", m.group(0)):
+            kind = "归还"  # "把那个地锁还给他": a thing returned, not money
+        if kind == "支付" and not amounts and re.fullmatch(r"付|支付|付清|付给|付款|转给|转账|转帐|打给|打到|给付|结清", m.group(0)):
             # "剩下10360 … 付给黄秀英": the amount said in the clause just before, with no verb of its own
             for c in reversed(prev_clauses[-3:] + [x for x in sentence if x.b <= g[0].a]):
                 got = _amounts(c.text, kind)
@@ -246,7 +264,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     amounts = [got[-1]]
                     extra = [c]
                     break
-        deadlines = [d for d in find_deadlines(text, session) if d.date >= session]
+        deadlines = [d for d in find_deadlines(text, session) if d.date >= session
+                     and not (d.kind == "relative" and EVENT_ANCHOR.search(sentence_text[:max(0, sentence_text.find(d.phrase))]))]
         if not deadlines and carried_deadline and staff and kind == "支付" and not carried:
             deadlines = list(carried_deadline)
         if not deadlines and staff and kind == "支付" and frames and frames[-1].deadlines and not frames[-1].schedule:
@@ -254,7 +273,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         schedule = _schedule(text, session)
         if kind == "支付" and not amounts and not schedule:
             continue
-        head = _object_head(text[m.end():], names)
+        head = _object_head(text[m.end():m.end() + 12], names) or _object_head(text[max(0, m.start() - 12):m.start()], names)
         if kind not in ("支付", "停止", "道歉", "归属") and head is None and not deadlines:
             continue
         frames.append(Frame(
@@ -445,7 +464,8 @@ def _same(a: Frame, b: Frame) -> bool:
         return False
     if a.periodic != b.periodic:
         return False
-    return a.object_head is None or b.object_head is None or a.object_head == b.object_head or (
+    ha, hb = a.object_head, b.object_head
+    return ha is None or hb is None or ha in hb or hb in ha or (
         a.amount is not None and b.amount is not None and a.kind == "支付" and a.amount.yuan == b.amount.yuan)
 
 
@@ -491,7 +511,7 @@ def _merge_schedules(frames: list[Frame]) -> list[Frame]:
 
 
 def render(f: Frame, names: Names) -> Term:
-    body = ENUM_RE.sub("", f.text).strip()
+    body = ENUM_RE.sub("", f.written).strip()
     obligors = [names.display(p) for p in f.obligors]
     if f.extra:
         body = "".join(ENUM_RE.sub("", c.text) + "，" for c in f.extra) + body

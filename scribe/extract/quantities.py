@@ -139,6 +139,7 @@ SPRING_FESTIVAL = {
     2031: dt.date(2031, 1, 23), 2032: dt.date(2032, 2, 11), 2033: dt.date(2033, 1, 31),
     2034: dt.date(2034, 2, 19), 2035: dt.date(2035, 2, 8),
 }
+_TODAY_RE = re.compile(r"今天(?=就|之内|内|当场|下班前|中午|下午|晚上)|当天|当场|今日内")
 _NEW_YEAR_RE = re.compile(r"(?<![今明去])(年前|春节前|过年前|春节之前|过年之前)")
 _DAY_OF_MONTH_RE = re.compile(
     rf"(下个月|下月|这个月|本月|当月)\s*({NUMERAL})\s*(?:日|号)|(?<![月\d一二三四五六七八九十])({NUMERAL})\s*(?:日|号)(?=\s*(?:前|之前|以前))"
@@ -219,6 +220,8 @@ def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
         if m.group(1) is None and d < session_date:  # "十号前" said on the 20th: next month's tenth
             d = d + relativedelta(months=1)
         add(d, m, "day_of_month")
+    for m in _TODAY_RE.finditer(text):
+        add(session_date, m, "today")
     for m in _NEW_YEAR_RE.finditer(text):
         eve = spring_festival_eve(session_date)
         if eve:
