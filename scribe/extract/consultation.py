@@ -97,7 +97,8 @@ def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], vi
     around = u.text[max(0, m.start() - 14):m.end() + 10]
     if re.search(r"不符合|不够条件|不能申请|申请不了|不属于|不受理|不用|没必要", around):
         return False
-    if acts.is_conditional(u.text[max(0, m.start() - 20):m.start()]) or re.match(r".{0,4}的话", u.text[m.end():]):
+    sentence_start = max(u.text.rfind(p, 0, m.start()) for p in "。！？!?") + 1
+    if acts.is_conditional(u.text[sentence_start:m.start()]) or re.match(r".{0,4}的话", u.text[m.end():]):
         return False  # "要是他不来…你再去法院起诉": a route for later, not what was done
     for v in after:
         if v.role in visitors:

@@ -324,6 +324,10 @@ def _continues(text: str, v: tuple[str, re.Match[str]]) -> bool:
 
 
 def _marked_obligee(text: str, x: Mention) -> bool:
+    # "每期韦春生三千，蒙志强两千": a name with an amount right after it is who receives it
+    if re.match(r"\s*(?:每人|每个人|每月)?[\d一二两三四五六七八九十百千万]+\s*(?:元|块|千|万|百)?", text[x.end:x.end + 6]) \
+            and re.match(r"\s*[\d一二两三四五六七八九十]", text[x.end:x.end + 3]):
+        return True
     return bool(re.search(r"(给|向|跟|和|对|替|帮|让|叫|要|欠|找)$", text[max(0, x.at - 1):x.at]))
 
 
