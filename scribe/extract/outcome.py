@@ -85,7 +85,9 @@ def decide_outcome(dialogue: Dialogue, has_terms: bool) -> Outcome:
         ev = staff_ends[-1]
         return Outcome(ENDED, (ev,), _reason(ev, fails, ends), later_remedies(ev) or tuple(remedies[-2:]))
     if whole_fail and not (has_terms and not WHOLE_RE.search(whole_fail[-1].text) and agrees):
-        ev = whole_fail[-1]
+        # the statement of the outcome ("调不成了") is the evidence; "分歧太大" is its reason
+        declared = [c for c in whole_fail if not re.search(r"分歧|各执一词", c.text)]
+        ev = (declared or whole_fail)[-1]
         return Outcome(FAILED, (ev,), _reason(ev, fails, ends), later_remedies(ev) or tuple(remedies[-2:]))
     if has_terms and staff_fails:
         ev = staff_fails[-1]
@@ -95,7 +97,8 @@ def decide_outcome(dialogue: Dialogue, has_terms: bool) -> Outcome:
     if has_terms:
         return Outcome(AGREED, tuple(agrees[-1:]), None, ())
     if staff_fails:
-        ev = staff_fails[-1]
+        declared = [c for c in staff_fails if not re.search(r"分歧|各执一词", c.text)]
+        ev = (declared or staff_fails)[-1]
         return Outcome(FAILED, (ev,), _reason(ev, fails, ends), later_remedies(ev) or tuple(remedies[-2:]))
     return Outcome(None, (), None, ())
 
