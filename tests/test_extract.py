@@ -226,11 +226,6 @@ def test_every_dialogue_matches_its_expected_fields(name: str) -> None:
     v = rule_draft(d.transcript, d.casefile, kind=exp["template"]).values()
     assert v["legal_bases"] == exp["legal_bases"]
     if exp["template"] == "mediation-agreement":
-        if name == "traffic-accident":
-            # known regression of the obligation drafter (issue 12): an instalment sentence with
-            # no subject ("首期1万元于七日内…支付，余款…付清") after the sentence naming the payer
-            # is not joined to that payer, so the term is left out (a candidate, not a term)
-            pytest.xfail("subjectless instalment sentence not joined to the payer named before")
         assert _core(v["terms"]) == exp["terms"]
         assert v["dispute_category"] == exp["dispute_category"]
         assert v["performance_deadline"] == exp["performance_deadline"]

@@ -137,14 +137,16 @@ def frames_of(dialogue: Dialogue, casefile: CaseFile, names: Names) -> list[Fram
     out: list[Frame] = []
     addressee: str | None = None
     last_party: str | None = None
+    carried: list[str] = []  # obligor named earlier in the same turn (ellipsis in a summary)
+    carried_deadline: list[Deadline] = []
     for idx, u in enumerate(utts):
+        if idx and utts[idx - 1].speaker != u.speaker:
+            carried, carried_deadline = [], []
         speaker_party = principal(casefile, _person_id(casefile, u))
         # the person addressed: named at the start of the turn ("郑先生，…"), else the last other party who spoke
         vocative = [m for m in names.find(u.text[:8]) if m.party != speaker_party]
         addressee = vocative[0].party if vocative else (last_party if last_party != speaker_party else addressee)
         clauses = clauses_of(u)
-        carried: list[str] = []  # obligor named earlier in the same turn (ellipsis in a summary)
-        carried_deadline: list[Deadline] = []
         prev_clauses = _turn_before(utts, idx)
         for sentence in sentences_of(clauses):
             frames = _frames_in_sentence(sentence, u, casefile, names, speaker_party, addressee, carried,
@@ -384,6 +386,14 @@ def _schedule(text: str, session: dt.date) -> list[tuple[dt.date, Decimal]]:
         after = [a for a in amounts if d.end <= a.start < nxt]
         if after:
             pairs.append((d.date, after[0].yuan))
+    if len(pairs) < 2:
+        # "首期1万元于七日内…，余款10600元于年底前": each amount before its date
+        pairs = []
+        for i, d in enumerate(deadlines):
+            prev = deadlines[i - 1].end if i else 0
+            before = [a for a in amounts if prev <= a.start and a.end <= d.start]
+            if before:
+                pairs.append((d.date, before[-1].yuan))
     return pairs if len(pairs) >= 2 else []
 
 
@@ -468,6 +478,8 @@ def _same(a: Frame, b: Frame) -> bool:
         return False
     if a.periodic != b.periodic:
         return False
+    if bool(a.schedule) != bool(b.schedule) and not (a.deadlines if not a.schedule else b.deadlines):
+        return False  # a total and the instalments that pay it complete each other
     ha, hb = a.object_head, b.object_head
     return ha is None or hb is None or ha in hb or hb in ha or (
         a.amount is not None and b.amount is not None and a.kind == "支付" and a.amount.yuan == b.amount.yuan)
