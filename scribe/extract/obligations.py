@@ -38,7 +38,7 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
     ("停止", r"不再|不得|停止|不准|不许|不要再|禁止|别再"),
     ("道歉", r"赔礼道歉|道歉|赔不是"),
     ("支付", r"赔偿|赔付|赔给|补偿|支付|付清|付给|付款|付|转给|转账|转帐|打给|打到|给付|结清|退还|退给|退|返还|"
-             r"还清|还给|还钱|缴纳|交纳|补给|补|赔|出(?=[\d一二两三四五六七八九十百千万半])|"
+             r"还清|还给|还钱|缴纳|交纳|补给|补|赔|转到|确认欠|确认拖欠|出(?=[\d一二两三四五六七八九十百千万半])|"
              r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|[\d一二两三四五六七八九十][百千万]|钱|费))"),
     ("归还", r"归还|交还|退回|交付|交给|移交"),
     ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
@@ -56,7 +56,7 @@ PROMISE = re.compile(r"同意|可以|愿意|保证|答应|会|能|负责|一定|
 MANNER_RE = re.compile(r"微信转账|微信转帐|微信|支付宝|银行转账|打到[^，。]{0,6}银行卡|转到[^，。]{0,6}银行卡|银行卡|现金|当面|一次性|分[\d一二两三四五六七八九十]+(?:期|次)")
 PLACE_RE = re.compile(r"(?:在|到)([\u4e00-\u9fff]{2,14}?(?:司法所|调解室|调解委员会|村委会|居委会|营业厅|服务中心|现场))")
 ACCELERATION_RE = re.compile(r"(任何一期|任一期|有一期|哪一期|逾期|没有按时|没按时|未按时|未按期).{0,20}(全部|一次|剩下|剩余|到期)")
-ENUM_RE = re.compile(r"^(?:第?[一二三四五六七八九十\d]+(?:条|项|点)?[、，,.．：:\s]*|首先|其次|最后|另外)")
+ENUM_RE = re.compile(r"^(?:第[一二三四五六七八九十\d]+(?:条|项|点)?[、，,.．：:\s]*|[一二三四五六七八九十]+[、.．：:\s]+(?![月号日])|\d+[、.．](?!\d)|首先|其次|最后|另外)")
 # "逾期…五个工作日内": a duration counted from an event, not from the session date
 EVENT_ANCHOR = re.compile(r"逾期|没有?(?:按时)?(?:付|给|还)|未(?:按时|按期)?(?:付|支付|履行)|一旦|收到|之后|以后|后(?=[^，。]{0,4}(?:日|天))")
 BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
@@ -214,7 +214,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         mentions_before = [m for m in _mentions(c.text, names, speaker_party, addressee, u)
                            if v and m.end <= v[1].start()]
         open_group = groups[-1] if groups and groups[-1] else None
-        if v is not None and (open_group is None or mentions_before or not (
+        guarantee = open_group is not None and (_verb_in(u.text[open_group[0].a:open_group[-1].b]) or ("",))[0] == "担保"
+        if v is not None and not guarantee and (open_group is None or mentions_before or not (
                 _continues(c.text, v) or _instalment(c.text, v, open_group, session)
                 or _same_act(c.text, v, open_group, kind_of=_verb_in))):
             # "郑浩在本月底之前，…把防水做好": who and by when, said before the verb
@@ -262,7 +263,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             # "剩下10360 … 付给黄秀英": the amount said in the clause just before, with no verb of its own
             for c in reversed(prev_clauses[-3:] + [x for x in sentence if x.b <= g[0].a]):
                 got = _amounts(c.text, kind)
-                if got and _verb_in(c.text) is None:
+                if got and _verb_in(c.text) is None and not find_deadlines(c.text, session):
                     amounts = [got[-1]]
                     extra = [c]
                     break
@@ -378,6 +379,11 @@ def _schedule(text: str, session: dt.date) -> list[tuple[dt.date, Decimal]]:
     """Instalments: each deadline paired with the amount said right after it (or right before)."""
     deadlines = [d for d in find_deadlines(text, session) if d.date >= session]
     amounts = find_amounts(text)
+    masked = text
+    for d in find_deadlines(text, session):
+        masked = masked[:d.start] + "　" * (d.end - d.start) + masked[d.end:]
+    bare = [b for b in find_bare_amounts(masked) if not any(a.start < b.end and b.start < a.end for a in amounts)]
+    amounts = sorted(amounts + bare, key=lambda a: a.start)
     if len(deadlines) < 2 or len(amounts) < 2:
         return []
     pairs = []

@@ -127,8 +127,9 @@ _DURATION_RE = re.compile(
 )
 _MONTH_END_RE = re.compile(r"(本月|这个月|当月|下个月|下月)(底|末|月底)|(?<![\d一二三四五六七八九十])月底")
 _YEAR_END_RE = re.compile(r"(今年|本年|年)(底|末)")
+_DATE_NUM = r"[\d〇零一二两三四五六七八九十]{1,4}"  # no separators: "三万，12月31号" is two things
 _ABS_DATE_RE = re.compile(
-    rf"(?:({NUMERAL})\s*年)?\s*({NUMERAL})\s*月\s*({NUMERAL})\s*(?:日|号)(前|之前|以前|当天|内)?"
+    rf"(?:({_DATE_NUM})\s*年)?\s*({_DATE_NUM})\s*月\s*({_DATE_NUM})\s*(?:日|号)(前|之前|以前|当天|内)?"
 )
 
 
