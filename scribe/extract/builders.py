@@ -31,7 +31,7 @@ from scribe.extract.fields import (
 )
 from scribe.extract import notes as N
 from scribe.extract.identity import self_statements
-from scribe.extract.legal import find_legal_bases
+from scribe.extract.legal import cited_in_order
 from scribe.extract.quantities import format_date
 from scribe.extract.hearing import read_hearing
 from scribe.extract.outcome import NO_AGREEMENT, PARTIAL
@@ -65,12 +65,12 @@ def _category(casefile: CaseFile, dialogue: Dialogue) -> FieldValue:
 def _legal_bases(utterances: list[Utterance]) -> FieldValue:
     items: list[FieldValue] = []
     seen: set[str] = set()
-    for u in utterances:
-        for basis in find_legal_bases(u.text):
-            if basis.citation in seen:
-                continue
-            seen.add(basis.citation)
-            items.append(from_transcript(basis.citation, [u.evidence(basis.phrase)], 0.9 * u.confidence))
+    for i, basis in cited_in_order([u.text for u in utterances]):
+        u = utterances[i]
+        if basis.citation in seen:
+            continue
+        seen.add(basis.citation)
+        items.append(from_transcript(basis.citation, [u.span_evidence(basis.start, basis.end)], 0.9 * u.confidence))
     return composite_items(items, N.NO_STATUTE)
 
 
@@ -233,7 +233,7 @@ def consultation_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
                                       0.7 * mean_confidence(ex.answer), note=N.STAFF_OWN_WORDS)
     else:
         f["answer"] = missing(N.NO_ANSWER)
-    f["legal_bases"] = _legal_bases(list(ex.answer) or dialogue.staff())
+    f["legal_bases"] = _legal_bases(dialogue.staff())
     if ex.outcomes:
         f["outcome"] = composite_items(
             [from_transcript(label, [u.evidence()], 0.75 * u.confidence) for label, u in ex.outcomes], None)
