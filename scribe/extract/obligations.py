@@ -38,7 +38,7 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
     ("停止", r"不再|不得|停止|不准|不许|不要再|禁止|别再"),
     ("道歉", r"赔礼道歉|道歉|赔不是"),
     ("支付", r"赔偿|赔付|赔给|补偿|支付|付清|付给|付款|付|转给|转账|转帐|打给|打到|给付|结清|退还|退给|退|返还|"
-             r"还清|还给|还钱|缴纳|交纳|补给|补|赔|转到|确认欠|确认拖欠|出(?=[\d一二两三四五六七八九十百千万半])|"
+             r"还清|还给|还钱|缴纳|交纳|交(?=\s*[\d一二两三四五六七八九十])|补给|补|赔|转到|确认欠|确认拖欠|出(?=[\d一二两三四五六七八九十百千万半])|"
              r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|[\d一二两三四五六七八九十][百千万]|钱|费))"),
     ("归还", r"归还|交还|退回|交付|交给|移交"),
     ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
@@ -59,6 +59,9 @@ ACCELERATION_RE = re.compile(r"(任何一期|任一期|有一期|哪一期|逾�
 ENUM_RE = re.compile(r"^(?:第[一二三四五六七八九十\d]+(?:条|项|点)?[、，,.．：:\s]*|[一二三四五六七八九十]+[、.．：:\s]+(?![月号日])|\d+[、.．](?!\d)|首先|其次|最后|另外)")
 # "逾期…五个工作日内": a duration counted from an event, not from the session date
 EVENT_ANCHOR = re.compile(r"逾期|没有?(?:按时)?(?:付|给|还)|未(?:按时|按期)?(?:付|支付|履行)|一旦|收到|之后|以后|后(?=[^，。]{0,4}(?:日|天))")
+TOTAL_RE = re.compile(r"一共|共计|总共|合计|总计|总额|共")
+DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出")
+ASKING_RE = re.compile(r"什么时候|多少钱|几号|哪天|怎么|能不能|行不行|可不可以")
 BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
 PERIODIC_RE = re.compile(r"每(个)?(月|年|季度|周|星期)")
 
@@ -104,8 +107,7 @@ class Frame:
 
     @property
     def text(self) -> str:
-        u = self.utt
-        return u.text[self.clauses[0].a:self.clauses[-1].b]
+        return _joined(self.utt, list(self.clauses))
 
     @property
     def written(self) -> str:
@@ -156,6 +158,13 @@ def frames_of(dialogue: Dialogue, casefile: CaseFile, names: Names) -> list[Fram
                 carried = list(frames[-1].obligors)
                 if frames[-1].deadlines:
                     carried_deadline = list(frames[-1].deadlines)
+            elif u.is_staff:
+                # "白振宇欠的物业费…一共5040元。分两次交…": the party a sentence is about stays the
+                # topic of the next one in the same turn
+                topic = [m for m in names.find(u.text[sentence[0].a:sentence[-1].b])
+                         if not _marked_obligee(u.text[sentence[0].a:sentence[-1].b], m)]
+                if topic:
+                    carried = [topic[0].party]
             prev_clauses = prev_clauses + sentence
         if speaker_party is not None:
             last_party = speaker_party
@@ -214,7 +223,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         mentions_before = [m for m in _mentions(c.text, names, speaker_party, addressee, u)
                            if v and m.end <= v[1].start()]
         open_group = groups[-1] if groups and groups[-1] else None
-        guarantee = open_group is not None and (_verb_in(u.text[open_group[0].a:open_group[-1].b]) or ("",))[0] == "担保"
+        guarantee = open_group is not None and (_verb_in(_joined(u, open_group)) or ("",))[0] == "担保"
         if v is not None and not guarantee and (open_group is None or mentions_before or not (
                 _continues(c.text, v) or _instalment(c.text, v, open_group, session)
                 or _same_act(c.text, v, open_group, kind_of=_verb_in))):
@@ -235,7 +244,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
     for g in groups:
         if not g:
             continue
-        text = u.text[g[0].a:g[-1].b]
+        text = _joined(u, g)
         v = _verb_in(text)
         if v is None:
             continue
@@ -274,6 +283,12 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         if not deadlines and staff and kind == "支付" and frames and frames[-1].deadlines and not frames[-1].schedule:
             deadlines = list(frames[-1].deadlines)  # "甲这个月底前给…，乙给…": one deadline for both
         schedule = _schedule(text, session)
+        if schedule and not extra:
+            # the total said just before its instalments ("一共是5040元。分两次交…")
+            for c in reversed(prev_clauses[-4:]):
+                if TOTAL_RE.search(c.text) and find_amounts(c.text) and _verb_in(c.text) is None:
+                    extra = [c]
+                    break
         if kind == "支付" and not amounts and not schedule:
             continue
         head = _object_head(text[m.end():m.end() + 12], names) or _object_head(text[max(0, m.start() - 12):m.start()], names)
@@ -284,9 +299,10 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             obligees=tuple(dict.fromkeys(x.party for x in after if x.party not in obligors)),
             clauses=tuple(g), amounts=tuple(amounts), deadlines=tuple(deadlines), schedule=tuple(schedule),
             object_head=head, speaker_party=speaker_party, staff=staff,
-            question=acts.is_question(text) or (acts.is_question(sentence_text) and g[-1] is sentence[-1]),
+            question=acts.is_question(text) or (acts.is_question(sentence_text) and g[-1] is sentence[-1])
+            or bool(ASKING_RE.search(text)),
             conditional=acts.is_conditional(sentence_text[: sentence_text.find(text) + len(text)]),
-            negated=False, suggestion=acts.is_suggestion(sentence_text),
+            negated=False, suggestion=acts.is_suggestion(sentence_text) or bool(DEMAND_RE.search(text[:m.start()])),
             periodic=bool(PERIODIC_RE.search(text)),
             acceleration=bool(ACCELERATION_RE.search(sentence_text)),
             extra=tuple(extra),
@@ -294,9 +310,21 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
     return frames
 
 
+def _joined(u: Utterance, clauses: list[Clause]) -> str:
+    """The clauses' words with a comma where only a pause separated them ("…交2520‖12月31号…"
+    must not read as one number)."""
+    out = ""
+    for k, c in enumerate(clauses):
+        if k:
+            gap = u.text[clauses[k - 1].b:c.a]
+            out += gap if gap.strip() else "，"
+        out += c.text
+    return out
+
+
 def _instalment(text: str, v: tuple[str, re.Match[str]], group: list[Clause], session: dt.date) -> bool:
     """"…分三期归还，12月31日前支付八千元，1月31日前支付六千元": each instalment continues the term."""
-    head = _verb_in(group[0].utt.text[group[0].a:group[-1].b])
+    head = _verb_in(_joined(group[0].utt, group))
     return v[0] == "支付" and head is not None and head[0] == "支付" and bool(find_amounts(text)) \
         and bool(find_deadlines(text, session))
 
@@ -315,7 +343,7 @@ def _amounts(text: str, kind: str) -> list[Amount]:
 def _same_act(text: str, v: tuple[str, re.Match[str]], group: list[Clause], kind_of) -> bool:  # type: ignore[no-untyped-def]
     """"…赔偿两千八百元，于12月10日前通过微信转账一次性付清": a second verb of the same kind with no
     subject and no amount of its own says when and how the same act is done."""
-    head = kind_of(group[0].utt.text[group[0].a:group[-1].b])
+    head = kind_of(_joined(group[0].utt, group))
     return head is not None and head[0] == v[0] and not find_amounts(text)
 
 
