@@ -553,8 +553,10 @@ def _merge_schedules(frames: list[Frame]) -> list[Frame]:
         if f.schedule and out and out[-1].kind == f.kind and set(out[-1].obligors) == set(f.obligors) \
                 and not out[-1].schedule and not out[-1].deadlines:
             prev = out.pop()
-            f = replace(f, clauses=prev.clauses + f.clauses if prev.utt is f.utt else f.clauses,
-                        extra=prev.extra + (prev.clauses if prev.utt is not f.utt else ()) + f.extra,
+            own = {(c.utt.index, c.a, c.b) for c in f.extra + f.clauses}
+            keep = tuple(c for c in prev.extra + prev.clauses if (c.utt.index, c.a, c.b) not in own)
+            f = replace(f, clauses=keep + f.clauses if prev.utt is f.utt and not f.extra else f.clauses,
+                        extra=(() if prev.utt is f.utt and not f.extra else keep) + f.extra,
                         amounts=prev.amounts + f.amounts)
         out.append(f)
     return out
