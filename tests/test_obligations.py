@@ -138,3 +138,32 @@ def test_evidence_is_the_clause_verbatim_with_times() -> None:
     for ev in item.evidence:
         assert ev.quote in seg.text and len(ev.quote) < len(seg.text)
         assert seg.start <= ev.start < ev.end <= seg.end and ev.role == "调解员"
+
+
+def test_cli_refuses_the_agreement_of_a_failed_hearing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tr = _tr([
+        ("B", "我要他赔两千。"),
+        ("C", "两千不行，最多五百。"),
+        ("A", "双方分歧太大，今天这个调解就调不成了，你们可以去法院起诉。"),
+    ])
+    (tmp_path / "T.json").write_text(json.dumps(tr.to_dict(), ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "S.json").write_text(json.dumps(_case().to_dict(), ensure_ascii=False), encoding="utf-8")
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-c", "from scribe.cli import main; main()", "draft", "-t", str(tmp_path / "T.json"),
+           "-s", str(tmp_path / "S.json"), "--no-model"]
+    proc = subprocess.run([*cmd, "--template", "mediation-agreement", "-o", str(tmp_path / "a.json")],
+                          capture_output=True, text=True, cwd=root, timeout=300)
+    assert proc.returncode == 8, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "调解不成" in out and "调不成" in out and "hearing-record" in out
+    assert not (tmp_path / "a.json").exists()
+    proc = subprocess.run([*cmd, "--template", "hearing-record", "-o", str(tmp_path / "r.json")],
+                          capture_output=True, text=True, cwd=root, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    record = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert record["fields"]["result"]["value"]["outcome"] == "调解不成"
