@@ -18,7 +18,7 @@ TITLES_BEFORE = ("老", "小", "阿")
 ORG_SUFFIX = re.compile(r"(有限责任公司|股份有限公司|有限公司|公司|集团)$")
 ORG_KIND = re.compile(r"物业|旅行社|医院|学校|超市|酒店|饭店|驾校|工厂|商店|合作社|银行|村委会|居委会|公司|工地|门店")
 SELF = ("我们", "咱们", "我")
-ADDRESSEE = ("你们", "您", "你")
+ADDRESSEE = ("您", "你")  # 你们 is plural: the other side, resolved by the term, not one person
 
 
 @dataclass(frozen=True)

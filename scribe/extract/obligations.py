@@ -149,6 +149,7 @@ def frames_of(dialogue: Dialogue, casefile: CaseFile, names: Names) -> list[Fram
         vocative = [m for m in names.find(u.text[:8]) if m.party != speaker_party]
         addressee = vocative[0].party if vocative else (last_party if last_party != speaker_party else addressee)
         clauses = clauses_of(u)
+        carried_deadline = []  # a deadline carries within one utterance only
         prev_clauses = _turn_before(utts, idx)
         for sentence in sentences_of(clauses):
             frames = _frames_in_sentence(sentence, u, casefile, names, speaker_party, addressee, carried,
@@ -278,10 +279,10 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     break
         deadlines = [d for d in find_deadlines(text, session) if d.date >= session
                      and not (d.kind == "relative" and EVENT_ANCHOR.search(sentence_text[:max(0, sentence_text.find(d.phrase))]))]
-        if not deadlines and carried_deadline and staff and kind == "支付" and not carried:
-            deadlines = list(carried_deadline)
         if not deadlines and staff and kind == "支付" and frames and frames[-1].deadlines and not frames[-1].schedule:
             deadlines = list(frames[-1].deadlines)  # "甲这个月底前给…，乙给…": one deadline for both
+        if not deadlines and carried_deadline and staff and kind == "支付" and not carried and not frames:
+            deadlines = list(carried_deadline)
         schedule = _schedule(text, session)
         if schedule and not extra:
             # the total said just before its instalments ("一共是5040元。分两次交…")
@@ -388,7 +389,7 @@ def _mentions(text: str, names: Names, speaker_party: str | None, addressee: str
     for forms, who in ((SELF, speaker_party if not u.is_staff else None), (ADDRESSEE, addressee)):
         if who is None:
             continue
-        rx = re.compile("|".join(forms))
+        rx = re.compile("|".join(f + "(?!们)" if f in ("你", "您") else f for f in forms))
         for m in rx.finditer(text):
             if any(a < m.end() and m.start() < b for a, b in taken):
                 continue
@@ -449,7 +450,21 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
         i = pos[f.utt.index]
         verdict, by = _reply(f, utts, i, casefile, frames)
         if verdict == "accepted":
-            decided.append(replace(f, status="accepted", reason="对方同意", by=by))
+            g = replace(f, status="accepted", reason="对方同意", by=by)
+            reply = by[0].utt if by else None
+            who = principal(casefile, casefile.speakers.get(reply.speaker or "")) if reply else None
+            if reply is not None and who in f.obligors:
+                # the obligor's own "可以，我现在就用微信转" says when and how
+                said = find_deadlines(reply.text, casefile.date)
+                if not f.deadlines and said:
+                    g = replace(g, deadlines=tuple(d for d in said if d.date >= casefile.date))
+                if said or MANNER_RE.search(reply.text):
+                    g = replace(g, by=tuple(clauses_of(reply)))
+                else:
+                    g = replace(g, by=())
+            else:
+                g = replace(g, by=())
+            decided.append(g)
         elif verdict in ("rejected", "corrected"):
             decided.append(replace(f, status="rejected",
                                    reason="被更正" if verdict == "corrected" else "被拒绝", by=by))
@@ -495,7 +510,7 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
                    and g.amount and f.amount and g.amount.yuan != f.amount.yuan]
         if counter and not u.is_staff:
             return "rejected", counter[0].clauses
-        if acts.is_assent(lead) or acts.is_assent(text):
+        if acts.is_assent(lead) or acts.is_assent(text) or (first and acts.is_assent(first[0].text)):
             if u.is_staff:
                 # the mediator's "好" acknowledges; it does not bind a party
                 continue
@@ -569,6 +584,14 @@ def render(f: Frame, names: Names) -> Term:
         body = "".join(ENUM_RE.sub("", c.text) + "，" for c in f.extra) + body
     if not all(n in body for n in obligors):
         body = f"{'、'.join(obligors)}：{body}"
+    if f.by:
+        reply = f.by[0].utt
+        body = body.rstrip("。，, ") + f"；{reply.name or reply.display}答复：{_joined(reply, list(f.by))}"
+    obligees = [names.display(p) for p in f.obligees]
+    if not obligees and f.staff and re.search(r"你们|给大家|各位", f.text):
+        # the mediator's "退给你们三位": the other side of the table
+        roles = {names.casefile.person(p).role for p in f.obligors if names.casefile.person(p)}
+        obligees = [names.display(p.id) for p in names.casefile.bound_parties if p.role not in roles]
     notes = []
     if f.schedule:
         plan = "；".join(f"{format_date(d)}前{_yuan(y)}" for d, y in f.schedule)
@@ -580,8 +603,10 @@ def render(f: Frame, names: Names) -> Term:
             notes.append(f"金额：{_yuan(f.amount.yuan)}")
         if f.deadline is not None:
             notes.append(f"期限：{format_date(f.deadline.date)}前")
+    if obligees and not all(n in body for n in obligees):
+        notes.append(f"权利人：{'、'.join(obligees)}")
     text = body.rstrip("。，, ") + (f"（{'，'.join(notes)}）" if notes else "") + "。"
-    utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses]))
+    utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses] + [c.utt for c in f.by]))
     return Term(text=text, frame=f, deadline=f.deadline, utterances=utts)
 
 
