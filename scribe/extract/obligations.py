@@ -53,7 +53,7 @@ _VERB_RE = [(name, re.compile(p)) for name, p in VERB_CLASSES]
 # closing logistics (printing, signing, photographs).
 NOT_A_TERM = re.compile(r"焦点|争议的|分歧|差距|相差|司法确认|强制执行|起诉|法院|仲裁|诉讼|打印|签字|签名|按手印|按指印|盖章|拍照|复印|录音|录像|笔录")
 PROMISE = re.compile(r"同意|可以|愿意|保证|答应|会|能|负责|一定|马上|现在就|今天就|先")
-MANNER_RE = re.compile(r"微信转账|微信转帐|微信|支付宝|银行转账|打到[^，。]{0,6}银行卡|转到[^，。]{0,6}银行卡|银行卡|现金|当面|一次性|分[\d一二两三四五六七八九十]+(?:期|次)")
+MANNER_RE = re.compile(r"微信转账|微信转帐|微信|支付宝|银行转账|打到[^，。]{0,8}卡|转到[^，。]{0,8}卡|银行卡|现金|当面|一次性|分[\d一二两三四五六七八九十]+(?:期|次)")
 PLACE_RE = re.compile(r"(?:在|到)([\u4e00-\u9fff]{2,14}?(?:司法所|调解室|调解委员会|村委会|居委会|营业厅|服务中心|现场))")
 ACCELERATION_RE = re.compile(r"(任何一期|任一期|有一期|哪一期|逾期|没有按时|没按时|未按时|未按期).{0,20}(全部|一次|剩下|剩余|到期)")
 ENUM_RE = re.compile(r"^(?:第[一二三四五六七八九十\d]+(?:条|项|点)?[、，,.．：:\s]*|[一二三四五六七八九十]+[、.．：:\s]+(?![月号日])|\d+[、.．](?!\d)|首先|其次|最后|另外)")
@@ -405,31 +405,40 @@ def _object_head(rest: str, names: Names) -> str | None:
 
 
 def _schedule(text: str, session: dt.date) -> list[tuple[dt.date, Decimal]]:
-    """Instalments: each deadline paired with the amount said right after it (or right before)."""
+    """Instalments: each deadline with its amount — the one said right after it ("月底前先给四千"),
+    else the one said right before it ("余款10600元于年底前"); a total (一共…) pays no instalment."""
     deadlines = [d for d in find_deadlines(text, session) if d.date >= session]
     amounts = find_amounts(text)
     masked = text
     for d in find_deadlines(text, session):
         masked = masked[:d.start] + "　" * (d.end - d.start) + masked[d.end:]
     bare = [b for b in find_bare_amounts(masked) if not any(a.start < b.end and b.start < a.end for a in amounts)]
-    amounts = sorted(amounts + bare, key=lambda a: a.start)
+    amounts = [a for a in sorted(amounts + bare, key=lambda a: a.start)
+               if not TOTAL_RE.search(text[max(0, a.start - 4):a.start])]
     if len(deadlines) < 2 or len(amounts) < 2:
         return []
-    pairs = []
+    pairs: list[tuple[dt.date, Decimal]] = []
+    used: set[int] = set()
     for i, d in enumerate(deadlines):
         nxt = deadlines[i + 1].start if i + 1 < len(deadlines) else len(text)
-        after = [a for a in amounts if d.end <= a.start < nxt]
-        if after:
-            pairs.append((d.date, after[0].yuan))
-    if len(pairs) < 2:
-        # "首期1万元于七日内…，余款10600元于年底前": each amount before its date
-        pairs = []
-        for i, d in enumerate(deadlines):
-            prev = deadlines[i - 1].end if i else 0
-            before = [a for a in amounts if prev <= a.start and a.end <= d.start]
-            if before:
-                pairs.append((d.date, before[-1].yuan))
+        prev = deadlines[i - 1].end if i else 0
+        after = [a for a in amounts if d.end <= a.start < nxt and a.start not in used
+                 and not re.search(r"剩下|剩余|余款|其余", text[max(0, a.start - 4):a.start])]
+        before = [a for a in amounts if prev <= a.start and a.end <= d.start and a.start not in used]
+        pick = after[0] if after else (before[-1] if before else None)
+        if pick is not None:
+            used.add(pick.start)
+            pairs.append((d.date, pick.yuan))
     return pairs if len(pairs) >= 2 else []
+
+
+def _total(f: Frame) -> Decimal | None:
+    """The total a schedule pays, when it was said (一共…, 共计…)."""
+    for c in list(f.extra) + list(f.clauses):
+        for a in _amounts(c.text, "支付"):
+            if TOTAL_RE.search(c.text[max(0, a.start - 4):a.start]):
+                return a.yuan
+    return None
 
 
 # -- what the replies decide ---------------------------------------------------------------
@@ -594,6 +603,9 @@ def render(f: Frame, names: Names) -> Term:
         obligees = [names.display(p.id) for p in names.casefile.bound_parties if p.role not in roles]
     notes = []
     if f.schedule:
+        total = _total(f)
+        if total is not None:
+            notes.append(f"共计：{_yuan(total)}")
         plan = "；".join(f"{format_date(d)}前{_yuan(y)}" for d, y in f.schedule)
         notes.append(f"分期：{plan}")
         if f.acceleration:
@@ -617,6 +629,8 @@ def _yuan(y: Decimal) -> str:
 def _manner_label(said: str) -> str:
     said = said.replace("转帐", "转账")
     if said in ("银行卡", "转账") or said.startswith("打到") or said.startswith("转到"):
+        if said.endswith("卡"):
+            return "银行转账"
         return "银行转账" if "卡" in said or "银行" in said else "转账"
     m = re.fullmatch(r"分([\d一二两三四五六七八九十]+)(?:期|次)", said)
     if m:

@@ -140,6 +140,7 @@ SPRING_FESTIVAL = {
     2031: dt.date(2031, 1, 23), 2032: dt.date(2032, 2, 11), 2033: dt.date(2033, 1, 31),
     2034: dt.date(2034, 2, 19), 2035: dt.date(2035, 2, 8),
 }
+_NAMED_MONTH_END_RE = re.compile(r"(?<![\d一二三四五六七八九十])([\d一二三四五六七八九十]{1,3})\s*月\s*(?:底|末|份底)")
 _TODAY_RE = re.compile(r"今天(?=就|之内|内|当场|下班前|中午|下午|晚上)|当天|当场|今日内|现在就|马上就")
 _NEW_YEAR_RE = re.compile(r"(?<![今明去])(年前|春节前|过年前|春节之前|过年之前)")
 _DAY_OF_MONTH_RE = re.compile(
@@ -221,6 +222,12 @@ def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
         if m.group(1) is None and d < session_date:  # "十号前" said on the 20th: next month's tenth
             d = d + relativedelta(months=1)
         add(d, m, "day_of_month")
+    for m in _NAMED_MONTH_END_RE.finditer(text):
+        month = parse_numeral(m.group(1))
+        if month is None or not 1 <= int(month) <= 12:
+            continue
+        year = session_date.year if int(month) >= session_date.month else session_date.year + 1
+        add(dt.date(year, int(month), calendar.monthrange(year, int(month))[1]), m, "month_end")
     for m in _TODAY_RE.finditer(text):
         add(session_date, m, "today")
     for m in _NEW_YEAR_RE.finditer(text):
