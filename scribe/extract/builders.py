@@ -224,12 +224,12 @@ def consultation_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     f["category"] = _category(casefile, dialogue)
     ex = consultation_exchange(dialogue)
     if ex.question:
-        f["question"] = from_transcript(condense(ex.question, QUESTION_OR_FACT, 320), [u.evidence() for u in ex.question],
+        f["question"] = from_transcript(condense(ex.question, QUESTION_OR_FACT, 480), [u.evidence() for u in ex.question],
                                         0.7 * mean_confidence(ex.question), note=N.VISITOR_OWN_WORDS)
     else:
         f["question"] = missing(N.NO_QUESTION)
     if ex.answer:
-        f["answer"] = from_transcript(condense(ex.answer, ADVICE_HINT, 300), [u.evidence() for u in ex.answer],
+        f["answer"] = from_transcript(condense(ex.answer, ADVICE_HINT, 500), [u.evidence() for u in ex.answer],
                                       0.7 * mean_confidence(ex.answer), note=N.STAFF_OWN_WORDS)
     else:
         f["answer"] = missing(N.NO_ANSWER)
