@@ -78,7 +78,7 @@ def _core(terms: list[str]) -> list[str]:
     out after it (the new rendering: obligor named, amounts and resolved deadlines explicit)."""
     out = []
     for t in terms:
-        t = re.sub(r"（(?:金额|期限|分期)：[^）]*）。$", "。", t)
+        t = re.sub(r"（(?:金额|期限|分期|共计|权利人)：[^）]*）。$", "。", t)
         t = re.sub(r"^[^：，。]{2,12}：", "", t)
         out.append(t)
     return out

@@ -59,6 +59,7 @@ ACCELERATION_RE = re.compile(r"(任何一期|任一期|有一期|哪一期|逾�
 ENUM_RE = re.compile(r"^(?:第[一二三四五六七八九十\d]+(?:条|项|点)?[、，,.．：:\s]*|[一二三四五六七八九十]+[、.．：:\s]+(?![月号日])|\d+[、.．](?!\d)|首先|其次|最后|另外)")
 # "逾期…五个工作日内": a duration counted from an event, not from the session date
 EVENT_ANCHOR = re.compile(r"逾期|没有?(?:按时)?(?:付|给|还)|未(?:按时|按期)?(?:付|支付|履行)|一旦|收到|之后|以后|后(?=[^，。]{0,4}(?:日|天))")
+GENERIC_NOUNS = frozenset(("东西", "事情", "事", "问题", "时候", "意思", "情况", "这边", "那边", "人家", "钱"))
 TOTAL_RE = re.compile(r"一共|共计|总共|合计|总计|总额|共")
 DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出")
 ASKING_RE = re.compile(r"什么时候|多少钱|几号|哪天|怎么|能不能|行不行|可不可以")
@@ -399,8 +400,8 @@ def _mentions(text: str, names: Names, speaker_party: str | None, addressee: str
 
 
 def _object_head(rest: str, names: Names) -> str | None:
-    nouns = [w for w, flag in _posseg().cut(rest[:20]) if flag.startswith("n") and flag != "nr" and len(w) >= 2
-             and not names.find(w)]
+    nouns = [w for w, flag in _posseg().cut(rest[:20]) if flag.startswith("n") and flag != "nr"
+             and w not in GENERIC_NOUNS and not names.find(w) and (len(w) >= 2 or flag == "n")]
     return nouns[-1] if nouns else None
 
 
