@@ -167,3 +167,17 @@ def test_cli_refuses_the_agreement_of_a_failed_hearing(tmp_path) -> None:  # typ
     assert proc.returncode == 0, proc.stdout + proc.stderr
     record = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert record["fields"]["result"]["value"]["outcome"] == "调解不成"
+
+
+def test_every_quote_is_verbatim_in_its_segment_even_in_traditional_characters() -> None:
+    tr = _tr([
+        ("A", "好 那我說一下‖董玉梅下個月十號之前賠高志遠一千二‖通過微信轉給他"),
+        ("B", "行"),
+        ("C", "可以"),
+    ])
+    d = rule_draft(tr, _case(), kind="mediation-agreement")
+    assert d.values()["terms"], d.values()
+    quotes = [ev for fv in d.fields.values() for m in [fv, *(fv.items or [])] for ev in m.evidence]
+    quotes += [c.evidence for c in d.candidates]
+    assert quotes and all(ev.quote in tr.segments[ev.segment].text for ev in quotes)
+    assert not any("verbatim" in w for w in d.warnings)

@@ -117,4 +117,41 @@ def rule_draft(
     )
     from scribe.extract.candidates import candidates
 
-    return draft.model_copy(update={"candidates": candidates(dialogue, casefile)})
+    draft = draft.model_copy(update={"candidates": candidates(dialogue, casefile)})
+    return check_quotes(draft, transcript)
+
+
+def check_quotes(draft: Draft, transcript: Transcript) -> Draft:
+    """Every evidence quote must be the transcript's own words: a quote that is not verbatim in its
+    segment is replaced by the whole segment (never shown as if said) and the draft says so."""
+    segments = transcript.segments
+    bad = 0
+
+    def fix(fv):  # type: ignore[no-untyped-def]
+        nonlocal bad
+        evidence = []
+        for ev in fv.evidence:
+            seg = segments[ev.segment] if ev.segment is not None and 0 <= ev.segment < len(segments) else None
+            if seg is not None and ev.quote not in seg.text:
+                bad += 1
+                ev = ev.model_copy(update={"quote": seg.text.strip(), "start": seg.start, "end": seg.end})
+            evidence.append(ev)
+        update = {"evidence": evidence}
+        if fv.items is not None:
+            update["items"] = [fix(i) for i in fv.items]
+        if fv.parts is not None:
+            update["parts"] = {k: fix(v) for k, v in fv.parts.items()}
+        return fv.model_copy(update=update)
+
+    fields = {name: fix(fv) for name, fv in draft.fields.items()}
+    cands = []
+    for c in draft.candidates:
+        seg = segments[c.evidence.segment] if c.evidence.segment is not None else None
+        if seg is not None and c.evidence.quote not in seg.text:
+            bad += 1
+            c = c.model_copy(update={"evidence": c.evidence.model_copy(update={"quote": seg.text.strip()})})
+        cands.append(c)
+    warnings = list(draft.warnings)
+    if bad:
+        warnings.append(f"{bad} evidence quote(s) were not verbatim in their segment and now quote the whole segment")
+    return draft.model_copy(update={"fields": fields, "candidates": cands, "warnings": warnings})
