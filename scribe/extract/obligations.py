@@ -492,11 +492,11 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
 def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
            frames: list[Frame]) -> tuple[str, tuple[Clause, ...]]:
     speaker = f.utt.speaker
-    for u in utts[i + 1:i + 6]:
+    for u in utts[i + 1:i + (12 if f.staff else 6)]:
         if u.speaker == speaker:
-            if any(g.utt is u for g in frames):
+            if any(g.utt is u for g in frames) and not f.staff:
                 return "", ()  # the proposer goes on to another proposal: the first one is undecided
-            continue
+            continue  # the mediator going through the terms one by one: the replies come at the end
         who = principal(casefile, casefile.speakers.get(u.speaker or ""))
         text = u.text
         if who is None and not u.is_staff:
