@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import datetime as dt
 from decimal import Decimal
@@ -11,6 +10,7 @@ import pytest
 
 from scribe.casefile import CaseFile
 from scribe.extract import rule_draft
+from scribe.extract.obligations import spoken_core
 from scribe.extract.category import guess_category
 from scribe.extract.fields import Source
 from scribe.extract.legal import find_legal_bases
@@ -76,12 +76,7 @@ def test_category_needs_clear_evidence() -> None:
 def _core(terms: list[str]) -> list[str]:
     """A term as said, without the name the drafter puts first and the amounts and dates it spells
     out after it (the new rendering: obligor named, amounts and resolved deadlines explicit)."""
-    out = []
-    for t in terms:
-        t = re.sub(r"（(?:金额|期限|分期|共计|权利人)：[^）]*）。$", "。", t)
-        t = re.sub(r"^[^：，。]{2,12}：", "", t)
-        out.append(t)
-    return out
+    return [spoken_core(t) for t in terms]
 
 
 # -- the three dialogues ---------------------------------------------------------------------

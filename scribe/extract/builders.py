@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from doc_templates.schemas import DOCUMENT_MODELS
 from scribe.casefile import CaseFile, Party, PartyRole, StaffRole
 from scribe.extract.category import guess_category
-from scribe.extract.consultation import QUESTION_OR_FACT, ADVICE_HINT, QUESTION_HINT, condense, consultation_exchange, follow_up
+from scribe.extract.consultation import QUESTION_OR_FACT, ADVICE_HINT, condense, consultation_exchange, follow_up
 from scribe.extract.dialogue import Dialogue, Utterance, mean_confidence
 from scribe.extract.facts import fact_statements, responsibility_statement
 from scribe.extract.fields import (

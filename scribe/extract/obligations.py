@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 
-from scribe.casefile import CaseFile, PartyRole, StaffRole
+from scribe.casefile import CaseFile
 from scribe.extract import acts
 from scribe.extract.clauses import Clause, clauses_of, sentences_of
 from scribe.extract.dialogue import Dialogue, Utterance
@@ -623,12 +623,22 @@ def render(f: Frame, names: Names) -> Term:
     return Term(text=text, frame=f, deadline=f.deadline, utterances=utts)
 
 
+def spoken_core(term: str) -> str:
+    """A term as it was said: without the obligor's name the drafter put first and the amounts,
+    dates and obligees it spelled out after it (for comparing with what was dictated)."""
+    term = re.sub(r"（(?:金额|期限|分期|共计|权利人)：[^）]*）。$", "。", term)
+    term = re.sub(r"；[^；]{1,12}答复：[^；]*。$", "。", term)
+    return re.sub(r"^[^：，。]{2,16}：", "", term)
+
+
 def _yuan(y: Decimal) -> str:
     return f"{y.normalize():f}元" if y % 1 else f"{int(y)}元"
 
 
 def _manner_label(said: str) -> str:
     said = said.replace("转帐", "转账")
+    if said == "当面":
+        return "当面支付"
     if said in ("银行卡", "转账") or said.startswith("打到") or said.startswith("转到"):
         if said.endswith("卡"):
             return "银行转账"
