@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.report import machine_line, md_table, write_section
 from scribe.casefile import CaseFile
 from scribe.extract import rule_draft
+from scribe.extract.obligations import spoken_core
 from scribe.extract.dialogue import to_simplified
 from scribe.extract.quantities import find_amounts, find_deadlines
 from scribe.types import Transcript
@@ -124,7 +125,9 @@ def score_dialogue(name: str, transcript: Transcript, casefile: CaseFile, scores
     text_of = lambda items: [x for x in (items or []) if isinstance(x, str)]
     if exp["template"] == "mediation-agreement":
         terms = text_of(v["terms"])
-        scores["terms"].add_set({norm(t) for t in terms}, {norm(t) for t in exp["terms"]})
+        # a term is compared as it was said: the drafter's spelled-out additions (obligor named first,
+        # （金额：…，期限：…）) are a rendering, checked by the amounts and deadlines rows below
+        scores["terms"].add_set({norm(spoken_core(t)) for t in terms}, {norm(t) for t in exp["terms"]})
         amounts = {int(a.yuan) for t in terms for a in find_amounts(norm(t) if False else t)}
         scores["amounts"].add_set(amounts, set(exp["amounts"]))
         dates = {dl.date.isoformat() for t in terms for dl in find_deadlines(t, casefile.date)}

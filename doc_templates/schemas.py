@@ -141,6 +141,18 @@ class Turn(_Doc):
     end: float
 
 
+HEARING_OUTCOMES = ("达成协议", "部分达成", "调解不成", "调解终止", "口头协议")
+
+
+class HearingResult(_Doc):
+    """调解结果 of a hearing (人民调解法 第二十八条: an oral agreement is recorded here)."""
+
+    outcome: Literal[HEARING_OUTCOMES]  # type: ignore[valid-type]
+    reason: str | None = Field(default=None, description="why no (full) agreement was reached")
+    remedies: str | None = Field(default=None, description="告知诉讼/仲裁途径: what the parties were told")
+    terms: list[str] = Field(default_factory=list, description="the agreed terms (oral or partial agreements)")
+
+
 class HearingRecord(_Doc):
     """人民调解记录 (the hearing transcript)."""
 
@@ -154,6 +166,8 @@ class HearingRecord(_Doc):
     parties: list[str] = Field(min_length=1, description="当事人: role, name")
     others: list[str] = Field(default_factory=list, description="其他参加人")
     turns: list[Turn] = Field(min_length=1)
+    result: HearingResult = Field(description="调解结果, its reason and the routes to court/arbitration told")
+    dispute_category: DisputeCategory | None = Field(default=None, description="纠纷类型")
     read_back: str = READ_BACK
 
     @field_validator("turns")

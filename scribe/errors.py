@@ -75,6 +75,21 @@ class DocumentError(ScribeError):
     exit_code = 8
 
 
+class NoAgreementError(DocumentError):
+    """A 人民调解协议书 was asked for a hearing that reached no agreement (调解不成 / 调解终止)."""
+
+    def __init__(self, outcome: str, evidence: str, *, when: str = "") -> None:
+        self.outcome = outcome
+        self.evidence = evidence
+        at = f"（{when}）" if when else ""
+        super().__init__(
+            f"本次调解的结果是“{outcome}”，没有达成协议，不能起草人民调解协议书。依据{at}：“{evidence}”",
+            fix=(f"the hearing ended {outcome} (no agreement), so there is no 人民调解协议书 to draft: "
+                 "draft the 人民调解记录 instead (--template hearing-record), which records the result; "
+                 "if the outcome was misheard, correct it on the review page of the hearing record"),
+        )
+
+
 class DeliveryError(ScribeError):
     """A webhook endpoint or delivery is misconfigured or refused."""
 

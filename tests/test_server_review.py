@@ -208,3 +208,44 @@ def test_the_sites_drafting_server_is_used_and_a_dead_one_leaves_the_rules(tmp_p
             assert got["source"] == "transcript"
             assert any("drafting model site-model: cannot reach the drafting server" in w for w in doc["warnings"])
         assert doc["fields"]["terms"]["source"] == "transcript"  # no terms in the answer: the rules' stand
+class FailedLive(MemoryLive):
+    """A hearing that ends without agreement: the mediator's offer is refused."""
+
+    def transcript(self, sid: str) -> dict[str, Any] | None:
+        lines = [
+            ("S2", "李四家的树根把我家院墙顶裂了，我要他赔两千。"),
+            ("S3", "两千不行，我最多出五百。"),
+            ("S1", "要是双方同意的话，李四出一千，把树根处理掉，行不行？"),
+            ("S2", "一千不行。"),
+            ("S1", "那今天这个调解就调不成了，双方对赔偿金额分歧太大，你们可以向人民法院起诉。"),
+        ]
+        segs, t = [], 0.0
+        for spk, text in lines:
+            segs.append({"start": t, "end": t + 4.0, "speaker": spk, "text": text, "words": []})
+            t += 4.5
+        return {"language": "zh", "duration": t, "model": "memory", "segments": segs}
+
+
+def test_a_failed_hearing_gets_no_agreement_but_a_record_with_its_result(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path, soffice_binary="no-soffice-here", server_delivery_worker=False)
+    seed_accounts(settings)
+    server = ServerThread(create_app(settings, live=FailedLive(tmp_path)))
+    try:
+        with closing(httpx.Client(base_url=server.url, timeout=60)) as med:
+            login(med, "med_a")
+            hid = _hearing(med)
+            r = med.post(f"/api/hearings/{hid}/documents", json={"template": "mediation-agreement"})
+            assert r.status_code == 422
+            body = r.json()
+            assert "调解不成" in body["error"] and "调不成" in body["error"] and "hearing-record" in body["fix"]
+            r = med.post(f"/api/hearings/{hid}/documents", json={"template": "hearing-record"})
+            assert r.status_code == 201, r.text
+            doc = r.json()
+            result = doc["fields"]["result"]
+            assert result["value"]["outcome"] == "调解不成"
+            assert "法院" in result["value"]["remedies"]
+            # the refused offer is listed beside the draft for the reviewer, not drafted
+            assert any(c["kind"] == "amount" and c["value"] == "1000元" for c in doc["candidates"]) or \
+                any("一千" in c["evidence"]["quote"] for c in doc["candidates"])
+    finally:
+        server.close()

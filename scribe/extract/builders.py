@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from doc_templates.schemas import DOCUMENT_MODELS
 from scribe.casefile import CaseFile, Party, PartyRole, StaffRole
 from scribe.extract.category import guess_category
-from scribe.extract.consultation import ADVICE_HINT, QUESTION_HINT, condense, consultation_exchange
+from scribe.extract.consultation import QUESTION_OR_FACT, ADVICE_HINT, condense, consultation_exchange, follow_up
 from scribe.extract.dialogue import Dialogue, Utterance, mean_confidence
 from scribe.extract.facts import fact_statements, responsibility_statement
 from scribe.extract.fields import (
@@ -31,9 +31,11 @@ from scribe.extract.fields import (
 )
 from scribe.extract import notes as N
 from scribe.extract.identity import self_statements
-from scribe.extract.legal import find_legal_bases
+from scribe.extract.legal import cited_in_order
 from scribe.extract.quantities import format_date
-from scribe.extract.terms import dictated_terms, performance_manner, performance_place
+from scribe.extract.hearing import read_hearing
+from scribe.extract.outcome import NO_AGREEMENT, PARTIAL
+from scribe.extract.obligations import Term, manner_of, place_of
 
 SIDES = ("甲方", "乙方", "丙方", "丁方", "戊方", "己方")
 Fields = dict[str, FieldValue]
@@ -63,12 +65,12 @@ def _category(casefile: CaseFile, dialogue: Dialogue) -> FieldValue:
 def _legal_bases(utterances: list[Utterance]) -> FieldValue:
     items: list[FieldValue] = []
     seen: set[str] = set()
-    for u in utterances:
-        for basis in find_legal_bases(u.text):
-            if basis.citation in seen:
-                continue
-            seen.add(basis.citation)
-            items.append(from_transcript(basis.citation, [u.evidence(basis.phrase)], 0.9 * u.confidence))
+    for i, basis in cited_in_order([u.text for u in utterances]):
+        u = utterances[i]
+        if basis.citation in seen:
+            continue
+        seen.add(basis.citation)
+        items.append(from_transcript(basis.citation, [u.span_evidence(basis.start, basis.end)], 0.9 * u.confidence))
     return composite_items(items, N.NO_STATUTE)
 
 
@@ -133,39 +135,36 @@ def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     f["responsibility"] = (from_transcript(resp[0], [u.evidence() for u in resp[1]], 0.6 * mean_confidence(resp[1]))
                            if resp else missing(N.NO_RESPONSIBILITY))
 
-    dictated = dictated_terms(dialogue, casefile.date)
-    terms = list(dictated.terms)
-    if dictated.cue is None:
-        f["terms"] = composite_items([], N.NO_TERMS)
-    else:
-        f["terms"] = composite_items(
-            [from_transcript(t.text, _term_evidence(t), 0.85 * mean_confidence(t.utterances)) for t in terms],
-            "a cue was said but no terms followed it",
-        )
-    manner, manner_terms = performance_manner(terms)
+    hearing = read_hearing(dialogue, casefile)
+    terms = list(hearing.terms)
+    f["terms"] = composite_items(
+        [from_transcript(t.text, _term_evidence(t), 0.8 * mean_confidence(t.utterances),
+                         note=N.term_status(t.frame.reason)) for t in terms],
+        N.NO_TERMS)
+    manners = manner_of(terms)
     f["performance_manner"] = (
-        from_transcript(manner, [e for t in manner_terms for e in _term_evidence(t)], 0.7)
-        if manner else missing(N.NO_MANNER)
-    )
-    place, place_term = performance_place(terms)
-    f["performance_place"] = (
-        from_transcript(place, _term_evidence(place_term), 0.6) if place and place_term
-        else missing(N.NO_PLACE)
-    )
+        from_transcript("、".join(dict.fromkeys(label for label, _ in manners)),
+                        [e for _, t in manners for e in _term_evidence(t)][:3], 0.7)
+        if manners else missing(N.NO_MANNER))
+    place = place_of(terms)
+    f["performance_place"] = (from_transcript(place[0], _term_evidence(place[1]), 0.6) if place
+                              else missing(N.NO_PLACE))
     deadline_items = []
     all_deadlines = []
     for n, t in enumerate(terms, 1):
-        for d in t.deadlines:
-            all_deadlines.append((d, t))
+        dates = ([(d, None) for d, _ in t.frame.schedule] if t.frame.schedule
+                 else [(t.deadline.date, t.deadline)] if t.deadline else [])
+        for date, d in dates:
+            phrase = d.phrase if d else "分期"
+            all_deadlines.append((date, phrase, t))
             deadline_items.append(from_transcript(
-                f"第{cn2an.an2cn(n)}条“{d.phrase}”：{format_date(d.date)}", _term_evidence(t, d.phrase), 0.8,
-                note=N.deadline_counted(d.kind, casefile.date.isoformat())))
+                f"第{cn2an.an2cn(n)}条“{phrase}”：{format_date(date)}", _term_evidence(t), 0.8,
+                note=N.deadline_counted(d.kind if d else "absolute", casefile.date.isoformat())))
     f["deadlines"] = composite_items(deadline_items, N.NO_DEADLINE)
     if all_deadlines:
-        last, term = max(all_deadlines, key=lambda x: x[0].date)
+        last, phrase, term = max(all_deadlines, key=lambda x: x[0])
         f["performance_deadline"] = from_transcript(
-            last.date.isoformat(), _term_evidence(term, last.phrase), 0.8,
-            note=N.latest_deadline(last.phrase))
+            last.isoformat(), _term_evidence(term), 0.8, note=N.latest_deadline(phrase))
     else:
         f["performance_deadline"] = missing(N.NO_DEADLINE)
     bound = len(casefile.bound_parties)
@@ -181,17 +180,19 @@ def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     return f
 
 
-def _term_evidence(term: Any, phrase: str | None = None) -> list[Evidence]:
-    us = term.utterances
-    if len(us) == 1:
-        u = us[0]
-        quote = term.text.rstrip("。")
-        if quote not in u.text:
-            quote = u.text
-        if phrase and phrase in u.text and phrase not in quote:
-            quote = phrase
-        return [u.evidence(quote)]
-    return [u.evidence() for u in us]
+def _term_evidence(term: Term) -> list[Evidence]:
+    """The clauses the term was said in, verbatim, each with its own times and speaker."""
+    clauses = list(term.frame.extra) + list(term.frame.clauses) + list(term.frame.by)
+    if not clauses:
+        return []
+    out: list[Evidence] = []
+    by_utt: dict[int, list] = {}
+    for c in clauses:
+        by_utt.setdefault(c.utt.index, []).append(c)
+    for cs in by_utt.values():
+        u = cs[0].utt
+        out.append(u.span_evidence(min(c.a for c in cs), max(c.b for c in cs)))
+    return out
 
 
 # -- 法律咨询记录 ---------------------------------------------------------------------------
@@ -223,16 +224,16 @@ def consultation_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     f["category"] = _category(casefile, dialogue)
     ex = consultation_exchange(dialogue)
     if ex.question:
-        f["question"] = from_transcript(condense(ex.question, QUESTION_HINT, 160), [u.evidence() for u in ex.question],
+        f["question"] = from_transcript(condense(ex.question, QUESTION_OR_FACT, 480), [u.evidence() for u in ex.question],
                                         0.7 * mean_confidence(ex.question), note=N.VISITOR_OWN_WORDS)
     else:
         f["question"] = missing(N.NO_QUESTION)
     if ex.answer:
-        f["answer"] = from_transcript(condense(ex.answer, ADVICE_HINT, 300), [u.evidence() for u in ex.answer],
+        f["answer"] = from_transcript(condense(ex.answer, ADVICE_HINT, 500), [u.evidence() for u in ex.answer],
                                       0.7 * mean_confidence(ex.answer), note=N.STAFF_OWN_WORDS)
     else:
         f["answer"] = missing(N.NO_ANSWER)
-    f["legal_bases"] = _legal_bases(list(ex.answer) or dialogue.staff())
+    f["legal_bases"] = _legal_bases(dialogue.staff())
     if ex.outcomes:
         f["outcome"] = composite_items(
             [from_transcript(label, [u.evidence()], 0.75 * u.confidence) for label, u in ex.outcomes], None)
@@ -244,7 +245,8 @@ def consultation_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
     consultants = [s.name for s in casefile.staff_with_role(StaffRole.CONSULTANT, StaffRole.MEDIATOR) if s.name]
     f["staff"] = from_session(consultants[0] if consultants else None)
     f["satisfaction"] = missing(N.ASK_SATISFACTION)
-    f["follow_up"] = missing(N.FILL_AFTER_FOLLOW_UP)
+    fu = follow_up(dialogue, casefile.date)
+    f["follow_up"] = (from_transcript(fu[0], [fu[1].evidence()], 0.6) if fu else missing(N.FILL_AFTER_FOLLOW_UP))
     return f
 
 
@@ -261,6 +263,7 @@ def hearing_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
         cat = _category(casefile, dialogue)
         f["matter"] = (cat.model_copy(update={"value": f"{cat.value}纠纷"}) if not cat.is_missing
                        else missing(N.NO_CAUSE))
+    f["dispute_category"] = _category(casefile, dialogue)
     f["mediators"] = _staff_names(casefile, StaffRole.MEDIATOR)
     recorder = casefile.recorder
     f["recorder"] = from_session(recorder.name if recorder else None)
@@ -285,6 +288,7 @@ def hearing_record(casefile: CaseFile, dialogue: Dialogue) -> Fields:
              "start": round(first.start, 3), "end": round(last.end, 3)},
             [u.evidence() for u in group], mean_confidence(group), note=note))
     f["turns"] = composite_items(turns, N.NO_SPEECH)
+    f["result"] = hearing_result(casefile, dialogue)
     return f
 
 
@@ -292,6 +296,31 @@ def _clock(seconds: float) -> str:
     m, sec = divmod(int(seconds), 60)
     h, m = divmod(m, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
+def hearing_result(casefile: CaseFile, dialogue: Dialogue) -> FieldValue:
+    """调解结果: the outcome with its evidence, why (when not agreed), the court/arbitration
+    routes the parties were told of, and the agreed terms for an agreement said aloud."""
+    hearing = read_hearing(dialogue, casefile)
+    oc = hearing.outcome
+    if oc.outcome is None:
+        return missing(N.NO_OUTCOME_HEARD)
+    parts: dict[str, FieldValue] = {
+        "outcome": from_transcript(oc.outcome, [c.evidence() for c in oc.evidence], 0.7,
+                                   note=N.outcome_from(oc.outcome)),
+    }
+    if oc.outcome in NO_AGREEMENT or oc.outcome == PARTIAL:
+        parts["reason"] = (from_transcript(oc.reason.text, [oc.reason.evidence()], 0.6) if oc.reason
+                           else missing(N.NO_REASON))
+        parts["remedies"] = (from_transcript("；".join(c.text for c in oc.remedies),
+                                             [c.evidence() for c in oc.remedies], 0.6)
+                             if oc.remedies else missing(N.NO_REMEDIES))
+    else:
+        parts["reason"] = FieldValue(value=None, source="session", confidence=1.0, note=N.NONE.zh, note_en=N.NONE.en)
+        parts["remedies"] = FieldValue(value=None, source="session", confidence=1.0, note=N.NONE.zh,
+                                       note_en=N.NONE.en)
+    parts["terms"] = composite_items(
+        [from_transcript(t.text, _term_evidence(t), 0.8 * mean_confidence(t.utterances)) for t in hearing.terms],
+        N.NONE)
+    return composite_parts(parts)
 
 
 def _party_line(p: Party, casefile: CaseFile) -> str:

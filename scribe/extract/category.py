@@ -40,6 +40,13 @@ KEYWORDS: dict[str, dict[str, float]] = {
 
 # 拖欠农民工工资 is a kind of wage arrears: it wins over 劳动争议 only with its own keywords.
 _MIN_SCORE = 3.0
+_CHILD_SHARE = 0.4
+_TIE = 0.9
+# specific -> general (纠纷类型 rows that are a kind of another row)
+PARENT = {
+    "拖欠农民工工资": "劳动争议", "土地承包经营权": "合同", "房屋宅基地": "邻里", "道路交通事故": "损害赔偿",
+    "医疗": "损害赔偿", "物业": "合同", "消费": "合同", "旅游": "消费", "电子商务": "消费", "征地拆迁": "山林土地",
+}
 _MIN_SHARE = 0.4
 
 
@@ -63,11 +70,20 @@ def guess_category(text: str) -> CategoryGuess | None:
                 hits.setdefault(category, []).append(word)
     if not scores:
         return None
-    if scores.get("拖欠农民工工资", 0) >= _MIN_SCORE and "劳动争议" in scores:
-        scores["拖欠农民工工资"] += scores["劳动争议"] / 2
+    # The most specific category with real evidence of its own wins over the general one it is a
+    # kind of (a homestead boundary is a 房屋宅基地 dispute even between neighbours): the general
+    # category's evidence then counts for the specific one.
+    for child in sorted(scores, key=lambda c: -scores[c]):
+        parent = PARENT.get(child)
+        if parent in scores and child in scores and scores[child] >= _MIN_SCORE \
+                and scores[child] >= _CHILD_SHARE * scores[parent]:
+            scores[child] += scores.pop(parent)
     best = max(scores, key=lambda c: scores[c])
     total = sum(scores.values())
     share = scores[best] / total
     if scores[best] < _MIN_SCORE or share < _MIN_SHARE:
         return None
+    runner_up = max((v for c, v in scores.items() if c != best), default=0.0)
+    if runner_up >= _TIE * scores[best]:
+        return None  # a tie is the reviewer's to settle, never a dictionary-order pick
     return CategoryGuess(best, scores[best], round(share, 3), tuple(hits[best]))

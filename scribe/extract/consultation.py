@@ -17,6 +17,8 @@ from scribe.extract.dialogue import Dialogue, Utterance
 
 QUESTION_HINT = re.compile(r"[吗？?]|怎么办|怎么|能不能|可不可以|可以.{0,6}吗|是否|如何|该不该|有没有|要不要|应该")
 ADVICE_HINT = re.compile(r"根据|依照|按照|依据|规定|可以|建议|应当|应该|有权|需要|必须|申请|仲裁|起诉|法律援助")
+FACT_RE = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:元|块|万|年|个月|月|天|岁|亩|分|期|次)|老板|公司|包工头|单位|合同|欠条|借条|受伤|住院")
+QUESTION_OR_FACT = re.compile(QUESTION_HINT.pattern + "|" + FACT_RE.pattern)
 SMALL_TALK = re.compile(r"^(您好|你好|请坐|请讲|嗯|好的|好|对|是的|明白|谢谢|不客气)[，,。！!]?$")
 
 OUTCOMES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -53,18 +55,102 @@ def consultation_exchange(dialogue: Dialogue) -> Exchange:
                 answer.append(u)
         elif u.role in visitors and answering and QUESTION_HINT.search(u.text) and not answer:
             question.append(u)
-    # Only the visitor's turns with a question or the facts before it make the question.
+    # The matter as told: the story often comes first and the question last, and facts (amounts,
+    # dates, who) come out later in answers to the staff's questions, so the visitor's turns that
+    # carry facts join the question wherever they are said.
+    later = [u for u in dialogue if u.role in visitors and u not in question and not SMALL_TALK.match(u.text)
+             and (FACT_RE.search(u.text) or QUESTION_HINT.search(u.text)) and len(u.text) >= 6]
+    question = sorted(set(question) | set(later), key=lambda u: (u.start, u.index))
     if question and not any(QUESTION_HINT.search(u.text) for u in question):
         question = []
     outcomes: list[tuple[str, Utterance]] = []
+    utts = list(dialogue)
     for label, pattern in OUTCOMES:
-        for u in answer:
-            if pattern.search(u.text):
-                if label == "引导仲裁" and any(o[0] == "引导劳动仲裁" for o in outcomes):
-                    break
-                outcomes.append((label, u))
+        for k, u in enumerate(utts):
+            if u.role not in staff_roles or not pattern.search(u.text):
+                continue
+            if label == "引导仲裁" and any(o[0] == "引导劳动仲裁" for o in outcomes):
+                break
+            if _taken_up(u, pattern, utts[k + 1:k + 4], visitors, KEYWORD.get(label)):
+                outcomes.append((_OUTCOME_LABEL.get(label, label), u))
                 break
     return Exchange(tuple(question), tuple(answer), tuple(outcomes))
+
+
+_OUTCOME_LABEL: dict[str, str] = {}
+DONE_RE = re.compile(r"(?:已经|已|我)(?:给你|帮你|替你)?(?:转|联系|登记|开|写|约|安排|预约|转介|推荐)|给你开(?:个|一张)|帮你(?:转|联系|登记|约|安排|预约|申请)")
+
+
+KEYWORD = {"转法律援助": re.compile(r"法律援助|援助"), "引导劳动仲裁": re.compile(r"仲裁"),
+           "引导仲裁": re.compile(r"仲裁"), "转人民调解": re.compile(r"调解"),
+           "引导诉讼": re.compile(r"起诉|诉讼|法院|打官司|告他")}
+
+
+def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], visitors: tuple,
+              keyword: re.Pattern[str] | None = None) -> bool:
+    """A referral counts when staff did it, or offered it and the visitor took it up; a route only
+    mentioned, offered and declined, or ruled out (不符合条件) is not an outcome."""
+    from scribe.extract import acts
+
+    m = pattern.search(u.text)
+    assert m is not None
+    around = u.text[max(0, m.start() - 14):m.end() + 10]
+    if re.search(r"不符合|不够条件|不能申请|申请不了|不属于|不受理|不用|没必要", around):
+        return False
+    sentence_start = max(u.text.rfind(p, 0, m.start()) for p in "。！？!?") + 1
+    if acts.is_conditional(u.text[sentence_start:m.start()]) or re.match(r".{0,4}的话", u.text[m.end():]):
+        return False  # "要是他不来…你再去法院起诉": a route for later, not what was done
+    for v in after:
+        if v.role in visitors:
+            if acts.is_rejection(v.text) or re.search(r"不想|不去|不打|先不|算了|不用了|暂时不|不太想", v.text):
+                return False
+            first = v.text.split("，")[0].split(" ")[0]
+            k = keyword.search(v.text) if keyword is not None else None
+            if k is not None and re.search(r"不|没|别", v.text[k.end():k.end() + 4]):
+                return False  # "打官司我不搞"
+            if keyword is not None and keyword.search(v.text) and not re.search(r"不|没", v.text[:keyword.search(v.text).start()][-3:]):
+                return True  # "那就先调解吧": the visitor takes the route by name
+            if acts.is_assent(v.text) or acts.is_assent(first) and len(v.text) <= 12 or re.search(r"那我(就)?去|我去|好的?，?我|麻烦你", v.text):
+                return True
+            break
+    return bool(DONE_RE.search(around)) and not acts.is_conditional(around) and not acts.is_question(around)
+
+
+FOLLOW_RE = re.compile(r"回访|回个电话|给你打(?:个)?电话|电话(?:问|联系|跟进)|跟进|再联系你|联系你|问问(?:你)?进展")
+
+
+def follow_up(dialogue: Dialogue, session_date) -> tuple[str, Utterance] | None:  # type: ignore[no-untyped-def]
+    """回访: staff said they will follow up, with when (resolved from the session date)."""
+    from scribe.extract.quantities import find_deadlines, format_date
+
+    for u in reversed(list(dialogue)):
+        if not u.is_staff:
+            continue
+        m = FOLLOW_RE.search(u.text)
+        if not m:
+            continue
+        got = find_deadlines(u.text, session_date) or _relative_days(u.text, session_date)
+        when = got[0].date if got and not isinstance(got[0], tuple) else None
+        text = u.text.strip()
+        return (f"{format_date(when)}前{m.group(0)}：{text}" if when else text), u
+    return None
+
+
+def _relative_days(text: str, session_date):  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from scribe.extract.quantities import Deadline, parse_numeral
+
+    m = re.search(r"(过|隔|再过)?\s*([\d一二两三四五六七八九十]+)\s*(天|个星期|周|个礼拜|礼拜)(以后|之后|后)?", text)
+    if m and (m.group(1) or m.group(4)):
+        n = parse_numeral(m.group(2))
+        if n is not None:
+            days = int(n) * (7 if m.group(3) != "天" else 1)
+            return [Deadline(session_date + dt.timedelta(days=days), m.group(0), "relative", m.start(), m.end())]
+    m = re.search(r"下(个)?(周|星期|礼拜)", text)
+    if m:
+        return [Deadline(session_date + dt.timedelta(days=7), m.group(0), "relative", m.start(), m.end())]
+    return []
 
 
 def sentences(text: str) -> list[str]:

@@ -43,19 +43,44 @@ class Utterance:
     confidence: float  # mean word probability, 1.0 when the transcript has no words
     # speech no decode recognised (text 【未能识别】): only the verbatim record shows it
     unrecognised: bool = False
-
+    # the segment's own text (stripped) when it lines up character for character with ``text``,
+    # so a quote cut from ``text`` can be given verbatim as the transcript wrote it
+    raw: str | None = None
+    # (first char, end char, start s, end s) of each recognised word within ``text``
+    word_spans: tuple[tuple[int, int, float, float], ...] = ()
     @property
     def is_staff(self) -> bool:
         return isinstance(self.role, StaffRole)
 
+    def span_quote(self, a: int, b: int) -> str:
+        """``text[a:b]`` as the transcript wrote it (Traditional characters and all)."""
+        source = self.raw if self.raw is not None else self.text
+        return source[a:b]
+
+    def span_times(self, a: int, b: int) -> tuple[float, float]:
+        inside = [(s, e) for i, j, s, e in self.word_spans if i < b and j > a]
+        if not inside:
+            return self.start, self.end
+        return inside[0][0], inside[-1][1]
+
+    def span_evidence(self, a: int, b: int) -> Evidence:
+        """The clause ``text[a:b]``: verbatim, with the times of its own words."""
+        start, end = self.span_times(a, b)
+        return Evidence(start=round(start, 3), end=round(end, 3), speaker=self.speaker,
+                        role=self.role.value if self.role else None, name=self.name,
+                        quote=self.span_quote(a, b), segment=self.index)
+
     def evidence(self, quote: str | None = None) -> Evidence:
+        if quote is not None and quote in self.text and self.raw is not None:
+            at = self.text.find(quote)
+            return self.span_evidence(at, at + len(quote))
         return Evidence(
             start=round(self.start, 3),
             end=round(self.end, 3),
             speaker=self.speaker,
             role=self.role.value if self.role else None,
             name=self.name,
-            quote=quote if quote is not None else self.text,
+            quote=quote if quote is not None else (self.raw if self.raw is not None else self.text),
             segment=self.index,
         )
 
@@ -81,7 +106,8 @@ class Dialogue:
     def build(cls, transcript: Transcript, casefile: CaseFile) -> Dialogue:
         out = []
         for i, seg in enumerate(transcript.segments):
-            text = to_simplified(seg.text.strip())
+            raw = seg.text.strip()
+            text = to_simplified(raw)
             if not text:
                 continue
             person = casefile.person_for_speaker(seg.speaker)
@@ -96,6 +122,8 @@ class Dialogue:
                     text=text,
                     confidence=0.0 if seg.unrecognised else _mean_probability(seg),
                     unrecognised=seg.unrecognised,
+                    raw=raw if len(raw) == len(text) else None,
+                    word_spans=_word_spans(seg, text),
                 )
             )
         out.sort(key=lambda u: (u.start, u.index))
@@ -123,6 +151,22 @@ class Dialogue:
     @property
     def text(self) -> str:
         return "".join(u.text for u in self.utterances)
+
+
+def _word_spans(seg: TranscriptSegment, text: str) -> tuple[tuple[int, int, float, float], ...]:
+    """Where each recognised word lies in the utterance text; () when they do not line up."""
+    spans = []
+    at = 0
+    for w in seg.words:
+        piece = to_simplified(w.word.strip())
+        if not piece:
+            continue
+        found = text.find(piece, at)
+        if found < 0 or found - at > 2:
+            return ()
+        spans.append((found, found + len(piece), w.start, w.end))
+        at = found + len(piece)
+    return tuple(spans)
 
 
 def _mean_probability(seg: TranscriptSegment) -> float:

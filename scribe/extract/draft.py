@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scribe.errors import DocumentError
-from scribe.extract.fields import FieldValue
+from scribe.extract.fields import Evidence, FieldValue
 
 DRAFT_FORMAT = "mediation-scribe/draft"
 
@@ -32,6 +32,20 @@ class DrafterInfo(BaseModel):
     seconds: float | None = None
     # why the model's answer was not used (server down, timeout, not JSON, no evidence ...)
     fallback: str | None = None
+
+
+class Candidate(BaseModel):
+    """A value found in the transcript, listed beside the draft so a reviewer can take a missed one
+    in one click: an amount, a date, a person or an obligation, and what became of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["amount", "date", "person", "obligation"]
+    value: str
+    status: Literal["used", "rejected", "superseded", "unused"]
+    field: str | None = Field(default=None, description="the draft field it belongs in, e.g. terms")
+    reason: str | None = None
+    evidence: Evidence
 
 
 class Draft(BaseModel):
@@ -50,6 +64,7 @@ class Draft(BaseModel):
     missing: list[str] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    candidates: list[Candidate] = Field(default_factory=list)
 
     def values(self) -> dict[str, Any]:
         return {name: f.value for name, f in self.fields.items()}

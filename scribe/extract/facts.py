@@ -21,6 +21,7 @@ FACT_HINT = re.compile(
     r"\d|[一二两三四五六七八九十百千万]+(元|块|年|月|日|天|米|期)|因为|由于|结果|后来|去年|今年|当时|"
     r"欠|借|墙|房|地|工资|离婚|财产|赔|费|责任|打|坏|占|修|拆|撞|不给|不还|要求"
 )
+MATTER_CUE = re.compile(r"申请的|的事情|的事儿|纠纷|矛盾|这个事|这件事")
 SUMMARY_CUE = re.compile(r"经(了解|调查|查明|核实)|争议(的)?焦点|主要(矛盾|分歧|争议)|事情(的)?经过")
 RESPONSIBILITY_CUE = re.compile(r"责任")
 FILLER = re.compile(r"^(嗯|啊|对|是|好|是的|对的|没错)[，,。]?")
@@ -35,11 +36,15 @@ class FactStatement:
     utterances: tuple[Utterance, ...]
 
 
-def fact_statements(dialogue: Dialogue, casefile: CaseFile, per_party_chars: int = 110) -> list[FactStatement]:
+def fact_statements(dialogue: Dialogue, casefile: CaseFile, per_party_chars: int = 160) -> list[FactStatement]:
     out: list[FactStatement] = []
     summary = [u for u in dialogue.by_roles(StaffRole.MEDIATOR) if SUMMARY_CUE.search(u.text)]
+    if not summary:
+        # the mediator naming the matter at the start ("今天是甲申请的，跟乙…的事情")
+        summary = [u for u in dialogue.by_roles(StaffRole.MEDIATOR)[:6] if MATTER_CUE.search(u.text)][:1]
     if summary:
-        chosen = [s for s in sentences(summary[0].text) if SUMMARY_CUE.search(s) or FACT_HINT.search(s)]
+        chosen = [s for s in sentences(summary[0].text) if SUMMARY_CUE.search(s) or FACT_HINT.search(s)
+                  or MATTER_CUE.search(s)]
         if chosen:
             out.append(FactStatement("调解员", _join(chosen, per_party_chars), (summary[0],)))
     speakers_for: list[tuple[str, str]] = []  # (label printed, person id) in the order typed

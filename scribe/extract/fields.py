@@ -82,6 +82,9 @@ class FieldValue(BaseModel):
             return [p for i, c in enumerate(self.items) for p in c.missing_paths(f"{path}.{i}")]
         if self.parts:
             return [p for k, c in self.parts.items() for p in c.missing_paths(f"{path}.{k}")]
+        # a session-sourced None means "does not apply" (no reason for an agreed hearing), not a gap
+        if self.source is Source.SESSION and self.value is None:
+            return []
         return [path] if self.is_missing else []
 
 

@@ -88,3 +88,34 @@ def find_legal_bases(text: str) -> list[LegalBasis]:
             )
     found.sort(key=lambda b: b.start)
     return found
+
+
+_BARE_ARTICLE_RE = re.compile(rf"(?:这部法|这个法|该法|本法|这部条例|这个条例|该条例)?\s*{_ARTICLE}")
+
+
+def cited_in_order(texts: list[str]) -> list[tuple[int, LegalBasis]]:
+    """Citations across several turns: an article said without its statute ("抚养费是第一千零八十五条",
+    "这部法第十七条") belongs to the statute named last before it."""
+    out: list[tuple[int, LegalBasis]] = []
+    last: str | None = None
+    for i, text in enumerate(texts):
+        named = find_legal_bases(text)
+        spans = [(b.start, b.end) for b in named]
+        bare = []
+        for m in _BARE_ARTICLE_RE.finditer(text):
+            if any(a <= m.start() < b or a < m.end() <= b for a, b in spans):
+                continue
+            bare.append(m)
+        events = sorted([(b.start, "named", b) for b in named] + [(m.start(), "bare", m) for m in bare],
+                        key=lambda e: e[0])
+        for _, kind, x in events:
+            if kind == "named":
+                last = x.statute
+                out.append((i, x))
+            elif last is not None:
+                article = parse_numeral(x.group(1))
+                paragraph = parse_numeral(x.group(2)) if x.group(2) else None
+                if article:
+                    out.append((i, LegalBasis(last, int(article), int(paragraph) if paragraph else None,
+                                              x.start(), x.end(), x.group(0))))
+    return out

@@ -14,7 +14,8 @@ DETAIL_ZH = {
     "name": "姓名", "gender": "性别", "ethnicity": "民族", "age": "年龄", "occupation": "职业",
     "phone": "联系电话", "address": "住址", "id_number": "身份证号码", "workplace": "工作单位",
 }
-DEADLINE_KIND_ZH = {"relative": "相对", "month_end": "月底", "year_end": "年底", "absolute": "具体日期"}
+DEADLINE_KIND_ZH = {"relative": "相对", "month_end": "月底", "year_end": "年底", "absolute": "具体日期",
+                    "day_of_month": "某月某日", "spring_festival": "春节前（除夕）", "today": "当天"}
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ NO_PARTIES_IN_FILE = Note("会话文件中没有申请人/被申请人", "no 申
 PARTIES_OWN_WORDS = Note("摘录：当事人原话", "extractive: the parties' own sentences")
 NO_FACTS = Note("录音中没有当事人陈述纠纷事实", "no party described the dispute in the recording")
 NO_RESPONSIBILITY = Note("调解员未说明责任认定", "the mediator did not state responsibilities")
-NO_TERMS = Note("调解员未在“经调解双方自愿达成如下协议”等提示语后口述协议条款",
-                "the mediator did not dictate terms after a cue like 经调解双方自愿达成如下协议")
+NO_TERMS = Note("录音中没有找到双方同意的义务（谁、做什么、多少、何时）；候选项见旁边的列表",
+                "no obligation both sides agreed to was found (who, what, how much, by when); see the candidates beside the draft")
 NO_MANNER = Note("协议条款未说明履行方式（转账/现金/分期）", "the terms do not say how they are performed (转账/现金/分期)")
 NO_PLACE = Note("协议条款未说明履行地点", "the terms do not say where they are performed")
 NO_DEADLINE = Note("协议条款中未提及履行期限", "no deadline was said in the terms")
@@ -63,6 +64,22 @@ SPEAKER_UNMAPPED = Note("会话文件中未将该说话人对应到具体人员"
 NO_SPEECH = Note("转写中没有讲话内容", "the transcript has no speech")
 UNRECOGNISED = Note("此处有讲话未能识别，请回放录音核对并补录",
                     "speech here was not recognised: play the recording back and fill it in")
+
+
+NO_OUTCOME_HEARD = Note("录音中没有听出调解结果（达成协议/调解不成/调解终止），请填写",
+                        "no outcome (agreed / not agreed / ended) was heard in the recording; fill it in")
+NO_REASON = Note("未说明调解不成的原因", "the reason was not said")
+NO_REMEDIES = Note("录音中未告知当事人诉讼/仲裁途径", "the parties were not told of court/arbitration in the recording")
+
+
+def outcome_from(outcome: str) -> Note:
+    return Note(f"调解结果“{outcome}”，依据引文中的原话", f"outcome {outcome}, from the words quoted")
+
+
+def term_status(reason: str) -> Note:
+    en = {"对方同意": "the other side assented", "调解员口述，无人反对": "dictated by the mediator, nobody objected",
+          "当事人自己承诺，无人反对": "a party's own promise, nobody objected"}.get(reason, reason)
+    return Note(f"义务条款：{reason}", f"obligation: {en}")
 
 
 def keywords(hits: list[str]) -> Note:

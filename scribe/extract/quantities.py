@@ -86,6 +86,26 @@ def find_amounts(text: str) -> list[Amount]:
     return out
 
 
+_BARE_RE = re.compile(r"(?<![\d一二两三四五六七八九十百千万第每])([\d一二两三四五六七八九十]+[百千万][\d一二两三四五六七八九十百千万]*|\d{3,6})(?![\d一二两三四五六七八九十百千万])")
+_COUNTER_AFTER = re.compile(r"^\s*(个|人|天|日|号|月|年|期|次|米|亩|平|斤|公斤|岁|点|分|%|栋|单元|室|楼|多|来|户|家|间|台|辆|公里|块地|份)")
+
+
+def find_bare_amounts(text: str) -> list[Amount]:
+    """Money said without 元/块, as people haggle: "两千三", "给八百", "3000" — only for a clause
+    already known to be about paying; a number followed by a counter word (三天, 五个人) is not money."""
+    out = []
+    for m in _BARE_RE.finditer(text):
+        if _COUNTER_AFTER.match(text[m.end():m.end() + 3]):
+            continue
+        if re.search(r"(年|月|号|日|第)$", text[max(0, m.start() - 1):m.start()]):
+            continue
+        number = parse_numeral(m.group(1))
+        if number is None or number < 50:
+            continue
+        out.append(Amount(yuan=number, phrase=m.group(0), start=m.start(), end=m.end()))
+    return out
+
+
 def to_rmb_capitals(yuan: Decimal) -> str:
     try:
         return str(cn2an.an2cn(str(yuan.normalize() if yuan % 1 else int(yuan)), "rmb"))
@@ -107,9 +127,33 @@ _DURATION_RE = re.compile(
 )
 _MONTH_END_RE = re.compile(r"(本月|这个月|当月|下个月|下月)(底|末|月底)|(?<![\d一二三四五六七八九十])月底")
 _YEAR_END_RE = re.compile(r"(今年|本年|年)(底|末)")
+_DATE_NUM = r"[\d〇零一二两三四五六七八九十]{1,4}"  # no separators: "三万，12月31号" is two things
 _ABS_DATE_RE = re.compile(
-    rf"(?:({NUMERAL})\s*年)?\s*({NUMERAL})\s*月\s*({NUMERAL})\s*(?:日|号)(前|之前|以前|当天|内)?"
+    rf"(?:({_DATE_NUM})\s*年)?\s*({_DATE_NUM})\s*月\s*({_DATE_NUM})\s*(?:日|号)(前|之前|以前|当天|内)?"
 )
+
+
+# 春节 (first day of the lunar year): "年前" / "春节前" means by its eve. A fact table, not a rule.
+SPRING_FESTIVAL = {
+    2025: dt.date(2025, 1, 29), 2026: dt.date(2026, 2, 17), 2027: dt.date(2027, 2, 6),
+    2028: dt.date(2028, 1, 26), 2029: dt.date(2029, 2, 13), 2030: dt.date(2030, 2, 3),
+    2031: dt.date(2031, 1, 23), 2032: dt.date(2032, 2, 11), 2033: dt.date(2033, 1, 31),
+    2034: dt.date(2034, 2, 19), 2035: dt.date(2035, 2, 8),
+}
+_NAMED_MONTH_END_RE = re.compile(r"(?<![\d一二三四五六七八九十])([\d一二三四五六七八九十]{1,3})\s*月\s*(?:底|末|份底)")
+_TODAY_RE = re.compile(r"今天(?=就|之内|内|当场|下班前|中午|下午|晚上)|当天|当场|今日内|现在就|马上就")
+_NEW_YEAR_RE = re.compile(r"(?<![今明去])(年前|春节前|过年前|春节之前|过年之前)")
+_DAY_OF_MONTH_RE = re.compile(
+    rf"(下个月|下月|这个月|本月|当月)\s*({NUMERAL})\s*(?:日|号)|(?<![月\d一二三四五六七八九十])({NUMERAL})\s*(?:日|号)(?=\s*(?:前|之前|以前))"
+)
+
+
+def spring_festival_eve(after: dt.date) -> dt.date | None:
+    for year in (after.year, after.year + 1):
+        day = SPRING_FESTIVAL.get(year)
+        if day and day > after:
+            return day - dt.timedelta(days=1)
+    return None
 
 
 def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
@@ -164,6 +208,32 @@ def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
         add(base.replace(day=last), m, "month_end")
     for m in _YEAR_END_RE.finditer(text):
         add(dt.date(session_date.year, 12, 31), m, "year_end")
+    for m in _DAY_OF_MONTH_RE.finditer(text):
+        day = parse_numeral(m.group(2) or m.group(3))
+        if day is None or not 1 <= int(day) <= 31:
+            continue
+        base = session_date
+        if m.group(1) in ("下个月", "下月"):
+            base = session_date + relativedelta(months=1)
+        try:
+            d = base.replace(day=int(day))
+        except ValueError:
+            continue
+        if m.group(1) is None and d < session_date:  # "十号前" said on the 20th: next month's tenth
+            d = d + relativedelta(months=1)
+        add(d, m, "day_of_month")
+    for m in _NAMED_MONTH_END_RE.finditer(text):
+        month = parse_numeral(m.group(1))
+        if month is None or not 1 <= int(month) <= 12:
+            continue
+        year = session_date.year if int(month) >= session_date.month else session_date.year + 1
+        add(dt.date(year, int(month), calendar.monthrange(year, int(month))[1]), m, "month_end")
+    for m in _TODAY_RE.finditer(text):
+        add(session_date, m, "today")
+    for m in _NEW_YEAR_RE.finditer(text):
+        eve = spring_festival_eve(session_date)
+        if eve:
+            add(eve, m, "spring_festival")
     found.sort(key=lambda d: d.start)
     return found
 

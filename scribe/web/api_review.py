@@ -73,6 +73,7 @@ class DocumentOut(BaseModel):
     approved_by: str | None
     return_note: str | None
     deliveries: list[dict[str, Any]]
+    candidates: list[dict[str, Any]] = []  # values found in the transcript, used or not (draft.json)
 
 
 def _registry(request: Request) -> Any:
@@ -140,6 +141,7 @@ def _out(request: Request, tx: Tx, doc: Document) -> DocumentOut:
         choices={k: v for k, v in documents.list_choices(draft.document).items() if k in draft.fields},
         missing=draft.missing, problems=draft.problems, warnings=draft.warnings, files=sorted(doc.files),
         approved_by=doc.approved_by, return_note=doc.return_note, deliveries=_deliveries(tx, doc),
+        candidates=[c.model_dump(mode="json", exclude_none=True) for c in draft.candidates],
     )  # fmt: skip
 
 

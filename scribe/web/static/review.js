@@ -17,6 +17,7 @@ const LABELS_ZH = {
   outcome: "处理结果", staff: "接待人", satisfaction: "满意度", follow_up: "回访", place: "地点", matter: "事由",
   others: "其他参加人", turns: "记录正文", name: "姓名", gender: "性别", ethnicity: "民族", age: "年龄",
   occupation: "职业", phone: "联系方式", address: "住址", role: "身份", side: "方",
+  result: "调解结果", reason: "原因", remedies: "告知诉讼、仲裁途径",
 };
 const label = (k) => (PAGE.lang === "en" ? k.replace(/_/g, " ") : LABELS_ZH[k] || k);
 
@@ -169,6 +170,7 @@ function render() {
   probs.hidden = !(doc.problems || []).length && !(doc.warnings || []).length;
   probs.replaceChildren(...[...(doc.problems || []), ...(doc.warnings || [])].map((p) => el("div", { class: "error" }, "⚠ " + p)));
   $("term-add").hidden = !("terms" in doc.fields) || !editable();
+  renderCandidates();
   const dl = (kind) => `${base}/documents/${doc.id}/file/${kind}`;
   $("dl-docx").href = dl("docx"); $("dl-docx").hidden = false;
   $("dl-pdf").href = dl("pdf"); $("dl-pdf").hidden = false;
@@ -208,6 +210,46 @@ function deliveryNode(m) {
       `${d.endpoint_name || d.endpoint}：${T["delivery_state_" + d.status] || d.status}（${T.delivery_attempts.replace("{n}", d.attempts)}）— ${deliveryReason(d)}`));
   }
   return li;
+}
+
+// Candidates: every amount, date, person and obligation the rules found, with what became of
+// it; an obligation the rules left out is taken into the terms in one click, a date into the
+// performance deadline, anything else into the new-term box to be worded.
+function renderCandidates() {
+  const box = $("candidates");
+  const list = (doc.candidates || []).filter((c) => c.kind === "obligation" || c.status !== "used");
+  box.hidden = !list.length;
+  $("candidate-list").replaceChildren(...list.map((c) => {
+    const li = el("li", { class: "candidate candidate-" + c.status, "data-kind": c.kind, "data-status": c.status },
+      `[${T["cand_" + c.status] || c.status}] ${c.value}` + (c.reason ? ` (${c.reason})` : "") + " ");
+    const ev = c.evidence || {};
+    const at = el("a", { href: "#", class: "evidence" }, `${fmtClock(ev.start)} ${ev.role || ""}${ev.name || ""}：${ev.quote || ""}`);
+    at.addEventListener("click", (e) => { e.preventDefault(); play({ start: ev.start, end: ev.end }); });
+    li.append(at);
+    if (editable() && c.status !== "used") {
+      const b = el("button", { type: "button", class: "take" }, T.take);
+      b.addEventListener("click", () => takeCandidate(c));
+      li.append(b);
+    }
+    return li;
+  }));
+}
+
+async function takeCandidate(c) {
+  try {
+    if (c.kind === "obligation" && "terms" in doc.fields) {
+      doc = await api("POST", `${base}/documents/${doc.id}/terms`, { text: c.value });
+    } else if (c.kind === "date" && "performance_deadline" in doc.fields) {
+      const m = /(\d{4})年(\d{2})月(\d{2})日/.exec(c.value);
+      doc = await api("PATCH", `${base}/documents/${doc.id}/fields`, { path: "performance_deadline", value: m ? `${m[1]}-${m[2]}-${m[3]}` : c.value });
+    } else {
+      $("new-term").value = ($("new-term").value + " " + c.value).trim();
+      $("new-term").focus();
+      return;
+    }
+    render();
+    msg(T.saved);
+  } catch (e) { msg(e.message, true); }
 }
 
 async function saveField(path, value) {

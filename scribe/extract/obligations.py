@@ -1,0 +1,676 @@
+"""Agreed terms as obligations: who owes what to whom, how much, by when, how and where, found
+wherever they are said and kept only when they were agreed.
+
+An *obligation frame* is a clause with an action verb of one of a few classes (pay, repair,
+return, move out, apologise, stop doing, care for, do a formality, guarantee), its obligor (a
+party named before the verb, or 我 / 你 resolved by who speaks and to whom), its amount,
+deadline or schedule, and the clauses after it in the same sentence that only add manner or
+place. A frame is *proposed* by its speaker; what the other side replies decides it:
+
+- an assent (行 / 同意 / X就X) accepts it; a rejection, a correction or a counter-offer for the
+  same obligation rejects it; a question, a conditional (如果…的话) or a negated verb is no
+  commitment at all;
+- the mediator's plain statement (not a suggestion, not a question) that nobody objects to is
+  accepted ("dictated and not objected to"); a party's promise about their own conduct likewise;
+  a party's demand on the other side needs the other side's assent;
+- a later accepted frame for the same obligation (same obligor, same kind of act, same object)
+  supersedes an earlier one: the correction replaces what it corrects instead of being added.
+
+Every frame, with its status, is kept as a candidate for the reviewer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from functools import lru_cache
+
+from scribe.casefile import CaseFile
+from scribe.extract import acts
+from scribe.extract.clauses import Clause, clauses_of, sentences_of
+from scribe.extract.dialogue import Dialogue, Utterance
+from scribe.extract.mentions import ADDRESSEE, SELF, Mention, Names, principal
+from scribe.extract.quantities import Amount, Deadline, find_amounts, find_bare_amounts, find_deadlines, format_date
+
+VERB_CLASSES: tuple[tuple[str, str], ...] = (
+    ("停止", r"不再|不得|停止|不准|不许|不要再|禁止|别再"),
+    ("道歉", r"赔礼道歉|道歉|赔不是"),
+    ("支付", r"赔偿|赔付|赔给|补偿|支付|付清|付给|付款|付|转给|转账|转帐|打给|打到|给付|结清|退还|退给|退|返还|"
+             r"还清|还给|还钱|缴纳|交纳|交(?=\s*[\d一二两三四五六七八九十])|补给|补|赔|转到|确认欠|确认拖欠|出(?=[\d一二两三四五六七八九十百千万半])|"
+             r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|[\d一二两三四五六七八九十][百千万]|钱|费))"),
+    ("归还", r"归还|交还|退回|交付|交给|移交"),
+    ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
+    ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|恢复原状|砌好|重砌|砌|重建|修建"),
+    ("归属", r"归[^，。；\s]{1,8}所有|由[^，。；\s]{1,6}(?:继续)?(?:居住|使用|所有)"),
+    ("照料", r"赡养|照顾|照料|陪护|护理|抚养|看护"),
+    ("办理", r"办理|开具|出具|配合|注销|过户|喷涂|喷上|刷上|安装|装上|解除"),
+    ("担保", r"担保|代付|代为支付|代为偿还|先行清偿|直接扣"),
+)
+_VERB_RE = [(name, re.compile(p)) for name, p in VERB_CLASSES]
+# Clauses about remedies and paperwork are not terms: the 30-day 司法确认 window, suing, the
+# closing logistics (printing, signing, photographs).
+NOT_A_TERM = re.compile(r"焦点|争议的|分歧|差距|相差|司法确认|强制执行|起诉|法院|仲裁|诉讼|打印|签字|签名|按手印|按指印|盖章|拍照|复印|录音|录像|笔录")
+PROMISE = re.compile(r"同意|可以|愿意|保证|答应|会|能|负责|一定|马上|现在就|今天就|先")
+MANNER_RE = re.compile(r"微信转账|微信转帐|微信|支付宝|银行转账|打到[^，。]{0,8}卡|转到[^，。]{0,8}卡|银行卡|现金|当面|一次性|分[\d一二两三四五六七八九十]+(?:期|次)")
+PLACE_RE = re.compile(r"(?:在|到)([\u4e00-\u9fff]{2,14}?(?:司法所|调解室|调解委员会|村委会|居委会|营业厅|服务中心|现场))")
+ACCELERATION_RE = re.compile(r"(任何一期|任一期|有一期|哪一期|逾期|没有按时|没按时|未按时|未按期).{0,20}(全部|一次|剩下|剩余|到期)")
+ENUM_RE = re.compile(r"^(?:第[一二三四五六七八九十\d]+(?:条|项|点)?[、，,.．：:\s]*|[一二三四五六七八九十]+[、.．：:\s]+(?![月号日])|\d+[、.．](?!\d)|首先|其次|最后|另外)")
+# "逾期…五个工作日内": a duration counted from an event, not from the session date
+EVENT_ANCHOR = re.compile(r"逾期|没有?(?:按时)?(?:付|给|还)|未(?:按时|按期)?(?:付|支付|履行)|一旦|收到|之后|以后|后(?=[^，。]{0,4}(?:日|天))")
+GENERIC_NOUNS = frozenset(("东西", "事情", "事", "问题", "时候", "意思", "情况", "这边", "那边", "人家", "钱"))
+TOTAL_RE = re.compile(r"一共|共计|总共|合计|总计|总额|共")
+DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出")
+ASKING_RE = re.compile(r"什么时候|多少钱|几号|哪天|怎么|能不能|行不行|可不可以")
+BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
+PERIODIC_RE = re.compile(r"每(个)?(月|年|季度|周|星期)")
+
+
+@lru_cache(maxsize=1)
+def _posseg():  # type: ignore[no-untyped-def]
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg
+
+
+@dataclass(frozen=True)
+class Frame:
+    kind: str  # verb class
+    verb: str
+    obligors: tuple[str, ...]  # party ids
+    obligees: tuple[str, ...]
+    clauses: tuple[Clause, ...]
+    amounts: tuple[Amount, ...]
+    deadlines: tuple[Deadline, ...]
+    schedule: tuple[tuple[dt.date, Decimal], ...]
+    object_head: str | None
+    speaker_party: str | None
+    staff: bool
+    question: bool
+    conditional: bool
+    negated: bool
+    suggestion: bool
+    periodic: bool
+    acceleration: bool = False
+    extra: tuple[Clause, ...] = ()  # clauses borrowed from before (the amount "剩下10360")
+    status: str = "proposed"  # used | accepted | rejected | superseded | proposed | question | conditional
+    reason: str = ""
+    by: tuple[Clause, ...] = field(default=())  # the reply that decided it
+
+    @property
+    def utt(self) -> Utterance:
+        return self.clauses[0].utt
+
+    @property
+    def text(self) -> str:
+        return _joined(self.utt, list(self.clauses))
+
+    @property
+    def written(self) -> str:
+        """The frame's words with a comma where only a pause separated two clauses."""
+        u = self.utt
+        out = ""
+        for k, c in enumerate(self.clauses):
+            if k:
+                gap = u.text[self.clauses[k - 1].b:c.a]
+                out += gap if gap.strip() else "，"
+            out += c.text
+        return out
+
+    @property
+    def amount(self) -> Amount | None:
+        return self.amounts[-1] if self.amounts else None
+
+    @property
+    def deadline(self) -> Deadline | None:
+        future = [d for d in self.deadlines]
+        return max(future, key=lambda d: d.date) if future else None
+
+    def key(self) -> tuple:
+        return (frozenset(self.obligors), self.kind)
+
+
+def frames_of(dialogue: Dialogue, casefile: CaseFile, names: Names) -> list[Frame]:
+    utts = list(dialogue)
+    out: list[Frame] = []
+    addressee: str | None = None
+    last_party: str | None = None
+    carried: list[str] = []  # obligor named earlier in the same turn (ellipsis in a summary)
+    carried_deadline: list[Deadline] = []
+    for idx, u in enumerate(utts):
+        if idx and utts[idx - 1].speaker != u.speaker:
+            carried, carried_deadline = [], []
+        speaker_party = principal(casefile, _person_id(casefile, u))
+        # the person addressed: named at the start of the turn ("郑先生，…"), else the last other party who spoke
+        vocative = [m for m in names.find(u.text[:8]) if m.party != speaker_party]
+        addressee = vocative[0].party if vocative else (last_party if last_party != speaker_party else addressee)
+        clauses = clauses_of(u)
+        carried_deadline = []  # a deadline carries within one utterance only
+        prev_clauses = _turn_before(utts, idx)
+        for sentence in sentences_of(clauses):
+            frames = _frames_in_sentence(sentence, u, casefile, names, speaker_party, addressee, carried,
+                                         carried_deadline, prev_clauses)
+            out.extend(frames)
+            if frames:
+                carried = list(frames[-1].obligors)
+                if frames[-1].deadlines:
+                    carried_deadline = list(frames[-1].deadlines)
+            elif u.is_staff:
+                # "白振宇欠的物业费…一共5040元。分两次交…": the party a sentence is about stays the
+                # topic of the next one in the same turn
+                topic = [m for m in names.find(u.text[sentence[0].a:sentence[-1].b])
+                         if not _marked_obligee(u.text[sentence[0].a:sentence[-1].b], m)]
+                if topic:
+                    carried = [topic[0].party]
+            prev_clauses = prev_clauses + sentence
+        if speaker_party is not None:
+            last_party = speaker_party
+    return out
+
+
+def _person_id(casefile: CaseFile, u: Utterance) -> str | None:
+    return casefile.speakers.get(u.speaker) if u.speaker else None
+
+
+def _turn_before(utts: list[Utterance], idx: int) -> list[Clause]:
+    """Clauses the same speaker said just before (a long turn cut into segments)."""
+    out: list[Clause] = []
+    j = idx - 1
+    while j >= 0 and utts[j].speaker == utts[idx].speaker and idx - j <= 2:
+        out = clauses_of(utts[j]) + out
+        j -= 1
+    return out
+
+
+def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
+    best = None
+    for name, rx in _VERB_RE:
+        for m in rx.finditer(text):
+            if name != "停止" and acts.negated_before(text, m.start()):
+                continue
+            # attributive or passive use (被拆除的院墙, 修好的墙) names a thing, not an act owed
+            if text[m.end():].lstrip()[:1] in ("的", "和") or text[max(0, m.start() - 1):m.start()] in ("被", "的"):
+                continue
+            if best is None or m.start() < best[1].start():
+                best = (name, m)
+            break
+    if best and best[0] == "归还" and find_amounts(text):
+        best = ("支付", best[1])  # returning money (归还借款) is paying it
+    return best
+
+
+def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile, names: Names,
+                        speaker_party: str | None, addressee: str | None, carried: list[str],
+                        carried_deadline: list[Deadline], prev_clauses: list[Clause]) -> list[Frame]:
+    session = casefile.date
+    staff = u.is_staff
+    sentence_text = u.text[sentence[0].a:sentence[-1].b]
+    # verb-bearing clauses open frames; others attach to the frame before (manner, place, time)
+    groups: list[list[Clause]] = []
+    lead: list[Clause] = []
+    for k, c in enumerate(sentence):
+        if NOT_A_TERM.search(c.text):
+            if groups:
+                groups.append([])  # a remedy/logistics clause ends the frame before it
+            lead = []
+            continue
+        v = _verb_in(c.text)
+        if v is not None and k + 1 < len(sentence) and sentence[k + 1].text.startswith("的"):
+            v = None  # "禁止占用 的字": the verb is inside a name for a thing
+        mentions_before = [m for m in _mentions(c.text, names, speaker_party, addressee, u)
+                           if v and m.end <= v[1].start()]
+        open_group = groups[-1] if groups and groups[-1] else None
+        guarantee = open_group is not None and (_verb_in(_joined(u, open_group)) or ("",))[0] == "担保"
+        if v is not None and not guarantee and (open_group is None or mentions_before or not (
+                _continues(c.text, v) or _instalment(c.text, v, open_group, session)
+                or _same_act(c.text, v, open_group, kind_of=_verb_in))):
+            # "郑浩在本月底之前，…把防水做好": who and by when, said before the verb
+            keep = [i for i, x in enumerate(lead) if find_deadlines(x.text, session) or names.find(x.text)
+                    or BOTH_RE.search(x.text)]
+            groups.append((lead[keep[0]:] if keep else []) + [c])
+            lead = []
+        elif open_group is not None:
+            open_group.append(c)
+        elif re.search(r"协议|如下|以下", c.text):
+            lead = []  # "双方自愿达成如下协议：" announces the terms; it is none of them
+        elif len(c.text) <= 16 or find_deadlines(c.text, session) or names.find(c.text):
+            lead.append(c)
+        else:
+            lead = []
+    frames: list[Frame] = []
+    for g in groups:
+        if not g:
+            continue
+        text = _joined(u, g)
+        v = _verb_in(text)
+        if v is None:
+            continue
+        kind, m = v
+        if acts.is_past(text, m.start()):
+            continue
+        mentions = _mentions(text, names, speaker_party, addressee, u)
+        before = [x for x in mentions if x.end <= m.start() and not _marked_obligee(text, x)]
+        after = [x for x in mentions if x.at >= m.end() or _marked_obligee(text, x)]
+        obligors = _run_of_names(before, text)
+        if kind == "归属" and not obligors:
+            # "房屋归陈丽所有": the one it goes to is named inside the verb
+            obligors = [x.party for x in mentions if m.start() <= x.at < m.end()]
+        if not obligors and frames:
+            obligors = list(frames[-1].obligors)  # the same subject goes on within a sentence
+        if not obligors and carried and staff:
+            obligors = list(carried)
+        if not obligors and kind == "支付" and text[max(0, m.start() - 2):m.start()].endswith("我") and speaker_party:
+            obligors = [speaker_party]
+        amounts = _amounts(text, kind)
+        extra: list[Clause] = []
+        if kind == "支付" and not amounts and re.fullmatch(r"还给|退还|返还|退回|退给|还", m.group(0)):
+            kind = "归还"  # "把那个地锁还给他": a thing returned, not money
+        if kind == "支付" and not amounts and re.fullmatch(r"付|支付|付清|付给|付款|转给|转账|转帐|打给|打到|给付|结清", m.group(0)):
+            # "剩下10360 … 付给黄秀英": the amount said in the clause just before, with no verb of its own
+            for c in reversed(prev_clauses[-3:] + [x for x in sentence if x.b <= g[0].a]):
+                got = _amounts(c.text, kind)
+                if got and _verb_in(c.text) is None and not find_deadlines(c.text, session):
+                    amounts = [got[-1]]
+                    extra = [c]
+                    break
+        deadlines = [d for d in find_deadlines(text, session) if d.date >= session
+                     and not (d.kind == "relative" and EVENT_ANCHOR.search(sentence_text[:max(0, sentence_text.find(d.phrase))]))]
+        if not deadlines and staff and kind == "支付" and frames and frames[-1].deadlines and not frames[-1].schedule:
+            deadlines = list(frames[-1].deadlines)  # "甲这个月底前给…，乙给…": one deadline for both
+        if not deadlines and carried_deadline and staff and kind == "支付" and not carried and not frames:
+            deadlines = list(carried_deadline)
+        schedule = _schedule(text, session)
+        if schedule and not extra:
+            # the total said just before its instalments ("一共是5040元。分两次交…")
+            for c in reversed(prev_clauses[-4:]):
+                if TOTAL_RE.search(c.text) and find_amounts(c.text) and _verb_in(c.text) is None:
+                    extra = [c]
+                    break
+        if kind == "支付" and not amounts and not schedule:
+            continue
+        head = _object_head(text[m.end():m.end() + 12], names) or _object_head(text[max(0, m.start() - 12):m.start()], names)
+        if kind not in ("支付", "停止", "道歉", "归属") and head is None and not deadlines:
+            continue
+        frames.append(Frame(
+            kind=kind, verb=m.group(0), obligors=tuple(dict.fromkeys(obligors)),
+            obligees=tuple(dict.fromkeys(x.party for x in after if x.party not in obligors)),
+            clauses=tuple(g), amounts=tuple(amounts), deadlines=tuple(deadlines), schedule=tuple(schedule),
+            object_head=head, speaker_party=speaker_party, staff=staff,
+            question=acts.is_question(text) or (acts.is_question(sentence_text) and g[-1] is sentence[-1])
+            or bool(ASKING_RE.search(text)),
+            conditional=acts.is_conditional(sentence_text[: sentence_text.find(text) + len(text)]),
+            negated=False, suggestion=acts.is_suggestion(sentence_text) or bool(DEMAND_RE.search(text[:m.start()])),
+            periodic=bool(PERIODIC_RE.search(text)),
+            acceleration=bool(ACCELERATION_RE.search(sentence_text)),
+            extra=tuple(extra),
+        ))
+    return frames
+
+
+def _joined(u: Utterance, clauses: list[Clause]) -> str:
+    """The clauses' words with a comma where only a pause separated them ("…交2520‖12月31号…"
+    must not read as one number)."""
+    out = ""
+    for k, c in enumerate(clauses):
+        if k:
+            gap = u.text[clauses[k - 1].b:c.a]
+            out += gap if gap.strip() else "，"
+        out += c.text
+    return out
+
+
+def _instalment(text: str, v: tuple[str, re.Match[str]], group: list[Clause], session: dt.date) -> bool:
+    """"…分三期归还，12月31日前支付八千元，1月31日前支付六千元": each instalment continues the term."""
+    head = _verb_in(_joined(group[0].utt, group))
+    return v[0] == "支付" and head is not None and head[0] == "支付" and bool(find_amounts(text)) \
+        and bool(find_deadlines(text, session))
+
+
+def _amounts(text: str, kind: str) -> list[Amount]:
+    found = find_amounts(text)
+    if not found and kind == "支付":
+        # dates are not money: mask them before reading bare numbers
+        masked = text
+        for d in find_deadlines(text, dt.date(2000, 1, 1)):
+            masked = masked[:d.start] + "　" * (d.end - d.start) + masked[d.end:]
+        found = find_bare_amounts(masked)
+    return found
+
+
+def _same_act(text: str, v: tuple[str, re.Match[str]], group: list[Clause], kind_of) -> bool:  # type: ignore[no-untyped-def]
+    """"…赔偿两千八百元，于12月10日前通过微信转账一次性付清": a second verb of the same kind with no
+    subject and no amount of its own says when and how the same act is done."""
+    head = kind_of(_joined(group[0].utt, group))
+    return head is not None and head[0] == v[0] and not find_amounts(text)
+
+
+def _continues(text: str, v: tuple[str, re.Match[str]]) -> bool:
+    """A clause that only adds the manner of the frame before it ("微信转账", "并做闭水试验")."""
+    kind, m = v
+    return bool(re.match(r"^(并|并且|再|同时|然后|通过|用|以)", text)) or (
+        kind == "支付" and not find_amounts(text) and bool(MANNER_RE.search(text)) and len(text) <= 12)
+
+
+def _marked_obligee(text: str, x: Mention) -> bool:
+    # "每期韦春生三千，蒙志强两千": a name with an amount right after it is who receives it
+    if re.match(r"\s*(?:每人|每个人|每月)?[\d一二两三四五六七八九十百千万]+\s*(?:元|块|千|万|百)?", text[x.end:x.end + 6]) \
+            and re.match(r"\s*[\d一二两三四五六七八九十]", text[x.end:x.end + 3]):
+        return True
+    return bool(re.search(r"(给|向|跟|和|对|替|帮|让|叫|要|欠|找)$", text[max(0, x.at - 1):x.at]))
+
+
+def _run_of_names(before: list[Mention], text: str) -> list[str]:
+    """The obligor(s): the subject, i.e. the first names before the verb, with 和 / 、 / spaces
+    between several ("冯国庆 冯国强 每人每月…给")."""
+    if not before:
+        return []
+    run = [before[0]]
+    for x in before[1:]:
+        gap = text[run[-1].end:x.at]
+        if re.fullmatch(r"[\s、，,和跟与及]*", gap):
+            run.append(x)
+        else:
+            break
+    return [x.party for x in run]
+
+
+def _mentions(text: str, names: Names, speaker_party: str | None, addressee: str | None,
+              u: Utterance) -> list[Mention]:
+    found = names.find(text)
+    taken = [(m.at, m.end) for m in found]
+    for m in BOTH_RE.finditer(text):
+        if not any(a < m.end() and m.start() < b for a, b in taken):
+            taken.append((m.start(), m.end()))
+            found.extend(Mention(p, m.start(), m.end(), "both") for p in names.bound)
+    for forms, who in ((SELF, speaker_party if not u.is_staff else None), (ADDRESSEE, addressee)):
+        if who is None:
+            continue
+        rx = re.compile("|".join(f + "(?!们)" if f in ("你", "您") else f for f in forms))
+        for m in rx.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            found.append(Mention(who, m.start(), m.end(), "pronoun"))
+    return sorted(found, key=lambda m: m.at)
+
+
+def _object_head(rest: str, names: Names) -> str | None:
+    nouns = [w for w, flag in _posseg().cut(rest[:20]) if flag.startswith("n") and flag != "nr"
+             and w not in GENERIC_NOUNS and not names.find(w) and (len(w) >= 2 or flag == "n")]
+    return nouns[-1] if nouns else None
+
+
+def _schedule(text: str, session: dt.date) -> list[tuple[dt.date, Decimal]]:
+    """Instalments: each deadline with its amount — the one said right after it ("月底前先给四千"),
+    else the one said right before it ("余款10600元于年底前"); a total (一共…) pays no instalment."""
+    deadlines = [d for d in find_deadlines(text, session) if d.date >= session]
+    amounts = find_amounts(text)
+    masked = text
+    for d in find_deadlines(text, session):
+        masked = masked[:d.start] + "　" * (d.end - d.start) + masked[d.end:]
+    bare = [b for b in find_bare_amounts(masked) if not any(a.start < b.end and b.start < a.end for a in amounts)]
+    amounts = [a for a in sorted(amounts + bare, key=lambda a: a.start)
+               if not TOTAL_RE.search(text[max(0, a.start - 4):a.start])]
+    if len(deadlines) < 2 or len(amounts) < 2:
+        return []
+    pairs: list[tuple[dt.date, Decimal]] = []
+    used: set[int] = set()
+    for i, d in enumerate(deadlines):
+        nxt = deadlines[i + 1].start if i + 1 < len(deadlines) else len(text)
+        prev = deadlines[i - 1].end if i else 0
+        after = [a for a in amounts if d.end <= a.start < nxt and a.start not in used
+                 and not re.search(r"剩下|剩余|余款|其余", text[max(0, a.start - 4):a.start])]
+        before = [a for a in amounts if prev <= a.start and a.end <= d.start and a.start not in used]
+        pick = after[0] if after else (before[-1] if before else None)
+        if pick is not None:
+            used.add(pick.start)
+            pairs.append((d.date, pick.yuan))
+    return pairs if len(pairs) >= 2 else []
+
+
+def _total(f: Frame) -> Decimal | None:
+    """The total a schedule pays, when it was said (一共…, 共计…)."""
+    for c in list(f.extra) + list(f.clauses):
+        for a in _amounts(c.text, "支付"):
+            if TOTAL_RE.search(c.text[max(0, a.start - 4):a.start]):
+                return a.yuan
+    return None
+
+
+# -- what the replies decide ---------------------------------------------------------------
+def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[Frame]:
+    utts = list(dialogue)
+    pos = {u.index: i for i, u in enumerate(utts)}
+    # Silence is assent only once the haggling is over: after the last time a party said no.
+    last_no = max((i for i, u in enumerate(utts) if not u.is_staff and acts.is_rejection(
+        "".join(c.text for c in clauses_of(u)[:2]))), default=-1)
+    decided: list[Frame] = []
+    for f in frames:
+        if f.question and not f.staff:
+            decided.append(replace(f, status="question", reason="问句"))
+            continue
+        if f.conditional:
+            decided.append(replace(f, status="conditional", reason="条件句（如果…的话）"))
+            continue
+        i = pos[f.utt.index]
+        verdict, by = _reply(f, utts, i, casefile, frames)
+        if verdict == "accepted":
+            g = replace(f, status="accepted", reason="对方同意", by=by)
+            reply = by[0].utt if by else None
+            who = principal(casefile, casefile.speakers.get(reply.speaker or "")) if reply else None
+            if reply is not None and who in f.obligors:
+                # the obligor's own "可以，我现在就用微信转" says when and how
+                said = find_deadlines(reply.text, casefile.date)
+                if not f.deadlines and said:
+                    g = replace(g, deadlines=tuple(d for d in said if d.date >= casefile.date))
+                if said or MANNER_RE.search(reply.text):
+                    g = replace(g, by=tuple(clauses_of(reply)))
+                else:
+                    g = replace(g, by=())
+            else:
+                g = replace(g, by=())
+            decided.append(g)
+        elif verdict in ("rejected", "corrected"):
+            decided.append(replace(f, status="rejected",
+                                   reason="被更正" if verdict == "corrected" else "被拒绝", by=by))
+        elif f.question:
+            decided.append(replace(f, status="question", reason="问句，未获明确答复"))
+        elif f.staff and not f.suggestion and i > last_no and not acts.is_rejection(f.text):
+            decided.append(replace(f, status="accepted", reason="调解员口述，无人反对"))
+        elif not f.staff and f.speaker_party in f.obligors and PROMISE.search(f.text) and i > last_no:
+            decided.append(replace(f, status="accepted", reason="当事人自己承诺，无人反对"))
+        else:
+            decided.append(replace(f, status="proposed", reason="未获对方同意"))
+    return _supersede(decided)
+
+
+def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
+           frames: list[Frame]) -> tuple[str, tuple[Clause, ...]]:
+    speaker = f.utt.speaker
+    for u in utts[i + 1:i + (12 if f.staff else 6)]:
+        if u.speaker == speaker:
+            if any(g.utt is u for g in frames) and not f.staff:
+                return "", ()  # the proposer goes on to another proposal: the first one is undecided
+            continue  # the mediator going through the terms one by one: the replies come at the end
+        who = principal(casefile, casefile.speakers.get(u.speaker or ""))
+        text = u.text
+        if who is None and not u.is_staff:
+            continue
+        first = clauses_of(u)[:2]
+        lead = "".join(c.text for c in first) if first else text
+        if acts.is_correction(lead) or acts.is_retraction(lead):
+            said = _amounts(text, "支付")
+            dates = find_deadlines(text, casefile.date)
+            # a correction of an amount (or a date) corrects the frames that carry a different one
+            if said and f.amount is None or dates and not said and f.deadline is None:
+                continue
+            if said and f.amount is not None and any(a.yuan == f.amount.yuan for a in said):
+                continue
+            return "corrected", tuple(first)
+        if acts.is_rejection(lead):
+            if u.is_staff:
+                continue
+            return "rejected", tuple(first)
+        counter = [g for g in frames if g.utt is u and g.kind == f.kind and set(g.obligors) == set(f.obligors)
+                   and g.amount and f.amount and g.amount.yuan != f.amount.yuan]
+        if counter and not u.is_staff:
+            return "rejected", counter[0].clauses
+        if acts.is_assent(lead) or acts.is_assent(text) or (first and acts.is_assent(first[0].text)):
+            if u.is_staff:
+                # the mediator's "好" acknowledges; it does not bind a party
+                continue
+            if who in f.obligors or f.staff or who not in (f.obligors or ()):
+                return "accepted", tuple(first)
+        if u.is_staff:
+            continue
+        return "", ()
+    return "", ()
+
+
+def _same(a: Frame, b: Frame) -> bool:
+    if a.kind != b.kind or set(a.obligors) != set(b.obligors):
+        return False
+    if a.periodic != b.periodic:
+        return False
+    if bool(a.schedule) != bool(b.schedule) and not (a.deadlines if not a.schedule else b.deadlines):
+        return False  # a total and the instalments that pay it complete each other
+    ha, hb = a.object_head, b.object_head
+    return ha is None or hb is None or ha in hb or hb in ha or (
+        a.amount is not None and b.amount is not None and a.kind == "支付" and a.amount.yuan == b.amount.yuan)
+
+
+def _supersede(frames: list[Frame]) -> list[Frame]:
+    out = list(frames)
+    for i, f in enumerate(out):
+        if f.status not in ("accepted", "rejected", "proposed"):
+            continue
+        for g in out[i + 1:]:
+            if g.status == "accepted" and _same(f, g):
+                out[i] = replace(f, status="superseded", reason="后面的说法取代了它")
+                break
+    return out
+
+
+# -- the terms ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Term:
+    text: str
+    frame: Frame
+    deadline: Deadline | None
+    utterances: tuple[Utterance, ...]
+
+
+def agreed_terms(frames: list[Frame], names: Names) -> list[Term]:
+    accepted = [f for f in frames if f.status == "accepted" and f.obligors]
+    merged = _merge_schedules(accepted)
+    return [render(f, names) for f in merged]
+
+
+def _merge_schedules(frames: list[Frame]) -> list[Frame]:
+    """A total and its instalments said apart ("共计八万…" then "分三期…") are one term."""
+    out: list[Frame] = []
+    for f in frames:
+        if f.schedule and out and out[-1].kind == f.kind and set(out[-1].obligors) == set(f.obligors) \
+                and not out[-1].schedule and not out[-1].deadlines:
+            prev = out.pop()
+            own = {(c.utt.index, c.a, c.b) for c in f.extra + f.clauses}
+            keep = tuple(c for c in prev.extra + prev.clauses if (c.utt.index, c.a, c.b) not in own)
+            f = replace(f, clauses=keep + f.clauses if prev.utt is f.utt and not f.extra else f.clauses,
+                        extra=(() if prev.utt is f.utt and not f.extra else keep) + f.extra,
+                        amounts=prev.amounts + f.amounts)
+        out.append(f)
+    return out
+
+
+def render(f: Frame, names: Names) -> Term:
+    body = ENUM_RE.sub("", f.written).strip()
+    obligors = [names.display(p) for p in f.obligors]
+    if f.extra:
+        body = "".join(ENUM_RE.sub("", c.text) + "，" for c in f.extra) + body
+    if not all(n in body for n in obligors):
+        body = f"{'、'.join(obligors)}：{body}"
+    if f.by:
+        reply = f.by[0].utt
+        body = body.rstrip("。，, ") + f"；{reply.name or reply.display}答复：{_joined(reply, list(f.by))}"
+    obligees = [names.display(p) for p in f.obligees]
+    if not obligees and f.staff and re.search(r"你们|给大家|各位", f.text):
+        # the mediator's "退给你们三位": the other side of the table
+        roles = {names.casefile.person(p).role for p in f.obligors if names.casefile.person(p)}
+        obligees = [names.display(p.id) for p in names.casefile.bound_parties if p.role not in roles]
+    notes = []
+    if f.schedule:
+        total = _total(f)
+        if total is not None:
+            notes.append(f"共计：{_yuan(total)}")
+        plan = "；".join(f"{format_date(d)}前{_yuan(y)}" for d, y in f.schedule)
+        notes.append(f"分期：{plan}")
+        if f.acceleration:
+            notes.append("任何一期逾期未付，剩余款项全部到期")
+    else:
+        if f.amount is not None:
+            notes.append(f"金额：{_yuan(f.amount.yuan)}")
+        if f.deadline is not None:
+            notes.append(f"期限：{format_date(f.deadline.date)}前")
+    if obligees and not all(n in body for n in obligees):
+        notes.append(f"权利人：{'、'.join(obligees)}")
+    text = body.rstrip("。，, ") + (f"（{'，'.join(notes)}）" if notes else "") + "。"
+    utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses] + [c.utt for c in f.by]))
+    return Term(text=text, frame=f, deadline=f.deadline, utterances=utts)
+
+
+def spoken_core(term: str) -> str:
+    """A term as it was said: without the obligor's name the drafter put first and the amounts,
+    dates and obligees it spelled out after it (for comparing with what was dictated)."""
+    term = re.sub(r"（(?:金额|期限|分期|共计|权利人)：[^）]*）。$", "。", term)
+    term = re.sub(r"；[^；]{1,12}答复：[^；]*。$", "。", term)
+    return re.sub(r"^[^：，。]{2,16}：", "", term)
+
+
+def _yuan(y: Decimal) -> str:
+    return f"{y.normalize():f}元" if y % 1 else f"{int(y)}元"
+
+
+def _manner_label(said: str) -> str:
+    said = said.replace("转帐", "转账")
+    if said == "当面":
+        return "当面支付"
+    if said in ("银行卡", "转账") or said.startswith("打到") or said.startswith("转到"):
+        if said.endswith("卡"):
+            return "银行转账"
+        return "银行转账" if "卡" in said or "银行" in said else "转账"
+    m = re.fullmatch(r"分([\d一二两三四五六七八九十]+)(?:期|次)", said)
+    if m:
+        from scribe.extract.quantities import parse_numeral
+
+        n = parse_numeral(m.group(1))
+        if n:
+            import cn2an
+
+            return f"分{cn2an.an2cn(int(n))}期"
+    return said
+
+
+def manner_of(terms: list[Term]) -> list[tuple[str, Term]]:
+    found: list[tuple[str, Term]] = []
+    for t in terms:
+        labels = [_manner_label(m.group(0)) for m in MANNER_RE.finditer(t.frame.text)]
+        if "银行转账" in labels and "转账" in labels:
+            labels.remove("转账")
+        for label in labels:
+            if not any(label == x for x, _ in found):
+                found.append((label, t))
+    return found
+
+
+def place_of(terms: list[Term]) -> tuple[str, Term] | None:
+    for t in terms:
+        m = PLACE_RE.search(t.frame.text)
+        if m:
+            return m.group(1), t
+    return None
+
