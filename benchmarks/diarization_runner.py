@@ -16,6 +16,8 @@ import sys
 import time
 import warnings
 
+# the checkout this script is in, not whatever copy of the package the venv has installed
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 warnings.simplefilter("ignore")
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 
