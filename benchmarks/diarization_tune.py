@@ -110,13 +110,13 @@ def main() -> int:
                     help="score only these candidates (e.g. the ones kept, on the frozen part)")
     args = ap.parse_args()
 
-    from diarize import OfflineDiarizer
     from scribe.audio import decode_audio
-    from scribe.models import open_store
+    from scribe.services import load_diarization, offline_diarizer
     from scribe.settings import get_settings
 
     settings = get_settings()
-    diarizer = OfflineDiarizer.from_store(open_store(settings), settings)
+    # the diarizer the server builds (scribe.services); each candidate is a copy with other options
+    diarizer = offline_diarizer(settings, load_diarization(settings))
     diarizer.models = replace(diarizer.models, embedder=CachingEmbedder(diarizer.models.embedder))
     base = diarizer.options
     files = [f for f in dev_files() if (f["part"] == "frozen") == args.frozen]
@@ -130,7 +130,7 @@ def main() -> int:
         print(f"prepared {f['name']}", file=sys.stderr, flush=True)
 
     def run(options) -> dict[str, tuple[float, int]]:  # type: ignore[no-untyped-def]
-        d = OfflineDiarizer(diarizer.models, options, workers=diarizer.workers)
+        d = type(diarizer)(diarizer.models, options, workers=diarizer.workers)
         out = {}
         for f in files:
             r = d.finish(f["prepared"], f["duration"], samples=f["samples"])

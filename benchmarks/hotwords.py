@@ -61,12 +61,12 @@ def main() -> int:
                     help="hearings also replayed through the live path (it decodes every partial: slow on 2 cores)")
     args = ap.parse_args()
     from scribe.audio import decode_audio
-    from scribe.live.engine import LiveEngine
+    from scribe.services import load_live_engine
     from scribe.settings import get_settings
     from scribe.transcribe import TranscribeOptions
 
     settings = get_settings()
-    engine = LiveEngine.load(settings, diarize=False)
+    engine = load_live_engine(settings, diarize=False)  # what the server runs, without diarization
     transcriber = engine.transcriber
     manifest = _manifest()
     all_names = [n for ns in NAMES.values() for n in ns]

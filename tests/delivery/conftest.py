@@ -249,6 +249,7 @@ DOCS_HEARING: dict[str, Any] = {
     "recorder": "赵记录",
     "parties": ["申请人张三", "被申请人李四"],
     "others": ["证人王五"],
+    "result": {"outcome": "口头协议", "reason": None, "remedies": None, "terms": ["李四当日清走堆在路上的杂物。"]},
     "turns": [
         {"speaker": "调解员王调解", "text": "现在开始调解。", "start": 0.0, "end": 2.0},
         {"speaker": "申请人张三", "text": "他家杂物堆在路上。", "start": 2.5, "end": 5.0},
