@@ -240,9 +240,11 @@ def test_quotes_are_found_whatever_the_punctuation_but_never_with_other_words() 
     # the model punctuates (and writes full-width digits) where the recogniser wrote spaces
     ev = index.locate("李国强欠张建华的借款20000元，分3期归还，２０２６年12月31日前支付8000元。")
     assert ev is not None and ev.role == "调解员" and ev.segment == 19
-    # the evidence is the transcript's own words (Simplified, as every quote of a draft)
-    assert ev.quote == "李国强欠张建华的借款20000元分3期归还 2026年12月31日前支付8000元"
-    assert ev.quote in next(u.text for u in dialogue if u.index == 19)
+    # the evidence is the transcript's own words, verbatim as the recogniser wrote them (here in
+    # Traditional characters), as every quote of a draft
+    transcript = unpunctuated(d.transcript)
+    assert ev.quote == "李國強欠張建華的借款20000元分3期歸還 2026年12月31日前支付8000元"
+    assert ev.quote in transcript.segments[19].text
     assert index.locate("李国强欠张建华的借款两万元，分三期归还") is None  # numerals as the model would like them
     assert index.locate("李国强欠张建华的借款30000元分3期归还") is None  # one character changed
     assert index.locate("，。 ") is None
