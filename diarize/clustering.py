@@ -32,10 +32,9 @@ import numpy as np
 
 
 def _clustering_class() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pyannote.audio.pipelines.clustering import AgglomerativeClustering
     from scipy.cluster.hierarchy import fcluster, linkage
+
+    from diarize.pyannote_adapter import AgglomerativeClustering
 
     class _ShortTurnAgglomerative(AgglomerativeClustering):
         min_active_ratio: float = 0.2
@@ -80,7 +79,7 @@ def _clustering_class() -> Any:
 
 def cluster_embeddings(
     embeddings: np.ndarray,
-    binarized: Any,  # pyannote SlidingWindowFeature (num_chunks, num_frames, S)
+    binarized: Any,  # pyannote_adapter.Windowed (num_chunks, num_frames, S)
     *,
     threshold: float,
     min_clean_seconds: float,

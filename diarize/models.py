@@ -1,11 +1,11 @@
 """The two diarization models, loaded once from the model store and shared by every diarizer.
 
-This is the only module that imports pyannote.audio's ``Model`` or 3D-Speaker's CAM++ network
-(``PyannoteSegmenter``, ``CamPlusEmbedder``); the diarizers see them through the small
-Protocols :class:`Segmenter`, :class:`Embedder` and :class:`SpeechProbabilities`, so their
-label mapping can be tested with dummy models (tests/test_diarize_units.py). The offline
-pipeline still uses pyannote's ``SlidingWindowFeature`` and clustering helpers on the
-segmenter's output (diarize/offline.py, diarize/clustering.py).
+The diarizers see the models through the small Protocols :class:`Segmenter`,
+:class:`Embedder` and :class:`SpeechProbabilities`, so their label mapping is tested with dummy
+models (tests/test_diarize_units.py). This module holds 3D-Speaker's CAM++ network
+(``CamPlusEmbedder``); everything of pyannote — the segmentation model and the pure helpers the
+offline pipeline runs on its output — is behind :mod:`diarize.pyannote_adapter`, the one module
+that imports it.
 
 * segmentation: pyannote segmentation-3.0 (PyanNet, 10 s windows, powerset of 3 local speakers
   with at most 2 overlapping), frame step ~16.9 ms.
@@ -15,7 +15,6 @@ segmenter's output (diarize/offline.py, diarize/clustering.py).
 
 from __future__ import annotations
 
-import os
 import threading
 import warnings
 from dataclasses import dataclass
@@ -32,10 +31,6 @@ if TYPE_CHECKING:
     from scribe.models import ModelStore
     from scribe.settings import Settings
 
-# pyannote.audio reports usage to a server unless told not to (see docs/style.md).
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
-
-SEGMENTATION_FILE = "pytorch_model.bin"
 EMBEDDING_FILE = "campplus_cn_en_common.pt"
 
 # Kaldi fbank framing (25 ms window, 10 ms hop, snip_edges): frame j covers samples
@@ -49,12 +44,14 @@ MIN_EMBEDDING_FRAMES = 50  # 0.5 s
 class Segmenter(Protocol):
     """Local speaker activity of short windows: up to 3 local speakers per window, 0/1 per frame."""
 
-    #: the model's frame grid (a pyannote ``SlidingWindow``), for the offline pipeline
+    #: the model's frame grid (``diarize.pyannote_adapter.Grid``), for the offline pipeline
     frames: Any
 
     def __call__(self, samples: np.ndarray) -> Any:
-        """Whole recording (16 kHz float32) -> pyannote ``SlidingWindowFeature`` of shape
-        (num_chunks, num_frames, 3), chunks of ``duration`` s every ``step`` s."""
+        """Whole recording (16 kHz float32) -> windowed activity
+        (``diarize.pyannote_adapter.Windowed``) of shape (num_chunks, num_frames, 3), 0/1,
+        chunks of ``duration`` s every ``step`` s; build one with
+        ``pyannote_adapter.windowed(data, start, duration, step)``."""
         ...
 
     def window_with_speech(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -96,83 +93,6 @@ class SpeechProbabilities(Protocol):
     def speech_probs(self, samples: np.ndarray) -> np.ndarray:
         """(num_windows,) speech probability per 512-sample window."""
         ...
-
-
-def _quiet_import_pyannote() -> tuple[Any, Any]:
-    # torchcodec (an optional pyannote decoder) cannot load next to CPU torch; pyannote warns
-    # and we always hand it audio in memory, so the warning says nothing useful here.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pyannote.audio import Model
-        from pyannote.audio.core.inference import Inference
-    return Model, Inference
-
-
-class PyannoteSegmenter:
-    """Local speaker activity in 10 s windows (pyannote segmentation-3.0); a ``Segmenter``.
-
-    ``__call__(samples)`` returns a ``SlidingWindowFeature`` of shape
-    (num_chunks, num_frames, 3) with 0/1 activity per local speaker (the powerset output turned
-    into multi-label); ``frames`` is the model's frame grid.
-    """
-
-    def __init__(self, model_dir: Path, *, step: float = 1.0, batch_size: int = 16) -> None:
-        Model, Inference = _quiet_import_pyannote()
-        path = model_dir / SEGMENTATION_FILE
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self.model = Model.from_pretrained(str(path))
-        except Exception as exc:  # pyannote raises many kinds; the fix is the same
-            raise ModelError(
-                f"cannot load the segmentation model from {path} ({exc})",
-                fix="run `scribe models install pyannote-segmentation-3.0`",
-            ) from None
-        if self.model is None:
-            raise ModelError(
-                f"cannot load the segmentation model from {path}",
-                fix="run `scribe models install pyannote-segmentation-3.0`",
-            )
-        self.model.eval()
-        self.duration: float = float(self.model.specifications.duration)
-        self.step = step
-        self._inference = Inference(
-            self.model,
-            duration=self.duration,
-            step=step,
-            skip_aggregation=True,
-            batch_size=batch_size,
-        )
-        self.frames = self.model.receptive_field
-        specs = self.model.specifications
-        from pyannote.audio.utils.powerset import Powerset
-
-        self._powerset = Powerset(len(specs.classes), specs.powerset_max_classes)
-        self._lock = threading.Lock()
-
-    def __call__(self, samples: np.ndarray):  # type: ignore[no-untyped-def]
-        waveform = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None]
-        with self._lock, torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return self._inference({"waveform": waveform, "sample_rate": SAMPLE_RATE})
-
-    def window(self, samples: np.ndarray) -> np.ndarray:
-        """Activity of one window (``samples`` up to 10 s): shape (num_frames, 3), 0/1."""
-        return self.window_with_speech(samples)[0]
-
-    def window_with_speech(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``window(samples)`` and, per frame, the probability that anybody speaks.
-
-        The hard activity is the most likely powerset class; the speech probability
-        (1 - P(nobody)) says how close a silent frame came to being speech.
-        """
-        waveform = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None, None]
-        with self._lock, torch.inference_mode():
-            scores = self.model(waveform)  # shape: (1, num_frames, num_powerset_classes)
-            multilabel = self._powerset.to_multilabel(scores)
-            # class 0 of the powerset is the empty set; the scores are log-probabilities
-            speech = 1.0 - scores[0, :, 0].exp()
-        return multilabel[0].numpy(), speech.numpy()
 
 
 class CamPlusEmbedder:
@@ -283,6 +203,8 @@ def load_models(store: ModelStore, settings: Settings) -> DiarizationModels:
     seg_dir = store.path_for(settings.diarize.segmentation_model)
     emb_dir = store.path_for(settings.diarize.embedding_model)
     from scribe.asr.vad import SileroVad
+
+    from diarize.pyannote_adapter import PyannoteSegmenter
 
     return DiarizationModels(
         segmenter=PyannoteSegmenter(seg_dir, step=settings.diarize.segmentation_step),

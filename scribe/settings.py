@@ -15,7 +15,7 @@ from typing import Literal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 def _user_data_home() -> Path:
@@ -61,13 +61,10 @@ class DiarizeSettings(_Group):
     # Sliding-window step of the 10 s segmentation windows (s). Smaller steps see each moment
     # in more windows (better short turns) but cost proportionally more CPU.
     segmentation_step: float = 2.0
-    # Agglomerative clustering cut: average linkage, cosine distance of CAM++ embeddings
-    # (0.6 = two groups of stretches are one voice when their average similarity is above
-    # 0.4). Used only when the speaker count is not given. Chosen on the four diarization files
-    # of ../shared/data plus the tests' 8 kHz, single-speaker and enrolment recordings
-    # together, not per file: 0.58-0.62 gives every one of them its right count, 0.55 splits
-    # the AMI speaker, 0.65 merges the two callers of the pyannote sample (docs/diarization.md).
-    cluster_threshold: float = 0.6
+    # Agglomerative clustering cut, cosine distance (None: diarize.DiarizationOptions.threshold,
+    # where the default and why it was chosen are written once). Used only when the speaker
+    # count is not given.
+    cluster_threshold: float | None = None
     # Live diarization (None: diarize.StreamingOptions' own default, written there once):
     # right context (s) before a frame is settled (a turn is at most latency + step behind the
     # audio); window and step of the rolling segmentation.
@@ -158,6 +155,49 @@ _FLAT: dict[str, tuple[str, str]] = {
 }
 
 
+def _nest(data: dict[str, Any], *, override: bool) -> dict[str, Any]:
+    """Move flat names (``live_max_lag``) of ``data`` into their group (``live.max_lag``)."""
+    data = dict(data)
+    for flat, (group, name) in _FLAT.items():
+        if flat not in data:
+            continue
+        value = data.pop(flat)
+        if isinstance(value, str) and value[:1] in "[{":
+            value = json.loads(value)  # lists and maps come as JSON, as pydantic-settings reads them
+        current = data.get(group)
+        merged = current.model_dump() if isinstance(current, BaseModel) else dict(current or {})
+        if override:
+            merged[name] = value
+        else:
+            merged.setdefault(name, value)  # the nested name, in the same source, wins
+        data[group] = merged
+    return data
+
+
+class _FlatNames(PydanticBaseSettingsSource):
+    """One settings source (the environment or .env) with the flat names nested."""
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource, *, environ: bool = False
+    ) -> None:
+        super().__init__(settings_cls)
+        self.inner = inner
+        self.environ = environ
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False  # unused: __call__ is overridden
+
+    def __call__(self) -> dict[str, Any]:
+        data = dict(self.inner())
+        if self.environ:
+            # the environment source returns known fields only; the old flat names are read here
+            for flat in _FLAT:
+                value = os.environ.get(f"SCRIBE_{flat.upper()}")
+                if value is not None:
+                    data.setdefault(flat, value)
+        return _nest(data, override=False)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SCRIBE_", env_nested_delimiter="__", env_file=".env", extra="ignore", frozen=True
@@ -211,25 +251,30 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # flat names land in their group within each source, so the sources keep their order
+        # (keywords, then the environment, then .env) for old and new names alike
+        return (
+            init_settings,
+            _FlatNames(settings_cls, env_settings, environ=True),
+            _FlatNames(settings_cls, dotenv_settings),
+            file_secret_settings,
+        )
+
     @model_validator(mode="before")
     @classmethod
-    def _flat_names(cls, data: Any) -> Any:
-        """``live_max_lag=...`` (or ``SCRIBE_LIVE_MAX_LAG``) -> ``live.max_lag``."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        for flat, (group, name) in _FLAT.items():
-            value = data.pop(flat, None)
-            if value is None:
-                value = os.environ.get(f"SCRIBE_{flat.upper()}")
-                if value is not None and value[:1] in "[{":
-                    value = json.loads(value)  # lists and maps come as JSON, as pydantic-settings reads them
-            if value is None:
-                continue
-            current = data.get(group)
-            merged = current.model_dump() if isinstance(current, BaseModel) else dict(current or {})
-            merged.setdefault(name, value)
-            data[group] = merged
+    def _flat_keywords(cls, data: Any) -> Any:
+        """``Settings(live_max_lag=...)`` -> ``live.max_lag`` (a keyword beats every other source)."""
+        if isinstance(data, dict):
+            data = _nest(data, override=True)
         return data
 
     @property

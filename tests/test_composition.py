@@ -69,3 +69,25 @@ def test_one_list_of_dispute_categories() -> None:
     assert CATEGORIES is DISPUTE_CATEGORIES
     assert set(CATEGORY_CODES) == set(DISPUTE_CATEGORIES)  # every row has its platform code
     assert set(CATEGORY_EN) == set(DISPUTE_CATEGORIES)  # and its English name
+
+
+def test_flat_setting_names_still_work_from_the_environment_and_from_dot_env(tmp_path, monkeypatch) -> None:
+    """Sites wrote SCRIBE_LIVE_MAX_LAG (and friends) into .env before the settings had groups;
+    those files must keep meaning what they meant, with the environment winning over .env."""
+    from scribe.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        "SCRIBE_LIVE_MAX_LAG=42\nSCRIBE_DIARIZE_CLUSTER_THRESHOLD=0.55\nSCRIBE_DELIVERY__TIMEOUT_S=9\n",
+        encoding="utf-8",
+    )
+    for name in ("SCRIBE_LIVE_MAX_LAG", "SCRIBE_DIARIZE_CLUSTER_THRESHOLD", "SCRIBE_DELIVERY__TIMEOUT_S"):
+        monkeypatch.delenv(name, raising=False)
+    s = Settings(data_dir=tmp_path)
+    assert s.live.max_lag == 42.0
+    assert s.diarize.cluster_threshold == 0.55
+    assert s.delivery.timeout_s == 9.0  # the nested name from .env, read by pydantic-settings
+    monkeypatch.setenv("SCRIBE_LIVE_MAX_LAG", "7")
+    assert Settings(data_dir=tmp_path).live.max_lag == 7.0
+    # an explicit keyword wins over both
+    assert Settings(data_dir=tmp_path, live_max_lag=3.0).live.max_lag == 3.0

@@ -40,7 +40,7 @@ def offline(models, settings) -> OfflineDiarizer:
     from diarize.offline import DiarizationOptions
 
     return OfflineDiarizer(
-        models, DiarizationOptions(threshold=settings.diarize.cluster_threshold), workers=2
+        models, DiarizationOptions.from_settings(settings), workers=2
     )
 
 

@@ -273,3 +273,65 @@ def test_an_enrolled_voice_gets_its_name_and_unknown_voices_are_numbered() -> No
     assert _who(turns, 0.5, 5.0) == {"王调解员"}
     assert _who(turns, 5.5, 10.0) == {"说话人1"}  # the first unknown voice, numbered from 1
     assert _who(turns, 10.5, 15.0) == {"王调解员"}
+
+
+# -- the offline pipeline's label mapping, with dummy models ------------------------------------
+# The same tones as above; the dummy segmenter answers for whole recordings the way
+# segmentation-3.0 does (5 s chunks every 1 s, 3 local slots that carry no identity from one chunk
+# to the next), through diarize.pyannote_adapter, so everything after the model runs as in production.
+
+OFFLINE_FRAME = 0.02  # s per segmentation frame
+
+
+class DummyOfflineSegmenter:
+    def __init__(self) -> None:
+        from diarize import pyannote_adapter as pa
+
+        self.pa = pa
+        self.frames = pa.grid(duration=OFFLINE_FRAME, step=OFFLINE_FRAME)
+
+    def __call__(self, samples: np.ndarray) -> object:
+        duration, step = 5.0, 1.0
+        chunk = int(duration * 16000)
+        hop = int(OFFLINE_FRAME * 16000)
+        num_chunks = max(1, int(np.ceil((len(samples) / 16000 - duration) / step)) + 1)
+        num_frames = chunk // hop
+        data = np.zeros((num_chunks, num_frames, 3), dtype=np.float32)
+        for c in range(num_chunks):
+            piece = samples[int(c * step * 16000) : int(c * step * 16000) + chunk]
+            piece = np.pad(piece, (0, chunk - len(piece)))
+            active = _tone_power(piece, hop, hop) > 0.01  # (frames, tones)
+            for v in range(len(TONES)):
+                data[c, : len(active), (v + c) % 3] = np.maximum(data[c, : len(active), (v + c) % 3], active[:, v])
+        return self.pa.windowed(data, self.pa.grid(duration=duration, step=step))
+
+    def window_with_speech(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError("the offline diarizer segments the whole recording at once")
+
+
+def _offline(samples: np.ndarray, **bounds: int) -> list[SpeakerTurn]:
+    from diarize import DiarizationModels, OfflineDiarizer
+
+    models = DiarizationModels(DummyOfflineSegmenter(), DummyEmbedder())  # type: ignore[arg-type]
+    return OfflineDiarizer(models).diarize(samples, **bounds)
+
+
+def test_offline_labels_go_by_first_appearance_and_a_returning_voice_keeps_its_label() -> None:
+    # voice 2 speaks first: it is 说话人1 whatever cluster number the clustering gave it
+    turns = _offline(_voices((2, 0.5, 6.0), (0, 6.5, 12.0), (2, 12.5, 18.0), (1, 18.5, 24.0)))
+    assert _who(turns, 0.5, 6.0) == {"说话人1"}
+    assert _who(turns, 6.5, 12.0) == {"说话人2"}
+    assert _who(turns, 12.5, 18.0) == {"说话人1"}
+    assert _who(turns, 18.5, 24.0) == {"说话人3"}
+    assert {t.speaker for t in turns} == {"说话人1", "说话人2", "说话人3"}
+    # turns follow the voices to within a few frames, and silence stays unlabelled
+    first = [t for t in turns if t.speaker == "说话人1"]
+    assert abs(first[0].start - 0.5) < 0.2 and abs(first[0].end - 6.0) < 0.2
+    assert not [t for t in turns if t.start < 0.3]
+
+
+def test_offline_known_count_overrules_the_threshold_and_silence_gives_no_turns() -> None:
+    samples = _voices((0, 0.5, 6.0), (1, 6.5, 12.0), (2, 12.5, 18.0))
+    assert len({t.speaker for t in _offline(samples)}) == 3
+    assert len({t.speaker for t in _offline(samples, num_speakers=2)}) == 2
+    assert _offline(np.zeros(16000 * 8, dtype=np.float32)) == []
