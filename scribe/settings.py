@@ -220,6 +220,9 @@ class Settings(BaseSettings):
     # parallelism from worker threads instead. 0: cpu_threads.
     torch_threads: int = 1
     vad_model: str = "silero-vad"
+    # The languages this office hears, its usual one first: `--language auto` chooses among
+    # them and takes the first when Whisper's detector is unsure (scribe.transcribe.choose_language)
+    languages: list[str] = Field(default_factory=lambda: ["zh", "en"])
 
     # --- documents (templates, drafting, PDF) ------------------------------------------
     # A site's own templates: folders with template.docx + template.json; a folder named like a

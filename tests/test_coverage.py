@@ -202,7 +202,7 @@ class ScriptedEngine:
         self.calls: list[object] = []
 
     def detect_language(self, samples):  # type: ignore[no-untyped-def]
-        return "zh", 1.0
+        return [("zh", 1.0)]
 
     def decode(self, samples, options, *, offset=0.0, on_segment=None, speech_after=None):  # type: ignore[no-untyped-def]
         from scribe.asr.whisper import DecodeResult, RawSegment

@@ -77,12 +77,13 @@ class WhisperEngine:
     def is_multilingual(self) -> bool:
         return bool(self._model.model.is_multilingual)
 
-    def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
+    def detect_language(self, samples: np.ndarray) -> list[tuple[str, float]]:
+        """Every language Whisper knows with its probability, most likely first."""
         if not self.is_multilingual:
-            return "en", 1.0
+            return [("en", 1.0)]
         with self._lock:
-            lang, prob, _ = self._model.detect_language(samples)
-        return lang, float(prob)
+            _lang, _prob, everything = self._model.detect_language(samples)
+        return [(lang, float(p)) for lang, p in everything]
 
     def decode(
         self,

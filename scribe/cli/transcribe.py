@@ -64,7 +64,9 @@ def transcribe(
     transcriber = Transcriber.load(settings, model)
     speakers = _speaker_separation(settings, store, diarize, num_speakers, min_speakers, max_speakers)
     words = tuple(w.strip() for w in (hotwords or "").replace("，", ",").split(",") if w.strip())
-    options = TranscribeOptions(language=language.value, hotwords=words, beam_size=beam_size)
+    options = TranscribeOptions(
+        language=language.value, hotwords=words, beam_size=beam_size, site_languages=tuple(settings.languages)
+    )
     show = console.is_terminal
     for path, dec in decoded.items():
         with Progress(
