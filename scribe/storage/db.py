@@ -41,7 +41,10 @@ class Database:
         return self.url.startswith("sqlite")
 
     def create_schema(self) -> None:
+        from scribe.storage.migrate import add_missing_columns
+
         Base.metadata.create_all(self.engine)
+        add_missing_columns(self.engine, Base.metadata)  # a database of an earlier version
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
