@@ -87,6 +87,8 @@ def list_hearings(
         category=category, status=status.value if status else "", kind=kind.value if kind else "",
         limit=limit, offset=offset,
     )  # fmt: skip
+    # each hearing shown (parties' names, phones, addresses) is a read; the search terms are not logged
+    audit.record_reads(tx, who, "hearing", ((h.id, h.office) for h in rows), via="list")
     return HearingList(total=total, items=[hearings.to_out(h) for h in rows])
 
 

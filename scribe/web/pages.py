@@ -96,6 +96,7 @@ def session_list(
         tx, who, q=q, date_from=_date(date_from), date_to=_date(date_to), category=category, status=status,
         kind=kind, limit=100,
     )
+    audit.record_reads(tx, who, "hearing", ((h.id, h.office) for h in rows), via="list", page="list")
     return render(
         request, "list.html", who, rows=rows, total=total,
         form={"q": q, "date_from": date_from, "date_to": date_to, "category": category, "status": status, "kind": kind},

@@ -70,6 +70,8 @@ class UserOut(BaseModel):
     role: Role
     office: str
     active: bool
+    locked_until: UtcDatetime | None = Field(
+        default=None, description="set while too many wrong passwords keep the account locked")
 
 
 class MeOut(BaseModel):
