@@ -198,6 +198,7 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
     if secure is None:
         secure = bool(settings.server.public_url and settings.server.public_url.startswith("https://"))
     app.state.cookie_secure = secure
+    hsts = bool(settings.server.public_url and settings.server.public_url.startswith("https://"))
 
     @app.middleware("http")
     async def measure_and_harden(request: Request, call_next: Any) -> Any:
@@ -212,6 +213,8 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if hsts:  # served as https (behind the site's proxy): browsers never fall back to http
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     @app.exception_handler(ScribeError)
