@@ -67,10 +67,10 @@ def make_router(db: Database, settings: Settings, audit: PullAudit | None = None
             if doc is None or doc.status != APPROVED:
                 raise HTTPException(404, "no approved document with this id")
             try:
-                info = authorize_token(tx, token, "documents:read", doc.office)
+                reader = authorize_token(tx, token, "documents:read", doc.office)
             except AccessDenied as exc:
                 raise HTTPException(403, str(exc)) from exc
-            audited(tx, f"pull-token:{info.id}:{info.name}", doc, "payload")
+            audited(tx, f"pull-token:{reader.id}:{reader.name}", doc, "payload")
             body = tx.scalar(
                 select(OutboxMessage.body)
                 .where(OutboxMessage.subject_id == document_id)
@@ -113,8 +113,8 @@ def make_router(db: Database, settings: Settings, audit: PullAudit | None = None
                 raise HTTPException(410, "this link is for an older version")
             try:
                 if sig is None:
-                    info = authorize_token(tx, token, SCOPE_FOR_KIND[kind], doc.office)
-                    actor = f"pull-token:{info.id}:{info.name}"
+                    reader = authorize_token(tx, token, SCOPE_FOR_KIND[kind], doc.office)
+                    actor = f"pull-token:{reader.id}:{reader.name}"
                 else:
                     actor = "signed-link"
             except AccessDenied as exc:

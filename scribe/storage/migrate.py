@@ -33,7 +33,7 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
                 kind = column.type.compile(dialect=engine.dialect)
                 default = ""
                 if column.default is not None and getattr(column.default, "is_scalar", False):
-                    value = column.default.arg  # type: ignore[union-attr]
+                    value = column.default.arg  # type: ignore[attr-defined]
                     default = f" DEFAULT {int(value) if isinstance(value, bool) else repr(value)}"
                 # added as nullable: rows already there have no value for it but the default
                 conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}'))

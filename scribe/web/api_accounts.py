@@ -142,8 +142,10 @@ def _failed(db: Database, user_id: int | None, lock_s: float, ip: str) -> None:
     with db.transaction() as tx:
         if user_id is not None and lock_s > 0:
             service.lock_user(tx, user_id, lock_s)
-        audit.record(tx, "anonymous", Action.LOGIN_FAILED, "user", "?", client=ip,
-                     **({"locked": True} if lock_s > 0 else {}))
+        if lock_s > 0:
+            audit.record(tx, "anonymous", Action.LOGIN_FAILED, "user", "?", client=ip, locked=True)
+        else:
+            audit.record(tx, "anonymous", Action.LOGIN_FAILED, "user", "?", client=ip)
 
 
 @router.post("/auth/logout", status_code=204, responses=AUTH_RESPONSES, summary="End this browser's login")
