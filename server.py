@@ -181,9 +181,12 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
             "Desk and review server: hearing sessions with consent and live transcript, draft "
             "review and approval. Browsers log in with a cookie (unsafe requests echo the CSRF "
             "token in `X-CSRF-Token`); case systems and desk clients use scoped API tokens "
-            "(`Authorization: Bearer scr_...`). Every route except `/health` and login needs one."
+            "(`Authorization: Bearer scr_...`). Every route except `/health` and login needs one, "
+            "this document too."
         ),
         lifespan=lifespan,
+        # the API's documents need a login (scribe/web/api_docs.py), and work offline
+        docs_url=None, redoc_url=None, openapi_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -261,6 +264,10 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
 
     pull_errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (401, 403, 404)}
     app.include_router(delivery_pull_router(db, settings, _audit_pull), responses=pull_errors)
+    from scribe.web import api_docs
+
+    app.include_router(api_docs.router)
+    app.mount(api_docs.ASSETS, api_docs.swagger_assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
 

@@ -90,3 +90,18 @@ def test_scribe_serve_warns_about_plain_http_on_a_network_address(tmp_path: Path
                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     assert "without an https public URL" in out.stderr and "docs/security.md" in out.stderr
     assert out.returncode != 0
+
+
+def test_the_api_documents_need_a_login_and_load_nothing_from_outside(srv: str) -> None:
+    assert httpx.get(f"{srv}/openapi.json").status_code == 401
+    r = httpx.get(f"{srv}/docs", headers={"accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=/docs")
+    with httpx.Client(base_url=srv, timeout=30) as c:
+        login(c, "rev_a")
+        assert "/api/hearings" in c.get("/openapi.json").json()["paths"]
+        page = c.get("/docs")
+        assert page.status_code == 200
+        sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert sources and all(s.startswith("/") and not s.startswith("//") for s in sources), sources
+        for s in sources:
+            assert c.get(s).status_code == 200, s  # the Swagger UI files are served here
