@@ -38,6 +38,9 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
                 # added as nullable: rows already there have no value for it but the default
                 conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}'))
                 added.append(f"{table.name}.{column.name}")
+            for index in table.indexes:  # the new columns' indexes (create_all skips existing tables)
+                if any(f"{table.name}.{c.name}" in added for c in index.columns):
+                    index.create(conn, checkfirst=True)
     for name in added:
         log.info("database: added column %s", name)
     return added
