@@ -94,6 +94,7 @@ ROUTES: list[tuple[str, str, dict | None, str | None, bool]] = [
     ("GET", "/api/users", None, "med_a", False),
     ("POST", "/api/users", {"username": "x1", "password": "a long password", "role": "mediator", "office": OFFICE_A}, "rev_a", False),
     ("PATCH", "/api/users/2", {"display_name": "x"}, "med_a", False),
+    ("POST", "/api/users/2/unlock", None, "rev_a", False),
     ("GET", "/api/tokens", None, "rev_a", False),
     ("POST", "/api/tokens", {"name": "t", "scopes": ["sessions:read"], "office": OFFICE_A}, "med_a", False),
     ("DELETE", "/api/tokens/999", None, "med_a", False),
