@@ -31,16 +31,18 @@ class Database:
         self.url = url
         kwargs: dict = {"future": True, "pool_pre_ping": True}
         self.path: Path | None = None
+        ephemeral = False
         if url.startswith("sqlite"):
+            ephemeral = True  # an in-memory database: a key that lives as long as it does
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 self.path = Path(path)
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                key_file = self.path.parent / KEY_FILE
+                key_file, ephemeral = self.path.parent / KEY_FILE, False
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         self.engine: Engine = create_engine(url, **kwargs)
         # per engine, so two databases of one process (tests) never share a key
-        self.engine.dialect.scribe_sealer = Sealer(key_file)  # type: ignore[attr-defined]
+        self.engine.dialect.scribe_sealer = Sealer(key_file, ephemeral=ephemeral)  # type: ignore[attr-defined]
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -35,15 +35,22 @@ KEY_FILE = "secrets.key"
 class Sealer:
     """Encrypts and decrypts with the key in ``key_file`` (created on first use, 0600)."""
 
-    def __init__(self, key_file: Path | None) -> None:
+    def __init__(self, key_file: Path | None, *, ephemeral: bool = False) -> None:
+        """``key_file`` None: the data directory's (``SCRIBE_DATA_DIR``), found when first
+        needed; ``ephemeral``: a key for this process only (an in-memory database)."""
         self.key_file = key_file
+        self.ephemeral = ephemeral
         self._fernet: Fernet | None = None
 
     def _key(self) -> Fernet:
         if self._fernet is None:
-            if self.key_file is None:  # an in-memory database: a key for this process only
+            if self.ephemeral:
                 self._fernet = Fernet(Fernet.generate_key())
             else:
+                if self.key_file is None:
+                    from scribe.settings import get_settings
+
+                    self.key_file = get_settings().data_dir / KEY_FILE
                 self._fernet = Fernet(_read_or_create(self.key_file))
         return self._fernet
 
