@@ -309,9 +309,12 @@ class HearingLifecycle:
         if not isinstance(event.payload, StatePayload):
             return
         step = SESSION_STEPS.get(event.payload.state)
-        if step is None or event.session in getattr(self._driving, "ids", ()):
+        if step is None:
             return
-        if self._is_echo(event.session, step):
+        # an expected echo is used up even when it came synchronously to its driving thread,
+        # so that it cannot swallow a later step of the same kind that nobody here drove
+        expected = self._is_echo(event.session, step)
+        if expected or event.session in getattr(self._driving, "ids", ()):
             return
         try:
             with self.db.transaction() as tx:
