@@ -105,3 +105,38 @@ def test_the_api_documents_need_a_login_and_load_nothing_from_outside(srv: str) 
         assert sources and all(s.startswith("/") and not s.startswith("//") for s in sources), sources
         for s in sources:
             assert c.get(s).status_code == 200, s  # the Swagger UI files are served here
+
+
+@pytest.mark.browser
+def test_in_chromium_login_stays_on_this_site_and_websockets_reach_only_this_server(srv: str) -> None:
+    """Real headless Chromium: after logging in from a link with ``next=/\\evil.example`` the
+    browser is on this site's list page; a local ``next`` is followed; under the page's CSP a
+    WebSocket to this server is allowed and one to another host is blocked."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
+        try:
+            page = browser.new_context().new_page()
+            for target, lands in (("/\\evil.example", srv + "/"), ("/hearings/new", srv + "/hearings/new")):
+                page.context.clear_cookies()
+                page.goto(f"{srv}/login?next={target}")
+                page.fill("#username", "med_a")
+                page.fill("#password", "correct horse battery")
+                page.click("#login-submit")
+                page.wait_for_url(lands)
+            probe = """(url) => new Promise((done) => {
+                document.addEventListener("securitypolicyviolation", (e) => done("blocked " + e.violatedDirective));
+                try {
+                  const ws = new WebSocket(url);
+                  ws.onerror = ws.onclose = ws.onopen = () => setTimeout(() => done("allowed"), 300);
+                } catch (e) { done("blocked " + e.name); }
+              })"""
+            same = srv.replace("http://", "ws://") + "/ws/sessions/h-none"
+            other = "ws://127.0.0.2:9/ws"
+            assert page.evaluate(probe, same) == "allowed"
+            assert page.evaluate(probe, other).startswith("blocked")
+        finally:
+            browser.close()
