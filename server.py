@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from scribe.accounts.passwords import HashGate
 from scribe.accounts.throttle import LoginThrottle
 from scribe.errors import (
     AccountError,
@@ -138,10 +139,15 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
     metrics = Metrics()
 
     _import_tables()
-    db = Database(settings.db_url)  # no connection yet: the lifespan creates the schema
+    # no connection yet: the lifespan creates the schema
+    db = Database(settings.db_url, key_file=settings.data_dir / "secrets.key")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from scribe.storage.files import protect_data_dir, service_umask
+
+        service_umask()  # recordings, documents, the database and keys: this user's only
+        protect_data_dir(settings.data_dir)
         db.create_schema()
         created = bootstrap_admin(db, settings)
         if created:
@@ -175,19 +181,27 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
             "Desk and review server: hearing sessions with consent and live transcript, draft "
             "review and approval. Browsers log in with a cookie (unsafe requests echo the CSRF "
             "token in `X-CSRF-Token`); case systems and desk clients use scoped API tokens "
-            "(`Authorization: Bearer scr_...`). Every route except `/health` and login needs one."
+            "(`Authorization: Bearer scr_...`). Every route except `/health` and login needs one, "
+            "this document too."
         ),
         lifespan=lifespan,
+        # the API's documents need a login (scribe/web/api_docs.py), and work offline
+        docs_url=None, redoc_url=None, openapi_url=None,
     )
     app.state.settings = settings
     app.state.db = db
     app.state.metrics = metrics
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(
+        account_limit=settings.server.login_max_failures, account_window=settings.server.login_lockout_s,
+        address_limit=settings.server.login_address_failures,
+    )
+    app.state.hash_gate = HashGate(settings.server.login_hash_concurrency, settings.server.login_hash_wait_s)
     app.state.services = None  # the lifespan builds them
     secure = settings.server.cookie_secure
     if secure is None:
         secure = bool(settings.server.public_url and settings.server.public_url.startswith("https://"))
     app.state.cookie_secure = secure
+    hsts = bool(settings.server.public_url and settings.server.public_url.startswith("https://"))
 
     @app.middleware("http")
     async def measure_and_harden(request: Request, call_next: Any) -> Any:
@@ -202,6 +216,8 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if hsts:  # served as https (behind the site's proxy): browsers never fall back to http
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     @app.exception_handler(ScribeError)
@@ -247,9 +263,21 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
     from scribe.web.schemas import ErrorOut
 
     pull_errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (401, 403, 404)}
-    app.include_router(delivery_pull_router(db, settings), responses=pull_errors)
+    app.include_router(delivery_pull_router(db, settings, _audit_pull), responses=pull_errors)
+    from scribe.web import api_docs
+
+    app.include_router(api_docs.router)
+    app.mount(api_docs.ASSETS, api_docs.swagger_assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
+
+
+def _audit_pull(tx: Any, actor: str, document_id: str, office: str, what: str) -> None:
+    """A case system's pull of a document (its payload or a file) is a read of personal data."""
+    from scribe.accounts import audit
+    from scribe.accounts.audit import Action
+
+    audit.record(tx, actor, Action.EXPORT, "document", document_id, office=office, via="pull", file=what)
 
 
 def jsonable(errors: Any) -> Any:

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +34,11 @@ from scribe.errors import SessionError
 from scribe.live.events import Event, StatePayload
 from scribe.live.service import LiveService, LiveStart
 from scribe.storage import Database
+from scribe.web import consent
 from scribe.web.models import Hearing
+
+if TYPE_CHECKING:
+    from scribe.accounts.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +93,13 @@ TRANSITIONS: Mapping[tuple[HearingState, Step], HearingState] = {
     (H.APPROVED, S.DELIVER): H.DELIVERED,
 }
 RECORDING_STATES = frozenset({H.RECORDING, H.PAUSED})
+_ECHO_WAIT_S = 30.0  # an expected echo that never came is forgotten after this
+# why recording paused by itself (shown on the desk)
+_REASONS: Mapping[str, str] = {
+    "consent_refused": "当事人拒绝录音",
+    "party_changed": "当事人有变更",
+    "party_added": "新增当事人",
+}
 
 # what a live session's "state" event means for its hearing
 SESSION_STEPS: Mapping[str, Step] = {
@@ -133,6 +146,10 @@ class HearingLifecycle:
         # session ids whose steps this thread is driving right now: their echoes (the session's
         # own state events) are already written by the caller's transaction
         self._driving = threading.local()
+        # pause/resume run on the session's audio thread after the audio already received, so
+        # their echoes can come after the driving thread let go: those are expected here
+        self._echoes: dict[str, list[tuple[Step, float]]] = {}
+        self._echo_lock = threading.Lock()
         if live is not None:
             live.observe(self.on_session_event)
 
@@ -152,18 +169,72 @@ class HearingLifecycle:
                                fix="start it with `scribe serve` (models loaded)")
         return self.live
 
-    def record(self, hearing: Hearing, start: LiveStart) -> str:
-        """Record (or resume): opens the hearing's live session; returns its id."""
+    def record(self, tx: Session, hearing: Hearing, start: LiveStart, who: Principal | str,
+               *, via: str = "desk") -> str:
+        """Record (or resume): opens the hearing's live session; returns its id.
+
+        Every way audio starts or resumes comes through here (the desk's Record, the
+        WebSocket's ``start`` and ``resume``): the one consent check, the one status change
+        and the one audit entry."""
         current = self.state(hearing)
         next_state(current, S.RECORD)  # refuse before touching the engine
+        consent.require(hearing)
         live = self._require_live()
         with self._drive(live.session_id_for(hearing.id)):
             session_id = live.open(start)
             if current is H.PAUSED:
+                self._expect(session_id, S.RECORD)
                 live.resume(session_id)
         hearing.live_session_id = session_id
         self._apply(hearing, S.RECORD)
+        self._audit(tx, hearing, who, "resume" if current is H.PAUSED else "start", via=via)
         return session_id
+
+    def socket_step(self, session_id: str, who: Principal | str, op: str) -> None:
+        """The live WebSocket's ``start`` (attach as the audio source) and ``resume``, checked
+        and recorded as the desk's Record is. Raises ``SessionError`` when refused."""
+        live = self._require_live()
+        with self.db.transaction() as tx:
+            hearing = tx.scalar(select(Hearing).where(Hearing.live_session_id == session_id))
+            if hearing is None:
+                raise SessionError("this live session belongs to no hearing",
+                                   fix="open the hearing's desk page and press Record")
+            current = self.state(hearing)
+            if op == "start" and current is H.PAUSED:
+                # attaching to a paused session keeps nothing until resume (checked then)
+                self._audit(tx, hearing, who, "attach", via="websocket")
+                return
+            if current not in RECORDING_STATES:
+                raise SessionError(f"cannot {op}: the hearing is {current.value}",
+                                   fix="press Record on the desk page")
+            consent.require(hearing)
+            if op == "resume" and current is H.PAUSED:
+                with self._drive(session_id):
+                    self._expect(session_id, S.RECORD)
+                    live.resume(session_id)
+            self._apply(hearing, S.RECORD)
+            self._audit(tx, hearing, who, "resume" if op == "resume" else "attach", via="websocket")
+
+    def enforce_consent(self, tx: Session, hearing: Hearing, who: Principal | str, reason: str) -> bool:
+        """A refusal, or a party added or changed, while the hearing records: it pauses at
+        once, and the desk hears why. True when it paused."""
+        if self.state(hearing) is not H.RECORDING or consent.all_consented(hearing):
+            return False
+        sid = self.pause(hearing)
+        names = "、".join(r.party.get("name") or "" for r in consent.missing(hearing))
+        self._audit(tx, hearing, who, "pause", via="consent", reason=reason)
+        if self.live is not None:
+            self.live.notify(sid, "consent_paused",
+                             f"录音已暂停：{names} 尚未同意录音（{_REASONS.get(reason, reason)}）。"
+                             "宣读录音告知并确认同意后才能继续录音。",
+                             reason=reason)
+        return True
+
+    def _audit(self, tx: Session, hearing: Hearing, who: Principal | str, step: str, **detail: str) -> None:
+        from scribe.accounts import audit
+        from scribe.accounts.audit import Action
+
+        audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step=step, **detail)
 
     def pause(self, hearing: Hearing) -> str:
         return self._control(hearing, S.PAUSE)
@@ -180,6 +251,7 @@ class HearingLifecycle:
         sid = hearing.live_session_id
         with self._drive(sid):
             if step is S.PAUSE:
+                self._expect(sid, S.PAUSE)
                 live.pause(sid)
             else:
                 live.stop(sid)
@@ -204,6 +276,23 @@ class HearingLifecycle:
             raise SessionError(f"the hearing is being recorded — {doing} after it is stopped",
                                fix="press Stop first")
 
+    def _expect(self, session_id: str, step: Step) -> None:
+        with self._echo_lock:
+            self._echoes.setdefault(session_id, []).append((step, time.monotonic() + _ECHO_WAIT_S))
+
+    def _is_echo(self, session_id: str, step: Step) -> bool:
+        now = time.monotonic()
+        with self._echo_lock:
+            pending = [(s, until) for s, until in self._echoes.get(session_id, []) if until > now]
+            hit = next((i for i, (s, _) in enumerate(pending) if s is step), None)
+            if hit is not None:
+                del pending[hit]
+            if pending:
+                self._echoes[session_id] = pending
+            else:
+                self._echoes.pop(session_id, None)
+        return hit is not None
+
     @contextmanager
     def _drive(self, session_id: str) -> Iterator[None]:
         driving: set[str] = getattr(self._driving, "ids", set())
@@ -220,7 +309,12 @@ class HearingLifecycle:
         if not isinstance(event.payload, StatePayload):
             return
         step = SESSION_STEPS.get(event.payload.state)
-        if step is None or event.session in getattr(self._driving, "ids", ()):
+        if step is None:
+            return
+        # an expected echo is used up even when it came synchronously to its driving thread,
+        # so that it cannot swallow a later step of the same kind that nobody here drove
+        expected = self._is_echo(event.session, step)
+        if expected or event.session in getattr(self._driving, "ids", ()):
             return
         try:
             with self.db.transaction() as tx:
@@ -233,6 +327,13 @@ class HearingLifecycle:
         if hearing is None:
             return  # a session of the CLI or a bare WebSocket client: no hearing to move
         current = self.state(hearing)
+        if step is S.RECORD and current is H.PAUSED and not consent.all_consented(hearing):
+            # audio resumed around the consent check (it should not happen): pause it again
+            log.warning("a live session resumed without every party's consent; pausing it")
+            if self.live is not None:
+                self._expect(session_id, S.PAUSE)
+                self.live.pause(session_id)
+            return
         target = TRANSITIONS.get((current, step))
         if target is None or target is current:
             if target is None and current not in (H.STOPPED, H.INTERRUPTED):

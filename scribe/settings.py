@@ -135,6 +135,19 @@ class ServerSettings(_Group):
     # at shutdown, final passes already running or queued may finish for this long; one not
     # finished by then is run again by the next start (nothing is lost either way)
     final_pass_wait_s: float = 600.0
+    # Logins (scribe.accounts.throttle; docs/security.md): an account is locked for
+    # login_lockout_s after login_max_failures wrong passwords in that time (an admin can
+    # unlock it); one client address may fail login_address_failures times a minute, then waits.
+    login_max_failures: int = 5
+    login_lockout_s: float = 900.0
+    login_address_failures: int = 10
+    # Argon2id takes 64 MiB and a CPU core per check: at most this many run at once; a login
+    # that waits longer than login_hash_wait_s for its turn is answered 429 (server busy).
+    login_hash_concurrency: int = 2
+    login_hash_wait_s: float = 3.0
+    # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the real client; from
+    # anyone else the header is ignored (uvicorn is run without its own proxy-header trust).
+    trusted_proxies: list[str] = Field(default_factory=list)
 
 
 # Before the groups, these were flat names (``SCRIBE_LIVE_MAX_LAG``, ``Settings(live_max_lag=...)``).

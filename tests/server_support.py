@@ -110,6 +110,7 @@ class MemoryLive:
         self.starts: list[Any] = []  # every LiveStart the desk API sent
         self.hotwords: dict[str, tuple[str, ...]] = {}  # sent while recording
         self.observers: list[Any] = []
+        self.notices: list[dict[str, Any]] = []  # what notify() told the desk
 
     def session_id_for(self, hearing_id: str) -> str:
         return "live-" + hearing_id
@@ -139,6 +140,10 @@ class MemoryLive:
     def resume(self, sid: str) -> None:
         self.calls.append(("resume", sid))
         self.states[sid] = "recording"
+
+    def notify(self, sid: str, code: str, message: str, **detail: Any) -> None:
+        self.calls.append(("notify:" + code, sid))
+        self.notices.append({"session": sid, "code": code, "message": message, **detail})
 
     def stop(self, sid: str) -> None:
         self.calls.append(("stop", sid))

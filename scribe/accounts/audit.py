@@ -1,10 +1,14 @@
-"""The audit log: one row per view, change, approval, export or deletion.
+"""The audit log: one row per view, change, approval, export or deletion (docs/security.md).
+
+Reads of personal data are rows too: a hearing or document opened, each hearing or document a
+list showed, a transcript replayed over the WebSocket, an audio span, a case system's pull.
 
 Written in the same transaction as the change it records, so the log and the data agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -18,6 +22,7 @@ class Action(StrEnum):
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
     LOGOUT = "logout"
+    UNLOCK = "unlock"
     VIEW = "view"
     CREATE = "create"
     CHANGE = "change"
@@ -51,3 +56,20 @@ def record(
     )
     tx.add(event)
     return event
+
+
+def record_reads(
+    tx: Session,
+    who: Principal | str,
+    object_type: str,
+    objects: Iterable[tuple[str | int, str | None]],
+    **detail: Any,
+) -> int:
+    """One ``view`` row per object a list showed (``(id, office)`` pairs), so "who has seen
+    this hearing" is answered by its id alone. Ids only: a search's terms are personal data
+    (a party's name, a phone number) and are never written here."""
+    n = 0
+    for object_id, office in objects:
+        record(tx, who, Action.VIEW, object_type, object_id, office=office, **detail)
+        n += 1
+    return n

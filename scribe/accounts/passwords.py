@@ -42,3 +42,38 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
 
 def needs_rehash(stored_hash: str) -> bool:
     return _hasher.check_needs_rehash(stored_hash)
+
+
+class HashesBusy(Exception):
+    """Every hashing slot stayed taken for the whole wait: the server is busy with logins."""
+
+
+class HashGate:
+    """At most ``concurrency`` password checks at once (each takes Argon2's 64 MiB and a core).
+
+    Waiting happens on the event loop, not in a worker thread, so a burst of logins holds no
+    thread and no database connection while it queues; one that waits past ``wait_s`` gets
+    ``HashesBusy`` (a 429) instead of piling up."""
+
+    def __init__(self, concurrency: int = 2, wait_s: float = 3.0) -> None:
+        import asyncio
+
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+        self.wait_s = wait_s
+        self.running = 0
+        self.most_at_once = 0  # for tests and metrics: the cap held
+
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
+        import asyncio
+
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=self.wait_s)
+        except TimeoutError:
+            raise HashesBusy() from None
+        try:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+            return await asyncio.to_thread(verify_password, stored_hash, password)
+        finally:
+            self.running -= 1
+            self._slots.release()

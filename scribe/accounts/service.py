@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -84,6 +85,52 @@ def authenticate(tx: Session, username: str, password: str) -> User | None:
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return user
+
+
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What a login needs to know of a user before its password is checked (read in a short
+    transaction: no database connection is held while Argon2 runs)."""
+
+    user_id: int
+    password_hash: str
+    active: bool
+    locked_for: float  # seconds the account stays locked (0: not locked)
+
+
+def login_candidate(tx: Session, username: str) -> LoginCandidate | None:
+    user = tx.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        return None
+    locked = 0.0
+    if user.locked_until is not None:
+        locked = max(0.0, (_aware(user.locked_until) - utcnow()).total_seconds())
+    return LoginCandidate(user.id, user.password_hash, user.active, locked)
+
+
+def login_succeeded(tx: Session, user_id: int, password: str) -> User:
+    """The checked user, its lock cleared and its hash brought up to today's parameters."""
+    user = tx.get(User, user_id)
+    if user is None:
+        raise AccountError("the user was removed while logging in", fix="log in again")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    user.locked_until = None
+    return user
+
+
+def lock_user(tx: Session, user_id: int, seconds: float) -> None:
+    user = tx.get(User, user_id)
+    if user is not None:
+        user.locked_until = utcnow() + dt.timedelta(seconds=seconds)
+
+
+def unlock_user(tx: Session, user: User) -> bool:
+    """Clear a lock; True when there was one."""
+    was = user.locked_until is not None and _aware(user.locked_until) > utcnow()
+    user.locked_until = None
+    return was
 
 
 def set_password(tx: Session, user: User, password: str) -> None:

@@ -12,6 +12,7 @@ def open_database(settings: Settings | None = None) -> Database:
     import scribe.review.models  # noqa: F401
     import scribe.web.models  # noqa: F401
 
-    db = Database((settings or get_settings()).db_url)
+    settings = settings or get_settings()
+    db = Database(settings.db_url, key_file=settings.data_dir / "secrets.key")
     db.create_schema()
     return db

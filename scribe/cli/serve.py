@@ -68,7 +68,11 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from scribe.settings import Settings
+        from scribe.storage.files import protect_data_dir, service_umask
+        from scribe.web.access_log import uvicorn_options
         from server import create_app
+
+        service_umask()  # before anything is written: the database, keys, recordings
 
         overrides: dict = {}
         if host:
@@ -78,6 +82,7 @@ def register(app: typer.Typer) -> None:
         if no_models:
             overrides["server_load_models"] = False
         settings = Settings(**overrides)
+        protect_data_dir(settings.data_dir)
         created = ensure_admin(settings, interactive=sys.stdin.isatty())
         base = settings.server.public_url or f"http://{'127.0.0.1' if settings.server.host in ('0.0.0.0', '::') else settings.server.host}:{settings.server.port}"
         typer.echo(f"Database: {settings.db_url.split('@')[-1]}   data: {settings.data_dir}")
@@ -85,4 +90,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"Created the admin account {created!r}; log in with the password you set.")
         typer.echo(f"Desk page: {base}/   (log in, then 新建会话 / New session)")
         os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
-        uvicorn.run(create_app(settings), host=settings.server.host, port=settings.server.port, log_level="info", ws="auto")
+        if settings.server.host not in ("127.0.0.1", "::1", "localhost") and not (
+                settings.server.public_url or "").startswith("https://") and settings.server.cookie_secure is not True:
+            typer.echo(f"Warning: listening on {settings.server.host} without an https public URL: login cookies "
+                       "are not Secure and passwords cross the network in clear. Put the server behind HTTPS "
+                       "and set SCRIBE_SERVER__PUBLIC_URL=https://... (docs/security.md).", err=True)
+        uvicorn.run(create_app(settings), host=settings.server.host, port=settings.server.port, log_level="info",
+                    ws="auto", **uvicorn_options())

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scribe.delivery.columns import UTCDateTime
 from scribe.storage import Base, utcnow
+from scribe.storage.sealed import SealedString
 
 # delivery status values
 PENDING = "pending"  # waiting for its next attempt (or for its endpoint to be re-enabled)
@@ -36,10 +37,10 @@ class Endpoint(Base):
     name: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(Text)
     event_types: Mapped[list[str]] = mapped_column(JSON)
-    # Signing secrets must be readable to sign with (HMAC), so they are stored as given;
-    # protect the database file like the recordings it sits next to.
-    secret: Mapped[str] = mapped_column(String(200))
-    previous_secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Signing secrets must be readable to sign with (HMAC): stored encrypted, with a key file
+    # of their own (scribe.storage.sealed; docs/security.md)
+    secret: Mapped[str] = mapped_column(SealedString())
+    previous_secret: Mapped[str | None] = mapped_column(SealedString(), default=None)
     previous_secret_expires_at: Mapped[dt.datetime | None] = mapped_column(
         UTCDateTime, default=None
     )

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import FileResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from scribe.delivery.events import DOCUMENT_APPROVED
 from scribe.delivery.files import sha256_file
@@ -32,8 +34,17 @@ from scribe.settings import Settings
 from scribe.storage import Database
 
 
-def make_router(db: Database, settings: Settings) -> APIRouter:
+# (tx, actor, document id, office, what was read): the server writes it to its audit log
+PullAudit = Callable[[Session, str, str, str, str], None]
+
+
+def make_router(db: Database, settings: Settings, audit: PullAudit | None = None) -> APIRouter:
+    """``audit`` records every pull that hands out a document (in the pull's transaction)."""
     from scribe.review.models import APPROVED, Document
+
+    def audited(tx: Session, actor: str, doc: Document, what: str) -> None:
+        if audit is not None:
+            audit(tx, actor, doc.id, doc.office, what)
 
     router = APIRouter(prefix="/api/v1/documents", tags=["case-system pull"])
 
@@ -56,9 +67,10 @@ def make_router(db: Database, settings: Settings) -> APIRouter:
             if doc is None or doc.status != APPROVED:
                 raise HTTPException(404, "no approved document with this id")
             try:
-                authorize_token(tx, token, "documents:read", doc.office)
+                reader = authorize_token(tx, token, "documents:read", doc.office)
             except AccessDenied as exc:
                 raise HTTPException(403, str(exc)) from exc
+            audited(tx, f"pull-token:{reader.id}:{reader.name}", doc, "payload")
             body = tx.scalar(
                 select(OutboxMessage.body)
                 .where(OutboxMessage.subject_id == document_id)
@@ -101,9 +113,13 @@ def make_router(db: Database, settings: Settings) -> APIRouter:
                 raise HTTPException(410, "this link is for an older version")
             try:
                 if sig is None:
-                    authorize_token(tx, token, SCOPE_FOR_KIND[kind], doc.office)
+                    reader = authorize_token(tx, token, SCOPE_FOR_KIND[kind], doc.office)
+                    actor = f"pull-token:{reader.id}:{reader.name}"
+                else:
+                    actor = "signed-link"
             except AccessDenied as exc:
                 raise HTTPException(403, str(exc)) from exc
+            audited(tx, actor, doc, kind)
             info = dict(doc.files[kind])
             version = doc.version
         path = Path(info["path"])

@@ -16,6 +16,7 @@ from typing import Any
 from scribe.errors import SessionError
 from scribe.live.manager import SessionManager, valid_session_id
 from scribe.live.archive import SessionMeta
+from scribe.live import events as ev
 from scribe.live.events import Event
 from scribe.live.pipeline import LiveOptions
 from scribe.live.service import LiveStart
@@ -73,6 +74,11 @@ class ManagerBridge:
 
     def resume(self, session_id: str) -> None:
         self._in_order(session_id, "resume")
+
+    def notify(self, session_id: str, code: str, message: str, **detail: Any) -> None:
+        session = self.manager.get(session_id)
+        if session is not None:
+            session.bus.publish(ev.warning(code, message, **detail))
 
     def _in_order(self, session_id: str, op: str) -> None:
         # after the audio already received, like the WebSocket's own pause/resume

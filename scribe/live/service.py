@@ -48,6 +48,10 @@ class LiveService(Protocol):
 
     def resume(self, session_id: str) -> None: ...
 
+    def notify(self, session_id: str, code: str, message: str, **detail: Any) -> None:
+        """Tell the session's listeners (the desk) something, as a journalled warning event."""
+        ...
+
     def set_hotwords(self, session_id: str, hotwords: tuple[str, ...]) -> None:
         """The hearing's names changed while recording: later decodes and the final pass use these."""
         ...

@@ -43,8 +43,15 @@ def build_router(
     *,
     max_frame_bytes: int = 256_000,
     run_final_pass: bool = True,
+    gate: Callable[..., Any] | None = None,
 ) -> APIRouter:
+    """``gate``: a dependency giving ``check(session_id, op)`` that the server runs before a
+    ``start`` or ``resume`` keeps any audio (its consent check, status change and audit entry;
+    for ``resume`` it resumes the session itself). It raises ``ScribeError`` to refuse."""
     router = APIRouter()
+
+    def no_gate() -> None:
+        return None
 
     # Dependencies as defaults, not Annotated[...]: with postponed annotations FastAPI resolves
     # Annotated strings in module globals, where these closure variables do not exist.
@@ -55,9 +62,11 @@ def build_router(
         manager: SessionManager = Depends(get_manager),  # noqa: B008
         _user: Any = Depends(auth),  # noqa: B008
         after: int = Query(0, ge=0, description="replay journal events after this seq"),
+        check: Any = Depends(gate or no_gate),  # noqa: B008
     ) -> None:
         await websocket.accept()
         conn = _Connection(websocket, manager, session_id, max_frame_bytes, run_final_pass)
+        conn.gate = check
         await conn.serve(after)
 
     return router
@@ -77,6 +86,7 @@ class _Connection:
         self.session: LiveSession | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._overflow = False
+        self.gate: Callable[[str, str], None] | None = None  # build_router's gate
 
     # -- events to the client --------------------------------------------------------------
 
@@ -197,6 +207,9 @@ class _Connection:
             if self.session is None:
                 await self._reply_error("not_recording", f"nothing to {op}: send start first")
                 return
+            if op == "resume" and self.gate is not None:
+                await self._through_gate("resume")  # the server's gate resumes it, or refuses
+                return
             action = self.session.pause if op == "pause" else self.session.resume
             if isinstance(self.session.source, PushSource):
                 self.session.source.call(action)  # in order with the audio frames before it
@@ -212,7 +225,19 @@ class _Connection:
             await self._reply_error("unknown_op", f"unknown op {op!r}; use start, pause, resume, "
                                     "stop or role")
 
+    async def _through_gate(self, op: str) -> bool:
+        if self.gate is None:
+            return True
+        try:
+            await run_in_threadpool(self.gate, self.session_id, op)
+        except ScribeError as exc:
+            await self._reply_error("refused", str(exc))
+            return False
+        return True
+
     async def _start(self, msg: dict[str, Any]) -> None:
+        if not await self._through_gate("start"):
+            return
         if self.session is not None:
             # a reconnecting client sends start again: it resumes the same session; a session
             # the desk API opened has no source yet, and this socket becomes it

@@ -23,15 +23,26 @@ def utcnow() -> dt.datetime:
 class Database:
     """One per process: owns the engine and hands out transactions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, key_file: Path | None = None) -> None:
+        """``key_file``: the key of the secrets stored sealed (``scribe.storage.sealed``) for a
+        database that is not an SQLite file; an SQLite file keeps it beside itself."""
+        from scribe.storage.sealed import KEY_FILE, Sealer
+
         self.url = url
         kwargs: dict = {"future": True, "pool_pre_ping": True}
+        self.path: Path | None = None
+        ephemeral = False
         if url.startswith("sqlite"):
+            ephemeral = True  # an in-memory database: a key that lives as long as it does
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self.path = Path(path)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                key_file, ephemeral = self.path.parent / KEY_FILE, False
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         self.engine: Engine = create_engine(url, **kwargs)
+        # per engine, so two databases of one process (tests) never share a key
+        self.engine.dialect.scribe_sealer = Sealer(key_file, ephemeral=ephemeral)  # type: ignore[attr-defined]
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -41,7 +52,17 @@ class Database:
         return self.url.startswith("sqlite")
 
     def create_schema(self) -> None:
+        from scribe.storage.migrate import add_missing_columns
+
+        from scribe.storage.sealed import seal_plain_values
+
         Base.metadata.create_all(self.engine)
+        add_missing_columns(self.engine, Base.metadata)  # a database of an earlier version
+        seal_plain_values(self.engine, Base.metadata)  # secrets an earlier version kept plain
+        if self.path is not None:
+            from scribe.storage.files import protect_database
+
+            protect_database(self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -7,13 +7,16 @@ import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from scribe.accounts import audit, service
 from scribe.accounts.audit import Action
 from scribe.accounts.models import ApiToken, AuditEvent, User
 from scribe.accounts.principal import Principal, Scope
-from scribe.storage import utcnow
+from scribe.accounts.passwords import HashesBusy, HashGate
+from scribe.accounts.throttle import LoginThrottle, Ticket
+from scribe.storage import Database, utcnow
 from scribe.web.auth import COOKIE, CurrentPrincipal, Tx, client_ip, require
 from scribe.web.schemas import (
     AuditOut,
@@ -41,8 +44,10 @@ def _me(p: Principal) -> MeOut:
 
 
 def _user_out(u: User) -> UserOut:
+    locked = u.locked_until if u.locked_until is not None and service._aware(u.locked_until) > utcnow() else None
     return UserOut(
-        id=u.id, username=u.username, display_name=u.display_name, role=u.role, office=u.office, active=u.active  # type: ignore[arg-type]
+        id=u.id, username=u.username, display_name=u.display_name, role=u.role, office=u.office, active=u.active,  # type: ignore[arg-type]
+        locked_until=locked,
     )
 
 
@@ -53,46 +58,94 @@ def _token_out(t: ApiToken) -> TokenOut:
     )  # fmt: skip
 
 
+def _too_many(wait: float, detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=detail,
+                         headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+_LOCKED = "该账户密码错误次数过多，已暂时锁定 — 请 {m} 分钟后再试，或请管理员解锁（too many wrong passwords: the account is locked for now）"
+_SLOW = "这台电脑登录失败次数过多 — 请 {s} 秒后再试（too many failed logins from this address: wait a moment）"
+_BUSY = "登录的人太多，服务器正忙 — 请几秒后再试（the server is busy checking passwords: try again in a few seconds）"
+
+
 @router.post(
     "/auth/login",
     response_model=MeOut,
     responses={401: {"model": ErrorOut}, 429: {"model": ErrorOut}},
     summary="Log in with user name and password; sets the session cookie",
 )
-def login(body: LoginIn, request: Request, response: Response, tx: Tx) -> MeOut:
-    settings = request.app.state.settings
-    throttle = request.app.state.login_throttle
+async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
+    """Async on purpose: a burst of logins waits for its turn at the password hash on the event
+    loop, holding no worker thread and no database connection (each database step is its own
+    short transaction), so /health and every other route keep answering."""
+    app = request.app
+    settings = app.state.settings
+    throttle: LoginThrottle = app.state.login_throttle
+    gate: HashGate = app.state.hash_gate
+    db = app.state.db
     ip = client_ip(request) or "?"
-    keys = (f"user:{body.username.strip().lower()}", f"ip:{ip}")
-    wait = throttle.retry_after(*keys)
-    if wait > 0:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            detail="too many failed logins — wait a few minutes, or ask an admin to reset the password",
-            headers={"Retry-After": str(math.ceil(wait))},
+    ticket = throttle.reserve(body.username, ip)  # the slot is taken before any hashing
+    if not isinstance(ticket, Ticket):
+        if ticket.account:
+            raise _too_many(ticket.wait, _LOCKED.format(m=max(1, math.ceil(ticket.wait / 60))))
+        raise _too_many(ticket.wait, _SLOW.format(s=math.ceil(ticket.wait)))
+    try:
+        candidate = await run_in_threadpool(_read_candidate, db, body.username)
+        if candidate is not None and candidate.locked_for > 0:  # locked before a restart
+            ticket.cancel()
+            raise _too_many(candidate.locked_for, _LOCKED.format(m=max(1, math.ceil(candidate.locked_for / 60))))
+        ok = await gate.verify(candidate.password_hash if candidate else None, body.password)
+    except HashesBusy:
+        ticket.cancel()
+        raise _too_many(2, _BUSY) from None
+    except BaseException:
+        ticket.cancel()
+        raise
+    if ok and candidate is not None and candidate.active:
+        ticket.succeeded()
+        cookie, principal = await run_in_threadpool(_start, db, candidate.user_id, body.password,
+                                                    settings.server.login_session_hours, ip)
+        response.set_cookie(
+            COOKIE,
+            cookie,
+            max_age=int(settings.server.login_session_hours * 3600),
+            httponly=True,
+            secure=app.state.cookie_secure,
+            samesite="strict",
+            path="/",
         )
-    user = service.authenticate(tx, body.username, body.password)
-    if user is None:
-        throttle.failed(*keys)
-        # its own transaction: the request's own one rolls back with the 401 below.
-        # The user name is not logged: it may be a password typed in the wrong box.
-        with request.app.state.db.transaction() as own:
-            audit.record(own, "anonymous", Action.LOGIN_FAILED, "user", "?", client=ip)
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong user name or password")
-    throttle.succeeded(*keys)
-    cookie, row = service.start_login_session(tx, user, settings.server.login_session_hours)
-    principal = service.user_principal(user, row)
-    audit.record(tx, principal, Action.LOGIN, "user", user.id, office=user.office, client=ip)
-    response.set_cookie(
-        COOKIE,
-        cookie,
-        max_age=int(settings.server.login_session_hours * 3600),
-        httponly=True,
-        secure=request.app.state.cookie_secure,
-        samesite="strict",
-        path="/",
-    )
-    return _me(principal)
+        return _me(principal)
+    ticket.failed()
+    lock = throttle.locked_for(body.username) if candidate is not None else 0.0
+    await run_in_threadpool(_failed, db, candidate.user_id if candidate else None, lock, ip)
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong user name or password")
+
+
+def _read_candidate(db: Database, username: str) -> service.LoginCandidate | None:
+    with db.transaction() as tx:
+        return service.login_candidate(tx, username)
+
+
+def _start(db: Database, user_id: int, password: str, hours: float, ip: str) -> tuple[str, Principal]:
+    with db.transaction() as tx:
+        user = service.login_succeeded(tx, user_id, password)
+        cookie, row = service.start_login_session(tx, user, hours)
+        principal = service.user_principal(user, row)
+        audit.record(tx, principal, Action.LOGIN, "user", user.id, office=user.office, client=ip)
+    return cookie, principal
+
+
+def _failed(db: Database, user_id: int | None, lock_s: float, ip: str) -> None:
+    """The failure's audit row (and the account's lock) in one short transaction of its own:
+    the login holds no other connection. The user name is not logged: it may be a password
+    typed in the wrong box."""
+    with db.transaction() as tx:
+        if user_id is not None and lock_s > 0:
+            service.lock_user(tx, user_id, lock_s)
+        if lock_s > 0:
+            audit.record(tx, "anonymous", Action.LOGIN_FAILED, "user", "?", client=ip, locked=True)
+        else:
+            audit.record(tx, "anonymous", Action.LOGIN_FAILED, "user", "?", client=ip)
 
 
 @router.post("/auth/logout", status_code=204, responses=AUTH_RESPONSES, summary="End this browser's login")
@@ -141,6 +194,19 @@ def patch_user(user_id: DbId, body: UserPatch, admin: Admin, tx: Tx) -> UserOut:
         service.set_password(tx, user, body.password)
         changed.append("password")
     audit.record(tx, admin, Action.CHANGE, "user", user.id, office=user.office, fields=changed)
+    return _user_out(user)
+
+
+@router.post("/users/{user_id}/unlock", response_model=UserOut, responses={**AUTH_RESPONSES, 404: {"model": ErrorOut}},
+             summary="Unlock an account that too many wrong passwords locked")
+def unlock_user(user_id: DbId, admin: Admin, tx: Tx, request: Request) -> UserOut:
+    user = tx.get(User, user_id)
+    if user is None:
+        raise HTTPException(404, detail=f"no user {user_id}")
+    was_locked = service.unlock_user(tx, user) or request.app.state.login_throttle.locked_for(user.username) > 0
+    request.app.state.login_throttle.unlock(user.username)
+    audit.record(tx, admin, Action.UNLOCK, "user", user.id, office=user.office, was_locked=was_locked,
+                 client=client_ip(request))
     return _user_out(user)
 
 

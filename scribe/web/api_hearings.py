@@ -87,6 +87,8 @@ def list_hearings(
         category=category, status=status.value if status else "", kind=kind.value if kind else "",
         limit=limit, offset=offset,
     )  # fmt: skip
+    # each hearing shown (parties' names, phones, addresses) is a read; the search terms are not logged
+    audit.record_reads(tx, who, "hearing", ((h.id, h.office) for h in rows), via="list")
     return HearingList(total=total, items=[hearings.to_out(h) for h in rows])
 
 
@@ -109,10 +111,14 @@ def get_hearing(hearing_id: str, who: Reader, tx: Tx) -> HearingOut:
 @router.patch("/{hearing_id}", response_model=HearingOut, responses=R409, summary="Change case data")
 def patch_hearing(hearing_id: str, body: HearingPatch, who: Writer, tx: Tx, request: Request) -> HearingOut:
     hearing = hearings.get_visible(tx, who, hearing_id)
+    before = len(hearing.parties or [])
     changed = hearings.update(tx, hearing, body)
     if {"parties", "hotwords", "place"} & set(changed):
         _send_hotwords(request, hearing)
     audit.record(tx, who, Action.CHANGE, "hearing", hearing.id, office=hearing.office, fields=changed)
+    if "parties" in changed:  # a new or changed party has not consented: recording pauses
+        services(request).lifecycle.enforce_consent(
+            tx, hearing, who, "party_added" if len(hearing.parties) > before else "party_changed")
     return hearings.to_out(hearing)
 
 
@@ -156,14 +162,17 @@ def _remove(folders: list[Path]) -> None:
 
 
 @router.post("/{hearing_id}/consent", response_model=ConsentOut, status_code=201, responses=R409, summary="Record a party's consent to recording")
-def record_consent(hearing_id: str, body: ConsentIn, who: Writer, tx: Tx) -> ConsentOut:
+def record_consent(hearing_id: str, body: ConsentIn, who: Writer, tx: Tx, lifecycle: Lifecycle) -> ConsentOut:
     hearing = hearings.get_visible(tx, who, hearing_id)
     if who.kind != "user":
         raise HTTPException(403, detail="consent must be confirmed by a person logged in at the desk")
     c = hearings.record_consent(tx, who, hearing, body)
-    audit.record(tx, who, Action.CONSENT, "hearing", hearing.id, office=hearing.office, party=body.party_index, consented=body.consented)
+    audit.record(tx, who, Action.CONSENT, "hearing", hearing.id, office=hearing.office, party=c.party_id,
+                 party_index=c.party_index, consented=c.consented, notice=c.notice_version)
+    if not c.consented:  # a refusal while recording pauses it at once
+        lifecycle.enforce_consent(tx, hearing, who, "consent_refused")
     return ConsentOut(
-        party_index=c.party_index, party_name=c.party_name, consented=c.consented,
+        party_index=c.party_index, party_id=c.party_id, party_name=c.party_name, consented=c.consented,
         notice_version=c.notice_version, confirmed_by_name=c.confirmed_by_name, at=c.at,
     )  # fmt: skip
 
@@ -209,13 +218,12 @@ def _live_out(live: LiveService, hearing_out: HearingOut, session_id: str) -> di
 @router.post("/{hearing_id}/record", responses=R409, summary="Start (or resume) recording; refused before every party consented")
 def start_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, request: Request) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
-    hearings.require_consent(hearing)
     start = LiveStart(
         hearing_id=hearing.id, language=hearing.language, hotwords=tuple(hearings.recognition_hotwords(hearing)),
         casefile=to_casefile(hearing),
     )  # fmt: skip
-    session_id = lifecycle.record(hearing, start)
-    audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="start")
+    # the consent check, the status change and the audit entry: one call, as the WebSocket's
+    session_id = lifecycle.record(tx, hearing, start, who)
     return _live_out(get_live(services(request)), hearings.to_out(hearing), session_id)
 
 

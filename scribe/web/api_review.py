@@ -148,7 +148,9 @@ def _out(request: Request, tx: Tx, doc: Document) -> DocumentOut:
 @router.get("", response_model=list[DocumentOut], responses=R, summary="Documents drafted for this hearing")
 def list_documents(hearing_id: str, who: Reader, tx: Tx, request: Request) -> list[DocumentOut]:
     hearing = hearings.get_visible(tx, who, hearing_id)
-    return [_out(request, tx, d) for d in review.documents_of_hearing(tx, hearing.id)]
+    docs = review.documents_of_hearing(tx, hearing.id)
+    audit.record_reads(tx, who, "document", ((d.id, hearing.office) for d in docs), via="list", hearing=hearing.id)
+    return [_out(request, tx, d) for d in docs]
 
 
 @router.post("", response_model=DocumentOut, status_code=201, responses=R4, summary="Draft a document from the transcript")

@@ -9,7 +9,9 @@ a principal without the scope a route needs is 403.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
@@ -113,4 +115,31 @@ def require(*scopes: Scope) -> Callable[[Principal], Principal]:
 
 
 def client_ip(conn: HTTPConnection) -> str | None:
-    return conn.client.host if conn.client else None
+    """The real client's address: the peer, unless the peer is one of the site's trusted
+    proxies (``SCRIBE_SERVER__TRUSTED_PROXIES``); then the nearest untrusted address in
+    ``X-Forwarded-For``. A header sent by anyone else is ignored, so it cannot dodge the
+    per-address login limit or forge the audit log's client."""
+    peer = conn.client.host if conn.client else None
+    settings = getattr(conn.app.state, "settings", None)
+    trusted = _networks(tuple(settings.server.trusted_proxies)) if settings is not None else ()
+    if peer is None or not trusted or not _is_in(peer, trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(conn.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):  # the right end was added by the proxy nearest to us
+        if not _is_in(hop, trusted):
+            return hop if _is_in(hop, None) else peer
+    return hops[0] if hops else peer
+
+
+@lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs if c.strip())
+
+
+def _is_in(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None) -> bool:
+    """Whether ``address`` lies in one of ``networks`` (None: whether it is an address at all)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return networks is None or any(ip in net for net in networks)

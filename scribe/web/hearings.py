@@ -16,6 +16,8 @@ from scribe.accounts.principal import Principal
 from scribe.errors import ScribeError, SessionError
 from scribe.storage import utcnow
 from scribe.lifecycle import HearingState
+from scribe.web import consent as consents
+from scribe.web.consent import NOTICE_VERSION
 from scribe.web.models import Consent, Hearing
 from scribe.web.schemas import (
     CATEGORIES,
@@ -27,7 +29,7 @@ from scribe.web.schemas import (
     SpeakerIn,
 )
 
-NOTICE_VERSION = "2026-11-v1"  # bump when the wording read to parties changes
+__all__ = ["NOTICE_VERSION"]  # kept importable from here (scribe.web.consent holds it)
 
 
 class HearingNotFound(ScribeError):
@@ -74,7 +76,7 @@ def _party_names(parties: list[dict[str, Any]]) -> str:
 
 
 def create(tx: Session, principal: Principal, data: HearingIn, office: str | None = None) -> Hearing:
-    parties = [p.model_dump() for p in data.parties]
+    parties = consents.assign_ids([], [p.model_dump() for p in data.parties])
     # party names are the first hotwords: whisper then spells them as typed
     hotwords = _clean_hotwords([p["name"] for p in parties] + list(data.hotwords))
     hearing = Hearing(
@@ -179,7 +181,9 @@ def update(tx: Session, hearing: Hearing, patch: HearingPatch) -> list[str]:
                 "parties cannot be removed once recording has begun (their consent is on record)",
                 fix="correct a party's details instead of removing them",
             )
-        hearing.parties = [p.model_dump() for p in patch.parties]
+        # a party replaced or renamed gets a new id: its consent no longer counts
+        hearing.parties = consents.assign_ids(consents.ensure_party_ids(hearing),
+                                              [p.model_dump() for p in patch.parties])
         hearing.party_names = _party_names(hearing.parties)
         changed.append("parties")
     if patch.hotwords is not None:
@@ -188,26 +192,12 @@ def update(tx: Session, hearing: Hearing, patch: HearingPatch) -> list[str]:
     return changed
 
 
-def latest_consents(hearing: Hearing) -> dict[int, Consent]:
-    latest: dict[int, Consent] = {}
-    for c in hearing.consents:  # ordered by id: a later decision replaces an earlier one
-        latest[c.party_index] = c
-    return latest
-
-
 def all_consented(hearing: Hearing) -> bool:
-    latest = latest_consents(hearing)
-    return bool(hearing.parties) and all(
-        i in latest and latest[i].consented for i in range(len(hearing.parties))
-    )
+    return consents.all_consented(hearing)
 
 
 def record_consent(tx: Session, principal: Principal, hearing: Hearing, data: ConsentIn) -> Consent:
-    if data.party_index >= len(hearing.parties):
-        raise SessionError(
-            f"this hearing has {len(hearing.parties)} parties; there is no party {data.party_index}",
-            fix="pick a party from the list",
-        )
+    row = consents.find_party(hearing, party_id=data.party_id, party_index=data.party_index)
     if data.consented and not data.notice_read:
         raise SessionError(
             "consent needs the recording notice to have been read to the party first",
@@ -215,8 +205,9 @@ def record_consent(tx: Session, principal: Principal, hearing: Hearing, data: Co
         )
     consent = Consent(
         hearing_id=hearing.id,
-        party_index=data.party_index,
-        party_name=hearing.parties[data.party_index]["name"],
+        party_index=row.index,
+        party_id=row.party["id"],
+        party_name=row.party.get("name") or "",
         consented=data.consented,
         notice_version=NOTICE_VERSION,
         confirmed_by=principal.id,
@@ -229,17 +220,7 @@ def record_consent(tx: Session, principal: Principal, hearing: Hearing, data: Co
 
 
 def require_consent(hearing: Hearing) -> None:
-    if not all_consented(hearing):
-        latest = latest_consents(hearing)
-        missing = [
-            p["name"]
-            for i, p in enumerate(hearing.parties)
-            if i not in latest or not latest[i].consented
-        ]
-        raise SessionError(
-            f"recording refused: no consent on record from {'、'.join(missing)}",
-            fix="read the recording notice to each party and confirm their consent first",
-        )
+    consents.require(hearing)
 
 
 def set_speaker(hearing: Hearing, label: str, data: SpeakerIn) -> None:
@@ -249,7 +230,7 @@ def set_speaker(hearing: Hearing, label: str, data: SpeakerIn) -> None:
 
 
 def to_out(hearing: Hearing) -> HearingOut:
-    latest = latest_consents(hearing)
+    rows = consents.status(hearing)  # the decisions that count for the parties as they are now
     return HearingOut(
         id=hearing.id,
         office=hearing.office,
@@ -267,15 +248,17 @@ def to_out(hearing: Hearing) -> HearingOut:
         created_at=hearing.created_at,
         consents=[
             ConsentOut(
-                party_index=c.party_index,
-                party_name=c.party_name,
-                consented=c.consented,
-                notice_version=c.notice_version,
-                confirmed_by_name=c.confirmed_by_name,
-                at=c.at,
+                party_index=r.index,
+                party_id=r.party["id"],
+                party_name=r.consent.party_name,
+                consented=r.consent.consented,
+                notice_version=r.consent.notice_version,
+                confirmed_by_name=r.consent.confirmed_by_name,
+                at=r.consent.at,
             )
-            for c in sorted(latest.values(), key=lambda c: c.party_index)
+            for r in rows
+            if r.consent is not None
         ],
-        all_consented=all_consented(hearing),
+        all_consented=bool(rows) and all(r.given for r in rows),
         live_session_id=hearing.live_session_id,
     )

@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import WebSocket, WebSocketException, status
+from collections.abc import Callable
 
-from scribe.accounts import service
+from fastapi import Depends, WebSocket, WebSocketException, status
+
+from scribe.accounts import audit, service
+from scribe.accounts.audit import Action
 from scribe.accounts.principal import Principal, Scope
 from scribe.live.manager import SessionManager
 from scribe.services import AppServices
@@ -39,7 +42,8 @@ def get_manager(websocket: WebSocket) -> SessionManager:
 
 def ws_principal(websocket: WebSocket, session_id: str) -> Principal:
     """Cookie (same-origin browsers) or bearer token (desk clients); the hearing must be the
-    caller's office's, its parties must all have consented, and Record must have been pressed."""
+    caller's office's and Record must have been pressed. Connecting replays the transcript (an
+audited read)."""
     origin = websocket.headers.get("origin")
     host = websocket.headers.get("host", "")
     if origin is not None and origin.split("://", 1)[-1] != host:
@@ -60,12 +64,25 @@ def ws_principal(websocket: WebSocket, session_id: str) -> Principal:
         hearing = tx.scalar(hearings.visible_query(principal).where(Hearing.live_session_id == session_id))
         if hearing is None:
             raise _deny("no such hearing in your office")
-        if not hearings.all_consented(hearing):
-            raise _deny("recording refused: a party has not consented")
+        # consent is checked where audio starts (``ws_gate``), not here: a desk whose hearing
+        # paused for want of consent still connects, to see why and what it missed
+        audit.record(tx, principal, Action.VIEW, "transcript", hearing.id, office=hearing.office,
+                     via="websocket")
     return principal
+
+
+def ws_gate(websocket: WebSocket, principal: Principal = Depends(ws_principal)) -> Callable[[str, str], None]:  # noqa: B008
+    """The WebSocket's ``start``/``resume`` through the hearing lifecycle: the same consent
+    check, status change and audit entry as the desk's Record."""
+    app: AppServices = websocket.app.state.services
+
+    def check(session_id: str, op: str) -> None:
+        app.lifecycle.socket_step(session_id, principal, op)
+
+    return check
 
 
 def build_ws_router() -> Any:
     from scribe.live.ws import build_router
 
-    return build_router(get_manager, ws_principal)
+    return build_router(get_manager, ws_principal, gate=ws_gate)

@@ -63,7 +63,10 @@ class Consent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hearing_id: Mapped[str] = mapped_column(ForeignKey("hearings.id", ondelete="CASCADE"), index=True)
-    party_index: Mapped[int] = mapped_column(Integer)
+    party_index: Mapped[int] = mapped_column(Integer)  # where the party stood when asked
+    # the party's stable id (Hearing.parties[i]["id"]): the consent is that person's, not a
+    # list position's (scribe.web.consent). None only on rows written before ids existed.
+    party_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     party_name: Mapped[str] = mapped_column(String(128))
     consented: Mapped[bool] = mapped_column()
     notice_version: Mapped[str] = mapped_column(String(32))

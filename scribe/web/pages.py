@@ -31,7 +31,7 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LANG_COOKIE = "scribe_lang"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; "
+    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'"
 )
 
@@ -53,7 +53,8 @@ def render(request: Request, name: str, who: Principal | None, **ctx: Any) -> HT
             "who": who,
             "categories": CATEGORIES,
             "category_label": (lambda c: CATEGORY_EN.get(c, c)) if lang == "en" else (lambda c: c),
-            "page_data": json.dumps(page_data, ensure_ascii=False, default=str).replace("</", "<\\/"),
+            # every "<" escaped: "</script>" or "<!--<script>" in a party's name cannot end the block
+            "page_data": json.dumps(page_data, ensure_ascii=False, default=str).replace("<", "\\u003c"),
             **ctx,
         },
     )
@@ -74,7 +75,21 @@ def _date(text: str) -> dt.date | None:
 def login_page(request: Request, who: Annotated[Principal | None, Depends(optional_principal)]) -> Response:
     if who is not None:
         return RedirectResponse("/", status_code=303)
-    return render(request, "login.html", None)
+    return render(request, "login.html", None, page_data={"next": safe_next(request.query_params.get("next"))})
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after logging in: a path of this site, else "/". Browsers read a backslash
+    as a slash (``/\\evil.example`` is ``//evil.example``, another site), so anything that is
+    not a plain local path is refused: an open redirect would lend this site's name to phishing."""
+    from urllib.parse import urlsplit
+
+    if not target or not target.startswith("/") or "\\" in target or any(ord(ch) < 0x20 for ch in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return "/"
+    return target
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -96,6 +111,7 @@ def session_list(
         tx, who, q=q, date_from=_date(date_from), date_to=_date(date_to), category=category, status=status,
         kind=kind, limit=100,
     )
+    audit.record_reads(tx, who, "hearing", ((h.id, h.office) for h in rows), via="list", page="list")
     return render(
         request, "list.html", who, rows=rows, total=total,
         form={"q": q, "date_from": date_from, "date_to": date_to, "category": category, "status": status, "kind": kind},

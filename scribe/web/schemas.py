@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from scribe.accounts.principal import Role, Scope
 from scribe.casefile import DISPUTE_CATEGORIES
@@ -70,6 +70,8 @@ class UserOut(BaseModel):
     role: Role
     office: str
     active: bool
+    locked_until: UtcDatetime | None = Field(
+        default=None, description="set while too many wrong passwords keep the account locked")
 
 
 class MeOut(BaseModel):
@@ -133,6 +135,11 @@ class AuditOut(BaseModel):
 
 # -- hearings -----------------------------------------------------------------------------
 class PartyIn(Strict):
+    id: str | None = Field(
+        default=None, max_length=32,
+        description="the party's stable id as read back; leave out for a new party. A party whose "
+        "name or role changes gets a new id, and its consent to recording must be asked again",
+    )
     role: PartyRole
     name: str = Name
     gender: str = Field(default="", max_length=8)
@@ -165,15 +172,23 @@ class HearingPatch(Strict):
 
 
 class ConsentIn(Strict):
-    party_index: int = Field(ge=0, le=19)
+    party_id: str | None = Field(default=None, max_length=32, description="the party's id (preferred)")
+    party_index: int | None = Field(default=None, ge=0, le=19, description="or its place in the list")
     consented: bool
     notice_read: bool = Field(
         description="the recording notice (本调解室已安装同步录音录像设备) was read to the party"
     )
 
+    @model_validator(mode="after")
+    def _names_a_party(self) -> ConsentIn:
+        if self.party_id is None and self.party_index is None:
+            raise ValueError("name the party: party_id (or party_index)")
+        return self
+
 
 class ConsentOut(BaseModel):
     party_index: int
+    party_id: str | None = None
     party_name: str
     consented: bool
     notice_version: str

@@ -53,7 +53,8 @@ function renderConsent() {
 
 async function consent(i, yes, noticeRead) {
   try {
-    await api("POST", `/api/hearings/${H.id}/consent`, { party_index: i, consented: yes, notice_read: noticeRead });
+    // by the party's id: the consent is that person's, whatever the list's order later
+    await api("POST", `/api/hearings/${H.id}/consent`, { party_id: H.parties[i].id, consented: yes, notice_read: noticeRead });
     Object.assign(H, await api("GET", `/api/hearings/${H.id}`));
     renderConsent();
     setStatus(H.status);
@@ -150,12 +151,25 @@ function onEvent(ev) {
     meter(Math.max(0, Math.min(1, (ev.rms_dbfs + 60) / 60)));
   } else if (ev.type === "warning" || ev.type === "error") {
     showMsg(T["warn_" + ev.code] || ev.message, ev.type === "error");
+    if (ev.code === "consent_paused") consentPaused();
   } else if (ev.type === "progress") {
     showMsg(`${T.final_pass} ${Math.round(ev.fraction * 100)}%`);
   } else if (ev.type === "state") {
     if (ev.state === "finished") { state.finalDone = true; showMsg(T.final_ready); }
   }
   if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+// A refusal, or a party added or changed, while recording: the server paused the hearing (the
+// message says why); the desk stops its clock and shows Record again, which asks for consent.
+async function consentPaused() {
+  if (state.audio) state.audio.node.port.postMessage({ paused: true });
+  if (state.startedAt) { state.elapsedBefore += (Date.now() - state.startedAt) / 1000; state.startedAt = null; }
+  try {
+    Object.assign(H, await api("GET", `/api/hearings/${H.id}`));
+    renderConsent();
+    setStatus(H.status);
+  } catch (e) { /* the next reload shows it */ }
 }
 
 function showMsg(text, isError) {

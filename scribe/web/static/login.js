@@ -8,9 +8,8 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
       username: document.getElementById("username").value,
       password: document.getElementById("password").value,
     });
-    const next = new URLSearchParams(location.search).get("next");
-    // only same-site paths: an open redirect would help phishing
-    location.href = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+    // the server checked it (pages.safe_next): only a path of this site, never another site
+    location.href = PAGE.next || "/";
   } catch (e) {
     errBox.textContent = e.status === 401 ? T.login_failed : e.message;
     errBox.hidden = false;
