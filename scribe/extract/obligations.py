@@ -658,7 +658,13 @@ def _manner_label(said: str) -> str:
 def manner_of(terms: list[Term]) -> list[tuple[str, Term]]:
     found: list[tuple[str, Term]] = []
     for t in terms:
-        labels = [_manner_label(m.group(0)) for m in MANNER_RE.finditer(t.frame.text)]
+        # the obligor's own reply ("可以，我现在就用公司的微信给三位转") says how as much as the term does
+        said = t.frame.text + "".join(c.text for c in t.frame.by)
+        labels = [_manner_label(m.group(0)) for m in MANNER_RE.finditer(said)]
+        if t.frame.kind == "支付":
+            # money sent "用微信" is a WeChat transfer
+            labels = [f"{x}转账" if x in ("微信", "支付宝") else x for x in labels]
+        labels = list(dict.fromkeys(labels))
         if "银行转账" in labels and "转账" in labels:
             labels.remove("转账")
         for label in labels:
