@@ -293,12 +293,36 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     break
         if kind == "支付" and not amounts and not schedule:
             continue
+        obligees = list(dict.fromkeys(x.party for x in after if x.party not in obligors))
+        if not obligors and staff and kind == "支付" and obligees:
+            # the mediator's "每期韦春生三千，蒙志强两千": paid to one side, so owed by the other
+            # side of the table when it is one party
+            obligors = _other_side(obligees, casefile)
+        # "12月10号 1月10号 2月10号 3月10号 一共四期" then "每期韦春生三千，蒙志强两千": the dates
+        # listed just before, each paying the amount said per instalment
+        per_instalment: list[tuple[str | None, Amount]] = []
+        if kind == "支付" and staff and not schedule and amounts and INSTALMENT_RE.search(text):
+            listed = _listed_dates(prev_clauses + [x for x in sentence if x.b <= g[0].a], session)
+            if len(listed) >= 2:
+                paired = _amount_per_obligee(text, after, amounts)
+                per_instalment = paired if paired else ([(None, amounts[0])] if len(amounts) == 1 else [])
         head = _object_head(text[m.end():m.end() + 12], names) or _object_head(text[max(0, m.start() - 12):m.start()], names)
         if kind not in ("支付", "停止", "道歉", "归属") and head is None and not deadlines:
             continue
+        if per_instalment:
+            for who, a in per_instalment:
+                frames.append(Frame(
+                    kind=kind, verb=m.group(0), obligors=tuple(dict.fromkeys(obligors)),
+                    obligees=(who,) if who else tuple(obligees), clauses=tuple(g), amounts=(a,), deadlines=(),
+                    schedule=tuple((d, a.yuan) for d in listed), object_head=head, speaker_party=speaker_party,
+                    staff=staff, question=acts.is_question(text), conditional=acts.is_conditional(text),
+                    negated=False, suggestion=acts.is_suggestion(sentence_text), periodic=False,
+                    acceleration=bool(ACCELERATION_RE.search(sentence_text)),
+                ))
+            continue
         frames.append(Frame(
             kind=kind, verb=m.group(0), obligors=tuple(dict.fromkeys(obligors)),
-            obligees=tuple(dict.fromkeys(x.party for x in after if x.party not in obligors)),
+            obligees=tuple(obligees),
             clauses=tuple(g), amounts=tuple(amounts), deadlines=tuple(deadlines), schedule=tuple(schedule),
             object_head=head, speaker_party=speaker_party, staff=staff,
             question=acts.is_question(text) or (acts.is_question(sentence_text) and g[-1] is sentence[-1])
@@ -310,6 +334,43 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             extra=tuple(extra),
         ))
     return frames
+
+
+INSTALMENT_RE = re.compile(r"每期|每一期|每次")
+
+
+def _other_side(obligees: list[str], casefile: CaseFile) -> list[str]:
+    """The one bound party on the other side from ``obligees`` (a different role), else none."""
+    roles = {p.role for p in casefile.bound_parties if p.id in obligees}
+    rest = [p.id for p in casefile.bound_parties if p.id not in obligees and p.role not in roles]
+    return rest if len(rest) == 1 else []
+
+
+def _listed_dates(before: list[Clause], session: dt.date) -> list[dt.date]:
+    """Dates listed one after another with no amount and no verb, just before (the instalment days)."""
+    dates: list[dt.date] = []
+    skipped = 0
+    for c in reversed(before[-8:]):
+        got = [d for d in find_deadlines(c.text, session) if d.date >= session and d.kind == "absolute"]
+        if not got:
+            if dates or skipped >= 2:
+                break
+            skipped += 1  # "…3月10号，一共四期": a count after the list
+            continue
+        if find_amounts(c.text) or _verb_in(c.text) is not None:
+            break
+        dates = [d.date for d in got] + dates
+    return dates if dates == sorted(set(dates)) else []
+
+
+def _amount_per_obligee(text: str, after: list[Mention], amounts: list[Amount]) -> list[tuple[str | None, Amount]]:
+    """"韦春生三千，蒙志强两千": each obligee with the amount said right after the name."""
+    out: list[tuple[str | None, Amount]] = []
+    for x in after:
+        nxt = [a for a in amounts if 0 <= a.start - x.end <= 2]
+        if nxt and x.form == "name":
+            out.append((x.party, nxt[0]))
+    return out if len(out) >= 2 and len({p for p, _ in out}) == len(out) else []
 
 
 def _joined(u: Utterance, clauses: list[Clause]) -> str:
@@ -537,6 +598,8 @@ def _same(a: Frame, b: Frame) -> bool:
         return False
     if a.periodic != b.periodic:
         return False
+    if a.obligees and b.obligees and not set(a.obligees) & set(b.obligees):
+        return False  # the same act owed to someone else is another obligation
     if bool(a.schedule) != bool(b.schedule) and not (a.deadlines if not a.schedule else b.deadlines):
         return False  # a total and the instalments that pay it complete each other
     ha, hb = a.object_head, b.object_head
@@ -607,6 +670,8 @@ def render(f: Frame, names: Names) -> Term:
         total = _total(f)
         if total is not None:
             notes.append(f"共计：{_yuan(total)}")
+        elif len(f.schedule) >= 2:
+            notes.append(f"合计：{_yuan(sum((y for _, y in f.schedule), Decimal(0)))}")  # what the instalments pay
         plan = "；".join(f"{format_date(d)}前{_yuan(y)}" for d, y in f.schedule)
         notes.append(f"分期：{plan}")
         if f.acceleration:
@@ -626,7 +691,7 @@ def render(f: Frame, names: Names) -> Term:
 def spoken_core(term: str) -> str:
     """A term as it was said: without the obligor's name the drafter put first and the amounts,
     dates and obligees it spelled out after it (for comparing with what was dictated)."""
-    term = re.sub(r"（(?:金额|期限|分期|共计|权利人)：[^）]*）。$", "。", term)
+    term = re.sub(r"（(?:金额|期限|分期|共计|合计|权利人)：[^）]*）。$", "。", term)
     term = re.sub(r"；[^；]{1,12}答复：[^；]*。$", "。", term)
     return re.sub(r"^[^：，。]{2,16}：", "", term)
 
