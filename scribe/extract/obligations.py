@@ -101,6 +101,7 @@ class Frame:
     status: str = "proposed"  # used | accepted | rejected | superseded | proposed | question | conditional
     reason: str = ""
     by: tuple[Clause, ...] = field(default=())  # the reply that decided it
+    arranged: tuple[Clause, ...] = ()  # when/where it changes hands, said for several terms (handover.py)
 
     @property
     def utt(self) -> Utterance:
@@ -657,6 +658,8 @@ def render(f: Frame, names: Names) -> Term:
         body = "".join(ENUM_RE.sub("", c.text) + "，" for c in f.extra) + body
     if not all(n in body for n in obligors):
         body = f"{'、'.join(obligors)}：{body}"
+    if f.arranged:
+        body = body.rstrip("。，, ") + "；" + _joined(f.arranged[0].utt, list(f.arranged))
     if f.by:
         reply = f.by[0].utt
         body = body.rstrip("。，, ") + f"；{reply.name or reply.display}答复：{_joined(reply, list(f.by))}"
@@ -684,7 +687,8 @@ def render(f: Frame, names: Names) -> Term:
     if obligees and not all(n in body for n in obligees):
         notes.append(f"权利人：{'、'.join(obligees)}")
     text = body.rstrip("。，, ") + (f"（{'，'.join(notes)}）" if notes else "") + "。"
-    utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses] + [c.utt for c in f.by]))
+    utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses] + [c.utt for c in f.arranged]
+                               + [c.utt for c in f.by]))
     return Term(text=text, frame=f, deadline=f.deadline, utterances=utts)
 
 
@@ -724,7 +728,7 @@ def manner_of(terms: list[Term]) -> list[tuple[str, Term]]:
     found: list[tuple[str, Term]] = []
     for t in terms:
         # the obligor's own reply ("可以，我现在就用公司的微信给三位转") says how as much as the term does
-        said = t.frame.text + "".join(c.text for c in t.frame.by)
+        said = t.frame.text + "".join(c.text for c in t.frame.arranged + t.frame.by)
         labels = [_manner_label(m.group(0)) for m in MANNER_RE.finditer(said)]
         if t.frame.kind == "支付":
             # money sent "用微信" is a WeChat transfer
@@ -740,7 +744,7 @@ def manner_of(terms: list[Term]) -> list[tuple[str, Term]]:
 
 def place_of(terms: list[Term]) -> tuple[str, Term] | None:
     for t in terms:
-        m = PLACE_RE.search(t.frame.text)
+        m = PLACE_RE.search(t.frame.text + "，" + "".join(c.text for c in t.frame.arranged))
         if m:
             return m.group(1), t
     return None

@@ -148,6 +148,11 @@ _DAY_OF_MONTH_RE = re.compile(
 )
 
 
+# "这个礼拜六" / "下周一" / "本星期五": a weekday in this or the next week, counted from the session date
+_WEEKDAY_RE = re.compile(r"(这个|这|本|下个|下)(礼拜|星期|周)([一二三四五六日天])")
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+
+
 def spring_festival_eve(after: dt.date) -> dt.date | None:
     for year in (after.year, after.year + 1):
         day = SPRING_FESTIVAL.get(year)
@@ -228,6 +233,13 @@ def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
             continue
         year = session_date.year if int(month) >= session_date.month else session_date.year + 1
         add(dt.date(year, int(month), calendar.monthrange(year, int(month))[1]), m, "month_end")
+    for m in _WEEKDAY_RE.finditer(text):
+        monday = session_date - dt.timedelta(days=session_date.weekday())
+        if m.group(1).startswith("下"):
+            monday += dt.timedelta(days=7)
+        d = monday + dt.timedelta(days=_WEEKDAYS[m.group(3)])
+        if d >= session_date:
+            add(d, m, "weekday")
     for m in _TODAY_RE.finditer(text):
         add(session_date, m, "today")
     for m in _NEW_YEAR_RE.finditer(text):
