@@ -255,8 +255,13 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         if acts.is_past(text, m.start()):
             continue
         mentions = _mentions(text, names, speaker_party, addressee, u)
-        before = [x for x in mentions if x.end <= m.start() and not _marked_obligee(text, x)]
+        # "袁梦这边就是物业…赔5200": a name the sentence is about (a topic) is not its subject
+        topics = [x for x in mentions if x.end <= m.start() and TOPIC_RE.match(text[x.end:x.end + 4])
+                  and any(x.end <= y.at and y.end <= m.start() and y.party != x.party for y in mentions)]
+        before = [x for x in mentions if x.end <= m.start() and not _marked_obligee(text, x) and x not in topics]
         after = [x for x in mentions if x.at >= m.end() or _marked_obligee(text, x)]
+        if kind == "支付" and before:
+            after = topics + after  # …is who it is paid to
         obligors = _run_of_names(before, text)
         if kind == "归属" and not obligors:
             # "房屋归陈丽所有": the one it goes to is named inside the verb
@@ -267,6 +272,9 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             obligors = list(carried)
         if not obligors and kind == "支付" and text[max(0, m.start() - 2):m.start()].endswith("我") and speaker_party:
             obligors = [speaker_party]
+        if not staff and speaker_party in obligors and DEMAND_RE.search(text[:m.start()]):
+            # "我们的要求就是全额退款": what the speaker demands is owed by the other side
+            obligors = [p for p in obligors if p != speaker_party]
         amounts = _amounts(text, kind)
         extra: list[Clause] = []
         if kind == "支付" and not amounts and re.fullmatch(r"还给|退还|返还|退回|退给|还", m.group(0)):
@@ -338,6 +346,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
 
 
 INSTALMENT_RE = re.compile(r"每期|每一期|每次")
+TOPIC_RE = re.compile(r"(?:这边|那边|这块|那块|这一块|这部分|那部分|的部分|这方面|方面|的话|的事)")
 
 
 def _other_side(obligees: list[str], casefile: CaseFile) -> list[str]:
@@ -421,7 +430,8 @@ def _continues(text: str, v: tuple[str, re.Match[str]]) -> bool:
 def _marked_obligee(text: str, x: Mention) -> bool:
     # "每期韦春生三千，蒙志强两千": a name with an amount right after it is who receives it
     if re.match(r"\s*(?:每人|每个人|每月)?[\d一二两三四五六七八九十百千万]+\s*(?:元|块|千|万|百)?", text[x.end:x.end + 6]) \
-            and re.match(r"\s*[\d一二两三四五六七八九十]", text[x.end:x.end + 3]):
+            and re.match(r"\s*[\d一二两三四五六七八九十]", text[x.end:x.end + 3]) \
+            and not re.match(r"\s*[\d一二两三四五六七八九十]{1,4}\s*[年月号日]", text[x.end:x.end + 8]):  # a date, not an amount
         return True
     return bool(re.search(r"(给|向|跟|和|对|替|帮|让|叫|要|欠|找)$", text[max(0, x.at - 1):x.at]))
 
@@ -509,10 +519,14 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
     utts = list(dialogue)
     pos = {u.index: i for i, u in enumerate(utts)}
     # Silence is assent only once the haggling is over: after the last time a party said no.
-    last_no = max((i for i, u in enumerate(utts) if not u.is_staff and acts.is_rejection(
-        "".join(c.text for c in clauses_of(u)[:2]))), default=-1)
+    noes = [(i, principal(casefile, casefile.speakers.get(u.speaker or ""))) for i, u in enumerate(utts)
+            if not u.is_staff and acts.is_rejection("".join(c.text for c in clauses_of(u)[:2]))]
     decided: list[Frame] = []
     for f in frames:
+        # ... by the parties this obligation binds, when they are known (another party's haggling
+        # over another claim later in the hearing does not hold this one open)
+        bound = set(f.obligors) | set(f.obligees) if f.obligors and f.obligees else None
+        last_no = max((i for i, who in noes if bound is None or who in bound), default=-1)
         if f.question and not f.staff:
             decided.append(replace(f, status="question", reason="问句"))
             continue
@@ -563,6 +577,10 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
         text = u.text
         if who is None and not u.is_staff:
             continue
+        if not f.staff and _same_side(casefile, who, f.speaker_party):
+            continue  # "对，一分不能少": the proposer's own side backs the demand; it does not accept it
+        if f.staff and who is not None and f.obligors and f.obligees and who not in f.obligors + f.obligees:
+            continue  # a party the obligation does not bind neither accepts nor rejects it
         first = clauses_of(u)[:2]
         lead = "".join(c.text for c in first) if first else text
         if acts.is_correction(lead) or acts.is_retraction(lead):
@@ -592,6 +610,17 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
             continue
         return "", ()
     return "", ()
+
+
+def _same_side(casefile: CaseFile, a: str | None, b: str | None) -> bool:
+    """Two parties on one side of the table: the same person, or two bound parties of one role
+    (two 申请人)."""
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    pa, pb = casefile.person(a), casefile.person(b)
+    return pa is not None and pb is not None and pa.role == pb.role
 
 
 def _same(a: Frame, b: Frame) -> bool:
