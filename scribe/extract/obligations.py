@@ -102,6 +102,7 @@ class Frame:
     reason: str = ""
     by: tuple[Clause, ...] = field(default=())  # the reply that decided it
     arranged: tuple[Clause, ...] = ()  # when/where it changes hands, said for several terms (handover.py)
+    scheduled: tuple[Clause, ...] = ()  # where its instalment dates were said, when apart from it (instalments.py)
 
     @property
     def utt(self) -> Utterance:
@@ -254,6 +255,9 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         kind, m = v
         if acts.is_past(text, m.start()):
             continue
+        said = find_deadlines(text, session)
+        if any(d.date < session for d in said) and not any(d.date >= session for d in said):
+            continue  # told with the date it happened on ("2024年3月18号…借了三万"): narrative
         mentions = _mentions(text, names, speaker_party, addressee, u)
         # "袁梦这边就是物业…赔5200": a name the sentence is about (a topic) is not its subject
         topics = [x for x in mentions if x.end <= m.start() and TOPIC_RE.match(text[x.end:x.end + 4])
@@ -717,7 +721,7 @@ def render(f: Frame, names: Names) -> Term:
         notes.append(f"权利人：{'、'.join(obligees)}")
     text = body.rstrip("。，, ") + (f"（{'，'.join(notes)}）" if notes else "") + "。"
     utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses] + [c.utt for c in f.arranged]
-                               + [c.utt for c in f.by]))
+                               + [c.utt for c in f.scheduled] + [c.utt for c in f.by]))
     return Term(text=text, frame=f, deadline=f.deadline, utterances=utts)
 
 

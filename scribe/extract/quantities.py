@@ -181,11 +181,14 @@ def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
         y = int(year) if year is not None else session_date.year
         if y < 100:
             y += 2000
+        said_year = re.search(r"(去年|前年|今年|明年|后年)\s*$", text[max(0, m.start() - 3):m.start()])
+        if year is None and said_year:
+            y = session_date.year + {"前年": -2, "去年": -1, "今年": 0, "明年": 1, "后年": 2}[said_year.group(1)]
         try:
             d = dt.date(y, int(month), int(day))
         except ValueError:
             continue
-        if year is None and d < session_date:
+        if year is None and not said_year and d < session_date:
             d = d.replace(year=d.year + 1)  # "3月10日前" said in November means next March
         add(d, m, "absolute")
     for m in _DURATION_RE.finditer(text):
