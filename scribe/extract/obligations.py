@@ -198,6 +198,8 @@ def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
             # attributive or passive use (被拆除的院墙, 修好的墙) names a thing, not an act owed
             if text[m.end():].lstrip()[:1] in ("的", "和") or text[max(0, m.start() - 1):m.start()] in ("被", "的"):
                 continue
+            if text[m.end():m.end() + 1] == "费" and len(m.group(0)) == 1:
+                continue  # "退费这一块": the refund as a topic, a noun
             if best is None or m.start() < best[1].start():
                 best = (name, m)
             break
@@ -212,6 +214,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
     session = casefile.date
     staff = u.is_staff
     sentence_text = u.text[sentence[0].a:sentence[-1].b]
+    # the clause ends before its punctuation: a "？" after the sentence still makes it a question
+    asked = u.text[sentence[-1].b:sentence[-1].b + 2].lstrip()[:1] in ("？", "?")
     # verb-bearing clauses open frames; others attach to the frame before (manner, place, time)
     groups: list[list[Clause]] = []
     lead: list[Clause] = []
@@ -272,7 +276,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             obligors = [x.party for x in mentions if m.start() <= x.at < m.end()]
         if not obligors and frames:
             obligors = list(frames[-1].obligors)  # the same subject goes on within a sentence
-        if not obligors and carried and staff:
+        if not obligors and carried and staff and not re.search(r"[他她]们?", text[:m.start()]):
+            # (the party the turn was about, unless the sentence names someone else: "他现在同意全退")
             obligors = list(carried)
         if not obligors and kind == "支付" and text[max(0, m.start() - 2):m.start()].endswith("我") and speaker_party:
             obligors = [speaker_party]
@@ -338,7 +343,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             obligees=tuple(obligees),
             clauses=tuple(g), amounts=tuple(amounts), deadlines=tuple(deadlines), schedule=tuple(schedule),
             object_head=head, speaker_party=speaker_party, staff=staff,
-            question=acts.is_question(text) or (acts.is_question(sentence_text) and g[-1] is sentence[-1])
+            question=acts.is_question(text) or ((acts.is_question(sentence_text) or asked) and g[-1] is sentence[-1])
             or bool(ASKING_RE.search(text)),
             conditional=acts.is_conditional(sentence_text[: sentence_text.find(text) + len(text)]),
             negated=False, suggestion=acts.is_suggestion(sentence_text) or bool(DEMAND_RE.search(text[:m.start()])),

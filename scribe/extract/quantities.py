@@ -82,6 +82,8 @@ def find_amounts(text: str) -> list[Amount]:
             continue
         if number <= 0:
             continue
+        if unit == "块" and re.search(r"[这那哪每]\s*$", text[max(0, m.start() - 2):m.start()]) and m.group(2) == "一":
+            continue  # "退费这一块": this part (of the dispute), not one yuan
         out.append(Amount(yuan=number, phrase=m.group(0), start=m.start(), end=m.end()))
     return out
 
