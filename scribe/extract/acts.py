@@ -86,4 +86,6 @@ def is_past(text: str, at: int) -> bool:
     after = text[at:at + 4]
     # "我是微信转给他的": 是…的 reports how something was done
     done = bool(re.search(r"是[^，。,\s]{0,8}$", before) and re.match(r"[^，。,\s]{0,3}的(?:[，。,\s]|$)", text[at:at + 6]))
-    return done or bool(PAST_RE.search(before)) or bool(re.match(r".{1,2}(了|过)(?!再)", after) and "会" not in before)
+    # "就现在给了吧": 了吧 / 了啊 urges, it does not report
+    return done or bool(PAST_RE.search(before)) or bool(
+        re.match(r".{1,2}(了|过)(?!再|吧|啊|嘛)", after) and "会" not in before)

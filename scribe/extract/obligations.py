@@ -205,6 +205,13 @@ def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
             break
     if best and best[0] == "归还" and find_amounts(text):
         best = ("支付", best[1])  # returning money (归还借款) is paying it
+    if best is None:
+        # "300我能给" / "300是够的，就现在给了吧": the amount said first, then 给
+        for m in re.finditer(r"给(?![我你他她]|人家|大家)", text):
+            if acts.negated_before(text, m.start()):
+                continue
+            if any(0 <= m.start() - a.end <= 12 for a in find_amounts(text[:m.start()]) + find_bare_amounts(text[:m.start()])):
+                return ("支付", m)
     return best
 
 
@@ -226,6 +233,12 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             lead = []
             continue
         v = _verb_in(c.text)
+        if v is None and lead and re.search("给", c.text):
+            # the amount was said in the clause before ("300是够的，就现在给了吧")
+            joined = _verb_in(_joined(u, lead[-1:] + [c]))
+            at = re.search("给", c.text)
+            if joined is not None and joined[0] == "支付" and at is not None and joined[1].group(0) == "给":
+                v = ("支付", at)
         if v is not None and k + 1 < len(sentence) and sentence[k + 1].text.startswith("的"):
             v = None  # "禁止占用 的字": the verb is inside a name for a thing
         mentions_before = [m for m in _mentions(c.text, names, speaker_party, addressee, u)

@@ -84,6 +84,9 @@ def find_amounts(text: str) -> list[Amount]:
             continue
         if unit == "块" and re.search(r"[这那哪每]\s*$", text[max(0, m.start() - 2):m.start()]) and m.group(2) == "一":
             continue  # "退费这一块": this part (of the dispute), not one yuan
+        if unit == "块" and number <= 10 and re.match(r"[\u4e00-\u9fff]", text[m.end():m.end() + 1]) \
+                and not re.match(r"[钱五一二两三四六七八九左多的]", text[m.end():m.end() + 1]):
+            continue  # "补一块漆" / "两块砖": a measure word for a thing
         out.append(Amount(yuan=number, phrase=m.group(0), start=m.start(), end=m.end()))
     return out
 
@@ -143,7 +146,7 @@ SPRING_FESTIVAL = {
     2034: dt.date(2034, 2, 19), 2035: dt.date(2035, 2, 8),
 }
 _NAMED_MONTH_END_RE = re.compile(r"(?<![\d一二三四五六七八九十])([\d一二三四五六七八九十]{1,3})\s*月\s*(?:底|末|份底)")
-_TODAY_RE = re.compile(r"今天(?=就|之内|内|当场|下班前|中午|下午|晚上)|当天|当场|今日内|现在就|马上就")
+_TODAY_RE = re.compile(r"今天(?=就|之内|内|当场|下班前|中午|下午|晚上)|当天|当场|今日内|现在就|马上就|就现在|现在(?=给|付|转|还|退)")
 _NEW_YEAR_RE = re.compile(r"(?<![今明去])(年前|春节前|过年前|春节之前|过年之前)")
 _DAY_OF_MONTH_RE = re.compile(
     rf"(下个月|下月|这个月|本月|当月)\s*({NUMERAL})\s*(?:日|号)|(?<![月\d一二三四五六七八九十])({NUMERAL})\s*(?:日|号)(?=\s*(?:前|之前|以前))"
