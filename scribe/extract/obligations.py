@@ -35,6 +35,8 @@ from scribe.extract.mentions import ADDRESSEE, SELF, Mention, Names, principal
 from scribe.extract.quantities import Amount, Deadline, find_amounts, find_bare_amounts, find_deadlines, format_date
 
 VERB_CLASSES: tuple[tuple[str, str], ...] = (
+    # a waiver: a claim given up ("剩下的1600我就不要了", "加班费我不再主张了") binds the one who gives it up
+    ("放弃", r"放弃|不再主张|不再要求|不再追究|不追究|不再追|(?:就|也)不要了|不再要|不再找[^，。]{0,6}要"),
     ("停止", r"不再|不得|停止|不准|不许|不要再|禁止|别再"),
     ("道歉", r"赔礼道歉|道歉|赔不是"),
     ("支付", r"赔偿|赔付|赔给|补偿|支付|付清|付给|付款|付|转给|转账|转帐|打给|打到|给付|结清|退还|退给|退|返还|"
@@ -193,7 +195,7 @@ def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
     best = None
     for name, rx in _VERB_RE:
         for m in rx.finditer(text):
-            if name != "停止" and acts.negated_before(text, m.start()):
+            if name not in ("停止", "放弃") and acts.negated_before(text, m.start()):
                 continue
             # attributive or passive use (被拆除的院墙, 修好的墙) names a thing, not an act owed
             if text[m.end():].lstrip()[:1] in ("的", "和") or text[max(0, m.start() - 1):m.start()] in ("被", "的"):
@@ -297,7 +299,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         if not staff and speaker_party in obligors and DEMAND_RE.search(text[:m.start()]):
             # "我们的要求就是全额退款": what the speaker demands is owed by the other side
             obligors = [p for p in obligors if p != speaker_party]
-        amounts = _amounts(text, kind)
+        amounts = _amounts(text, "支付" if kind == "放弃" else kind)
         extra: list[Clause] = []
         if kind == "支付" and not amounts and re.fullmatch(r"还给|退还|返还|退回|退给|还", m.group(0)):
             kind = "归还"  # "把那个地锁还给他": a thing returned, not money
@@ -338,7 +340,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                 paired = _amount_per_obligee(text, after, amounts)
                 per_instalment = paired if paired else ([(None, amounts[0])] if len(amounts) == 1 else [])
         head = _object_head(text[m.end():m.end() + 12], names) or _object_head(text[max(0, m.start() - 12):m.start()], names)
-        if kind not in ("支付", "停止", "道歉", "归属") and head is None and not deadlines:
+        if kind not in ("支付", "停止", "道歉", "归属", "放弃") and head is None and not deadlines:
             continue
         if per_instalment:
             for who, a in per_instalment:
@@ -544,6 +546,7 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
     noes = [(i, principal(casefile, casefile.speakers.get(u.speaker or ""))) for i, u in enumerate(utts)
             if not u.is_staff and acts.is_rejection("".join(c.text for c in clauses_of(u)[:2]))]
     decided: list[Frame] = []
+    answers: set[tuple[int, str]] = set()  # (utterance, kind) of the replies that accepted a frame
     for f in frames:
         # ... by the parties this obligation binds, when they are known (another party's haggling
         # over another claim later in the hearing does not hold this one open)
@@ -560,6 +563,8 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
         if verdict == "accepted":
             g = replace(f, status="accepted", reason="对方同意", by=by)
             reply = by[0].utt if by else None
+            if reply is not None:
+                answers.add((reply.index, f.kind))
             who = principal(casefile, casefile.speakers.get(reply.speaker or "")) if reply else None
             if reply is not None and who in f.obligors:
                 # the obligor's own "可以，我现在就用微信转" says when and how
@@ -580,11 +585,31 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
             decided.append(replace(f, status="question", reason="问句，未获明确答复"))
         elif f.staff and not f.suggestion and i > last_no and not acts.is_rejection(f.text):
             decided.append(replace(f, status="accepted", reason="调解员口述，无人反对"))
-        elif not f.staff and f.speaker_party in f.obligors and PROMISE.search(f.text) and i > last_no:
+        elif not f.staff and f.speaker_party in f.obligors and (PROMISE.search(f.text) or f.kind == "放弃") \
+                and i > last_no:
             decided.append(replace(f, status="accepted", reason="当事人自己承诺，无人反对"))
         else:
             decided.append(replace(f, status="proposed", reason="未获对方同意"))
-    return _supersede(decided)
+    # "同意，我说了不要就不要了": the assent to a term restates it; it is not another term
+    decided = [replace(f, status="superseded", reason="是对另一条的答复") if f.status == "accepted"
+               and (f.utt.index, f.kind) in answers and f.amount is None and not f.deadlines else f for f in decided]
+    return _supersede(_inherit_obligors(decided))
+
+
+def _inherit_obligors(frames: list[Frame]) -> list[Frame]:
+    """"那就12月5号前，微信转账，2800": the mediator's restatement names nobody; the same amount
+    was put to one obligor just before (“史阿姨…您看退2800行不行”), so it is that obligor's."""
+    out = list(frames)
+    for k, f in enumerate(out):
+        if f.obligors or f.status != "accepted" or f.kind != "支付" or f.amount is None:
+            continue
+        earlier = [g for g in out[max(0, k - 8):k] if g.kind == f.kind and g.obligors
+                   and any(a.yuan == f.amount.yuan for a in g.amounts)]
+        owners = {frozenset(g.obligors) for g in earlier}
+        if len(owners) == 1:
+            g = earlier[-1]
+            out[k] = replace(f, obligors=g.obligors, obligees=f.obligees or g.obligees)
+    return out
 
 
 def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
@@ -664,8 +689,14 @@ def _supersede(frames: list[Frame]) -> list[Frame]:
     for i, f in enumerate(out):
         if f.status not in ("accepted", "rejected", "proposed"):
             continue
-        for g in out[i + 1:]:
+        for j in range(i + 1, len(out)):
+            g = out[j]
             if g.status == "accepted" and _same(f, g):
+                if f.status == "accepted" and g.utt is f.utt and f.kind == "放弃" and not g.amounts:
+                    # "剩下的1600我就不要了，以后我也不再找她要押金了": one waiver said twice in a breath
+                    out[j] = replace(g, clauses=f.clauses + g.clauses, amounts=f.amounts)
+                    out[i] = replace(f, status="superseded", reason="与后一句合为一条")
+                    break
                 out[i] = replace(f, status="superseded", reason="后面的说法取代了它")
                 break
     return out
@@ -732,7 +763,7 @@ def render(f: Frame, names: Names) -> Term:
             notes.append("任何一期逾期未付，剩余款项全部到期")
     else:
         if f.amount is not None:
-            notes.append(f"金额：{_yuan(f.amount.yuan)}")
+            notes.append(f"{'放弃金额' if f.kind == '放弃' else '金额'}：{_yuan(f.amount.yuan)}")
         if f.deadline is not None:
             notes.append(f"期限：{format_date(f.deadline.date)}前")
     if obligees and not all(n in body for n in obligees):
@@ -746,7 +777,7 @@ def render(f: Frame, names: Names) -> Term:
 def spoken_core(term: str) -> str:
     """A term as it was said: without the obligor's name the drafter put first and the amounts,
     dates and obligees it spelled out after it (for comparing with what was dictated)."""
-    term = re.sub(r"（(?:金额|期限|分期|共计|合计|权利人)：[^）]*）。$", "。", term)
+    term = re.sub(r"（(?:放弃金额|金额|期限|分期|共计|合计|权利人)：[^）]*）。$", "。", term)
     term = re.sub(r"；[^；]{1,12}答复：[^；]*。$", "。", term)
     return re.sub(r"^[^：，。]{2,16}：", "", term)
 
