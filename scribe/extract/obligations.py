@@ -36,7 +36,7 @@ from scribe.extract.quantities import Amount, Deadline, find_amounts, find_bare_
 
 VERB_CLASSES: tuple[tuple[str, str], ...] = (
     # a waiver: a claim given up ("剩下的1600我就不要了", "加班费我不再主张了") binds the one who gives it up
-    ("放弃", r"放弃|不再主张|不再要求|不再追究|不追究|不再追|(?:就|也)不要了|不再要|不再找[^，。]{0,6}要"),
+    ("放弃", r"放弃|不再主张|不再要求|不再追究|不追究|不再追|(?:就|也)不要了|不要(?!再)[^，。了\s]{1,6}了|不再要|不再找[^，。]{0,6}要"),
     ("停止", r"不再|不得|停止|不准|不许|不要再|禁止|别再"),
     ("道歉", r"赔礼道歉|道歉|赔不是"),
     ("支付", r"赔偿|赔付|赔给|补偿|支付|付清|付给|付款|付|转给|转账|转帐|打给|打到|给付|结清|退还|退给|退|返还|"
@@ -296,6 +296,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             obligors = list(carried)
         if not obligors and kind == "支付" and text[max(0, m.start() - 2):m.start()].endswith("我") and speaker_party:
             obligors = [speaker_party]
+        if not obligors and not staff and kind == "放弃" and speaker_party:
+            obligors = [speaker_party]  # "以后也不再找他要这个": a party gives up their own claim
         if not staff and speaker_party in obligors and DEMAND_RE.search(text[:m.start()]):
             # "我们的要求就是全额退款": what the speaker demands is owed by the other side
             obligors = [p for p in obligors if p != speaker_party]
@@ -550,7 +552,7 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
     for f in frames:
         # ... by the parties this obligation binds, when they are known (another party's haggling
         # over another claim later in the hearing does not hold this one open)
-        bound = set(f.obligors) | set(f.obligees) if f.obligors and f.obligees else None
+        bound = set(f.obligors) | set(f.obligees) if f.obligors and (f.obligees or f.kind == "放弃") else None
         last_no = max((i for i, who in noes if bound is None or who in bound), default=-1)
         if f.question and not f.staff:
             decided.append(replace(f, status="question", reason="问句"))
@@ -585,8 +587,11 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
             decided.append(replace(f, status="question", reason="问句，未获明确答复"))
         elif f.staff and not f.suggestion and i > last_no and not acts.is_rejection(f.text):
             decided.append(replace(f, status="accepted", reason="调解员口述，无人反对"))
-        elif not f.staff and f.speaker_party in f.obligors and (PROMISE.search(f.text) or f.kind == "放弃") \
-                and i > last_no:
+        elif not f.staff and f.speaker_party in f.obligors and f.kind == "放弃" and not any(
+                acts.is_retraction(v.text) for v in utts[i + 1:] if v.speaker == f.utt.speaker):
+            # a claim given up binds the one who gives it up, unless they take it back
+            decided.append(replace(f, status="accepted", reason="当事人自己放弃，未收回"))
+        elif not f.staff and f.speaker_party in f.obligors and PROMISE.search(f.text) and i > last_no:
             decided.append(replace(f, status="accepted", reason="当事人自己承诺，无人反对"))
         else:
             decided.append(replace(f, status="proposed", reason="未获对方同意"))
