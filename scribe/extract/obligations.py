@@ -44,7 +44,8 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
              r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|[\d一二两三四五六七八九十][百千万]|钱|费))"),
     ("归还", r"归还|交还|退回|交付|交给|移交"),
     ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
-    ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|恢复原状|砌好|重砌|砌|重建|修建"),
+    ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|(?:给|免费|重新|帮)换|换上|换新|恢复原状|砌好|重砌|砌|重建|修建"),
+    ("删除", r"删除|删掉|删了|撤掉|撤下|撤销"),
     ("归属", r"归[^，。；\s]{1,8}所有|由[^，。；\s]{1,6}(?:继续)?(?:居住|使用|所有)"),
     ("照料", r"赡养|照顾|照料|陪护|护理|抚养|看护"),
     ("办理", r"办理|开具|出具|配合|注销|过户|喷涂|喷上|刷上|安装|装上|解除"),
@@ -105,6 +106,7 @@ class Frame:
     by: tuple[Clause, ...] = field(default=())  # the reply that decided it
     arranged: tuple[Clause, ...] = ()  # when/where it changes hands, said for several terms (handover.py)
     scheduled: tuple[Clause, ...] = ()  # where its instalment dates were said, when apart from it (instalments.py)
+    also: tuple[Clause, ...] = ()  # an earlier statement of it whose date (and manner) it keeps
 
     @property
     def utt(self) -> Utterance:
@@ -156,6 +158,10 @@ def frames_of(dialogue: Dialogue, casefile: CaseFile, names: Names) -> list[Fram
         clauses = clauses_of(u)
         carried_deadline = []  # a deadline carries within one utterance only
         prev_clauses = _turn_before(utts, idx)
+        if not u.is_staff and idx and utts[idx - 1].is_staff and acts.is_question(utts[idx - 1].text.rstrip("。")) \
+                and not prev_clauses:
+            # the answer to the mediator's "那680呢": "我现在就微信退给他" pays the amount asked about
+            prev_clauses = clauses_of(utts[idx - 1])
         for sentence in sentences_of(clauses):
             frames = _frames_in_sentence(sentence, u, casefile, names, speaker_party, addressee, carried,
                                          carried_deadline, prev_clauses)
@@ -303,6 +309,10 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             obligors = [p for p in obligors if p != speaker_party]
         amounts = _amounts(text, "支付" if kind == "放弃" else kind)
         extra: list[Clause] = []
+        asked_amount = [c for c in prev_clauses if c.utt is not u and c.utt.is_staff and _amounts(c.text, "支付")]
+        if kind == "支付" and not amounts and re.fullmatch(r"还给|退还|返还|退回|退给|还", m.group(0)) and asked_amount:
+            amounts = [_amounts(asked_amount[-1].text, "支付")[-1]]  # "那680呢" — "我现在就微信退给他"
+            extra = [asked_amount[-1]]
         if kind == "支付" and not amounts and re.fullmatch(r"还给|退还|返还|退回|退给|还", m.group(0)):
             kind = "归还"  # "把那个地锁还给他": a thing returned, not money
         if kind == "支付" and not amounts and re.fullmatch(r"付|支付|付清|付给|付款|转给|转账|转帐|打给|打到|给付|结清", m.group(0)):
@@ -697,6 +707,11 @@ def _supersede(frames: list[Frame]) -> list[Frame]:
         for j in range(i + 1, len(out)):
             g = out[j]
             if g.status == "accepted" and _same(f, g):
+                own = f.status == "proposed" and not f.staff and f.speaker_party in f.obligors  # unopposed own offer
+                if (f.status == "accepted" or own) and f.deadlines and not g.deadlines and not g.schedule and not f.schedule \
+                        and (g.amount is None or f.amount is None or g.amount.yuan == f.amount.yuan):
+                    # a summary that restates a term without its date leaves the date as agreed
+                    out[j] = g = replace(g, deadlines=f.deadlines, also=f.clauses + g.also)
                 if f.status == "accepted" and g.utt is f.utt and f.kind == "放弃" and not g.amounts:
                     # "剩下的1600我就不要了，以后我也不再找她要押金了": one waiver said twice in a breath
                     out[j] = replace(g, clauses=f.clauses + g.clauses, amounts=f.amounts)
@@ -775,7 +790,7 @@ def render(f: Frame, names: Names) -> Term:
         notes.append(f"权利人：{'、'.join(obligees)}")
     text = body.rstrip("。，, ") + (f"（{'，'.join(notes)}）" if notes else "") + "。"
     utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses] + [c.utt for c in f.arranged]
-                               + [c.utt for c in f.scheduled] + [c.utt for c in f.by]))
+                               + [c.utt for c in f.scheduled] + [c.utt for c in f.also] + [c.utt for c in f.by]))
     return Term(text=text, frame=f, deadline=f.deadline, utterances=utts)
 
 
@@ -815,7 +830,7 @@ def manner_of(terms: list[Term]) -> list[tuple[str, Term]]:
     found: list[tuple[str, Term]] = []
     for t in terms:
         # the obligor's own reply ("可以，我现在就用公司的微信给三位转") says how as much as the term does
-        said = t.frame.text + "".join(c.text for c in t.frame.arranged + t.frame.by)
+        said = t.frame.text + "".join(c.text for c in t.frame.arranged + t.frame.also + t.frame.by)
         labels = [_manner_label(m.group(0)) for m in MANNER_RE.finditer(said)]
         if t.frame.kind == "支付":
             # money sent "用微信" is a WeChat transfer

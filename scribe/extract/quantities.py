@@ -128,7 +128,7 @@ class Deadline:
 
 
 _DURATION_RE = re.compile(
-    rf"({NUMERAL}|半)\s*(个工作日|个自然日|日|天|个星期|星期|周|个月|月|年)(之内|以内|内)"
+    rf"({NUMERAL}|半)\s*(个工作日|个自然日|日|天|个星期|星期|个礼拜|礼拜|周|个月|月|年)(之内|以内|内)"
 )
 _MONTH_END_RE = re.compile(r"(本月|这个月|当月|下个月|下月)(底|末|月底)|(?<![\d一二三四五六七八九十])月底")
 _YEAR_END_RE = re.compile(r"(今年|本年|年)(底|末)")
@@ -146,7 +146,7 @@ SPRING_FESTIVAL = {
     2034: dt.date(2034, 2, 19), 2035: dt.date(2035, 2, 8),
 }
 _NAMED_MONTH_END_RE = re.compile(r"(?<![\d一二三四五六七八九十])([\d一二三四五六七八九十]{1,3})\s*月\s*(?:底|末|份底)")
-_TODAY_RE = re.compile(r"今天(?=就|之内|内|当场|下班前|中午|下午|晚上)|当天|当场|今日内|现在就|马上就|就现在|现在(?=给|付|转|还|退)")
+_TODAY_RE = re.compile(r"今天(?=就|之内|内|当场|下班前|中午|下午|晚上|把)|当天|当场|今日内|现在就|马上就|就现在|现在(?=给|付|转|还|退)")
 _NEW_YEAR_RE = re.compile(r"(?<![今明去])(年前|春节前|过年前|春节之前|过年之前)")
 _DAY_OF_MONTH_RE = re.compile(
     rf"(下个月|下月|这个月|本月|当月)\s*({NUMERAL})\s*(?:日|号)|(?<![月\d一二三四五六七八九十])({NUMERAL})\s*(?:日|号)(?=\s*(?:前|之前|以前))"
@@ -206,7 +206,7 @@ def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
             d = session_date + dt.timedelta(days=int(n))
         elif unit == "个工作日":
             d = _add_working_days(session_date, int(n))
-        elif unit in ("个星期", "星期", "周"):
+        elif unit in ("个星期", "星期", "个礼拜", "礼拜", "周"):
             d = session_date + dt.timedelta(weeks=int(n))
         elif unit in ("个月", "月"):
             d = session_date + (relativedelta(days=15) if n == Decimal("0.5") else relativedelta(months=int(n)))
