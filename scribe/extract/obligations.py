@@ -44,7 +44,8 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
              r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|[\d一二两三四五六七八九十][百千万]|钱|费))"),
     ("归还", r"归还|交还|退回|交付|交给|移交"),
     ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
-    ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|(?:给|免费|重新|帮)换|换上|换新|恢复原状|砌好|重砌|砌|重建|修建"),
+    ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|(?:给|免费|重新|帮)换|换上|换新|恢复原状|砌好|重砌|砌|重建|修建|"
+             r"截断|截掉|截(?!止|图|至|了)|锯掉|砍掉|修剪|剪掉|重铺|铺好|铺设|铺(?!子|面|位|了)|挖开|挖通|疏通|埋好|埋设"),
     ("删除", r"删除|删掉|删了|撤掉|撤下|撤销"),
     ("归属", r"归[^，。；\s]{1,8}所有|由[^，。；\s]{1,6}(?:继续)?(?:居住|使用|所有)"),
     ("照料", r"赡养|照顾|照料|陪护|护理|抚养|看护"),
@@ -64,7 +65,7 @@ ENUM_RE = re.compile(r"^(?:第[一二三四五六七八九十\d]+(?:条|项|点)
 EVENT_ANCHOR = re.compile(r"逾期|没有?(?:按时)?(?:付|给|还)|未(?:按时|按期)?(?:付|支付|履行)|一旦|收到|之后|以后|后(?=[^，。]{0,4}(?:日|天))")
 GENERIC_NOUNS = frozenset(("东西", "事情", "事", "问题", "时候", "意思", "情况", "这边", "那边", "人家", "钱"))
 TOTAL_RE = re.compile(r"一共|共计|总共|合计|总计|总额|共")
-DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出")
+DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出|(?:就|只)?要(?=他|她|对方|人家)|让(?=他|她|对方)")
 ASKING_RE = re.compile(r"什么时候|多少钱|几号|哪天|怎么|能不能|行不行|可不可以")
 BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
 PERIODIC_RE = re.compile(r"每(个)?(月|年|季度|周|星期)")
@@ -608,14 +609,25 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
     # "同意，我说了不要就不要了": the assent to a term restates it; it is not another term
     decided = [replace(f, status="superseded", reason="是对另一条的答复") if f.status == "accepted"
                and (f.utt.index, f.kind) in answers and f.amount is None and not f.deadlines else f for f in decided]
-    return _supersede(_inherit_obligors(decided))
+    return _supersede(_inherit_obligors(decided, utts, casefile))
 
 
-def _inherit_obligors(frames: list[Frame]) -> list[Frame]:
+def _inherit_obligors(frames: list[Frame], utts: list[Utterance], casefile: CaseFile) -> list[Frame]:
     """"那就12月5号前，微信转账，2800": the mediator's restatement names nobody; the same amount
-    was put to one obligor just before (“史阿姨…您看退2800行不行”), so it is that obligor's."""
+    was put to one obligor just before (“史阿姨…您看退2800行不行”), so it is that obligor's. A work
+    restated with a date ("截根铺砖都在12月15号以前") is owed by the one party who offered that date
+    for themselves just before ("十二月十五号之前吧，…肯定弄完")."""
     out = list(frames)
+    pos = {u.index: i for i, u in enumerate(utts)}
     for k, f in enumerate(out):
+        if not f.obligors and f.status == "accepted" and f.staff and f.deadlines and f.kind != "支付":
+            i = pos[f.utt.index]
+            offered = {principal(casefile, casefile.speakers.get(v.speaker or "")) for v in utts[max(0, i - 6):i]
+                       if not v.is_staff and re.search(r"我|之前吧|以前吧", v.text)
+                       and any(d.date == f.deadlines[0].date for d in find_deadlines(v.text, casefile.date))}
+            offered.discard(None)
+            if len(offered) == 1:
+                out[k] = f = replace(f, obligors=tuple(offered))
         if f.obligors or f.status != "accepted" or f.kind != "支付" or f.amount is None:
             continue
         earlier = [g for g in out[max(0, k - 8):k] if g.kind == f.kind and g.obligors
