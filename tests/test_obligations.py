@@ -242,3 +242,39 @@ def test_a_follow_up_ruled_out_is_none_and_one_promised_with_nin_is_found() -> N
         assert bool(got) is promised, (line, got)
         if promised:
             assert "2026年09月10日" in got
+
+
+def test_the_demanding_sides_own_yes_is_no_assent_and_a_failed_hearing_drafts_nothing() -> None:
+    two = [{"id": "p1", "role": "申请人", "name": "高志远", "gender": "男"},
+           {"id": "p2", "role": "申请人", "name": "石春花", "gender": "女"},
+           {"id": "p3", "role": "被申请人", "name": "董玉梅", "gender": "女"}]
+    case = CaseFile.from_dict({
+        "session_type": "mediation", "date": "2026-09-07", "place": "河口镇司法所",
+        "organisation": "河口镇人民调解委员会", "case_number": "（2026）河人调字第9号",
+        "staff": STAFF, "parties": two, "speakers": {"A": "m1", "B": "p1", "C": "p2", "D": "p3"}})
+    tr = _tr([
+        ("B", "我们的要求就是全额退款 一万二 另外再赔五千"),
+        ("C", "对 一分不能少"),
+        ("D", "全额不可能 我最多退三千"),
+        ("B", "三千不行"),
+        ("A", "今天看来是谈不拢了 你们可以去法院起诉"),
+    ])
+    with pytest.raises(NoAgreementError):
+        rule_draft(tr, case, kind="mediation-agreement")
+    result = rule_draft(tr, case, kind="hearing-record").values()["result"]
+    assert result["outcome"] == "调解不成" and result["terms"] == []
+
+
+def test_a_loan_told_with_its_date_is_narrative_and_a_waiver_is_a_term() -> None:
+    tr = _tr([
+        ("B", "2024年3月18号 她找我借了三万块 我是微信转给她的"),
+        ("C", "认 是我借的"),
+        ("B", "利息我就不要了 我就要本钱"),
+        ("A", "那就这么定了 董玉梅在12月31号之前 还高志远三万块 微信转账"),
+        ("C", "行"),
+        ("B", "可以"),
+    ])
+    terms = rule_draft(tr, _case(), kind="mediation-agreement").values()["terms"]
+    assert not any("2024" in t or "2024年03月18日" in t for t in terms), terms
+    assert any("30000元" in t and "2026年12月31日前" in t and t.startswith("董玉梅") for t in terms), terms
+    assert any(t.startswith("高志远") and "利息" in t for t in terms), terms
