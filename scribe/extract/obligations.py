@@ -65,6 +65,8 @@ ENUM_RE = re.compile(r"^(?:第[一二三四五六七八九十\d]+(?:条|项|点)
 EVENT_ANCHOR = re.compile(r"逾期|没有?(?:按时)?(?:付|给|还)|未(?:按时|按期)?(?:付|支付|履行)|一旦|收到|之后|以后|后(?=[^，。]{0,4}(?:日|天))")
 GENERIC_NOUNS = frozenset(("东西", "事情", "事", "问题", "时候", "意思", "情况", "这边", "那边", "人家", "钱"))
 TOTAL_RE = re.compile(r"一共|共计|总共|合计|总计|总额|共")
+# "我最多给三千" / "顶多两千": a ceiling offered while haggling binds nobody until the other side takes it
+CAP_RE = re.compile(r"最多|顶多|至多|最多只能|大不了|封顶")
 DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出|(?:就|只)?要(?=他|她|对方|人家)|让(?=他|她|对方)")
 ASKING_RE = re.compile(r"什么时候|多少钱|几号|哪天|怎么|能不能|行不行|可不可以")
 BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
@@ -602,7 +604,8 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
                 acts.is_retraction(v.text) for v in utts[i + 1:] if v.speaker == f.utt.speaker):
             # a claim given up binds the one who gives it up, unless they take it back
             decided.append(replace(f, status="accepted", reason="当事人自己放弃，未收回"))
-        elif not f.staff and f.speaker_party in f.obligors and PROMISE.search(f.text) and i > last_no:
+        elif not f.staff and f.speaker_party in f.obligors and PROMISE.search(f.text) and i > last_no \
+                and not CAP_RE.search(f.text):
             decided.append(replace(f, status="accepted", reason="当事人自己承诺，无人反对"))
         else:
             decided.append(replace(f, status="proposed", reason="未获对方同意"))
