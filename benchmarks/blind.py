@@ -1,12 +1,14 @@
 """Drafting on the blind set: facts found, wrong values and agreements drafted for failed hearings,
 today's drafter against the peer (the rules as they were before the blind set, commit PEER), in the
-same run, on both halves (``dev``: may be tuned on; ``frozen``: never read while tuning).
+same run, on every part (``dev``, ``dev2``: the development set, may be tuned on; ``frozen``: never
+read while tuning).
 
-    .venv/bin/python benchmarks/blind.py [--no-write] [--peer COMMIT] [--show-misses dev]
+    .venv/bin/python benchmarks/blind.py [--no-write] [--peer COMMIT] [--show-misses dev|dev2]
 
 Writes docs/benchmarks.md ("blind-drafting"). Scoring: benchmarks/blind_score.py. The set and how it
-was written: tests/data/blind/README.md. ``--show-misses`` prints each miss and wrong value of one part
-(use it on ``dev`` only: reading the frozen half's misses is tuning on it).
+was written: tests/data/blind/README.md. ``--show-misses`` prints each miss and wrong value of one
+development part. The frozen part is reported in aggregate only (totals and per field): its per-item
+figures are neither printed nor written, since reading them is tuning on it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,7 +32,7 @@ from tests import blind  # noqa: E402
 PEER = "61dc634"  # main before this wave's drafting work: the cue-phrase rules
 
 
-def predictions(tree: Path | None) -> dict[tuple[str, str], dict]:
+def predictions(tree: Path | None) -> dict[tuple[str, str], dict[str, Any]]:
     cmd = [sys.executable, str(ROOT / "benchmarks" / "blind_predict.py")]
     if tree is not None:
         cmd += ["--tree", str(tree)]
@@ -46,7 +49,7 @@ def peer_tree(commit: str, into: Path) -> Path:
     return into / "peer"
 
 
-def score(preds: dict, part: str) -> tuple[Counts, dict[str, Counts]]:
+def score(preds: dict[tuple[str, str], dict[str, Any]], part: str) -> tuple[Counts, dict[str, Counts]]:
     total, per_item = Counts(), {}
     for item in blind.load_all(part):
         c = score_item(item, preds[(part, item.id)])
@@ -63,19 +66,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--peer", default=PEER)
-    parser.add_argument("--show-misses", choices=blind.PARTS)
+    parser.add_argument("--show-misses", choices=blind.DEV_PARTS)
     args = parser.parse_args()
     ours_p = predictions(None)
     with tempfile.TemporaryDirectory() as tmp:
         peer_p = predictions(peer_tree(args.peer, Path(tmp)))
 
-    summary, fields_rows, item_rows = [], [], []
+    summary: list[list[object]] = []
+    fields_rows: list[list[object]] = []
+    item_rows: list[list[object]] = []
     figures = {}
-    for part in blind.PARTS:
-        ours, ours_items = score(ours_p, part)
-        peer, peer_items = score(peer_p, part)
-        n = len(ours_items)
-        failed = sum(1 for i in blind.load_all(part) if i.expected.get("outcome") in ("调解不成", "调解终止"))
+    parts = [p for p in blind.PARTS if blind.ids(p)]
+    scored = {p: (score(ours_p, p), score(peer_p, p)) for p in parts}
+    rows: list[tuple[str, Counts, dict[str, Counts], Counts, dict[str, Counts]]] = [
+        (p, *scored[p][0], *scored[p][1]) for p in parts]
+    dev_parts = [p for p in parts if p in blind.DEV_PARTS]
+    if len(dev_parts) > 1:
+        # the whole development set, as one figure beside each of its parts
+        both, both_peer = Counts(), Counts()
+        for p in dev_parts:
+            both.merge(scored[p][0][0])
+            both_peer.merge(scored[p][1][0])
+        rows.insert(len(dev_parts), ("+".join(dev_parts), both, {}, both_peer, {}))
+    for part, ours, ours_items, peer, peer_items in rows:
+        members = dev_parts if "+" in part else [part]
+        n = sum(len(blind.ids(p)) for p in members)
+        failed = sum(1 for p in members for i in blind.load_all(p)
+                     if i.expected.get("outcome") in ("调解不成", "调解终止"))
         summary.append([part, n, f"{ours.found}/{ours.facts} ({pct(ours.found, ours.facts)})", ours.wrong,
                         f"{ours.failed_agreements}/{failed}", f"{peer.found}/{peer.facts} ({pct(peer.found, peer.facts)})",
                         peer.wrong, f"{peer.failed_agreements}/{failed}",
@@ -85,6 +102,8 @@ def main() -> None:
         figures[part] = {"facts": ours.facts, "found": ours.found, "wrong": ours.wrong,
                          "failed_agreements": ours.failed_agreements,
                          "peer_found": peer.found, "peer_wrong": peer.wrong}
+        if "+" in part:
+            continue
         for name in sorted(set(ours.per_field) | set(peer.per_field)):
             tp, fp, fn = ours.per_field[name]
             ptp, pfp, pfn = peer.per_field[name]
@@ -93,6 +112,8 @@ def main() -> None:
                                 f"{ptp / (ptp + pfp):.2f}" if ptp + pfp else "-",
                                 f"{ptp / (ptp + pfn):.2f}" if ptp + pfn else "-"])
         for iid, c in ours_items.items():
+            if part not in blind.DEV_PARTS:
+                break  # the frozen part: aggregate figures only
             item = blind.load(part, iid)
             pc = peer_items[iid]
             item_rows.append([part, iid, item.session_type, item.style, item.expected.get("outcome", "-"),
@@ -108,8 +129,9 @@ def main() -> None:
         "## Drafting on the blind set\n\n"
         f"`benchmarks/blind.py`, {machine_line()}. {sum(len(blind.ids(p)) for p in blind.PARTS)} hearings and "
         "consultations written by helpers who saw only the domain notes and a one-line brief "
-        "(`tests/data/blind/README.md`); `dev` is the half the rules were tuned on, `frozen` was never "
-        f"read while tuning. Peer: the drafter at commit `{args.peer}` (cue-phrase rules), same run, same "
+        "(`tests/data/blind/README.md`); `dev` and `dev2` (a later set by another writer) are the "
+        "development set the rules were tuned on, `frozen` was never read while tuning and is reported in "
+        f"aggregate only. Peer: the drafter at commit `{args.peer}` (cue-phrase rules), same run, same "
         "files, same scorer (`benchmarks/blind_score.py`, its own parsers).\n\n"
         + md_table(["part", "items", "facts found", "wrong values", "agreements for failed hearings",
                     "peer facts found", "peer wrong values", "peer agreements for failed",
@@ -117,7 +139,7 @@ def main() -> None:
                    summary)
         + "\n\nPer field (P = share of drafted values that are right, R = share of expected facts found):\n\n"
         + md_table(["part", "field", "P", "R", "peer P", "peer R"], fields_rows)
-        + "\n\nPer item (win: more facts found less wrong values than the peer):\n\n"
+        + "\n\nPer item of the development set (win: more facts found less wrong values than the peer):\n\n"
         + md_table(["part", "item", "type", "style", "outcome", "ours found", "ours wrong", "peer found",
                     "peer wrong", ""], item_rows)
         + "\n"

@@ -8,8 +8,10 @@ segment) and the facts a clerk expects (``expected``). This module turns one int
 inputs: a :class:`Transcript` with synthetic but consistent timing (0.22 s a character, 0.45 s at a
 ``‖``, 0.4 s between segments) and per-character word timings, and a :class:`CaseFile`.
 
-``dev/`` is the half the drafting rules may be tuned on; ``frozen/`` is never read while tuning and
-only scored by ``benchmarks/extraction.py``.
+``dev/`` is the half the drafting rules may be tuned on, ``dev2/`` a second development set written
+later by another writer (scored first, before any rule was changed for it); together they are the
+development set (``DEV_PARTS``). ``frozen/`` is never read while tuning and only scored, in aggregate,
+by ``benchmarks/blind.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from scribe.casefile import CaseFile
 from scribe.types import Transcript, TranscriptSegment, Word
 
 BLIND_DIR = Path(__file__).resolve().parent / "data" / "blind"
-PARTS = ("dev", "frozen")
+PARTS = ("dev", "dev2", "frozen")
+DEV_PARTS = ("dev", "dev2")  # may be tuned on; their misses may be read
 
 CHAR_SECONDS = 0.22
 PAUSE_MARK = "‖"

@@ -181,3 +181,100 @@ def test_every_quote_is_verbatim_in_its_segment_even_in_traditional_characters()
     quotes += [c.evidence for c in d.candidates]
     assert quotes and all(ev.quote in tr.segments[ev.segment].text for ev in quotes)
     assert not any("verbatim" in w for w in d.warnings)
+
+
+THREE = [{"id": "p1", "role": "申请人", "name": "高志远", "gender": "男"},
+         {"id": "p2", "role": "申请人", "name": "石春花", "gender": "女"},
+         {"id": "p3", "role": "被申请人", "name": "董玉梅", "gender": "女"}]
+
+
+def test_dates_listed_then_an_amount_per_instalment_make_one_schedule_per_obligee() -> None:
+    case = CaseFile.from_dict({
+        "session_type": "mediation", "date": "2026-09-07", "place": "河口镇司法所",
+        "organisation": "河口镇人民调解委员会", "case_number": "（2026）河人调字第9号",
+        "staff": STAFF, "parties": THREE, "speakers": {"A": "m1", "B": "p1", "C": "p2", "D": "p3"}})
+    tr = _tr([
+        ("A", "那我说一下 从下个月开始‖10月15号 11月15号 12月15号 一共三期"),
+        ("A", "每期高志远两千 石春花一千‖用微信转账"),
+        ("D", "行 我同意"),
+        ("B", "可以"),
+        ("C", "可以"),
+    ])
+    terms = rule_draft(tr, case, kind="mediation-agreement").values()["terms"]
+    assert len(terms) == 2, terms
+    first, second = terms
+    assert first.startswith("董玉梅") and second.startswith("董玉梅")  # owed by the one other party
+    assert "合计：6000元" in first and "2026年10月15日前2000元" in first and "2026年12月15日前2000元" in first
+    assert "合计：3000元" in second and "2026年11月15日前1000元" in second and "2000元" not in second
+
+
+def test_a_handover_arrangement_sets_when_and_where_and_a_later_one_replaces_a_turned_down_one() -> None:
+    # 2026-09-07 is a Monday: 这个礼拜六 is 2026-09-12
+    tr = _tr([
+        ("A", "第一条 董玉梅补偿高志远一千二百块 现金"),
+        ("A", "第二条 高志远把那辆自行车还给董玉梅"),
+        ("A", "钱和自行车你们当面交 就在我们司法所交‖下礼拜一上午九点"),
+        ("C", "下礼拜一我要上班的 走不开"),
+        ("A", "那就这个礼拜六上午 在河口镇司法所 一手交钱一手交车"),
+        ("B", "礼拜六可以"),
+        ("C", "嗯 就这样吧"),
+    ])
+    v = rule_draft(tr, _case(), kind="mediation-agreement").values()
+    assert len(v["terms"]) == 2, v["terms"]
+    assert all("2026年09月12日前" in t for t in v["terms"])
+    assert not any("2026年09月14日" in t for t in v["terms"])  # the Monday nobody could come on
+    assert v["performance_place"] == "河口镇司法所"
+    assert v["performance_deadline"] == "2026-09-12"
+
+
+def test_a_follow_up_ruled_out_is_none_and_one_promised_with_nin_is_found() -> None:
+    staff = [{"id": "s1", "role": "接待人", "name": "林海"}]
+    visitor = [{"id": "p1", "role": "咨询人", "name": "高志远"}]
+    for line, promised in (("电话您可以留 不过不用专门回访 您有事直接过来", False),
+                           ("我们三天之内给您回个电话 告诉您结果", True)):
+        tr = _tr([
+            ("B", "老板欠我两个月工资八千块 我能去哪里要"),
+            ("A", "根据劳动合同法 你可以申请劳动仲裁"),
+            ("A", line),
+        ])
+        got = rule_draft(tr, _case("consultation", parties=visitor, staff=staff),
+                         kind="consultation-record").values()["follow_up"]
+        assert bool(got) is promised, (line, got)
+        if promised:
+            assert "2026年09月10日" in got
+
+
+def test_the_demanding_sides_own_yes_is_no_assent_and_a_failed_hearing_drafts_nothing() -> None:
+    two = [{"id": "p1", "role": "申请人", "name": "高志远", "gender": "男"},
+           {"id": "p2", "role": "申请人", "name": "石春花", "gender": "女"},
+           {"id": "p3", "role": "被申请人", "name": "董玉梅", "gender": "女"}]
+    case = CaseFile.from_dict({
+        "session_type": "mediation", "date": "2026-09-07", "place": "河口镇司法所",
+        "organisation": "河口镇人民调解委员会", "case_number": "（2026）河人调字第9号",
+        "staff": STAFF, "parties": two, "speakers": {"A": "m1", "B": "p1", "C": "p2", "D": "p3"}})
+    tr = _tr([
+        ("B", "我们的要求就是全额退款 一万二 另外再赔五千"),
+        ("C", "对 一分不能少"),
+        ("D", "全额不可能 我最多退三千"),
+        ("B", "三千不行"),
+        ("A", "今天看来是谈不拢了 你们可以去法院起诉"),
+    ])
+    with pytest.raises(NoAgreementError):
+        rule_draft(tr, case, kind="mediation-agreement")
+    result = rule_draft(tr, case, kind="hearing-record").values()["result"]
+    assert result["outcome"] == "调解不成" and result["terms"] == []
+
+
+def test_a_loan_told_with_its_date_is_narrative_and_a_waiver_is_a_term() -> None:
+    tr = _tr([
+        ("B", "2024年3月18号 她找我借了三万块 我是微信转给她的"),
+        ("C", "认 是我借的"),
+        ("B", "利息我就不要了 我就要本钱"),
+        ("A", "那就这么定了 董玉梅在12月31号之前 还高志远三万块 微信转账"),
+        ("C", "行"),
+        ("B", "可以"),
+    ])
+    terms = rule_draft(tr, _case(), kind="mediation-agreement").values()["terms"]
+    assert not any("2024" in t or "2024年03月18日" in t for t in terms), terms
+    assert any("30000元" in t and "2026年12月31日前" in t and t.startswith("董玉梅") for t in terms), terms
+    assert any(t.startswith("高志远") and "利息" in t for t in terms), terms

@@ -33,7 +33,7 @@ QUESTION_RE = re.compile(
 )
 SUGGEST_RE = re.compile(r"建议|看看|考虑|商量|要不|要么|不如|能不能|可不可以|行不行|怎么样|你看|您看")
 NEGATOR_RE = re.compile(r"(不|没|没有|别|未|无法|不能|不会|不想|不肯|不愿|不愿意|不用|不必|甭)$")
-PAST_RE = re.compile(r"已经|以经|已|曾经|当时|那天|去年|上个月|之前就")
+PAST_RE = re.compile(r"已经|以经|已|曾经|当时|当初|那天|那时候|去年|前年|上个月|之前就")
 
 
 def is_assent(text: str) -> bool:
@@ -84,4 +84,11 @@ def is_past(text: str, at: int) -> bool:
     """The verb at ``text[at]`` reports something done (已经付了), not an obligation."""
     before = text[max(0, at - 6):at]
     after = text[at:at + 4]
-    return bool(PAST_RE.search(before)) or bool(re.match(r".{1,2}(了|过)(?!再)", after) and "会" not in before)
+    # "我是微信转给他的": 是…的 reports how something was done
+    done = bool(re.search(r"是[^，。,\s]{0,8}$", before) and re.match(r"[^，。,\s]{0,3}的(?:[，。,\s]|$)", text[at:at + 6]))
+    if re.search(r"(?:今天|明天|回去|马上|下周|下个礼拜|等会|一会)[^，。]{0,6}把", before + " ") or \
+            re.search(r"(?:今天|明天|回去|马上|下周|等会|一会)[^，。]{0,8}$", before) and "把" in before:
+        return False  # "今天把差评删了": 把…了 with a time to come is what will be done
+    # "就现在给了吧": 了吧 / 了啊 urges, it does not report
+    return done or bool(PAST_RE.search(before)) or bool(
+        re.match(r".{1,2}(了|过)(?!再|吧|啊|嘛)", after) and "会" not in before)

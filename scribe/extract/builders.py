@@ -182,7 +182,8 @@ def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
 
 def _term_evidence(term: Term) -> list[Evidence]:
     """The clauses the term was said in, verbatim, each with its own times and speaker."""
-    clauses = list(term.frame.extra) + list(term.frame.clauses) + list(term.frame.by)
+    clauses = (list(term.frame.extra) + list(term.frame.clauses) + list(term.frame.arranged)
+               + list(term.frame.scheduled) + list(term.frame.also) + list(term.frame.by))
     if not clauses:
         return []
     out: list[Evidence] = []

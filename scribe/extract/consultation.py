@@ -116,7 +116,13 @@ def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], vi
     return bool(DONE_RE.search(around)) and not acts.is_conditional(around) and not acts.is_question(around)
 
 
-FOLLOW_RE = re.compile(r"回访|回个电话|给你打(?:个)?电话|电话(?:问|联系|跟进)|跟进|再联系你|联系你|问问(?:你)?进展")
+_YOU = r"(?:你|您|你们|您们)"
+FOLLOW_RE = re.compile(
+    rf"回访|回个电话|回电话|给{_YOU}打(?:个)?电话|打(?:个)?电话给{_YOU}|电话(?:问|联系|跟进|通知|告诉)|跟进|"
+    rf"(?:再|会|来)?联系{_YOU}|问问(?:{_YOU})?(?:进展|情况)|回复{_YOU}|答复{_YOU}"
+)
+# "不用专门回访" / "就不回访了": a follow-up ruled out is none
+NO_FOLLOW_RE = re.compile(r"(?:不用|不必|不需要|没必要|用不着|不会|不再|就不)[^，。！？,!?]{0,4}$")
 
 
 def follow_up(dialogue: Dialogue, session_date) -> tuple[str, Utterance] | None:  # type: ignore[no-untyped-def]
@@ -126,7 +132,8 @@ def follow_up(dialogue: Dialogue, session_date) -> tuple[str, Utterance] | None:
     for u in reversed(list(dialogue)):
         if not u.is_staff:
             continue
-        m = FOLLOW_RE.search(u.text)
+        m = next((x for x in FOLLOW_RE.finditer(u.text)
+                  if not NO_FOLLOW_RE.search(u.text[:x.start()])), None)
         if not m:
             continue
         got = find_deadlines(u.text, session_date) or _relative_days(u.text, session_date)

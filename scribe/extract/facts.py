@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from scribe.casefile import CaseFile, PartyRole, StaffRole
+from scribe.casefile import CaseFile, PartyRole, SessionType, StaffRole
 from scribe.extract.consultation import sentences
 from scribe.extract.dialogue import Dialogue, Utterance
 from scribe.extract.legal import find_legal_bases
@@ -43,21 +43,28 @@ def fact_statements(dialogue: Dialogue, casefile: CaseFile, per_party_chars: int
         # the mediator naming the matter at the start ("今天是甲申请的，跟乙…的事情")
         summary = [u for u in dialogue.by_roles(StaffRole.MEDIATOR)[:6] if MATTER_CUE.search(u.text)][:1]
     if summary:
-        chosen = [s for s in sentences(summary[0].text) if SUMMARY_CUE.search(s) or FACT_HINT.search(s)
+        # a recogniser cuts a turn where the speaker breathes: the summary goes on in the same
+        # speaker's next segments ("事情经过…10月15号晚上" / "许志鹏骑电动车…撞到了")
+        turn = _turn_from(dialogue, summary[0])
+        chosen = [s for u in turn for s in sentences(u.text) if SUMMARY_CUE.search(s) or FACT_HINT.search(s)
                   or MATTER_CUE.search(s)]
         if chosen:
-            out.append(FactStatement("调解员", _join(chosen, per_party_chars), (summary[0],)))
+            out.append(FactStatement("调解员", _join(chosen, per_party_chars), tuple(turn)))
     speakers_for: list[tuple[str, str]] = []  # (label printed, person id) in the order typed
     for party in casefile.parties:
         if party.role.is_bound or party.role is PartyRole.VISITOR:
             speakers_for.append((party.display, party.id))
-            # an agent speaks for the party: their statements follow the party's, so labelled
+            # an agent or a relative speaks for the party: their statements follow the party's, so labelled
             for agent in casefile.parties:
-                if agent.represents == party.id and agent.role is PartyRole.AGENT:
-                    speakers_for.append((f"{party.display}的代理人{agent.name or ''}", agent.id))
+                if agent.represents == party.id and agent.role in (PartyRole.AGENT, PartyRole.RELATIVE):
+                    speakers_for.append((f"{party.display}的{agent.role.value}{agent.name or ''}", agent.id))
+    told_until = _negotiation_start(dialogue, casefile)
     for display, person_id in speakers_for:
         own = [u for u in dialogue.parties() if u.speaker in _labels_of(casefile, person_id)]
-        factual = [u for u in own if len(u.text) >= 8 and FACT_HINT.search(u.text)]
+        # the facts are what a party tells before the haggling starts; offers and demands after
+        # it are the negotiation (a party who only speaks then is still heard)
+        told = [u for u in own if u.start < told_until and len(u.text) >= 8]
+        factual = told or [u for u in own if len(u.text) >= 8 and FACT_HINT.search(u.text)]
         if not factual:
             continue
         picked: list[str] = []
@@ -65,7 +72,7 @@ def fact_statements(dialogue: Dialogue, casefile: CaseFile, per_party_chars: int
         for u in factual:
             for s in sentences(FILLER.sub("", u.text)):
                 s = _drop_intro(s)
-                if s and FACT_HINT.search(s) and sum(map(len, picked)) + len(s) <= per_party_chars:
+                if s and (told or FACT_HINT.search(s)) and sum(map(len, picked)) + len(s) <= per_party_chars:
                     picked.append(s)
                     if u not in used:
                         used.append(u)
@@ -74,6 +81,28 @@ def fact_statements(dialogue: Dialogue, casefile: CaseFile, per_party_chars: int
         if picked:
             out.append(FactStatement(display, _join(picked, per_party_chars), tuple(used)))
     return out
+
+
+def _negotiation_start(dialogue: Dialogue, casefile: CaseFile) -> float:
+    """When the first obligation is put on the table (any frame: proposed, asked, rejected …)."""
+    if casefile.session_type is not SessionType.MEDIATION:
+        return float("inf")
+    from scribe.extract.hearing import read_hearing
+
+    frames = read_hearing(dialogue, casefile).frames
+    return min((f.utt.start for f in frames if f.obligors), default=float("inf"))
+
+
+def _turn_from(dialogue: Dialogue, first: Utterance, most: int = 3) -> list[Utterance]:
+    """``first`` and the same speaker's segments right after it (one turn), at most ``most``."""
+    utts = list(dialogue)
+    at = utts.index(first)
+    turn = [first]
+    for u in utts[at + 1:at + most]:
+        if u.speaker != first.speaker:
+            break
+        turn.append(u)
+    return turn
 
 
 def responsibility_statement(dialogue: Dialogue) -> tuple[str, list[Utterance]] | None:

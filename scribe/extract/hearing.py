@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from scribe.casefile import CaseFile
 from scribe.extract.dialogue import Dialogue
+from scribe.extract.handover import arrange
+from scribe.extract.instalments import complete
 from scribe.extract.mentions import Names
 from scribe.extract.obligations import Frame, Term, agreed_terms, decide, frames_of
 from scribe.extract.outcome import NO_AGREEMENT, Outcome, decide_outcome
@@ -30,6 +32,7 @@ def read_hearing(dialogue: Dialogue, casefile: CaseFile) -> Hearing:
         return cached
     names = Names(casefile)
     frames = decide(frames_of(dialogue, casefile, names), dialogue, casefile)
+    frames = complete(arrange(frames, dialogue, casefile), dialogue, casefile)
     terms = agreed_terms(frames, names)
     outcome = decide_outcome(dialogue, has_terms=bool(terms))
     if outcome.outcome in NO_AGREEMENT:

@@ -35,6 +35,8 @@ from scribe.extract.mentions import ADDRESSEE, SELF, Mention, Names, principal
 from scribe.extract.quantities import Amount, Deadline, find_amounts, find_bare_amounts, find_deadlines, format_date
 
 VERB_CLASSES: tuple[tuple[str, str], ...] = (
+    # a waiver: a claim given up ("剩下的1600我就不要了", "加班费我不再主张了") binds the one who gives it up
+    ("放弃", r"放弃|不再主张|不再要求|不再追究|不追究|不再追|(?:就|也)不要了|不要(?!再)[^，。了\s]{1,6}了|不再要|不再找[^，。]{0,6}要"),
     ("停止", r"不再|不得|停止|不准|不许|不要再|禁止|别再"),
     ("道歉", r"赔礼道歉|道歉|赔不是"),
     ("支付", r"赔偿|赔付|赔给|补偿|支付|付清|付给|付款|付|转给|转账|转帐|打给|打到|给付|结清|退还|退给|退|返还|"
@@ -42,7 +44,9 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
              r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|[\d一二两三四五六七八九十][百千万]|钱|费))"),
     ("归还", r"归还|交还|退回|交付|交给|移交"),
     ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
-    ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|恢复原状|砌好|重砌|砌|重建|修建"),
+    ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|(?:给|免费|重新|帮)换|换上|换新|恢复原状|砌好|重砌|砌|重建|修建|"
+             r"截断|截掉|截(?!止|图|至|了)|锯掉|砍掉|修剪|剪掉|重铺|铺好|铺设|铺(?!子|面|位|了)|挖开|挖通|疏通|埋好|埋设"),
+    ("删除", r"删除|删掉|删了|撤掉|撤下|撤销"),
     ("归属", r"归[^，。；\s]{1,8}所有|由[^，。；\s]{1,6}(?:继续)?(?:居住|使用|所有)"),
     ("照料", r"赡养|照顾|照料|陪护|护理|抚养|看护"),
     ("办理", r"办理|开具|出具|配合|注销|过户|喷涂|喷上|刷上|安装|装上|解除"),
@@ -61,7 +65,9 @@ ENUM_RE = re.compile(r"^(?:第[一二三四五六七八九十\d]+(?:条|项|点)
 EVENT_ANCHOR = re.compile(r"逾期|没有?(?:按时)?(?:付|给|还)|未(?:按时|按期)?(?:付|支付|履行)|一旦|收到|之后|以后|后(?=[^，。]{0,4}(?:日|天))")
 GENERIC_NOUNS = frozenset(("东西", "事情", "事", "问题", "时候", "意思", "情况", "这边", "那边", "人家", "钱"))
 TOTAL_RE = re.compile(r"一共|共计|总共|合计|总计|总额|共")
-DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出")
+# "我最多给三千" / "顶多两千": a ceiling offered while haggling binds nobody until the other side takes it
+CAP_RE = re.compile(r"最多|顶多|至多|最多只能|大不了|封顶")
+DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出|(?:就|只)?要(?=他|她|对方|人家)|让(?=他|她|对方)")
 ASKING_RE = re.compile(r"什么时候|多少钱|几号|哪天|怎么|能不能|行不行|可不可以")
 BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
 PERIODIC_RE = re.compile(r"每(个)?(月|年|季度|周|星期)")
@@ -101,6 +107,9 @@ class Frame:
     status: str = "proposed"  # used | accepted | rejected | superseded | proposed | question | conditional
     reason: str = ""
     by: tuple[Clause, ...] = field(default=())  # the reply that decided it
+    arranged: tuple[Clause, ...] = ()  # when/where it changes hands, said for several terms (handover.py)
+    scheduled: tuple[Clause, ...] = ()  # where its instalment dates were said, when apart from it (instalments.py)
+    also: tuple[Clause, ...] = ()  # an earlier statement of it whose date (and manner) it keeps
 
     @property
     def utt(self) -> Utterance:
@@ -152,6 +161,10 @@ def frames_of(dialogue: Dialogue, casefile: CaseFile, names: Names) -> list[Fram
         clauses = clauses_of(u)
         carried_deadline = []  # a deadline carries within one utterance only
         prev_clauses = _turn_before(utts, idx)
+        if not u.is_staff and idx and utts[idx - 1].is_staff and acts.is_question(utts[idx - 1].text.rstrip("。")) \
+                and not prev_clauses:
+            # the answer to the mediator's "那680呢": "我现在就微信退给他" pays the amount asked about
+            prev_clauses = clauses_of(utts[idx - 1])
         for sentence in sentences_of(clauses):
             frames = _frames_in_sentence(sentence, u, casefile, names, speaker_party, addressee, carried,
                                          carried_deadline, prev_clauses)
@@ -191,16 +204,25 @@ def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
     best = None
     for name, rx in _VERB_RE:
         for m in rx.finditer(text):
-            if name != "停止" and acts.negated_before(text, m.start()):
+            if name not in ("停止", "放弃") and acts.negated_before(text, m.start()):
                 continue
             # attributive or passive use (被拆除的院墙, 修好的墙) names a thing, not an act owed
             if text[m.end():].lstrip()[:1] in ("的", "和") or text[max(0, m.start() - 1):m.start()] in ("被", "的"):
                 continue
+            if text[m.end():m.end() + 1] == "费" and len(m.group(0)) == 1:
+                continue  # "退费这一块": the refund as a topic, a noun
             if best is None or m.start() < best[1].start():
                 best = (name, m)
             break
     if best and best[0] == "归还" and find_amounts(text):
         best = ("支付", best[1])  # returning money (归还借款) is paying it
+    if best is None:
+        # "300我能给" / "300是够的，就现在给了吧": the amount said first, then 给
+        for m in re.finditer(r"给(?![我你他她]|人家|大家)", text):
+            if acts.negated_before(text, m.start()):
+                continue
+            if any(0 <= m.start() - a.end <= 12 for a in find_amounts(text[:m.start()]) + find_bare_amounts(text[:m.start()])):
+                return ("支付", m)
     return best
 
 
@@ -210,6 +232,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
     session = casefile.date
     staff = u.is_staff
     sentence_text = u.text[sentence[0].a:sentence[-1].b]
+    # the clause ends before its punctuation: a "？" after the sentence still makes it a question
+    asked = u.text[sentence[-1].b:sentence[-1].b + 2].lstrip()[:1] in ("？", "?")
     # verb-bearing clauses open frames; others attach to the frame before (manner, place, time)
     groups: list[list[Clause]] = []
     lead: list[Clause] = []
@@ -220,6 +244,12 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             lead = []
             continue
         v = _verb_in(c.text)
+        if v is None and lead and re.search("给", c.text):
+            # the amount was said in the clause before ("300是够的，就现在给了吧")
+            joined = _verb_in(_joined(u, lead[-1:] + [c]))
+            at = re.search("给", c.text)
+            if joined is not None and joined[0] == "支付" and at is not None and joined[1].group(0) == "给":
+                v = ("支付", at)
         if v is not None and k + 1 < len(sentence) and sentence[k + 1].text.startswith("的"):
             v = None  # "禁止占用 的字": the verb is inside a name for a thing
         mentions_before = [m for m in _mentions(c.text, names, speaker_party, addressee, u)
@@ -253,21 +283,39 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         kind, m = v
         if acts.is_past(text, m.start()):
             continue
+        said = find_deadlines(text, session)
+        if any(d.date < session for d in said) and not any(d.date >= session for d in said):
+            continue  # told with the date it happened on ("2024年3月18号…借了三万"): narrative
         mentions = _mentions(text, names, speaker_party, addressee, u)
-        before = [x for x in mentions if x.end <= m.start() and not _marked_obligee(text, x)]
+        # "袁梦这边就是物业…赔5200": a name the sentence is about (a topic) is not its subject
+        topics = [x for x in mentions if x.end <= m.start() and TOPIC_RE.match(text[x.end:x.end + 4])
+                  and any(x.end <= y.at and y.end <= m.start() and y.party != x.party for y in mentions)]
+        before = [x for x in mentions if x.end <= m.start() and not _marked_obligee(text, x) and x not in topics]
         after = [x for x in mentions if x.at >= m.end() or _marked_obligee(text, x)]
+        if kind == "支付" and before:
+            after = topics + after  # …is who it is paid to
         obligors = _run_of_names(before, text)
         if kind == "归属" and not obligors:
             # "房屋归陈丽所有": the one it goes to is named inside the verb
             obligors = [x.party for x in mentions if m.start() <= x.at < m.end()]
         if not obligors and frames:
             obligors = list(frames[-1].obligors)  # the same subject goes on within a sentence
-        if not obligors and carried and staff:
+        if not obligors and carried and staff and not re.search(r"[他她]们?", text[:m.start()]):
+            # (the party the turn was about, unless the sentence names someone else: "他现在同意全退")
             obligors = list(carried)
         if not obligors and kind == "支付" and text[max(0, m.start() - 2):m.start()].endswith("我") and speaker_party:
             obligors = [speaker_party]
-        amounts = _amounts(text, kind)
+        if not obligors and not staff and kind == "放弃" and speaker_party:
+            obligors = [speaker_party]  # "以后也不再找他要这个": a party gives up their own claim
+        if not staff and speaker_party in obligors and DEMAND_RE.search(text[:m.start()]):
+            # "我们的要求就是全额退款": what the speaker demands is owed by the other side
+            obligors = [p for p in obligors if p != speaker_party]
+        amounts = _amounts(text, "支付" if kind == "放弃" else kind)
         extra: list[Clause] = []
+        asked_amount = [c for c in prev_clauses if c.utt is not u and c.utt.is_staff and _amounts(c.text, "支付")]
+        if kind == "支付" and not amounts and re.fullmatch(r"还给|退还|返还|退回|退给|还", m.group(0)) and asked_amount:
+            amounts = [_amounts(asked_amount[-1].text, "支付")[-1]]  # "那680呢" — "我现在就微信退给他"
+            extra = [asked_amount[-1]]
         if kind == "支付" and not amounts and re.fullmatch(r"还给|退还|返还|退回|退给|还", m.group(0)):
             kind = "归还"  # "把那个地锁还给他": a thing returned, not money
         if kind == "支付" and not amounts and re.fullmatch(r"付|支付|付清|付给|付款|转给|转账|转帐|打给|打到|给付|结清", m.group(0)):
@@ -293,15 +341,39 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     break
         if kind == "支付" and not amounts and not schedule:
             continue
+        obligees = list(dict.fromkeys(x.party for x in after if x.party not in obligors))
+        if not obligors and staff and kind == "支付" and obligees:
+            # the mediator's "每期韦春生三千，蒙志强两千": paid to one side, so owed by the other
+            # side of the table when it is one party
+            obligors = _other_side(obligees, casefile)
+        # "12月10号 1月10号 2月10号 3月10号 一共四期" then "每期韦春生三千，蒙志强两千": the dates
+        # listed just before, each paying the amount said per instalment
+        per_instalment: list[tuple[str | None, Amount]] = []
+        if kind == "支付" and staff and not schedule and amounts and INSTALMENT_RE.search(text):
+            listed = _listed_dates(prev_clauses + [x for x in sentence if x.b <= g[0].a], session)
+            if len(listed) >= 2:
+                paired = _amount_per_obligee(text, after, amounts)
+                per_instalment = paired if paired else ([(None, amounts[0])] if len(amounts) == 1 else [])
         head = _object_head(text[m.end():m.end() + 12], names) or _object_head(text[max(0, m.start() - 12):m.start()], names)
-        if kind not in ("支付", "停止", "道歉", "归属") and head is None and not deadlines:
+        if kind not in ("支付", "停止", "道歉", "归属", "放弃") and head is None and not deadlines:
+            continue
+        if per_instalment:
+            for who, a in per_instalment:
+                frames.append(Frame(
+                    kind=kind, verb=m.group(0), obligors=tuple(dict.fromkeys(obligors)),
+                    obligees=(who,) if who else tuple(obligees), clauses=tuple(g), amounts=(a,), deadlines=(),
+                    schedule=tuple((d, a.yuan) for d in listed), object_head=head, speaker_party=speaker_party,
+                    staff=staff, question=acts.is_question(text), conditional=acts.is_conditional(text),
+                    negated=False, suggestion=acts.is_suggestion(sentence_text), periodic=False,
+                    acceleration=bool(ACCELERATION_RE.search(sentence_text)),
+                ))
             continue
         frames.append(Frame(
             kind=kind, verb=m.group(0), obligors=tuple(dict.fromkeys(obligors)),
-            obligees=tuple(dict.fromkeys(x.party for x in after if x.party not in obligors)),
+            obligees=tuple(obligees),
             clauses=tuple(g), amounts=tuple(amounts), deadlines=tuple(deadlines), schedule=tuple(schedule),
             object_head=head, speaker_party=speaker_party, staff=staff,
-            question=acts.is_question(text) or (acts.is_question(sentence_text) and g[-1] is sentence[-1])
+            question=acts.is_question(text) or ((acts.is_question(sentence_text) or asked) and g[-1] is sentence[-1])
             or bool(ASKING_RE.search(text)),
             conditional=acts.is_conditional(sentence_text[: sentence_text.find(text) + len(text)]),
             negated=False, suggestion=acts.is_suggestion(sentence_text) or bool(DEMAND_RE.search(text[:m.start()])),
@@ -310,6 +382,44 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             extra=tuple(extra),
         ))
     return frames
+
+
+INSTALMENT_RE = re.compile(r"每期|每一期|每次")
+TOPIC_RE = re.compile(r"(?:这边|那边|这块|那块|这一块|这部分|那部分|的部分|这方面|方面|的话|的事)")
+
+
+def _other_side(obligees: list[str], casefile: CaseFile) -> list[str]:
+    """The one bound party on the other side from ``obligees`` (a different role), else none."""
+    roles = {p.role for p in casefile.bound_parties if p.id in obligees}
+    rest = [p.id for p in casefile.bound_parties if p.id not in obligees and p.role not in roles]
+    return rest if len(rest) == 1 else []
+
+
+def _listed_dates(before: list[Clause], session: dt.date) -> list[dt.date]:
+    """Dates listed one after another with no amount and no verb, just before (the instalment days)."""
+    dates: list[dt.date] = []
+    skipped = 0
+    for c in reversed(before[-8:]):
+        got = [d for d in find_deadlines(c.text, session) if d.date >= session and d.kind == "absolute"]
+        if not got:
+            if dates or skipped >= 2:
+                break
+            skipped += 1  # "…3月10号，一共四期": a count after the list
+            continue
+        if find_amounts(c.text) or _verb_in(c.text) is not None:
+            break
+        dates = [d.date for d in got] + dates
+    return dates if dates == sorted(set(dates)) else []
+
+
+def _amount_per_obligee(text: str, after: list[Mention], amounts: list[Amount]) -> list[tuple[str | None, Amount]]:
+    """"韦春生三千，蒙志强两千": each obligee with the amount said right after the name."""
+    out: list[tuple[str | None, Amount]] = []
+    for x in after:
+        nxt = [a for a in amounts if 0 <= a.start - x.end <= 2]
+        if nxt and x.form == "name":
+            out.append((x.party, nxt[0]))
+    return out if len(out) >= 2 and len({p for p, _ in out}) == len(out) else []
 
 
 def _joined(u: Utterance, clauses: list[Clause]) -> str:
@@ -359,7 +469,8 @@ def _continues(text: str, v: tuple[str, re.Match[str]]) -> bool:
 def _marked_obligee(text: str, x: Mention) -> bool:
     # "每期韦春生三千，蒙志强两千": a name with an amount right after it is who receives it
     if re.match(r"\s*(?:每人|每个人|每月)?[\d一二两三四五六七八九十百千万]+\s*(?:元|块|千|万|百)?", text[x.end:x.end + 6]) \
-            and re.match(r"\s*[\d一二两三四五六七八九十]", text[x.end:x.end + 3]):
+            and re.match(r"\s*[\d一二两三四五六七八九十]", text[x.end:x.end + 3]) \
+            and not re.match(r"\s*[\d一二两三四五六七八九十]{1,4}\s*[年月号日]", text[x.end:x.end + 8]):  # a date, not an amount
         return True
     return bool(re.search(r"(给|向|跟|和|对|替|帮|让|叫|要|欠|找)$", text[max(0, x.at - 1):x.at]))
 
@@ -447,10 +558,15 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
     utts = list(dialogue)
     pos = {u.index: i for i, u in enumerate(utts)}
     # Silence is assent only once the haggling is over: after the last time a party said no.
-    last_no = max((i for i, u in enumerate(utts) if not u.is_staff and acts.is_rejection(
-        "".join(c.text for c in clauses_of(u)[:2]))), default=-1)
+    noes = [(i, principal(casefile, casefile.speakers.get(u.speaker or ""))) for i, u in enumerate(utts)
+            if not u.is_staff and acts.is_rejection("".join(c.text for c in clauses_of(u)[:2]))]
     decided: list[Frame] = []
+    answers: set[tuple[int, str]] = set()  # (utterance, kind) of the replies that accepted a frame
     for f in frames:
+        # ... by the parties this obligation binds, when they are known (another party's haggling
+        # over another claim later in the hearing does not hold this one open)
+        bound = set(f.obligors) | set(f.obligees) if f.obligors and (f.obligees or f.kind == "放弃") else None
+        last_no = max((i for i, who in noes if bound is None or who in bound), default=-1)
         if f.question and not f.staff:
             decided.append(replace(f, status="question", reason="问句"))
             continue
@@ -462,6 +578,8 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
         if verdict == "accepted":
             g = replace(f, status="accepted", reason="对方同意", by=by)
             reply = by[0].utt if by else None
+            if reply is not None:
+                answers.add((reply.index, f.kind))
             who = principal(casefile, casefile.speakers.get(reply.speaker or "")) if reply else None
             if reply is not None and who in f.obligors:
                 # the obligor's own "可以，我现在就用微信转" says when and how
@@ -482,11 +600,46 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
             decided.append(replace(f, status="question", reason="问句，未获明确答复"))
         elif f.staff and not f.suggestion and i > last_no and not acts.is_rejection(f.text):
             decided.append(replace(f, status="accepted", reason="调解员口述，无人反对"))
-        elif not f.staff and f.speaker_party in f.obligors and PROMISE.search(f.text) and i > last_no:
+        elif not f.staff and f.speaker_party in f.obligors and f.kind == "放弃" and not any(
+                acts.is_retraction(v.text) for v in utts[i + 1:] if v.speaker == f.utt.speaker):
+            # a claim given up binds the one who gives it up, unless they take it back
+            decided.append(replace(f, status="accepted", reason="当事人自己放弃，未收回"))
+        elif not f.staff and f.speaker_party in f.obligors and PROMISE.search(f.text) and i > last_no \
+                and not CAP_RE.search(f.text):
             decided.append(replace(f, status="accepted", reason="当事人自己承诺，无人反对"))
         else:
             decided.append(replace(f, status="proposed", reason="未获对方同意"))
-    return _supersede(decided)
+    # "同意，我说了不要就不要了": the assent to a term restates it; it is not another term
+    decided = [replace(f, status="superseded", reason="是对另一条的答复") if f.status == "accepted"
+               and (f.utt.index, f.kind) in answers and f.amount is None and not f.deadlines else f for f in decided]
+    return _supersede(_inherit_obligors(decided, utts, casefile))
+
+
+def _inherit_obligors(frames: list[Frame], utts: list[Utterance], casefile: CaseFile) -> list[Frame]:
+    """"那就12月5号前，微信转账，2800": the mediator's restatement names nobody; the same amount
+    was put to one obligor just before (“史阿姨…您看退2800行不行”), so it is that obligor's. A work
+    restated with a date ("截根铺砖都在12月15号以前") is owed by the one party who offered that date
+    for themselves just before ("十二月十五号之前吧，…肯定弄完")."""
+    out = list(frames)
+    pos = {u.index: i for i, u in enumerate(utts)}
+    for k, f in enumerate(out):
+        if not f.obligors and f.status == "accepted" and f.staff and f.deadlines and f.kind != "支付":
+            i = pos[f.utt.index]
+            offered = {principal(casefile, casefile.speakers.get(v.speaker or "")) for v in utts[max(0, i - 6):i]
+                       if not v.is_staff and re.search(r"我|之前吧|以前吧", v.text)
+                       and any(d.date == f.deadlines[0].date for d in find_deadlines(v.text, casefile.date))}
+            offered.discard(None)
+            if len(offered) == 1:
+                out[k] = f = replace(f, obligors=tuple(offered))
+        if f.obligors or f.status != "accepted" or f.kind != "支付" or f.amount is None:
+            continue
+        earlier = [g for g in out[max(0, k - 8):k] if g.kind == f.kind and g.obligors
+                   and any(a.yuan == f.amount.yuan for a in g.amounts)]
+        owners = {frozenset(g.obligors) for g in earlier}
+        if len(owners) == 1:
+            g = earlier[-1]
+            out[k] = replace(f, obligors=g.obligors, obligees=f.obligees or g.obligees)
+    return out
 
 
 def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
@@ -501,6 +654,10 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
         text = u.text
         if who is None and not u.is_staff:
             continue
+        if not f.staff and _same_side(casefile, who, f.speaker_party):
+            continue  # "对，一分不能少": the proposer's own side backs the demand; it does not accept it
+        if f.staff and who is not None and f.obligors and f.obligees and who not in f.obligors + f.obligees:
+            continue  # a party the obligation does not bind neither accepts nor rejects it
         first = clauses_of(u)[:2]
         lead = "".join(c.text for c in first) if first else text
         if acts.is_correction(lead) or acts.is_retraction(lead):
@@ -532,11 +689,24 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
     return "", ()
 
 
+def _same_side(casefile: CaseFile, a: str | None, b: str | None) -> bool:
+    """Two parties on one side of the table: the same person, or two bound parties of one role
+    (two 申请人)."""
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    pa, pb = casefile.person(a), casefile.person(b)
+    return pa is not None and pb is not None and pa.role == pb.role
+
+
 def _same(a: Frame, b: Frame) -> bool:
     if a.kind != b.kind or set(a.obligors) != set(b.obligors):
         return False
     if a.periodic != b.periodic:
         return False
+    if a.obligees and b.obligees and not set(a.obligees) & set(b.obligees):
+        return False  # the same act owed to someone else is another obligation
     if bool(a.schedule) != bool(b.schedule) and not (a.deadlines if not a.schedule else b.deadlines):
         return False  # a total and the instalments that pay it complete each other
     ha, hb = a.object_head, b.object_head
@@ -549,8 +719,19 @@ def _supersede(frames: list[Frame]) -> list[Frame]:
     for i, f in enumerate(out):
         if f.status not in ("accepted", "rejected", "proposed"):
             continue
-        for g in out[i + 1:]:
+        for j in range(i + 1, len(out)):
+            g = out[j]
             if g.status == "accepted" and _same(f, g):
+                own = f.status == "proposed" and not f.staff and f.speaker_party in f.obligors  # unopposed own offer
+                if (f.status == "accepted" or own) and f.deadlines and not g.deadlines and not g.schedule and not f.schedule \
+                        and (g.amount is None or f.amount is None or g.amount.yuan == f.amount.yuan):
+                    # a summary that restates a term without its date leaves the date as agreed
+                    out[j] = g = replace(g, deadlines=f.deadlines, also=f.clauses + g.also)
+                if f.status == "accepted" and g.utt is f.utt and f.kind == "放弃" and not g.amounts:
+                    # "剩下的1600我就不要了，以后我也不再找她要押金了": one waiver said twice in a breath
+                    out[j] = replace(g, clauses=f.clauses + g.clauses, amounts=f.amounts)
+                    out[i] = replace(f, status="superseded", reason="与后一句合为一条")
+                    break
                 out[i] = replace(f, status="superseded", reason="后面的说法取代了它")
                 break
     return out
@@ -594,6 +775,8 @@ def render(f: Frame, names: Names) -> Term:
         body = "".join(ENUM_RE.sub("", c.text) + "，" for c in f.extra) + body
     if not all(n in body for n in obligors):
         body = f"{'、'.join(obligors)}：{body}"
+    if f.arranged:
+        body = body.rstrip("。，, ") + "；" + _joined(f.arranged[0].utt, list(f.arranged))
     if f.by:
         reply = f.by[0].utt
         body = body.rstrip("。，, ") + f"；{reply.name or reply.display}答复：{_joined(reply, list(f.by))}"
@@ -607,26 +790,29 @@ def render(f: Frame, names: Names) -> Term:
         total = _total(f)
         if total is not None:
             notes.append(f"共计：{_yuan(total)}")
+        elif len(f.schedule) >= 2:
+            notes.append(f"合计：{_yuan(sum((y for _, y in f.schedule), Decimal(0)))}")  # what the instalments pay
         plan = "；".join(f"{format_date(d)}前{_yuan(y)}" for d, y in f.schedule)
         notes.append(f"分期：{plan}")
         if f.acceleration:
             notes.append("任何一期逾期未付，剩余款项全部到期")
     else:
         if f.amount is not None:
-            notes.append(f"金额：{_yuan(f.amount.yuan)}")
+            notes.append(f"{'放弃金额' if f.kind == '放弃' else '金额'}：{_yuan(f.amount.yuan)}")
         if f.deadline is not None:
             notes.append(f"期限：{format_date(f.deadline.date)}前")
     if obligees and not all(n in body for n in obligees):
         notes.append(f"权利人：{'、'.join(obligees)}")
     text = body.rstrip("。，, ") + (f"（{'，'.join(notes)}）" if notes else "") + "。"
-    utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses] + [c.utt for c in f.by]))
+    utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses] + [c.utt for c in f.arranged]
+                               + [c.utt for c in f.scheduled] + [c.utt for c in f.also] + [c.utt for c in f.by]))
     return Term(text=text, frame=f, deadline=f.deadline, utterances=utts)
 
 
 def spoken_core(term: str) -> str:
     """A term as it was said: without the obligor's name the drafter put first and the amounts,
     dates and obligees it spelled out after it (for comparing with what was dictated)."""
-    term = re.sub(r"（(?:金额|期限|分期|共计|权利人)：[^）]*）。$", "。", term)
+    term = re.sub(r"（(?:放弃金额|金额|期限|分期|共计|合计|权利人)：[^）]*）。$", "。", term)
     term = re.sub(r"；[^；]{1,12}答复：[^；]*。$", "。", term)
     return re.sub(r"^[^：，。]{2,16}：", "", term)
 
@@ -658,7 +844,13 @@ def _manner_label(said: str) -> str:
 def manner_of(terms: list[Term]) -> list[tuple[str, Term]]:
     found: list[tuple[str, Term]] = []
     for t in terms:
-        labels = [_manner_label(m.group(0)) for m in MANNER_RE.finditer(t.frame.text)]
+        # the obligor's own reply ("可以，我现在就用公司的微信给三位转") says how as much as the term does
+        said = t.frame.text + "".join(c.text for c in t.frame.arranged + t.frame.also + t.frame.by)
+        labels = [_manner_label(m.group(0)) for m in MANNER_RE.finditer(said)]
+        if t.frame.kind == "支付":
+            # money sent "用微信" is a WeChat transfer
+            labels = [f"{x}转账" if x in ("微信", "支付宝") else x for x in labels]
+        labels = list(dict.fromkeys(labels))
         if "银行转账" in labels and "转账" in labels:
             labels.remove("转账")
         for label in labels:
@@ -669,7 +861,7 @@ def manner_of(terms: list[Term]) -> list[tuple[str, Term]]:
 
 def place_of(terms: list[Term]) -> tuple[str, Term] | None:
     for t in terms:
-        m = PLACE_RE.search(t.frame.text)
+        m = PLACE_RE.search(t.frame.text + "，" + "".join(c.text for c in t.frame.arranged))
         if m:
             return m.group(1), t
     return None

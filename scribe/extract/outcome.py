@@ -33,7 +33,10 @@ AGREE_RE = re.compile(
     rf"(?<![没未不能])达成(?:了)?(?:如下|以下|下列)?(?:调解)?(?:协议|一致)|(?:就|那就)(?:这么|这样)(?:定|办)(?:了)?|说定了|定下来了|签(?:订)?(?:调解)?协议"
 )
 ORAL_RE = re.compile(r"口头协议|口头达成|(?:不用|不需要|不必|不另外|就不另外|不再)\s*(?:另外)?\s*(?:写|签|出具|做)\s*(?:书面)?协议|当场(?:就)?(?:履行|兑现)")
-WHOLE_RE = re.compile(r"今天(?:这个)?(?:的)?调解|这次(?:的)?调解|本次调解|这个调解|今天这个事|今天就")
+WHOLE_RE = re.compile(r"今天(?:这个)?(?:的)?调解|这次(?:的)?调解|本次调解|这个调解|今天这个事|今天就|今天看来|调解不成|调解失败")
+# "方老板这部分没谈成" / "误工费的部分没有达成一致": a failure said of one part of the dispute
+PART_RE = re.compile(r"(?:这|那|的|一|两|二|三|几|另外|其他|其余|剩下的?)(?:部分|块|一块|项|一项|方面|条)|"
+                     r"(?:另外|其他|其余|剩下的?)[两二三几]?(?:个|项)|部分")
 REMEDY_RE = re.compile(r"法院|起诉|诉讼|仲裁|打官司|告(?:他|她|对方)")
 
 
@@ -79,8 +82,13 @@ def decide_outcome(dialogue: Dialogue, has_terms: bool) -> Outcome:
                 remedies.append(c)
     staff_ends = [c for c in ends if c.utt.is_staff]
     staff_fails = [c for c in fails if c.utt.is_staff]
-    whole_fail = [c for c in staff_fails if WHOLE_RE.search(c.utt.text)]
     later_remedies = lambda after: tuple(r for r in remedies if r.utt.start >= after.utt.start)[:3]  # noqa: E731
+    part_fails = [c for c in staff_fails if PART_RE.search(c.text)]
+    whole_fail = [c for c in staff_fails if WHOLE_RE.search(c.utt.text) and c not in part_fails]
+    if has_terms and part_fails and (not whole_fail or part_fails[-1].utt.start >= whole_fail[-1].utt.start):
+        # the mediator sums up what was agreed and which part was not
+        ev = part_fails[-1]
+        return Outcome(PARTIAL, (ev,), ev, later_remedies(ev) or tuple(remedies[-2:]))
     if staff_ends and not (has_terms and agrees and agrees[-1].utt.start > staff_ends[-1].utt.start):
         ev = staff_ends[-1]
         return Outcome(ENDED, (ev,), _reason(ev, fails, ends), later_remedies(ev) or tuple(remedies[-2:]))

@@ -82,6 +82,11 @@ def find_amounts(text: str) -> list[Amount]:
             continue
         if number <= 0:
             continue
+        if unit == "块" and re.search(r"[这那哪每]\s*$", text[max(0, m.start() - 2):m.start()]) and m.group(2) == "一":
+            continue  # "退费这一块": this part (of the dispute), not one yuan
+        if unit == "块" and number <= 10 and re.match(r"[\u4e00-\u9fff]", text[m.end():m.end() + 1]) \
+                and not re.match(r"[钱五一二两三四六七八九左多的]", text[m.end():m.end() + 1]):
+            continue  # "补一块漆" / "两块砖": a measure word for a thing
         out.append(Amount(yuan=number, phrase=m.group(0), start=m.start(), end=m.end()))
     return out
 
@@ -123,7 +128,7 @@ class Deadline:
 
 
 _DURATION_RE = re.compile(
-    rf"({NUMERAL}|半)\s*(个工作日|个自然日|日|天|个星期|星期|周|个月|月|年)(之内|以内|内)"
+    rf"({NUMERAL}|半)\s*(个工作日|个自然日|日|天|个星期|星期|个礼拜|礼拜|周|个月|月|年)(之内|以内|内)"
 )
 _MONTH_END_RE = re.compile(r"(本月|这个月|当月|下个月|下月)(底|末|月底)|(?<![\d一二三四五六七八九十])月底")
 _YEAR_END_RE = re.compile(r"(今年|本年|年)(底|末)")
@@ -141,11 +146,16 @@ SPRING_FESTIVAL = {
     2034: dt.date(2034, 2, 19), 2035: dt.date(2035, 2, 8),
 }
 _NAMED_MONTH_END_RE = re.compile(r"(?<![\d一二三四五六七八九十])([\d一二三四五六七八九十]{1,3})\s*月\s*(?:底|末|份底)")
-_TODAY_RE = re.compile(r"今天(?=就|之内|内|当场|下班前|中午|下午|晚上)|当天|当场|今日内|现在就|马上就")
+_TODAY_RE = re.compile(r"今天(?=就|之内|内|当场|下班前|中午|下午|晚上|把)|当天|当场|今日内|现在就|马上就|就现在|现在(?=给|付|转|还|退)")
 _NEW_YEAR_RE = re.compile(r"(?<![今明去])(年前|春节前|过年前|春节之前|过年之前)")
 _DAY_OF_MONTH_RE = re.compile(
     rf"(下个月|下月|这个月|本月|当月)\s*({NUMERAL})\s*(?:日|号)|(?<![月\d一二三四五六七八九十])({NUMERAL})\s*(?:日|号)(?=\s*(?:前|之前|以前))"
 )
+
+
+# "这个礼拜六" / "下周一" / "本星期五": a weekday in this or the next week, counted from the session date
+_WEEKDAY_RE = re.compile(r"(这个|这|本|下个|下)(礼拜|星期|周)([一二三四五六日天])")
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 
 
 def spring_festival_eve(after: dt.date) -> dt.date | None:
@@ -176,11 +186,14 @@ def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
         y = int(year) if year is not None else session_date.year
         if y < 100:
             y += 2000
+        said_year = re.search(r"(去年|前年|今年|明年|后年)\s*$", text[max(0, m.start() - 3):m.start()])
+        if year is None and said_year:
+            y = session_date.year + {"前年": -2, "去年": -1, "今年": 0, "明年": 1, "后年": 2}[said_year.group(1)]
         try:
             d = dt.date(y, int(month), int(day))
         except ValueError:
             continue
-        if year is None and d < session_date:
+        if year is None and not said_year and d < session_date:
             d = d.replace(year=d.year + 1)  # "3月10日前" said in November means next March
         add(d, m, "absolute")
     for m in _DURATION_RE.finditer(text):
@@ -193,7 +206,7 @@ def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
             d = session_date + dt.timedelta(days=int(n))
         elif unit == "个工作日":
             d = _add_working_days(session_date, int(n))
-        elif unit in ("个星期", "星期", "周"):
+        elif unit in ("个星期", "星期", "个礼拜", "礼拜", "周"):
             d = session_date + dt.timedelta(weeks=int(n))
         elif unit in ("个月", "月"):
             d = session_date + (relativedelta(days=15) if n == Decimal("0.5") else relativedelta(months=int(n)))
@@ -228,6 +241,13 @@ def find_deadlines(text: str, session_date: dt.date) -> list[Deadline]:
             continue
         year = session_date.year if int(month) >= session_date.month else session_date.year + 1
         add(dt.date(year, int(month), calendar.monthrange(year, int(month))[1]), m, "month_end")
+    for m in _WEEKDAY_RE.finditer(text):
+        monday = session_date - dt.timedelta(days=session_date.weekday())
+        if m.group(1).startswith("下"):
+            monday += dt.timedelta(days=7)
+        d = monday + dt.timedelta(days=_WEEKDAYS[m.group(3)])
+        if d >= session_date:
+            add(d, m, "weekday")
     for m in _TODAY_RE.finditer(text):
         add(session_date, m, "today")
     for m in _NEW_YEAR_RE.finditer(text):
