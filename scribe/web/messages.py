@@ -121,6 +121,15 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "id_gender": ("身份证号码显示性别为{gender}，与所填性别不符", "the ID number says {gender}, not the gender given"),
     "id_birth_mismatch": ("身份证号码中的出生日期为 {born}，与所填出生日期不符", "the ID number's birth date is {born}, not the one given"),
     "staff_unknown": ("所选人员不是本所在职的工作人员", "that person is no active member of this office"),
+    # a draft's own rules (doc_templates/schemas.py validators), scribe.web.document_problems
+    "case_number_format": ("{field}应写成“（2026）城人调字第12号”的样式", "{field} reads like （2026）城人调字第12号"),
+    "copies_mismatch": ("份数应为当事人数加一（{want}份），现为{copies}份", "copies must be parties + 1 ({want}), not {copies}"),
+    "confirmation_deadline": ("申请司法确认截止日应为协议日期后30天（{expected}）", "the judicial confirmation deadline is the date + 30 days ({expected})"),
+    "deadline_before_date": ("履行期限早于协议日期", "the performance deadline lies before the agreement date"),
+    "sides_repeat": ("每位当事人需各占一方（甲方、乙方、丙方……）", "each party needs its own side"),
+    "visitor_name_missing": ("缺少咨询人姓名：请填写，或注明其拒绝提供", "the visitor's name is missing: fill it or record that they declined"),
+    "speaker_unknown": ("记录中有未指明身份的说话人", "a turn's speaker is not named"),
+    "document_invalid": ("{field}不符合文书格式要求", "{field} does not meet the document's format"),
 }
 
 FIELDS: dict[str, tuple[str, str]] = {
@@ -140,6 +149,20 @@ FIELDS: dict[str, tuple[str, str]] = {
     "limit": ("条数", "limit"), "offset": ("起始位置", "offset"), "date_from": ("起始日期", "from"),
     "date_to": ("截止日期", "to"), "status": ("状态", "status"), "body": ("提交的内容", "request body"),
     "template": ("文书类型", "document"), "value": ("内容", "value"), "field": ("项目", "field"),
+    # the documents' fields (doc_templates/schemas.py), as the review page names them
+    "organisation": ("人民调解委员会/单位", "organisation"), "date": ("日期", "date"),
+    "dispute_category": ("纠纷类型", "dispute category"), "facts": ("纠纷主要事实、争议事项", "facts"),
+    "responsibility": ("各方责任", "responsibility"), "terms": ("协议条款", "terms"),
+    "performance_manner": ("履行方式", "manner of performance"), "performance_place": ("履行地点", "place of performance"),
+    "performance_deadline": ("履行期限", "performance deadline"), "deadlines": ("各项期限", "deadlines"),
+    "copies": ("份数", "copies"), "judicial_confirmation_deadline": ("申请司法确认截止日", "judicial confirmation deadline"),
+    "mediators": ("人民调解员", "mediators"), "recorder": ("记录人", "recorder"), "legal_bases": ("法律依据", "legal bases"),
+    "time": ("时间", "time"), "channel": ("咨询方式", "channel"), "visitor": ("咨询人", "visitor"),
+    "question": ("咨询事项", "question"), "answer": ("解答意见", "answer"), "outcome": ("处理结果", "outcome"),
+    "satisfaction": ("满意度", "satisfaction"), "follow_up": ("回访", "follow-up"), "matter": ("事由", "matter"),
+    "others": ("其他参加人", "others present"), "turns": ("记录正文", "turns"), "result": ("调解结果", "result"),
+    "reason": ("原因", "reason"), "remedies": ("告知诉讼、仲裁途径", "remedies told"), "side": ("方", "side"),
+    "speaker": ("说话人", "speaker"), "speakers": ("说话人身份", "speakers"), "corrections": ("更正", "corrections"), "read_back": ("宣读确认", "read-back"),
 }  # fmt: skip
 
 # pydantic error types -> the problem kinds above
@@ -278,7 +301,8 @@ def problem_text(p: Mapping[str, Any], lang: str, words: Callable[[str], str | N
     who = ""
     for key in ("party", "staff"):
         if key in p:
-            role = words("role_" + str(p.get("role", ""))) or (FIELDS["parties" if key == "party" else "staff"][i])
+            role = p.get("role_label") or words("role_" + str(p.get("role", ""))) \
+                or (FIELDS["parties" if key == "party" else "staff"][i])
             name = p.get("name") or ("#%d" % (int(p[key]) + 1) if lang == "en" else "（第%d位）" % (int(p[key]) + 1))
             who = f"{role} {name}".replace(" （", "（")
     return f"{who}：{text}" if who and lang != "en" else (f"{who}: {text}" if who else text)

@@ -60,10 +60,26 @@ document.getElementById("reset-form").addEventListener("submit", async (ev) => {
   } catch (e) { showError("reset-error", e); }
 });
 
+// "parties.0.gender" -> "当事人 1 性别"
+const fieldPath = (path) => path.split(".").map((p) => (/^\d+$/.test(p) ? String(Number(p) + 1) : T["field_" + p] || p)).join(" ");
+
+// "user:3:med_a" -> med_a; "token:1:city platform" -> 接口令牌 city platform
+function actorText(actor) {
+  if (actor === "anonymous") return T.anonymous;
+  const [kind, , ...rest] = actor.split(":");
+  if (kind === "user" && rest.length) return rest.join(":");
+  if (kind === "token" && rest.length) return T.actor_token + " " + rest.join(":");
+  return T["actor_" + actor] || actor;
+}
+
 function detailText(detail) {
   return Object.entries(detail || {}).map(([k, v]) => {
     let shown = v;
     if (k === "page") shown = word("page_", v);
+    else if (k === "kind") shown = word("doc_", v);
+    else if (k === "file") shown = word("file_", v);
+    else if (k === "step") shown = word("rec_", v);
+    else if (k === "field") shown = fieldPath(String(v));
     else if (k === "fields" && Array.isArray(v)) shown = v.map((f) => T["field_" + f] || f).join("、");
     else if (k === "role") shown = word("role_", v);
     else if (k === "scopes" && Array.isArray(v)) shown = v.map((s) => word("scope_", s)).join("、");
@@ -86,7 +102,7 @@ async function loadAdmin() {
       onclick: () => act(() => api("DELETE", "/api/tokens/" + t.id), T.revoked) }, T.revoke)))));
   const events = await api("GET", "/api/audit?limit=100");
   document.querySelector("#audit tbody").replaceChildren(...events.map((e) => el("tr", {},
-    el("td", {}, fmtTime(e.at)), el("td", {}, e.actor === "anonymous" ? T.anonymous : e.actor), el("td", {}, word("action_", e.action)),
+    el("td", {}, fmtTime(e.at)), el("td", {}, actorText(e.actor)), el("td", {}, word("action_", e.action)),
     el("td", {}, word("object_", e.object_type) + " " + e.object_id), el("td", {}, detailText(e.detail)))));
 }
 

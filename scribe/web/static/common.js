@@ -41,7 +41,7 @@ function problemText(p) {
   let who = "";
   for (const key of ["party", "staff"]) {
     if (p[key] === undefined) continue;
-    const role = T["role_" + p.role] || T["field_" + (key === "party" ? "parties" : "staff")];
+    const role = p.role_label || T["role_" + p.role] || T["field_" + (key === "party" ? "parties" : "staff")];
     const n = PAGE.lang === "en" ? "#" + (p[key] + 1) : "（第" + (p[key] + 1) + "位）";
     who = p.name ? role + " " + p.name : role + n;
   }

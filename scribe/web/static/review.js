@@ -168,7 +168,8 @@ function render() {
   }
   const probs = $("problems");
   probs.hidden = !(doc.problems || []).length && !(doc.warnings || []).length;
-  probs.replaceChildren(...[...(doc.problems || []), ...(doc.warnings || [])].map((p) => el("div", { class: "error" }, "⚠ " + p)));
+  const said = doc.problem_items && doc.problem_items.length ? doc.problem_items.map(problemText) : (doc.problems || []);
+  probs.replaceChildren(...[...said, ...(doc.warnings || [])].map((p) => el("div", { class: "error" }, "⚠ " + p)));
   $("term-add").hidden = !("terms" in doc.fields) || !editable();
   renderCandidates();
   const dl = (kind) => `${base}/documents/${doc.id}/file/${kind}`;
