@@ -79,6 +79,7 @@ function detailText(detail) {
     else if (k === "kind") shown = word("doc_", v);
     else if (k === "file") shown = word("file_", v);
     else if (k === "step") shown = word("rec_", v);
+    else if (k === "party" && typeof v === "number") shown = fillText(T.party_n, { n: v + 1 });
     else if (k === "field") shown = fieldPath(String(v));
     else if (k === "fields" && Array.isArray(v)) shown = v.map((f) => T["field_" + f] || f).join("、");
     else if (k === "role") shown = word("role_", v);
