@@ -307,6 +307,12 @@ def test_every_page_and_error_path_is_chinese_on_the_chinese_pages(stack: dict[s
     expect(med.locator("#review-msg")).not_to_be_empty()
     assert med.locator("#review-msg").inner_text() == "本案件还没有记录文字，请先录音并结束"
     found += _latin(med, "409")
+    # the consent error: agreeing before the notice was read to the party
+    med.goto(f"{url}/hearings/{fresh['id']}")
+    med.locator('.consent[data-party="0"] .agree').click()
+    expect(med.locator("#engine-msg")).to_have_text("请先向该当事人宣读录音告知，再确认其同意")
+    found += _latin(med, "consent")
+    med.screenshot(path=str(SHOTS / "error-consent.png"))
     # 409 on the intake page: an all-offices admin cannot own a case
     admin = _page(stack, "admin")
     admin.goto(url + "/hearings/new")
