@@ -443,3 +443,23 @@ def test_an_admin_unlocks_an_account_locked_by_failed_logins(stack: dict[str, An
         assert _can_log_in(server.url, "rev_a", PASSWORD) == 200
     finally:
         server.close()
+
+
+def test_staff_and_parties_changed_later_meet_the_same_rules(stack: dict[str, Any]) -> None:
+    with closing(_api(stack, "med_a")) as c:
+        staff = {s["name"]: s["user_id"] for s in c.get("/api/staff").json()}
+        h = c.post("/api/hearings", json={"kind": "mediation", "parties": [{"role": "applicant", "name": "甲"}]}).json()
+        with closing(_api(stack, "admin")) as admin:
+            other_office = next(u["id"] for u in admin.get("/api/users").json() if u["username"] == "med_b")
+        r = c.patch(f"/api/hearings/{h['id']}", json={"staff": [{"role": "mediator", "user_id": other_office}]})
+        assert r.status_code == 422 and r.json()["message"] == "调解员（第1位）：所选人员不是本所在职的工作人员"
+        r = c.patch(f"/api/hearings/{h['id']}", json={"staff": [{"role": "mediator", "user_id": staff["王调解员"]},
+                                                                 {"role": "recorder", "name": "刘记录"}]})
+        assert [s["name"] for s in r.json()["staff"]] == ["王调解员", "刘记录"]
+        r = c.patch(f"/api/hearings/{h['id']}", json={"parties": [{"role": "applicant", "name": "甲", "id_number": "123"}]})
+        assert r.status_code == 422 and r.json()["params"]["problems"][0]["kind"] == "id_shape"
+        assert c.get(f"/api/hearings/{h['id']}").json()["staff"][1]["name"] == "刘记录"  # kept as it was
+        # an English asker gets the message in English
+        r = c.patch(f"/api/hearings/{h['id']}", headers={"Accept-Language": "en-GB"},
+                    json={"parties": [{"role": "applicant", "name": "甲", "id_number": "123"}]})
+        assert r.json()["message"] == "Applicant 甲: an ID number has 18 characters (17 digits and a digit or X)"

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from sqlalchemy import select
@@ -42,7 +43,7 @@ class Problem:
     staff: int | None = None
     role: str = ""
     name: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = dataclass_field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if v not in (None, "", {}) and k != "extra"}
