@@ -123,3 +123,14 @@ def test_a_database_made_before_the_staff_column_gains_it(tmp_path: Path) -> Non
         columns = {row[1] for row in new.execute("PRAGMA table_info(hearings)")}
         assert "staff" in columns
         assert new.execute("SELECT id, staff FROM hearings").fetchall() == [("h1", None)]
+
+
+def test_the_lockout_and_consent_sentences_are_said_from_the_catalogue() -> None:
+    locked = "该账户密码错误次数过多，已暂时锁定 — 请 10 分钟后再试，或请管理员解锁（too many wrong passwords: the account is locked for now）"
+    code, params = messages.classify(429, locked, "error", {}, {"Retry-After": "600"})
+    assert code == "account_locked" and params["minutes"] == 10
+    assert messages.render(code, params, "zh", word("zh")) == "该账户因多次登录失败已被锁定，请 10 分钟后再试，或请管理员解锁"
+    code, params = messages.classify(409, "recording refused: no consent on record from 张三、李四", "session", {})
+    assert (code, params["names"]) == ("consent_missing", "张三、李四")
+    assert messages.classify(409, "consent needs the recording notice to have been read to the party first",
+                             "session", {})[0] == "consent_notice_unread"

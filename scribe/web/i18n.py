@@ -210,6 +210,8 @@ _T: dict[str, tuple[str, str]] = {
     "reset_password": ("重置密码", "Reset password"),
     "new_password": ("新密码（至少10个字符）", "New password (10 characters or more)"),
     "unlock": ("解锁", "Unlock"),
+    "locked_until": ("已锁定（至 {at}）", "Locked until {at}"),
+    "detail_was_locked": ("解锁前已锁定", "was locked"),
     "unlocked": ("已解锁", "Unlocked"),
     "password_reset_done": ("已为 {user} 重置密码", "Password of {user} reset"),
     "user_created": ("已创建用户 {user}", "User {user} created"),

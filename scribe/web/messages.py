@@ -66,10 +66,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "office_all": ("全市通用账户不能创建案件，请用本所工作人员的账户登录", "An all-offices account cannot own a case; log in as a member of the office"),
     "parties_locked": ("录音开始后不能删除当事人（其同意记录已存档），请改为更正其信息",
                        "Parties cannot be removed once recording has begun; correct their details instead"),
-    "no_such_party": ("本案只有 {n} 位当事人，请从列表中选择", "This case has {n} parties; pick one from the list"),
+    "no_such_party": ("没有这位当事人，请从列表中选择", "There is no such party; pick one from the list"),
     "consent_notice_unread": ("请先向该当事人宣读录音告知，再确认其同意", "Read the recording notice to the party first, then confirm"),
     "consent_missing": ("尚未取得以下当事人的录音同意：{names}。请宣读告知并逐一确认",
                         "No consent to recording yet from {names}; read the notice and confirm each"),
+    "no_parties": ("本案件还没有当事人，请先在案件信息中添加当事人", "This case has no parties yet; add them to the case first"),
+    "party_changed": ("当事人名单已变更，请刷新页面后再确认", "The party list has changed; reload the page and confirm again"),
     "consent_by_person": ("录音同意须由在调解台登录的工作人员确认", "Consent must be confirmed by a person logged in at the desk"),
     "state_transition": ("案件当前状态为“{state@state_}”，不能{step@step_}", "The case is {state@state_}; it cannot {step@step_}"),
     "recording_now": ("案件正在录音，请先点“结束”", "The case is being recorded; press Stop first"),
@@ -200,6 +202,13 @@ _SENTENCES: list[tuple[int | None, str, str]] = [
     (None, r"is being recorded", "recording_now"),
     (None, r"has not been recorded yet", "not_recorded"),
     (None, r"no transcript", "no_transcript"),
+    (None, r"no consent on record from (?P<names>.+)$", "consent_missing"),
+    (None, r"consent needs the recording notice", "consent_notice_unread"),
+    (None, r"has no parties", "no_parties"),
+    (None, r"there is no party (?P<index>\d+)", "no_such_party"),
+    (None, r"has no party with id", "party_changed"),
+    (None, r"parties cannot be removed once recording", "parties_locked"),
+    (None, r"^unknown dispute category '(?P<category>.*)'", "unknown_category"),
     (None, r"^the user name .* is taken", "username_taken"),
     (None, r"^the password has \d+ characters", "password_short"),
     (None, r"repeats too few different characters", "password_variety"),
@@ -217,6 +226,10 @@ def classify(status: int, message: str, code: str, params: Mapping[str, Any],
         for want, pattern, found in _SENTENCES:
             if (want is None or want == status) and re.search(pattern, message):
                 code = found
+                found_params = re.search(pattern, message)
+                if found_params:
+                    for key, value in found_params.groupdict().items():
+                        out.setdefault(key, value)
                 break
         else:
             if code not in MESSAGES or code == "error":

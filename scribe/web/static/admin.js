@@ -27,7 +27,8 @@ function userRow(u) {
     el("button", { type: "button", class: "link unlock", onclick: () => unlock(u) }, T.unlock));
   return el("tr", { "data-user": u.username, class: u.active ? "" : "inactive" },
     el("td", {}, u.username), el("td", {}, u.display_name), el("td", {}, word("role_", u.role)),
-    el("td", {}, office(u.office)), el("td", { class: "state" }, u.active ? T.active : T.disabled), el("td", {}, actions));
+    el("td", {}, office(u.office)), el("td", { class: "state" }, !u.active ? T.disabled
+      : (u.locked_until ? fillText(T.locked_until, { at: fmtTime(u.locked_until) }) : T.active)), el("td", {}, actions));
 }
 
 async function unlock(u) {
