@@ -463,3 +463,46 @@ def test_staff_and_parties_changed_later_meet_the_same_rules(stack: dict[str, An
         r = c.patch(f"/api/hearings/{h['id']}", headers={"Accept-Language": "en-GB"},
                     json={"parties": [{"role": "applicant", "name": "甲", "id_number": "123"}]})
         assert r.json()["message"] == "Applicant 甲: an ID number has 18 characters (17 digits and a digit or X)"
+
+
+# what may be Chinese on an English page: what people typed (names, offices, case numbers,
+# places) and the 56 nationalities offered for the ethnicity field (data, not words)
+DATA_ZH = ["城关司法所", "河西司法所", "王调解员", "赵审核", "钱调解员", "孙审核", "张三", "李四", "中文",
+           r"（2026）城人调字第\d+号"]
+
+
+def _chinese(page: Any, where: str) -> list[str]:
+    text = page.evaluate(VISIBLE_TEXT.replace("option,", "option:not(datalist option),"))
+    for pattern in DATA_ZH:
+        text = re.sub(pattern, " ", text)
+    return sorted({f"{where}: {m.group()}" for m in re.finditer(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+", text)})
+
+
+def test_the_english_pages_and_their_errors_are_english(stack: dict[str, Any]) -> None:
+    url = stack["url"]
+    found: list[str] = []
+    page = _context(stack)
+    page.goto(f"{url}/login?lang=en")
+    page.fill("#username", "med_a")
+    page.fill("#password", "not the password")
+    page.click("#login-submit")
+    expect(page.locator("#login-error")).to_have_text("Wrong user name or password")
+    found += _chinese(page, "bad login")
+    med = _page(stack, "med_a", "en")
+    found += _chinese(med, "list")
+    med.goto(url + "/hearings/new")
+    med.locator(".party").first.wait_for()
+    found += _chinese(med, "new")
+    _fill_party(med.locator(".party").nth(0), name="张三")
+    med.click("#create")
+    expect(med.locator("#form-error")).to_contain_text("Applicant 张三: gender is missing")
+    found += _chinese(med, "validation")
+    med.goto(url + "/hearings/0123456789abcdef")
+    expect(med.locator("#error-text")).to_have_text("Your office has no such case (deleted, or another office's)")
+    found += _chinese(med, "404")
+    admin = _page(stack, "admin", "en")
+    admin.goto(url + "/admin")
+    admin.locator("#audit tbody tr").first.wait_for()
+    found += _chinese(admin, "admin")
+    admin.screenshot(path=str(SHOTS / "admin-english.png"), full_page=True)
+    assert found == [], "\n".join(found)

@@ -299,6 +299,10 @@ _T: dict[str, tuple[str, str]] = {
     "page_desk": ("调解台", "desk"),
     "page_review": ("审核页", "review"),
     "anonymous": ("匿名", "anonymous"),
+    "sep_list": ("、", ", "),
+    "sep_kv": ("：", ": "),
+    "sep_items": ("；", "; "),
+    "staff_option": ("{name}（{role}）", "{name} ({role})"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
     # -- steps of a case (the 409 message of scribe/lifecycle.py) ----------------------------

@@ -82,13 +82,13 @@ function detailText(detail) {
     else if (k === "step") shown = word("rec_", v);
     else if (k === "party" && typeof v === "number") shown = fillText(T.party_n, { n: v + 1 });
     else if (k === "field") shown = fieldPath(String(v));
-    else if (k === "fields" && Array.isArray(v)) shown = v.map((f) => T["field_" + f] || f).join("、");
+    else if (k === "fields" && Array.isArray(v)) shown = v.map((f) => T["field_" + f] || f).join(T.sep_list);
     else if (k === "role") shown = word("role_", v);
-    else if (k === "scopes" && Array.isArray(v)) shown = v.map((s) => word("scope_", s)).join("、");
+    else if (k === "scopes" && Array.isArray(v)) shown = v.map((s) => word("scope_", s)).join(T.sep_list);
     else if (typeof v === "boolean") shown = v ? T.yes : T.no;
     else if (typeof v === "object") shown = JSON.stringify(v);
-    return (T["detail_" + k] || k) + "：" + shown;
-  }).join("；");
+    return (T["detail_" + k] || k) + T.sep_kv + shown;
+  }).join(T.sep_items);
 }
 
 async function loadAdmin() {
@@ -98,7 +98,7 @@ async function loadAdmin() {
   document.getElementById("offices").replaceChildren(...offices.map((o) => el("option", { value: o })));
   const tokens = await api("GET", "/api/tokens");
   document.querySelector("#tokens tbody").replaceChildren(...tokens.map((t) => el("tr", {},
-    el("td", {}, t.name), el("td", {}, t.prefix + "…"), el("td", {}, t.scopes.map((s) => word("scope_", s)).join("、")),
+    el("td", {}, t.name), el("td", {}, t.prefix + "…"), el("td", {}, t.scopes.map((s) => word("scope_", s)).join(T.sep_list)),
     el("td", {}, office(t.office)),
     el("td", {}, t.revoked_at ? T.revoked : el("button", { type: "button", class: "link",
       onclick: () => act(() => api("DELETE", "/api/tokens/" + t.id), T.revoked) }, T.revoke)))));

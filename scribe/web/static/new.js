@@ -78,7 +78,7 @@ function addStaff(role, userId) {
   row.querySelector(".s-role").value = role;
   const pick = row.querySelector(".s-user");
   pick.replaceChildren(el("option", { value: "" }, ""),
-    ...officeStaff.map((u) => el("option", { value: String(u.user_id) }, u.name + "（" + (T["role_" + u.role] || u.role) + "）")),
+    ...officeStaff.map((u) => el("option", { value: String(u.user_id) }, fillText(T.staff_option, { name: u.name, role: T["role_" + u.role] || u.role }))),
     el("option", { value: "typed" }, T.staff_typed));
   if (userId) pick.value = String(userId);
   pick.addEventListener("change", () => { row.querySelector(".s-typed").hidden = pick.value !== "typed"; });
