@@ -471,38 +471,48 @@ DATA_ZH = ["城关司法所", "河西司法所", "王调解员", "赵审核", "�
            r"（2026）城人调字第\d+号"]
 
 
-def _chinese(page: Any, where: str) -> list[str]:
+def _chinese(page: Any, where: str, data: list[str] = DATA_ZH) -> list[str]:
     text = page.evaluate(VISIBLE_TEXT.replace("option,", "option:not(datalist option),"))
-    for pattern in DATA_ZH:
+    for pattern in data:
         text = re.sub(pattern, " ", text)
     return sorted({f"{where}: {m.group()}" for m in re.finditer(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+", text)})
+
+
+def _data_typed(stack: dict[str, Any]) -> list[str]:
+    """Names people typed so far (earlier tests of the module made some), longest first."""
+    with closing(_api(stack, "admin")) as c:
+        names = [u["display_name"] for u in c.get("/api/users").json()]
+        names += [p.get("name") or "" for h in c.get("/api/hearings", params={"limit": 200}).json()["items"]
+                  for p in h["parties"]]
+    return [re.escape(n) for n in sorted({n for n in names if n}, key=len, reverse=True)] + DATA_ZH
 
 
 def test_the_english_pages_and_their_errors_are_english(stack: dict[str, Any]) -> None:
     url = stack["url"]
     found: list[str] = []
+    data = _data_typed(stack)
     page = _context(stack)
     page.goto(f"{url}/login?lang=en")
     page.fill("#username", "med_a")
     page.fill("#password", "not the password")
     page.click("#login-submit")
     expect(page.locator("#login-error")).to_have_text("Wrong user name or password")
-    found += _chinese(page, "bad login")
+    found += _chinese(page, "bad login", data)
     med = _page(stack, "med_a", "en")
-    found += _chinese(med, "list")
+    found += _chinese(med, "list", data)
     med.goto(url + "/hearings/new")
     med.locator(".party").first.wait_for()
-    found += _chinese(med, "new")
+    found += _chinese(med, "new", data)
     _fill_party(med.locator(".party").nth(0), name="张三")
     med.click("#create")
     expect(med.locator("#form-error")).to_contain_text("Applicant 张三: gender is missing")
-    found += _chinese(med, "validation")
+    found += _chinese(med, "validation", data)
     med.goto(url + "/hearings/0123456789abcdef")
     expect(med.locator("#error-text")).to_have_text("Your office has no such case (deleted, or another office's)")
-    found += _chinese(med, "404")
+    found += _chinese(med, "404", data)
     admin = _page(stack, "admin", "en")
     admin.goto(url + "/admin")
     admin.locator("#audit tbody tr").first.wait_for()
-    found += _chinese(admin, "admin")
+    found += _chinese(admin, "admin", data)
     admin.screenshot(path=str(SHOTS / "admin-english.png"), full_page=True)
     assert found == [], "\n".join(found)
