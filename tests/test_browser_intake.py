@@ -427,7 +427,9 @@ def test_an_admin_unlocks_an_account_locked_by_failed_logins(stack: dict[str, An
     seed_accounts(settings)
     server = ServerThread(create_app(settings))
     try:
-        codes = [_can_log_in(server.url, "rev_a", "not the password") for _ in range(8)]
+        # six wrong passwords lock the account (five allowed); fewer than the per-address limit,
+        # so the admin can still log in from this address
+        codes = [_can_log_in(server.url, "rev_a", "not the password") for _ in range(6)]
         assert codes[-1] in (423, 429), codes
         assert _can_log_in(server.url, "rev_a", PASSWORD) in (423, 429)
         page = _context(stack)
@@ -516,3 +518,23 @@ def test_the_english_pages_and_their_errors_are_english(stack: dict[str, Any]) -
     found += _chinese(admin, "admin", data)
     admin.screenshot(path=str(SHOTS / "admin-english.png"), full_page=True)
     assert found == [], "\n".join(found)
+
+
+def test_a_consultation_visitor_may_decline_to_give_identity(stack: dict[str, Any]) -> None:
+    page = _page(stack, "med_a")
+    page.goto(f"{stack['url']}/hearings/new")
+    page.select_option("#kind", "consultation")
+    visitor = page.locator(".party").nth(0)
+    assert visitor.locator(".p-role").input_value() == "visitor"
+    assert visitor.locator(".p-gender option[value=拒绝提供]").count() == 1
+    visitor.locator(".p-declined").check()
+    assert visitor.locator(".p-name").is_disabled() and visitor.locator(".p-idnumber").is_disabled()
+    expect(page.locator(".staff-row .s-role").first).to_have_value("staff")  # 接待人 at a consultation
+    page.screenshot(path=str(SHOTS / "intake-consultation-declined.png"))
+    page.click("#create")
+    page.wait_for_url(re.compile(r"/hearings/[0-9a-f]{16}$"))
+    with closing(_api(stack, "med_a")) as c:
+        h = c.get(f"/api/hearings/{page.url.rsplit('/', 1)[-1]}").json()
+    assert h["kind"] == "consultation" and h["parties"][0]["identity_declined"] is True
+    assert h["parties"][0]["name"] == "" and h["staff"][0]["role"] == "staff"
+    assert page.errors == []  # type: ignore[attr-defined]
