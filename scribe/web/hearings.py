@@ -204,8 +204,9 @@ def update(tx: Session, hearing: Hearing, patch: HearingPatch) -> list[str]:
                 code="parties_locked",
             )
         kind = HearingKind(hearing.kind)
-        parties = patch.parties if patch.parties is not None else [_stored_party(p) for p in hearing.parties]
-        # staff kept as they are are not checked again (an account disabled since stays named)
+        # what is kept as it was is not checked again: parties typed before today's rules, staff
+        # whose account was disabled since (they still sat at this hearing)
+        parties = patch.parties if patch.parties is not None else []
         staff = patch.staff if patch.staff is not None else []
         new_parties, new_staff = _intake(tx, hearing.office, kind, parties, staff, hearing.hearing_date)
         if patch.parties is not None:
@@ -219,12 +220,6 @@ def update(tx: Session, hearing: Hearing, patch: HearingPatch) -> list[str]:
         hearing.hotwords = _clean_hotwords(patch.hotwords)
         changed.append("hotwords")
     return changed
-
-
-def _stored_party(p: dict[str, Any]) -> PartyIn:
-    """A party as kept (perhaps before today's fields existed) read back as intake input."""
-    known = PartyIn.model_fields
-    return PartyIn.model_validate({k: v for k, v in p.items() if k in known and v is not None})
 
 
 def latest_consents(hearing: Hearing) -> dict[int, Consent]:
