@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,6 +27,7 @@ from scribe.accounts.passwords import HashGate
 from scribe.accounts.throttle import LoginThrottle
 from scribe.errors import (
     AccountError,
+    ApiError,
     ConfigError,
     DeliveryError,
     DiarizationError,
@@ -59,6 +60,8 @@ def _status_for(exc: ScribeError) -> int:
 
     if isinstance(exc, HearingNotFound):
         return 404
+    if isinstance(exc, ApiError):
+        return exc.status
     for cls, code in _STATUS_FOR:
         if isinstance(exc, cls):
             return code
@@ -220,37 +223,40 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
+    from scribe.web.error_responses import error_response, validation_response
+
     @app.exception_handler(ScribeError)
-    async def scribe_error(_request: Request, exc: ScribeError) -> JSONResponse:
-        return JSONResponse({"error": exc.message, "fix": exc.fix}, status_code=_status_for(exc))
+    async def scribe_error(request: Request, exc: ScribeError) -> Any:
+        return error_response(request, _status_for(exc), exc.message, fix=exc.fix, code=exc.code,
+                              params=exc.params, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
         wants_html = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api")
         if exc.status_code == 401 and wants_html and request.method == "GET":
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if isinstance(exc.detail, dict):  # {"code": ..., "message": ..., "params": ...}
+            d = exc.detail
+            return error_response(request, exc.status_code, str(d.get("message") or d.get("error") or ""),
+                                  fix=d.get("fix"), code=str(d.get("code") or "error"), params=d.get("params"),
+                                  headers=getattr(exc, "headers", None))
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         message, _, fix = detail.partition(" — ")
-        return JSONResponse(
-            {"error": message, "fix": fix or None}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
-        )
+        return error_response(request, exc.status_code, message, fix=fix or None,
+                              headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors()[:5]:
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            problems.append(f"{where}: {err.get('msg')}")
-        return JSONResponse(
-            {"error": "invalid request: " + "; ".join(problems), "fix": "correct those fields", "detail": jsonable(exc.errors())},
-            status_code=422,
-        )
+    async def validation_error(request: Request, exc: RequestValidationError) -> Any:
+        return validation_response(request, exc.errors(), exc.body, jsonable(exc.errors()))
 
     from scribe.web import api_accounts, api_hearings, pages, system
 
     app.include_router(system.router)
     app.include_router(api_accounts.router)
     app.include_router(api_hearings.router)
+    from scribe.web import api_office
+
+    app.include_router(api_office.router)
     app.include_router(pages.router)
     from scribe.delivery.routes import make_router as delivery_pull_router
     from scribe.web import api_review, api_voiceprints

@@ -123,7 +123,8 @@ def next_state(current: HearingState, step: Step) -> HearingState:
     target = TRANSITIONS.get((current, step))
     if target is None:
         raise SessionError(f"cannot {step.value}: the hearing is {current.value}",
-                           fix=_FIX.get(step, "reload the page to see where the hearing stands"))
+                           fix=_FIX.get(step, "reload the page to see where the hearing stands"),
+                           code="state_transition", params={"step": step.value, "state": current.value})
     return target
 
 

@@ -135,9 +135,12 @@ def test_a_hearing_from_login_to_delivered_webhook(stack: dict[str, Any], browse
     page.fill("#case_number", "（2026）城人调字第21号")
     page.fill("#title", "压岁钱纠纷")
     page.select_option("#category", "婚姻家庭")
-    names = page.locator(".party-name")
+    names = page.locator(".p-name")
     names.nth(0).fill("张三")
     names.nth(1).fill("李四")
+    for i, gender in ((0, "男"), (1, "女")):  # what the agreement prints: the intake asks for it
+        page.locator(".p-gender").nth(i).select_option(gender)
+        page.locator(".p-age").nth(i).fill("45")
     page.fill("#hotwords", "压岁书 达摩院")
     page.click("#create")
     page.wait_for_url(re.compile(r".*/hearings/[0-9a-f]{16}$"))

@@ -112,6 +112,7 @@ ROUTES: list[tuple[str, str, dict | None, str | None, bool]] = [
     ("POST", f"/api/hearings/{H}/stop", None, "rev_a", True),
     ("GET", f"/api/hearings/{H}/live", None, "monitor", True),
     ("GET", f"/api/hearings/{H}/staff", None, "monitor", True),
+    ("GET", "/api/staff", None, "monitor", False),
     ("GET", f"/api/hearings/{H}/transcript", None, "monitor", True),
     ("PUT", f"/api/hearings/{H}/transcript/segments/0", {"text": "今天调解围墙的纠纷"}, "case_system", True),
     ("GET", f"/api/hearings/{H}/audio", None, "monitor", True),

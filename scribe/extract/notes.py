@@ -25,15 +25,15 @@ class Note:
 
 
 def no_staff_named(role: str) -> Note:
-    return Note(f"会话文件中未填写{role}", f"no {role} named in the session file")
+    return Note(f"案件登记中未填写{role}", f"no {role} named in the session file")
 
 
-NOT_GIVEN = Note("会话文件中没有，录音中也未提及", "not in the session file and not said in the recording")
+NOT_GIVEN = Note("案件登记中没有，录音中也未提及", "not in the session file and not said in the recording")
 NO_CATEGORY = Note("录音中没有明显的纠纷类别，请选择", "no dispute category stands out in the recording; choose one")
 NO_STATUTE = Note("未引用法律条文", "no statute was cited")
 STATED_BY_PARTY = Note("当事人在录音中自述", "stated by the party in the recording")
 SIGNED_ON_SESSION_DATE = Note("协议以调解当日为签订日期", "the agreement is taken to be signed on the session date")
-NO_PARTIES_IN_FILE = Note("会话文件中没有申请人/被申请人", "no 申请人/被申请人 in the session file")
+NO_PARTIES_IN_FILE = Note("案件登记中没有申请人/被申请人", "no 申请人/被申请人 in the session file")
 PARTIES_OWN_WORDS = Note("摘录：当事人原话", "extractive: the parties' own sentences")
 NO_FACTS = Note("录音中没有当事人陈述纠纷事实", "no party described the dispute in the recording")
 NO_RESPONSIBILITY = Note("调解员未说明责任认定", "the mediator did not state responsibilities")
@@ -47,7 +47,7 @@ COPIES = Note("每方当事人各一份，调解委员会留存一份（人民�
 NO_PARTIES = Note("没有当事人", "no parties")
 CONFIRMATION = Note("协议生效之日起30日内（人民调解法 第三十三条）",
                     "30 days after the agreement takes effect (人民调解法 第三十三条)")
-NO_VISITOR = Note("会话文件中没有咨询人", "no 咨询人 in the session file")
+NO_VISITOR = Note("案件登记中没有咨询人", "no 咨询人 in the session file")
 IDENTITY_DECLINED = Note("咨询人拒绝提供身份信息", "the visitor declined to give identity details")
 VISITOR_OWN_WORDS = Note("咨询人原话", "the visitor's own sentences")
 NO_QUESTION = Note("未找到咨询人提出的问题（请检查说话人与人员的对应）",
@@ -58,9 +58,9 @@ ANSWERED_NO_REFERRAL = Note("已解答；未提及转介", "answered; no referra
 NO_OUTCOME = Note("未找到接待人员的解答，因此无法确定处理结果", "the staff's answer was not found, so neither is the outcome")
 ASK_SATISFACTION = Note("归档前请询问咨询人满意度（1-4）", "ask the visitor (1-4) before filing")
 FILL_AFTER_FOLLOW_UP = Note("回访后填写", "fill in after the follow-up call")
-NO_CAUSE = Note("会话文件中没有事由，录音中也没有明显的纠纷类别", "事由 not in the session file and no category stands out")
+NO_CAUSE = Note("案件登记中没有事由，录音中也没有明显的纠纷类别", "事由 not in the session file and no category stands out")
 NONE = Note("无", "none")
-SPEAKER_UNMAPPED = Note("会话文件中未将该说话人对应到具体人员", "speaker label not mapped to a person in the session file")
+SPEAKER_UNMAPPED = Note("案件登记中未将该说话人对应到具体人员", "speaker label not mapped to a person in the session file")
 NO_SPEECH = Note("转写中没有讲话内容", "the transcript has no speech")
 UNRECOGNISED = Note("此处有讲话未能识别，请回放录音核对并补录",
                     "speech here was not recognised: play the recording back and fill it in")
@@ -88,7 +88,7 @@ def keywords(hits: list[str]) -> Note:
 
 
 def detail_missing(person: str, key: str) -> Note:
-    return Note(f"{person}：会话文件中没有{DETAIL_ZH.get(key, key)}，录音中也未提及",
+    return Note(f"{person}：案件登记中没有{DETAIL_ZH.get(key, key)}，录音中也未提及",
                 f"{person}: {key} not in the session file and not stated")
 
 

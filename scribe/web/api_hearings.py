@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from scribe.accounts import audit
 from scribe.accounts.audit import Action
 from scribe.accounts.principal import Principal, Scope
-from scribe.errors import SessionError
+from scribe.errors import ApiError, SessionError
 from scribe.storage import utcnow
 from scribe.web import hearings
 from scribe.web.auth import Tx, require
@@ -95,7 +95,8 @@ def list_hearings(
 @router.post("", response_model=HearingOut, status_code=201, responses=R409, summary="Create a hearing session")
 def create_hearing(body: HearingIn, who: Writer, tx: Tx) -> HearingOut:
     if who.office == "*":
-        raise HTTPException(409, detail="an all-offices account cannot own a hearing — log in as a member of the office")
+        raise ApiError(409, "office_all", "an all-offices account cannot own a hearing",
+                       fix="log in as a member of the office")
     hearing = hearings.create(tx, who, body)
     audit.record(tx, who, Action.CREATE, "hearing", hearing.id, office=hearing.office)
     return hearings.to_out(hearing)

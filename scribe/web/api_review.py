@@ -20,6 +20,7 @@ from scribe.review import service as review
 from scribe.review.models import Document
 from scribe.web import documents, hearings
 from scribe.web.auth import Tx, require
+from scribe.web.document_problems import document_problems
 from scribe.web.models import Hearing
 from scribe.services import services
 from scribe.web.schemas import ErrorOut, Strict
@@ -68,6 +69,8 @@ class DocumentOut(BaseModel):
     choices: dict[str, list[str]] = Field(default_factory=dict, description="the values a list field may hold, where fixed (outcome)")
     missing: list[str]
     problems: list[str]
+    problem_items: list[dict[str, Any]] = Field(
+        default_factory=list, description="the problems naming person and field, for the pages to say in words")
     warnings: list[str]
     files: list[str]
     approved_by: str | None
@@ -140,6 +143,7 @@ def _out(request: Request, tx: Tx, doc: Document) -> DocumentOut:
         list_fields=sorted(documents.list_fields(draft.document) & set(draft.fields)),
         choices={k: v for k, v in documents.list_choices(draft.document).items() if k in draft.fields},
         missing=draft.missing, problems=draft.problems, warnings=draft.warnings, files=sorted(doc.files),
+        problem_items=document_problems(draft.document, draft.fields),
         approved_by=doc.approved_by, return_note=doc.return_note, deliveries=_deliveries(tx, doc),
         candidates=[c.model_dump(mode="json", exclude_none=True) for c in draft.candidates],
     )  # fmt: skip

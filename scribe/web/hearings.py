@@ -18,15 +18,20 @@ from scribe.storage import utcnow
 from scribe.lifecycle import HearingState
 from scribe.web import consent as consents
 from scribe.web.consent import NOTICE_VERSION
+from scribe.web import intake
 from scribe.web.models import Consent, Hearing
 from scribe.web.schemas import (
     CATEGORIES,
     ConsentIn,
     ConsentOut,
     HearingIn,
+    HearingKind,
     HearingOut,
     HearingPatch,
+    PartyIn,
     SpeakerIn,
+    StaffIn,
+    StaffOut,
 )
 
 __all__ = ["NOTICE_VERSION"]  # kept importable from here (scribe.web.consent holds it)
@@ -34,11 +39,13 @@ __all__ = ["NOTICE_VERSION"]  # kept importable from here (scribe.web.consent ho
 
 class HearingNotFound(ScribeError):
     exit_code = 7
+    code = "hearing_not_found"
 
     def __init__(self, hearing_id: str) -> None:
         super().__init__(
             f"no hearing {hearing_id!r} in your office",
             fix="check the id in the session list",
+            params={"id": hearing_id},
         )
 
 
@@ -47,8 +54,19 @@ def _check_category(category: str) -> str:
         raise SessionError(
             f"unknown dispute category {category!r}",
             fix=f"use one of: {'、'.join(CATEGORIES)}",
+            code="unknown_category", params={"category": category},
         )
     return category
+
+
+def _intake(tx: Session, office: str, kind: HearingKind, parties: list[PartyIn], staff: list[StaffIn],
+            on: dt.date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The parties and staff as the hearing keeps them, or every problem at once."""
+    problems = intake.check_parties(kind, parties, on)
+    staff_rows, staff_problems = intake.resolve_staff(tx, office, staff)
+    if problems or staff_problems:
+        raise intake.InvalidRequest([*problems, *staff_problems])
+    return [intake.party_record(p, on) for p in parties], staff_rows
 
 
 def _clean_hotwords(words: list[str]) -> list[str]:
@@ -67,6 +85,7 @@ def recognition_hotwords(hearing: Hearing) -> list[str]:
     created, a name given to a speaker, or an edit of the hotword list (which replaces it, party
     names included) still reaches the live decodes and the final pass."""
     names = [p.get("name") or "" for p in hearing.parties or []]
+    names += [s.get("name") or "" for s in hearing.staff or []]
     names += [(who or {}).get("name") or "" for who in (hearing.speakers or {}).values()]
     return _clean_hotwords([*(hearing.hotwords or []), *names, hearing.place or ""])
 
@@ -76,11 +95,14 @@ def _party_names(parties: list[dict[str, Any]]) -> str:
 
 
 def create(tx: Session, principal: Principal, data: HearingIn, office: str | None = None) -> Hearing:
-    parties = consents.assign_ids([], [p.model_dump() for p in data.parties])
+    office = office or principal.office
+    day = data.hearing_date or utcnow().date()
+    parties, staff = _intake(tx, office, data.kind, data.parties, data.staff, day)
+    parties = consents.assign_ids([], parties)
     # party names are the first hotwords: whisper then spells them as typed
     hotwords = _clean_hotwords([p["name"] for p in parties] + list(data.hotwords))
     hearing = Hearing(
-        office=office or principal.office,
+        office=office,
         kind=data.kind.value,
         case_number=data.case_number.strip(),
         title=data.title.strip(),
@@ -89,11 +111,12 @@ def create(tx: Session, principal: Principal, data: HearingIn, office: str | Non
         place=data.place.strip(),
         parties=parties,
         party_names=_party_names(parties),
+        staff=staff,
         hotwords=hotwords,
         speakers={},
         status=HearingState.CREATED.value,
         created_by=principal.id if principal.kind == "user" else None,
-        hearing_date=data.hearing_date or utcnow().date(),
+        hearing_date=day,
     )
     tx.add(hearing)
     tx.flush()
@@ -175,17 +198,28 @@ def update(tx: Session, hearing: Hearing, patch: HearingPatch) -> list[str]:
     if patch.category is not None and patch.category != hearing.category:
         hearing.category = _check_category(patch.category.strip())
         changed.append("category")
-    if patch.parties is not None:
-        if hearing.status != HearingState.CREATED.value and len(patch.parties) < len(hearing.parties):
+    if patch.parties is not None or patch.staff is not None:
+        if patch.parties is not None and hearing.status != HearingState.CREATED.value \
+                and len(patch.parties) < len(hearing.parties):
             raise SessionError(
                 "parties cannot be removed once recording has begun (their consent is on record)",
                 fix="correct a party's details instead of removing them",
+                code="parties_locked",
             )
-        # a party replaced or renamed gets a new id: its consent no longer counts
-        hearing.parties = consents.assign_ids(consents.ensure_party_ids(hearing),
-                                              [p.model_dump() for p in patch.parties])
-        hearing.party_names = _party_names(hearing.parties)
-        changed.append("parties")
+        kind = HearingKind(hearing.kind)
+        # what is kept as it was is not checked again: parties typed before today's rules, staff
+        # whose account was disabled since (they still sat at this hearing)
+        parties = patch.parties if patch.parties is not None else []
+        staff = patch.staff if patch.staff is not None else []
+        new_parties, new_staff = _intake(tx, hearing.office, kind, parties, staff, hearing.hearing_date)
+        if patch.parties is not None:
+            # a party replaced or renamed gets a new id: its consent no longer counts
+            hearing.parties = consents.assign_ids(consents.ensure_party_ids(hearing), new_parties)
+            hearing.party_names = _party_names(hearing.parties)
+            changed.append("parties")
+        if patch.staff is not None:
+            hearing.staff = new_staff
+            changed.append("staff")
     if patch.hotwords is not None:
         hearing.hotwords = _clean_hotwords(patch.hotwords)
         changed.append("hotwords")
@@ -202,6 +236,7 @@ def record_consent(tx: Session, principal: Principal, hearing: Hearing, data: Co
         raise SessionError(
             "consent needs the recording notice to have been read to the party first",
             fix="read the notice aloud (本调解室已安装同步录音录像设备…), then confirm",
+            code="consent_notice_unread",
         )
     consent = Consent(
         hearing_id=hearing.id,
@@ -241,6 +276,7 @@ def to_out(hearing: Hearing) -> HearingOut:
         language=hearing.language,
         place=hearing.place,
         parties=hearing.parties,
+        staff=[StaffOut.model_validate(s) for s in hearing.staff or []],
         hotwords=hearing.hotwords,
         speakers=hearing.speakers or {},
         status=hearing.status,  # type: ignore[arg-type]

@@ -37,6 +37,9 @@ class Hearing(Base):
     parties: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # searchable "张三 李四" (SQLite and PostgreSQL both do LIKE on it)
     party_names: Mapped[str] = mapped_column(Text, default="")
+    # [{"role": "mediator", "user_id": 3, "name": "王调解员"}] - staff at the hearing, picked from
+    # the office's accounts at intake (None in a database made before the column existed)
+    staff: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list, nullable=True)
     hotwords: Mapped[list[str]] = mapped_column(JSON, default=list)
     # {"SPEAKER_00": {"role": "mediator", "name": "王调解员"}}
     speakers: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)

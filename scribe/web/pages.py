@@ -24,11 +24,18 @@ from scribe.web import hearings
 from scribe.web.auth import Tx, optional_principal, require
 from scribe.web.i18n import CATEGORY_EN, pick_lang, table
 from scribe.web.models import Hearing
-from scribe.web.schemas import CATEGORIES, HearingKind, PartyRole, SpeakerRole
+from scribe.web.schemas import CATEGORIES, LIMITS, HearingKind, PartyRole, SpeakerRole, StaffRoleIn
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LANG_COOKIE = "scribe_lang"
+# the 56 nationalities of China (民族), offered as the ethnicity field's suggestions
+ETHNICITIES = (
+    "汉族 蒙古族 回族 藏族 维吾尔族 苗族 彝族 壮族 布依族 朝鲜族 满族 侗族 瑶族 白族 土家族 哈尼族 哈萨克族 傣族 黎族 "
+    "傈僳族 佤族 畲族 高山族 拉祜族 水族 东乡族 纳西族 景颇族 柯尔克孜族 土族 达斡尔族 仫佬族 羌族 布朗族 撒拉族 "
+    "毛南族 仡佬族 锡伯族 阿昌族 普米族 塔吉克族 怒族 乌孜别克族 俄罗斯族 鄂温克族 德昂族 保安族 裕固族 京族 塔塔尔族 "
+    "独龙族 鄂伦春族 赫哲族 门巴族 珞巴族 基诺族"
+).split()
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -61,6 +68,15 @@ def render(request: Request, name: str, who: Principal | None, **ctx: Any) -> HT
     response.headers["Content-Security-Policy"] = CSP
     if request.query_params.get("lang") in ("zh", "en"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
+
+
+def render_error(request: Request, status: int, text: str, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """A page saying what went wrong in the page language (a 404 of a case, a refused page)."""
+    response = render(request, "error.html", None, status=status, text=text)
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
     return response
 
 
@@ -121,8 +137,12 @@ def session_list(
 
 @router.get("/hearings/new", response_class=HTMLResponse)
 def new_session(request: Request, who: Annotated[Principal, Depends(require(Scope.SESSIONS_WRITE))]) -> Response:
+    me = {"user_id": who.id, "role": who.role.value if who.role else None} if who.kind == "user" else None
     return render(
-        request, "new.html", who, party_roles=[r.value for r in PartyRole], today=dt.date.today().isoformat()
+        request, "new.html", who, party_roles=[r.value for r in PartyRole], today=dt.date.today().isoformat(),
+        limits=LIMITS, ethnicities=ETHNICITIES,
+        page_data={"limits": LIMITS, "me": me, "party_roles": [r.value for r in PartyRole],
+                   "staff_roles": [r.value for r in StaffRoleIn]},
     )
 
 
@@ -165,4 +185,5 @@ def review_page(request: Request, hearing_id: str, who: Annotated[Principal, Dep
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request, who: Annotated[Principal, Depends(require(Scope.ADMIN))]) -> Response:
-    return render(request, "admin.html", who, scopes=[s.value for s in Scope if s is not Scope.ADMIN])
+    return render(request, "admin.html", who, scopes=[s.value for s in Scope if s is not Scope.ADMIN],
+                  limits=LIMITS, page_data={"me_id": who.id, "limits": LIMITS})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from scribe.accounts.principal import Role, Scope
 from scribe.casefile import DISPUTE_CATEGORIES
@@ -134,20 +134,77 @@ class AuditOut(BaseModel):
 
 
 # -- hearings -----------------------------------------------------------------------------
+# The longest text each field keeps: the pages' inputs carry the same numbers as maxlength
+# (``LIMITS`` is handed to them), so a clerk can never type what the server would refuse.
+LIMITS: dict[str, int] = {
+    "name": 64, "ethnicity": 16, "occupation": 64, "employer": 100, "address": 200, "phone": 32,
+    "id_type": 32, "id_number": 32, "case_number": 64, "title": 200, "place": 200, "category": 32,
+    "hotword": 64, "username": 64, "display_name": 128, "office": 128, "password": 1024, "token_name": 128,
+}
+DECLINED = "拒绝提供"  # what a consultation visitor may answer for any identity field
+
+
+def _gender(value: Any) -> Any:
+    aliases = {"male": "男", "m": "男", "female": "女", "f": "女"}
+    return aliases.get(value.strip().lower(), value.strip()) if isinstance(value, str) else value
+
+
 class PartyIn(Strict):
+    """One person taking part, as the intake form has them. A field is "" when not yet known;
+    the cross-field rules (who an agent represents, 拒绝提供 only at consultations, the ID
+    number against gender and birth date) are in ``scribe.web.intake``."""
+
     id: str | None = Field(
         default=None, max_length=32,
         description="the party's stable id as read back; leave out for a new party. A party whose "
         "name or role changes gets a new id, and its consent to recording must be asked again",
     )
     role: PartyRole
-    name: str = Name
-    gender: str = Field(default="", max_length=8)
-    ethnicity: str = Field(default="", max_length=32)
+    name: str = Field(default="", max_length=LIMITS["name"])
+    gender: Annotated[Literal["", "男", "女", "拒绝提供"], BeforeValidator(_gender)] = ""
+    ethnicity: str = Field(default="", max_length=LIMITS["ethnicity"], description="民族, e.g. 汉族")
+    birth_date: dt.date | None = None
     age: int | None = Field(default=None, ge=0, le=130)
-    occupation: str = Field(default="", max_length=64)
-    address: str = Field(default="", max_length=200)
-    phone: str = Field(default="", max_length=32)
+    occupation: str = Field(default="", max_length=LIMITS["occupation"], description="职业或职务")
+    employer: str = Field(default="", max_length=LIMITS["employer"], description="工作单位")
+    id_type: str = Field(default="居民身份证", max_length=LIMITS["id_type"], description="证件类型")
+    id_number: str = Field(default="", max_length=LIMITS["id_number"],
+                           description="证件号码; a 居民身份证 number is checked against GB 11643")
+    address: str = Field(default="", max_length=LIMITS["address"], description="住址或单位")
+    phone: str = Field(default="", max_length=LIMITS["phone"], description="联系电话")
+    represents: int | None = Field(
+        default=None, ge=0, le=19, description="代理人/亲属: the index of the party they speak for or accompany"
+    )
+    identity_declined: bool = Field(
+        default=False, description="consultations only: the visitor declined to give identity (拒绝提供)"
+    )
+
+
+class StaffRoleIn(StrEnum):
+    MEDIATOR = "mediator"  # 调解员
+    RECORDER = "recorder"  # 记录人
+    STAFF = "staff"  # 接待人 at a consultation
+
+
+class StaffIn(Strict):
+    """A member of staff at the hearing: one of the office's accounts (``user_id``, from
+    ``GET /api/staff``) or, for someone without an account, a typed name."""
+
+    role: StaffRoleIn
+    user_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    name: str = Field(default="", max_length=LIMITS["name"])
+
+
+class StaffOut(BaseModel):
+    role: StaffRoleIn
+    user_id: int | None
+    name: str
+
+
+class OfficeStaffOut(BaseModel):
+    user_id: int
+    name: str = Field(description="the name documents print (display name, else user name)")
+    role: Role
 
 
 class HearingIn(Strict):
@@ -158,7 +215,8 @@ class HearingIn(Strict):
     language: str = Field(default="zh", pattern="^(zh|en|auto)$")
     place: str = Field(default="", max_length=200)
     parties: list[PartyIn] = Field(min_length=1, max_length=20)
-    hotwords: list[str] = Field(default_factory=list, max_length=200)
+    staff: list[StaffIn] = Field(default_factory=list, max_length=10)
+    hotwords: list[Annotated[str, Field(max_length=LIMITS["hotword"])]] = Field(default_factory=list, max_length=200)
     hearing_date: dt.date | None = None
 
 
@@ -168,7 +226,8 @@ class HearingPatch(Strict):
     category: str | None = Field(default=None, max_length=32)
     place: str | None = Field(default=None, max_length=200)
     parties: list[PartyIn] | None = Field(default=None, min_length=1, max_length=20)
-    hotwords: list[str] | None = Field(default=None, max_length=200)
+    staff: list[StaffIn] | None = Field(default=None, max_length=10)
+    hotwords: list[Annotated[str, Field(max_length=LIMITS["hotword"])]] | None = Field(default=None, max_length=200)
 
 
 class ConsentIn(Strict):
@@ -211,6 +270,7 @@ class HearingOut(BaseModel):
     language: str
     place: str
     parties: list[dict[str, Any]]
+    staff: list[StaffOut]
     hotwords: list[str]
     speakers: dict[str, dict[str, str]]
     status: HearingState
@@ -231,5 +291,8 @@ class CorrectionIn(Strict):
 
 
 class ErrorOut(BaseModel):
-    error: str
+    error: str = Field(description="what went wrong, in English (as before)")
     fix: str | None = None
+    code: str = Field(default="error", description="stable name of the message (scribe/web/messages.py)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the values the message names")
+    message: str = Field(default="", description="the message in the asker's language (Accept-Language or page language)")

@@ -16,12 +16,45 @@ async function api(method, url, body) {
   const type = res.headers.get("content-type") || "";
   const data = type.includes("json") ? await res.json() : await res.text();
   if (!res.ok) {
-    const msg = data && data.error ? data.error + (data.fix ? " — " + data.fix : "") : res.status + "";
-    const err = new Error(msg);
+    const err = new Error(errorText(data, res.status));
     err.status = res.status;
+    err.code = data && data.code;
+    err.params = (data && data.params) || {};
     throw err;
   }
   return data;
+}
+
+// The message catalogue (scribe/web/messages.py) says an error from its code and params in the
+// page's language; the server's English `error` is never shown.
+function fillText(tpl, params) {
+  return tpl.replace(/\{(\w+)(?:@(\w+))?\}/g, (_m, key, prefix) => {
+    const v = params[key] === undefined || params[key] === null ? "" : String(params[key]);
+    return prefix ? (T[prefix + v] || v) : v;
+  });
+}
+
+function problemText(p) {
+  if (p.kind === "bad_json") return T.err_bad_json;
+  const field = T["field_" + p.field] || p.field;
+  const text = fillText(T["problem_" + p.kind] || T.problem_invalid, { ...p, field });
+  let who = "";
+  for (const key of ["party", "staff"]) {
+    if (p[key] === undefined) continue;
+    const role = p.role_label || T["role_" + p.role] || T["field_" + (key === "party" ? "parties" : "staff")];
+    const n = PAGE.lang === "en" ? "#" + (p[key] + 1) : "（第" + (p[key] + 1) + "位）";
+    who = p.name ? role + " " + p.name : role + n;
+  }
+  if (!who) return text;
+  return PAGE.lang === "en" ? who + ": " + text : who + "：" + text;
+}
+
+function errorText(data, status) {
+  const code = data && data.code;
+  const params = (data && data.params) || {};
+  if (code === "invalid") return (params.problems || []).map(problemText).join(PAGE.lang === "en" ? "; " : "；");
+  const tpl = T["err_" + code] || T["err_http_" + status] || T.err_error;
+  return fillText(tpl, params);
 }
 
 function el(tag, attrs, ...children) {

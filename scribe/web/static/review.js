@@ -72,7 +72,7 @@ function fieldNode(path, fv, name, depth) {
   const missing = fv.source === "missing" || (doc.missing || []).includes(path);
   const box = el("div", { class: "field" + (missing ? " missing" : ""), "data-field": path },
     el("div", { class: "fname" }, label(name),
-      el("span", { class: "badge " + fv.source }, missing ? T.missing : `${T.source}: ${fv.source}`),
+      el("span", { class: "badge " + fv.source }, missing ? T.missing : `${T.source}：${T["source_" + fv.source] || fv.source}`),
       fv.confidence ? el("span", { class: "badge" }, Math.round(fv.confidence * 100) + "%") : null));
   if (fv.items) {
     fv.items.forEach((it, i) => box.append(fieldNode(`${path}.${i}`, it, `${label(name)} ${i + 1}`, depth + 1)));
@@ -103,7 +103,7 @@ function listNode(name, fv) {
   const missing = fv.source === "missing" || !items.length;
   const box = el("div", { class: "field list-field" + (missing ? " missing" : ""), "data-field": name, "data-list": name },
     el("div", { class: "fname" }, label(name),
-      el("span", { class: "badge " + fv.source }, missing ? T.missing : `${T.source}: ${fv.source}`)));
+      el("span", { class: "badge " + fv.source }, missing ? T.missing : `${T.source}：${T["source_" + fv.source] || fv.source}`)));
   const entries = el("ol", { class: "entries" });
   const values = () => [...entries.querySelectorAll("[data-entry]")].map((n) => n.value.trim()).filter(Boolean);
   const save = (list) => saveField(name, list);
@@ -168,7 +168,8 @@ function render() {
   }
   const probs = $("problems");
   probs.hidden = !(doc.problems || []).length && !(doc.warnings || []).length;
-  probs.replaceChildren(...[...(doc.problems || []), ...(doc.warnings || [])].map((p) => el("div", { class: "error" }, "⚠ " + p)));
+  const said = doc.problem_items && doc.problem_items.length ? doc.problem_items.map(problemText) : (doc.problems || []);
+  probs.replaceChildren(...[...said, ...(doc.warnings || [])].map((p) => el("div", { class: "error" }, "⚠ " + p)));
   $("term-add").hidden = !("terms" in doc.fields) || !editable();
   renderCandidates();
   const dl = (kind) => `${base}/documents/${doc.id}/file/${kind}`;
