@@ -428,3 +428,19 @@ def corrected_segments(corrections: Mapping[str, Any] | None, segments: Sequence
             seg.pop("unrecognised", None) if t.get("text") is not None else None
         out.append(seg)
     return out
+
+
+def by_segment(corrections: Mapping[str, Any] | None, segments: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The corrections in the shape of ``GET /transcript`` (version 1 of this API): per original
+    segment index, the retyped text of a turn that is that whole segment. Split and merged
+    turns are only in ``GET /transcript/turns``."""
+    if not corrections:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for t in state_of(corrections, segments)["turns"]:
+        if t.get("text") is None or len(t["pieces"]) != 1:
+            continue
+        s, a, b = t["pieces"][0]
+        if a == 0 and b >= len(_seg_text(segments, s)):
+            out[str(s)] = {"original": original_text(t, segments), "text": t["text"], "by": t.get("by"), "at": t.get("at")}
+    return out

@@ -266,8 +266,11 @@ def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict[str
     data = live.transcript(hearing.live_session_id) if hearing.live_session_id else None
     audit.record(tx, who, Action.VIEW, "transcript", hearing.id, office=hearing.office)
     if data is None:
-        return {"segments": [], "corrections": hearing.corrections or {}, "speakers": hearing.speakers or {}}
-    return {**data, "corrections": hearing.corrections or {}, "speakers": hearing.speakers or {}}
+        return {"segments": [], "corrections": {}, "speakers": hearing.speakers or {}}
+    from scribe.review.transcript_edits import by_segment
+
+    corrections = by_segment(hearing.corrections, list(data.get("segments") or []))
+    return {**data, "corrections": corrections, "speakers": hearing.speakers or {}}
 
 
 @router.put("/{hearing_id}/transcript/segments/{index}", responses=R409, summary="Correct one transcript segment (the original is kept)")
