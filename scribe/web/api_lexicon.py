@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import Path as PathParam
 from pydantic import Field
 
 from scribe.accounts import audit
@@ -21,6 +22,7 @@ Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
 R: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
                                       409: {"model": ErrorOut}}
 Kind = Literal["name", "place", "term"]
+EntryId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 class EntryIn(Strict):
@@ -64,7 +66,7 @@ def add_entry(body: EntryIn, who: Admin, tx: Tx) -> dict[str, Any]:
 
 
 @router.patch("/{entry_id}", responses=R, summary="Change a word, its kind, or switch it off")
-def change_entry(entry_id: int, body: EntryPatch, who: Admin, tx: Tx) -> dict[str, Any]:
+def change_entry(entry_id: EntryId, body: EntryPatch, who: Admin, tx: Tx) -> dict[str, Any]:
     entry = _entry(tx, who, entry_id)
     lexicon.change(tx, entry, word=body.word, kind=body.kind, enabled=body.enabled)
     audit.record(tx, who, Action.CHANGE, "lexicon", entry.id, office=entry.office)
@@ -72,7 +74,7 @@ def change_entry(entry_id: int, body: EntryPatch, who: Admin, tx: Tx) -> dict[st
 
 
 @router.delete("/{entry_id}", status_code=204, responses=R, summary="Remove a word")
-def delete_entry(entry_id: int, who: Admin, tx: Tx) -> Response:
+def delete_entry(entry_id: EntryId, who: Admin, tx: Tx) -> Response:
     entry = _entry(tx, who, entry_id)
     audit.record(tx, who, Action.DELETE, "lexicon", entry.id, office=entry.office)
     tx.delete(entry)

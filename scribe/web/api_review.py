@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -255,7 +256,7 @@ def list_versions(hearing_id: str, doc_id: str, who: Reader, tx: Tx, request: Re
 
 
 @router.get("/{doc_id}/versions/{version}/docx", response_class=FileResponse, responses=R4, summary="An earlier version's .docx")
-def version_docx(hearing_id: str, doc_id: str, version: int, who: Reader, tx: Tx, request: Request) -> FileResponse:
+def version_docx(hearing_id: str, doc_id: str, version: Annotated[int, PathParam(ge=1, le=100_000)], who: Reader, tx: Tx, request: Request) -> FileResponse:
     hearing, doc = _doc(tx, who, hearing_id, doc_id)
     path = documents.version_docx(request.app.state.settings, doc, _registry(request), hearing, version)
     audit.record(tx, who, Action.EXPORT, "document", doc.id, office=hearing.office, file="docx", version=version)
@@ -280,7 +281,7 @@ def list_pages(hearing_id: str, doc_id: str, who: Reader, tx: Tx, request: Reque
 
 @router.get("/{doc_id}/pages/{page}", response_class=FileResponse, responses={**R4, 200: {"content": {"image/png": {}}}},
             summary="One page of the rendered document as PNG")
-def page_png(hearing_id: str, doc_id: str, page: int, who: Reader, tx: Tx, request: Request) -> FileResponse:
+def page_png(hearing_id: str, doc_id: str, page: Annotated[int, PathParam(ge=1, le=10_000)], who: Reader, tx: Tx, request: Request) -> FileResponse:
     hearing, doc = _doc(tx, who, hearing_id, doc_id)
     images = documents.page_images(request.app.state.settings, doc, _registry(request), hearing)
     if not 1 <= page <= len(images):
