@@ -183,7 +183,12 @@ function fieldLabel(path) {
 function openItems() {
   const items = [];
   for (const path of doc.missing || []) items.push({ kind: "missing", path, text: `${T.missing}：${fieldLabel(path)}` });
-  for (const p of doc.problems || []) items.push({ kind: "problem", text: p });
+  // a schema problem about a field already listed as missing is that same item, listed once
+  const missing = new Set(doc.missing || []);
+  for (const p of doc.problems || []) {
+    const at = p.split(":")[0].trim();
+    if (!missing.has(at)) items.push({ kind: "problem", text: p });
+  }
   for (const w of doc.warnings || []) items.push({ kind: "warning", text: w });
   return items;
 }
