@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from scribe.errors import SessionError
 from scribe.review import transcript_edits as E
 from scribe.review.lexicon import Learnt, learnable
 from scribe.review.typed_dates import parse_typed_date
@@ -46,7 +47,7 @@ def test_a_line_retyped_keeps_the_original_and_typing_it_back_undoes_it(segs: li
     E.edit_text(state, segs, "t0", segs[0]["text"], by="审核", at="later")
     assert not E.view(state, segs)["turns"][0]["edited"] and state["turns"][0]["text"] is None
     assert [e["op"] for e in state["log"]] == ["text", "text"]
-    with pytest.raises(E.SessionError):
+    with pytest.raises(SessionError):
         E.edit_text(state, segs, "t0", "  ", by="审核", at="now")
     with pytest.raises(E.TurnNotFound):
         E.edit_text(state, segs, "t99", "x", by="审核", at="now")
@@ -66,9 +67,9 @@ def test_split_then_merge_gives_back_the_turn(segs: list[dict[str, Any]]) -> Non
     merged = E.view(state, segs)["turns"]
     assert [(t["text"], t["start"], t["end"], t["edited"]) for t in merged] == \
         [(t["text"], t["start"], t["end"], t["edited"]) for t in original]
-    with pytest.raises(E.SessionError):
+    with pytest.raises(SessionError):
         E.merge_with_previous(state, segs, "t0", by="审核", at="now")
-    with pytest.raises(E.SessionError):
+    with pytest.raises(SessionError):
         E.split(state, segs, "t1", 0, by="审核", at_time="now")
 
 

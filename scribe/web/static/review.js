@@ -514,9 +514,11 @@ function turnNode(t) {
   return node;
 }
 
+let renders = 0;
 function renderTranscript() {
   const box = $("transcript-review");
   box.replaceChildren(...turns.map(turnNode));
+  box.dataset.renders = String(++renders); // how many times drawn: a driver waits for the next
   timed = [...box.querySelectorAll(".w[data-s]")].map((n) => ({ s: Number(n.dataset.s), e: Number(n.dataset.e), node: n }));
   timed.sort((a, b) => a.s - b.s);
   current = null;
