@@ -52,7 +52,10 @@ def _entry(tx: Tx, who: Principal, entry_id: int) -> lexicon.LexiconEntry:
 
 @router.get("", responses=R, summary="The office's lexicon (an all-offices admin sees every office's)")
 def list_entries(who: Admin, tx: Tx, office: Annotated[str | None, Query(max_length=128)] = None) -> list[dict[str, Any]]:
-    return [e.to_dict() for e in lexicon.entries(tx, _office(who, office))]
+    rows = lexicon.entries(tx, _office(who, office))
+    # names of people are personal data: the read is audited like a hearing's
+    audit.record(tx, who, Action.VIEW, "lexicon", office or who.office, office=_office(who, office), entries=len(rows))
+    return [e.to_dict() for e in rows]
 
 
 @router.post("", status_code=201, responses=R, summary="Add a word")
