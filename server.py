@@ -90,7 +90,7 @@ def _import_tables() -> None:
     import scribe.accounts.models  # noqa: F401
     import scribe.web.models  # noqa: F401
 
-    for optional in ("scribe.review.models", "scribe.delivery.models"):
+    for optional in ("scribe.review.models", "scribe.review.lexicon", "scribe.delivery.models"):
         try:
             __import__(optional)
         except ModuleNotFoundError as exc:
@@ -259,10 +259,12 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
     app.include_router(api_office.router)
     app.include_router(pages.router)
     from scribe.delivery.routes import make_router as delivery_pull_router
-    from scribe.web import api_review, api_voiceprints
+    from scribe.web import api_lexicon, api_review, api_transcript, api_voiceprints
     from scribe.web.live_socket import build_ws_router
 
     app.include_router(api_review.router)
+    app.include_router(api_transcript.router)
+    app.include_router(api_lexicon.router)
     app.include_router(api_voiceprints.router)
     app.include_router(build_ws_router())
     # the delivery area's routes answer these too; published here so the OpenAPI matches

@@ -125,9 +125,28 @@ ROUTES: list[tuple[str, str, dict | None, str | None, bool]] = [
     ("POST", f"/api/hearings/{H}/documents/{D}/approve", None, "med_a", True),
     ("POST", f"/api/hearings/{H}/documents/{D}/return", {"note": "请补充履行地点"}, "med_a", True),
     ("POST", "/api/voiceprints/me", None, "rev_a", False),
+    # the review room: transcript editor, versions, pages, the office lexicon
+    ("GET", f"/api/hearings/{H}/transcript/turns", None, "monitor", True),
+    ("PUT", f"/api/hearings/{H}/transcript/turns/t0", {"text": "今天调解围墙的纠纷"}, "case_system", True),
+    ("PUT", f"/api/hearings/{H}/transcript/turns/t0/speaker", {"role": "applicant", "name": "张三"}, "case_system", True),
+    ("POST", f"/api/hearings/{H}/transcript/turns/t0/split", {"at": 2}, "case_system", True),
+    ("POST", f"/api/hearings/{H}/transcript/turns/t1/merge", None, "case_system", True),
+    ("POST", f"/api/hearings/{H}/transcript/replace", {"find": "围墙", "replace": "院墙"}, "case_system", True),
+    ("GET", f"/api/hearings/{H}/documents/{D}/versions", None, "monitor", True),
+    ("GET", f"/api/hearings/{H}/documents/{D}/versions/1/docx", None, "monitor", True),
+    ("GET", f"/api/hearings/{H}/documents/{D}/pages", None, "monitor", True),
+    ("GET", f"/api/hearings/{H}/documents/{D}/pages/1", None, "monitor", True),
+    ("GET", "/api/lexicon", None, "med_a", False),
+    ("POST", "/api/lexicon", {"word": "幸福村", "kind": "place", "office": OFFICE_A}, "rev_a", False),
+    ("PATCH", "/api/lexicon/1", {"enabled": False}, "med_a", False),
+    ("DELETE", "/api/lexicon/1", None, "med_a", False),
 ]
 # routes whose handler answers for itself once access is granted (no consent given here)
 HANDLER_CODES = {"/api/voiceprints/me": {409}}
+# a hearing not yet recorded has no transcript to edit (409); this server has no LibreOffice to
+# draw a document's pages with (422)
+HANDLER_CODES.update({p: {409} for m, p, *_ in ROUTES if "/transcript/turns/" in p or p.endswith("/transcript/replace")})
+HANDLER_CODES.update({p: {422} for m, p, *_ in ROUTES if "/pages" in p})
 PUBLIC = {("GET", "/health"), ("POST", "/api/auth/login")}
 # The case-system pull routes of the delivery area check their own pull tokens (scribe/delivery):
 # covered here for 401 only; their 403/404 are the delivery area's tests.
@@ -207,7 +226,7 @@ def test_another_offices_hearing_is_404(srv: dict[str, Any], method: str, path: 
 
 def test_the_right_principal_gets_through_every_route(srv: dict[str, Any]) -> None:
     hid = new_hearing(srv)
-    who_for = {"/api/users": "admin", "/api/tokens": "admin", "/api/audit": "admin", "/metrics": "monitor"}
+    who_for = {"/api/users": "admin", "/api/tokens": "admin", "/api/audit": "admin", "/metrics": "monitor", "/api/lexicon": "admin"}
     order = sorted(ROUTES, key=lambda r: ("logout" in r[1], r[0] == "DELETE" and H in r[1], "/stop" in r[1], "/pause" in r[1]))
     for method, path, body, _f, _s in order:
         who = next((v for k, v in who_for.items() if path.startswith(k)), "med_a")

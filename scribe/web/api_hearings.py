@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
@@ -123,13 +123,24 @@ def patch_hearing(hearing_id: str, body: HearingPatch, who: Writer, tx: Tx, requ
     return hearings.to_out(hearing)
 
 
+def _hotwords(hearing: Hearing) -> tuple[str, ...]:
+    """The hearing's own words first, then what the office's reviewers taught the lexicon."""
+    from sqlalchemy.orm import object_session
+
+    from scribe.review.lexicon import office_hotwords
+
+    tx = object_session(hearing)
+    learnt = office_hotwords(tx, hearing.office) if tx is not None else []
+    return tuple(dict.fromkeys([*hearings.recognition_hotwords(hearing), *learnt]))
+
+
 def _send_hotwords(request: Request, hearing: Hearing) -> None:
     """A name or place corrected while the hearing is being recorded reaches the live decodes
     and the final pass, not only the next recording."""
     live = services(request).live  # none on a server without models: nothing is recording then
     if live is not None and hearing.live_session_id and \
             hearing.status in (HearingState.RECORDING.value, HearingState.PAUSED.value):
-        live.set_hotwords(hearing.live_session_id, tuple(hearings.recognition_hotwords(hearing)))
+        live.set_hotwords(hearing.live_session_id, _hotwords(hearing))
 
 
 @router.delete("/{hearing_id}", status_code=204, responses=R409, summary="Delete a hearing with its recording and drafts (admin)")
@@ -220,7 +231,7 @@ def _live_out(live: LiveService, hearing_out: HearingOut, session_id: str) -> di
 def start_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, request: Request) -> dict[str, Any]:
     hearing = hearings.get_visible(tx, who, hearing_id)
     start = LiveStart(
-        hearing_id=hearing.id, language=hearing.language, hotwords=tuple(hearings.recognition_hotwords(hearing)),
+        hearing_id=hearing.id, language=hearing.language, hotwords=_hotwords(hearing),
         casefile=to_casefile(hearing),
     )  # fmt: skip
     # the consent check, the status change and the audit entry: one call, as the WebSocket's
@@ -264,8 +275,11 @@ def get_transcript(hearing_id: str, who: Reader, tx: Tx, live: Live) -> dict[str
     data = live.transcript(hearing.live_session_id) if hearing.live_session_id else None
     audit.record(tx, who, Action.VIEW, "transcript", hearing.id, office=hearing.office)
     if data is None:
-        return {"segments": [], "corrections": hearing.corrections or {}, "speakers": hearing.speakers or {}}
-    return {**data, "corrections": hearing.corrections or {}, "speakers": hearing.speakers or {}}
+        return {"segments": [], "corrections": {}, "speakers": hearing.speakers or {}}
+    from scribe.review.transcript_edits import by_segment
+
+    corrections = by_segment(hearing.corrections, list(data.get("segments") or []))
+    return {**data, "corrections": corrections, "speakers": hearing.speakers or {}}
 
 
 @router.put("/{hearing_id}/transcript/segments/{index}", responses=R409, summary="Correct one transcript segment (the original is kept)")
@@ -277,13 +291,17 @@ def correct_segment(hearing_id: str, index: Annotated[int, PathParam(ge=0, le=1_
     segments = data.get("segments") or []
     if not 0 <= index < len(segments):
         raise HTTPException(404, detail=f"the transcript has no segment {index}")
-    corrections = dict(hearing.corrections or {})
-    corrections[str(index)] = {
-        "original": segments[index]["text"], "text": body.text, "by": who.name, "at": utcnow().isoformat(),
-    }  # fmt: skip
-    hearing.corrections = corrections
+    from scribe.review import transcript_edits as edits
+
+    state = edits.state_of(hearing.corrections, segments)
+    turn = next((t for t in state["turns"] if t["pieces"] and t["pieces"][0][0] == index), None)
+    if turn is None:
+        raise SessionError(f"segment {index} is now part of another turn", fix="correct it on the review page")
+    now = utcnow().isoformat()
+    edits.edit_text(state, segments, turn["id"], body.text, by=who.name, at=now)
+    hearing.corrections = state
     audit.record(tx, who, Action.CHANGE, "transcript", hearing.id, office=hearing.office, segment=index)
-    return corrections[str(index)]
+    return {"original": edits.original_text(turn, segments), "text": edits.current_text(turn, segments), "by": who.name, "at": now}
 
 
 @router.get(
@@ -299,6 +317,7 @@ def get_audio(
     live: Live,
     start: Annotated[float, Query(ge=0, le=86_400)] = 0.0,
     end: Annotated[float | None, Query(ge=0, le=86_400)] = None,
+    range_header: Annotated[str | None, Header(alias="Range")] = None,
 ) -> StreamingResponse:
     hearing = hearings.get_visible(tx, who, hearing_id)
     path = live.audio_path(hearing.live_session_id) if hearing.live_session_id else None
@@ -310,13 +329,38 @@ def get_audio(
         first = min(int(start * rate), total)
         last = total if end is None else max(first, min(int(end * rate), total))
         params = wav.getparams()
-    audit.record(tx, who, Action.EXPORT, "audio", hearing.id, office=hearing.office, start=start, end=end)
     size = params.sampwidth * params.nchannels
     header = _wav_header(params.nchannels, params.sampwidth, params.framerate, (last - first) * size)
+    total_bytes = len(header) + (last - first) * size
+    # a byte range (the review page's player seeks in the whole recording: words are clicked
+    # anywhere in it); one range, as players ask
+    wanted = _byte_range(range_header, total_bytes)
+    lo, hi = wanted if wanted is not None else (0, total_bytes - 1)
+    audit.record(tx, who, Action.EXPORT, "audio", hearing.id, office=hearing.office, start=start, end=end,
+                 bytes=f"{lo}-{hi}")
+    headers = {"Content-Length": str(hi - lo + 1), "Accept-Ranges": "bytes"}
+    if wanted is not None:
+        headers["Content-Range"] = f"bytes {lo}-{hi}/{total_bytes}"
     return StreamingResponse(
-        _wav_span(path, header, first, last, size), media_type="audio/wav",
-        headers={"Content-Length": str(len(header) + (last - first) * size)},
+        _wav_span(path, header, first, last, size, lo, hi), media_type="audio/wav",
+        status_code=206 if wanted is not None else 200, headers=headers,
     )  # fmt: skip
+
+
+def _byte_range(value: str | None, total: int) -> tuple[int, int] | None:
+    """``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` as (first, last) inclusive; None: the whole."""
+    import re
+
+    m = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", value or "")
+    if m is None or (not m.group(1) and not m.group(2)) or total <= 0:
+        return None
+    if not m.group(1):
+        lo, hi = max(0, total - int(m.group(2))), total - 1
+    else:
+        lo, hi = int(m.group(1)), min(int(m.group(2)) if m.group(2) else total - 1, total - 1)
+    if lo > hi:
+        raise HTTPException(416, detail="录音没有这段字节")
+    return lo, hi
 
 
 def _wav_header(channels: int, width: int, rate: int, data_bytes: int) -> bytes:
@@ -328,19 +372,29 @@ def _wav_header(channels: int, width: int, rate: int, data_bytes: int) -> bytes:
     )
 
 
-def _wav_span(path: Path, header: bytes, first: int, last: int, frame_bytes: int) -> Iterator[bytes]:
-    """The span streamed from the file in pieces: a 3 h hearing is about 350 MB, and a whole
-    span held in memory (twice, as the route used to) would take that per listener."""
-    yield header
+def _wav_span(path: Path, header: bytes, first: int, last: int, frame_bytes: int, lo: int = 0,
+              hi: int | None = None) -> Iterator[bytes]:
+    """Bytes ``lo``..``hi`` of the span as a WAV file (header, then frames), streamed from the
+    file in pieces: a 3 h hearing is about 350 MB, and a whole span held in memory (twice, as
+    the route used to) would take that per listener."""
+    hi = len(header) + (last - first) * frame_bytes - 1 if hi is None else hi
+    if lo < len(header):
+        yield header[lo:hi + 1]
+    skip = max(0, lo - len(header))  # bytes of samples before the range
+    left = hi + 1 - len(header) - skip  # bytes of samples in it
+    if left <= 0:
+        return
     with wave.open(str(path), "rb") as wav:
-        wav.setpos(first)
-        left = last - first
+        wav.setpos(first + skip // frame_bytes)
+        cut = skip % frame_bytes
         while left > 0:
-            frames = wav.readframes(min(left, _AUDIO_CHUNK_FRAMES))
+            frames = wav.readframes(min((left + cut) // frame_bytes + 1, _AUDIO_CHUNK_FRAMES))
             if not frames:
                 return  # the file was cut short under us: the client sees a short body
-            left -= len(frames) // frame_bytes
-            yield frames
+            piece = frames[cut:cut + left]
+            cut = 0
+            left -= len(piece)
+            yield piece
 
 
 _AUDIO_CHUNK_FRAMES = 16_000 * 4  # 4 s of 16 kHz: 128 KB per piece

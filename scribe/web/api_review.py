@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -157,7 +158,8 @@ def list_documents(hearing_id: str, who: Reader, tx: Tx, request: Request) -> li
     return [_out(request, tx, d) for d in docs]
 
 
-@router.post("", response_model=DocumentOut, status_code=201, responses=R4, summary="Draft a document from the transcript")
+@router.post("", response_model=DocumentOut, status_code=201, responses=R4,
+             summary="Draft a document from the transcript (again: the document's next version, earlier ones kept)")
 def make_draft(hearing_id: str, body: DraftIn, who: Writer, tx: Tx, request: Request) -> DocumentOut:
     hearing = hearings.get_visible(tx, who, hearing_id)
     live = services(request).live
@@ -167,7 +169,7 @@ def make_draft(hearing_id: str, body: DraftIn, who: Writer, tx: Tx, request: Req
     lifecycle = services(request).lifecycle
     lifecycle.require_not_recording(hearing, "draft from it")
     doc = documents.make_draft(tx, request.app.state.settings, hearing, data, body.template, _registry(request),
-                               _drafter(request))
+                               _drafter(request), by=who.name)
     lifecycle.drafted(hearing)
     audit.record(tx, who, Action.CREATE, "document", doc.id, office=hearing.office, hearing=hearing.id, kind=doc.kind)
     return _out(request, tx, doc)
@@ -243,3 +245,51 @@ def download(hearing_id: str, doc_id: str, kind: str, who: Reader, tx: Tx, reque
     media = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "pdf": "application/pdf"}[kind]
     return FileResponse(path, media_type=media, filename=name)
 
+
+
+class VersionOut(BaseModel):
+    version: int
+    current: bool
+    made: str = Field(description="generated (生成草稿) | edited (edits after a return or an approval)")
+    by: str | None
+    at: str | None
+
+
+@router.get("/{doc_id}/versions", response_model=list[VersionOut], responses=R, summary="Every version kept, oldest first")
+def list_versions(hearing_id: str, doc_id: str, who: Reader, tx: Tx, request: Request) -> list[VersionOut]:
+    _, doc = _doc(tx, who, hearing_id, doc_id)
+    return [VersionOut(**v) for v in documents.versions(request.app.state.settings, doc)]
+
+
+@router.get("/{doc_id}/versions/{version}/docx", response_class=FileResponse, responses=R4, summary="An earlier version's .docx")
+def version_docx(hearing_id: str, doc_id: str, version: Annotated[int, PathParam(ge=1, le=100_000)], who: Reader, tx: Tx, request: Request) -> FileResponse:
+    hearing, doc = _doc(tx, who, hearing_id, doc_id)
+    path = documents.version_docx(request.app.state.settings, doc, _registry(request), hearing, version)
+    audit.record(tx, who, Action.EXPORT, "document", doc.id, office=hearing.office, file="docx", version=version)
+    name = f"{doc.kind}-{hearing.case_number or hearing.id}-v{version}.docx"
+    return FileResponse(path, media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document", filename=name)
+
+
+class PagesOut(BaseModel):
+    pages: int
+    urls: list[str]
+
+
+@router.get("/{doc_id}/pages", response_model=PagesOut, responses=R4, summary="The rendered document, one image a page")
+def list_pages(hearing_id: str, doc_id: str, who: Reader, tx: Tx, request: Request) -> PagesOut:
+    hearing, doc = _doc(tx, who, hearing_id, doc_id)
+    images = documents.page_images(request.app.state.settings, doc, _registry(request), hearing)
+    audit.record(tx, who, Action.VIEW, "document", doc.id, office=hearing.office, pages=len(images))
+    key = images[0].parent.name[:12] if images else ""
+    return PagesOut(pages=len(images), urls=[f"/api/hearings/{hearing.id}/documents/{doc.id}/pages/{i + 1}?k={key}"
+                                             for i in range(len(images))])
+
+
+@router.get("/{doc_id}/pages/{page}", response_class=FileResponse, responses={**R4, 200: {"content": {"image/png": {}}}},
+            summary="One page of the rendered document as PNG")
+def page_png(hearing_id: str, doc_id: str, page: Annotated[int, PathParam(ge=1, le=10_000)], who: Reader, tx: Tx, request: Request) -> FileResponse:
+    hearing, doc = _doc(tx, who, hearing_id, doc_id)
+    images = documents.page_images(request.app.state.settings, doc, _registry(request), hearing)
+    if not 1 <= page <= len(images):
+        raise HTTPException(404, detail=f"文书没有第 {page} 页")
+    return FileResponse(images[page - 1], media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

@@ -27,6 +27,7 @@ from scribe.extract.notes import Note, edited_by
 from scribe.review import service as review
 from scribe.review.models import APPROVED, RETURNED, Document
 from scribe.settings import Settings
+from scribe.storage import utcnow
 from scribe.types import Transcript
 from scribe.web.casefile_map import to_casefile
 from scribe.web.models import Hearing
@@ -45,13 +46,12 @@ def rendered_folder(settings: Settings, doc_id: str) -> Path:
     return settings.data_dir / "documents" / doc_id / "rendered"
 
 
-def corrected_transcript(data: dict[str, Any], corrections: dict[str, dict[str, Any]]) -> Transcript:
-    """The transcript with staff corrections in place (the original stays in the archive)."""
-    segments = list(data.get("segments") or [])
-    for key, fix in (corrections or {}).items():
-        i = int(key)
-        if 0 <= i < len(segments):
-            segments[i] = {**segments[i], "text": fix["text"], "words": []}
+def corrected_transcript(data: dict[str, Any], corrections: dict[str, Any]) -> Transcript:
+    """The transcript with staff corrections in place: retyped lines, speakers changed, turns
+    split or merged (the original stays in the archive; ``scribe.review.transcript_edits``)."""
+    from scribe.review.transcript_edits import corrected_segments
+
+    segments = corrected_segments(corrections, list(data.get("segments") or []))
     return Transcript.from_dict({**data, "segments": segments})
 
 
@@ -63,6 +63,7 @@ def make_draft(
     template: str | None,
     registry: Any,
     generator: Any = None,
+    by: str = "",
 ) -> Document:
     """A draft of the hearing; ``generator``: the site's drafting model (None: rules only)."""
     from scribe.drafting import draft_document
@@ -73,14 +74,22 @@ def make_draft(
     draft = draft_document(transcript, casefile, kind=spec.document, template=spec.name, title=spec.title,
                            generator=generator, timeout_s=settings.drafting_timeout_s,
                            max_new_tokens=settings.drafting_max_new_tokens)
-    doc = review.save_draft(tx, hearing_id=hearing.id, office=hearing.office, kind=spec.document, fields={})
-    _store(tx, settings, doc, draft, registry, casefile, transcript)
+    # 生成草稿 again replaces the hearing's document of that kind: its next version, the earlier
+    # ones kept in their folders and listed (``versions``), never a second current draft
+    same = [d for d in review.documents_of_hearing(tx, hearing.id) if d.kind == spec.document]
+    if same:
+        doc = max(same, key=lambda d: d.updated_at)
+        if doc.status not in (APPROVED, RETURNED):  # those start their next version themselves
+            doc.version += 1
+    else:
+        doc = review.save_draft(tx, hearing_id=hearing.id, office=hearing.office, kind=spec.document, fields={})
+    _store(tx, settings, doc, draft, registry, casefile, transcript, made="generated", by=by)
     return doc
 
 
 def _store(
     tx: Session, settings: Settings, doc: Document, draft: Draft, registry: Any, casefile: CaseFile,
-    transcript: Transcript | None = None,
+    transcript: Transcript | None = None, *, made: str = "edited", by: str = "",
 ) -> None:
     from doc_templates.cache import rendered_docx
 
@@ -91,6 +100,10 @@ def _store(
     where = folder(settings, doc.id, version)
     where.mkdir(parents=True, exist_ok=True)
     draft.dump(where / "draft.json")
+    meta = where / "version.json"
+    if made == "generated" or not meta.exists():  # how the version began: drafted, or edited on
+        meta.write_text(json.dumps({"made": made, "by": by, "at": utcnow().isoformat()}, ensure_ascii=False),
+                        encoding="utf-8")
     # rendered now (a template that cannot print these values fails the edit, not a later
     # download); a draft always carries the draft banner
     docx = rendered_docx(draft, spec, rendered_folder(settings, doc.id), custom=casefile.custom, final=False)
@@ -156,6 +169,39 @@ def list_fields(document: str) -> frozenset[str]:
             if arg is str or typing.get_origin(arg) is typing.Literal:
                 out.add(name)
     return frozenset(out)
+
+
+def date_fields(document: str) -> frozenset[str]:
+    """Top-level fields the document's schema types as a date (or a date and time)."""
+    import datetime as dt
+    import typing
+
+    from doc_templates.schemas import DOCUMENT_MODELS
+
+    out = set()
+    for name, info in DOCUMENT_MODELS[document].model_fields.items():
+        ann = info.annotation
+        if ann is dt.date or dt.date in typing.get_args(ann):
+            out.add(name)
+    return frozenset(out)
+
+
+def _typed_date(value: str, hearing: Hearing) -> str:
+    """A date typed as people write it (2026年12月31日前, 12月31日, 2026/12/31), as ISO."""
+    import datetime as dt
+
+    from scribe.review.typed_dates import parse_typed_date
+
+    text = value.strip()
+    try:
+        return dt.datetime.fromisoformat(text).isoformat(timespec="minutes") if "T" in text or " " in text.strip() \
+            else dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    found = parse_typed_date(text, hearing.hearing_date)
+    if found is None:
+        raise DocumentError(f"无法把“{text}”读成一个日期", fix="写成 2026年12月31日、12月31日 或 2026/12/31")
+    return found.isoformat()
 
 
 def list_choices(document: str) -> dict[str, list[str]]:
@@ -249,6 +295,10 @@ def edit(settings: Settings, tx: Session, doc: Document, registry: Any, hearing:
             _set_list(node, as_list(value, path), edited)
         elif node.get("items") or node.get("parts"):
             raise DocumentError(f"{path} is made of several fields", fix="edit its parts one by one")
+        elif top == path and top in date_fields(draft.document) and isinstance(value, str) and value.strip():
+            node["value"] = _typed_date(value, hearing)
+            node["source"], node["confidence"] = Source.SESSION.value, 1.0
+            node["note"], node["note_en"] = edited.zh, edited.en
         else:
             node["value"] = _typed(value, leaf_name, node.get("value"))
             node["source"] = Source.SESSION.value if node["value"] not in (None, "") else Source.MISSING.value
@@ -306,3 +356,56 @@ def finalise(tx: Session, settings: Settings, doc: Document, registry: Any, hear
     review.save_draft(tx, hearing_id=doc.hearing_id, office=doc.office, kind=doc.kind, fields=doc.fields,
                       files=files, document_id=doc.id)
     doc.files = {k: v for k, v in doc.files.items() if k in files}  # nothing of an earlier version
+
+
+# -- versions and pages --------------------------------------------------------------------
+def versions(settings: Settings, doc: Document) -> list[dict[str, Any]]:
+    """Every version of the document kept on disk, oldest first: how it began, who, when."""
+    root = settings.data_dir / "documents" / doc.id
+    out = []
+    for where in sorted(root.glob("v*/draft.json"), key=lambda p: int(p.parent.name[1:])):
+        n = int(where.parent.name[1:])
+        meta_path = where.parent / "version.json"
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+        out.append({"version": n, "current": n == doc.version, "made": meta.get("made", "generated"),
+                    "by": meta.get("by") or None, "at": meta.get("at")})
+    return out
+
+
+def version_docx(settings: Settings, doc: Document, registry: Any, hearing: Hearing, version: int) -> Path:
+    """An earlier version as it was (draft banner unless it was the approved one)."""
+    from doc_templates.cache import rendered_docx
+
+    path = folder(settings, doc.id, version) / "draft.json"
+    if not path.exists():
+        raise DocumentError(f"这份文书没有第 {version} 版", fix="从版本列表中选择")
+    draft = Draft.load(path)
+    custom = CaseFile.from_dict(to_casefile(hearing), origin=f"hearing {hearing.id}").custom
+    final = doc.status == APPROVED and version == doc.version
+    return rendered_docx(draft, registry.get(draft.template), rendered_folder(settings, doc.id), custom=custom, final=final)
+
+
+PAGE_DPI = 80  # a page about 660 px wide: readable beside the fields on a 1366-px desk screen
+
+
+def page_images(settings: Settings, doc: Document, registry: Any, hearing: Hearing) -> list[Path]:
+    """The current version's PDF as one PNG per page (``pdftoppm``), kept beside the PDF under
+    the same content hash: a page is drawn once per content."""
+    import shutil
+    import subprocess
+
+    pdf = document_file(settings, doc, registry, hearing, "pdf")
+    tool = shutil.which("pdftoppm")
+    if tool is None:
+        raise DocumentError("本机未安装 pdftoppm，无法显示文书页面", fix="安装 poppler-utils，或下载 PDF 查看")
+    pages = pdf.parent / f"{pdf.stem}-pages"
+    if not pages.is_dir():
+        tmp = pdf.parent / f".{pdf.stem}-pages-{utcnow().timestamp():.0f}"
+        tmp.mkdir(parents=True, exist_ok=True)
+        subprocess.run([tool, "-png", "-r", str(PAGE_DPI), str(pdf), str(tmp / "p")], check=True,
+                       timeout=settings.pdf_timeout_s, capture_output=True)
+        try:
+            tmp.rename(pages)
+        except OSError:  # another request drew them first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return sorted(pages.glob("p*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[-1]))

@@ -51,8 +51,9 @@ class Hearing(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
-    # transcript corrections: {"<segment index>": {"original": ..., "text": ..., "by": ..., "at": ...}}
-    corrections: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
+    # transcript corrections as turns beside the original (scribe/review/transcript_edits.py);
+    # before: {"<segment index>": {"original": ..., "text": ..., "by": ..., "at": ...}}, still read
+    corrections: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     consents: Mapped[list[Consent]] = relationship(
         back_populates="hearing", cascade="all, delete-orphan", order_by="Consent.id"
