@@ -4,7 +4,9 @@
 - ``GET /api/v1/documents/{id}``: the latest ``document.approved`` payload of a document
   (API token with ``documents:read``)
 - ``GET /api/v1/documents/{id}/files/{kind}``: a file of the approved version, with the signed
-  link from the webhook (``?v=&expires=&sig=``) or an API token of the kind's scope
+  link from the webhook (``?v=&expires=&link=&sig=``) or an API token of the kind's scope
+
+Every pull is audited (the endpoint or token, the document, the file kind).
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import select
+from sqlalchemy import select, update
+
+from scribe.accounts import audit
+from scribe.accounts.audit import Action
 
 from scribe.delivery.events import DOCUMENT_APPROVED
 from scribe.delivery.files import sha256_file
-from scribe.delivery.models import OutboxMessage
+from scribe.delivery.models import DownloadLink, OutboxMessage
 from scribe.delivery.payload import MEDIA_TYPES
 from scribe.delivery.pull import (
     SCOPE_FOR_KIND,
@@ -29,7 +34,7 @@ from scribe.delivery.pull import (
     verify_link,
 )
 from scribe.settings import Settings
-from scribe.storage import Database
+from scribe.storage import Database, utcnow
 
 
 def make_router(db: Database, settings: Settings) -> APIRouter:
@@ -49,7 +54,7 @@ def make_router(db: Database, settings: Settings) -> APIRouter:
         token = bearer(authorization)
         with db.transaction() as tx:
             try:  # credentials first: an unknown caller learns nothing about document ids
-                authenticate_token(tx, token, "documents:read")
+                caller = authenticate_token(tx, token, "documents:read")
             except AccessDenied as exc:
                 raise HTTPException(403, str(exc)) from exc
             doc = tx.get(Document, document_id)
@@ -66,6 +71,9 @@ def make_router(db: Database, settings: Settings) -> APIRouter:
                 .order_by(OutboxMessage.created_at.desc())
                 .limit(1)
             )
+            if body is not None:
+                audit.record(tx, f"token:{caller.id}", Action.EXPORT, "document", document_id,
+                             office=doc.office, kind="payload", via="token")  # fmt: skip
         if body is None:
             raise HTTPException(404, "no approved document with this id")
         return json.loads(body)
@@ -76,6 +84,7 @@ def make_router(db: Database, settings: Settings) -> APIRouter:
         kind: str,
         v: Annotated[int | None, Query()] = None,
         expires: Annotated[int | None, Query()] = None,
+        link: Annotated[str | None, Query(max_length=40)] = None,
         sig: Annotated[str | None, Query()] = None,
         authorization: Annotated[str | None, Header()] = None,
     ) -> Response:
@@ -87,11 +96,15 @@ def make_router(db: Database, settings: Settings) -> APIRouter:
             try:
                 if sig is not None:
                     if v is None or expires is None:
-                        raise HTTPException(400, "a signed link needs v, expires and sig")
-                    verify_link(document_id, kind, v, expires, sig, settings)
+                        raise HTTPException(400, "a signed link needs v, expires, link and sig")
+                    if link is None:  # a link of the old form (before links were revocable)
+                        raise AccessDenied("the download link is no longer valid",
+                                           fix="download with an API token, or ask for a replay")
+                    row = verify_link(tx, document_id, kind, v, expires, link, sig, settings)
+                    actor = f"endpoint:{row.endpoint_id}" if row.endpoint_id else f"link:{row.id}"
                 else:
                     token = bearer(authorization)
-                    authenticate_token(tx, token, SCOPE_FOR_KIND[kind])
+                    actor = f"token:{authenticate_token(tx, token, SCOPE_FOR_KIND[kind]).id}"
             except AccessDenied as exc:
                 raise HTTPException(403, str(exc)) from exc
             doc = tx.get(Document, document_id)
@@ -106,10 +119,21 @@ def make_router(db: Database, settings: Settings) -> APIRouter:
                 raise HTTPException(403, str(exc)) from exc
             info = dict(doc.files[kind])
             version = doc.version
+            office = doc.office
         path = Path(info["path"])
         # Serve only what was approved: a file changed on disk since approval is refused.
         if not path.is_file() or sha256_file(path) != info["sha256"]:
             raise HTTPException(409, "the file changed after approval; ask the office")
+        with db.transaction() as tx:
+            # every pull is in the audit log (ids only: who, which document, which file)
+            audit.record(tx, actor, Action.EXPORT, "document", document_id, office=office,
+                         kind=kind, version=version, via="link" if sig is not None else "token",
+                         link=link if sig is not None else None)  # fmt: skip
+            if sig is not None and link is not None:
+                tx.execute(
+                    update(DownloadLink).where(DownloadLink.id == link)
+                    .values(pulls=DownloadLink.pulls + 1, last_pulled_at=utcnow())
+                )  # fmt: skip
         return FileResponse(
             path,
             media_type=info.get("media_type") or MEDIA_TYPES.get(kind),
