@@ -86,7 +86,7 @@ def _import_tables() -> None:
     import scribe.accounts.models  # noqa: F401
     import scribe.web.models  # noqa: F401
 
-    for optional in ("scribe.review.models", "scribe.delivery.models"):
+    for optional in ("scribe.review.models", "scribe.delivery.models", "scribe.privacy.models"):
         try:
             __import__(optional)
         except ModuleNotFoundError as exc:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import struct
 import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
@@ -125,34 +124,29 @@ def _send_hotwords(request: Request, hearing: Hearing) -> None:
         live.set_hotwords(hearing.live_session_id, tuple(hearings.recognition_hotwords(hearing)))
 
 
-@router.delete("/{hearing_id}", status_code=204, responses=R409, summary="Delete a hearing with its recording and drafts (admin)")
-def delete_hearing(
-    hearing_id: str, who: Admin, tx: Tx, request: Request, background: BackgroundTasks, lifecycle: Lifecycle
-) -> Response:
-    from scribe.review import service as review
+@router.delete("/{hearing_id}", status_code=204, responses={**R409, 500: {"model": ErrorOut}},
+               summary="Delete a hearing with its recording, drafts, documents and queued messages (admin)")
+def delete_hearing(hearing_id: str, who: Admin, request: Request, lifecycle: Lifecycle) -> Response:
+    """Everything that holds the hearing's personal data goes (``scribe.privacy.deletion``);
+    webhook messages already delivered keep only ids and hashes. Works on a server without the
+    live engine. A file that cannot be removed answers 500 naming it (the records are gone by
+    then and the file stays on the retry list)."""
+    from scribe.privacy.deletion import delete_hearing as delete_all
 
-    hearing = hearings.get_visible(tx, who, hearing_id)
-    lifecycle.require_not_recording(hearing, "delete it")
-    office = hearing.office
-    folders: list[Path] = []
-    settings = request.app.state.settings
-    for doc in review.documents_of_hearing(tx, hearing.id):
-        folders.append(settings.data_dir / "documents" / doc.id)
-        tx.delete(doc)
-    live = services(request).live
-    session_dir = live.session_dir(hearing.live_session_id) if (live and hearing.live_session_id) else None
-    if session_dir is not None:
-        folders.append(session_dir)  # audio, journal, transcripts
-    tx.delete(hearing)
-    audit.record(tx, who, Action.DELETE, "hearing", hearing_id, office=office, documents=len(folders))
-    # after the commit: a failed transaction leaves the files where they were
-    background.add_task(_remove, folders)
+    app = services(request)
+
+    def visible(tx: Any, hid: str) -> Hearing:
+        hearing = hearings.get_visible(tx, who, hid)
+        lifecycle.require_not_recording(hearing, "delete it")
+        return hearing
+
+    from scribe.privacy.deletion import DeletionIncomplete
+
+    try:
+        delete_all(app.db, app.settings, who, hearing_id, live=app.live, visible=visible)
+    except DeletionIncomplete as exc:
+        raise HTTPException(500, detail=f"{exc.message} — {exc.fix}") from exc
     return Response(status_code=204)
-
-
-def _remove(folders: list[Path]) -> None:
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @router.post("/{hearing_id}/consent", response_model=ConsentOut, status_code=201, responses=R409, summary="Record a party's consent to recording")
