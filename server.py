@@ -159,12 +159,16 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
         worker_task = None
         if settings.server.delivery_worker:
             worker_task = asyncio.create_task(_run_delivery_worker(db, settings, stop))
+        from scribe.privacy.retention import run_schedule
+
+        retention_task = asyncio.create_task(run_schedule(db, settings, stop))  # audio past its period
         try:
             yield
         finally:
             stop.set()
             if worker_task is not None:
                 await worker_task
+            await retention_task
             await asyncio.to_thread(built.close)
             db.dispose()
 
@@ -242,6 +246,10 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
 
     app.include_router(api_review.router)
     app.include_router(api_voiceprints.router)
+    from scribe.web import api_endpoints, api_privacy
+
+    app.include_router(api_privacy.router)
+    app.include_router(api_endpoints.router)
     app.include_router(build_ws_router())
     # the delivery area's routes answer these too; published here so the OpenAPI matches
     from scribe.web.schemas import ErrorOut

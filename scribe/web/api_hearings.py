@@ -206,7 +206,7 @@ def start_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle
     hearings.require_consent(hearing)
     start = LiveStart(
         hearing_id=hearing.id, language=hearing.language, hotwords=tuple(hearings.recognition_hotwords(hearing)),
-        casefile=to_casefile(hearing),
+        casefile=to_casefile(hearing), office=hearing.office,
     )  # fmt: skip
     session_id = lifecycle.record(hearing, start)
     audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="start")

@@ -37,7 +37,8 @@ def test_admin_commands_end_to_end(tmp_path, receiver):
         return proc
 
     added = scribe(
-        "endpoints", "add", receiver.url, "-e", "document.approved", "--name", "市矛盾纠纷平台"
+        "endpoints", "add", receiver.url, "-e", "document.approved", "--name", "市矛盾纠纷平台",
+        "--office", "城关司法所",
     )
     ep_id = re.search(r"endpoint (ep_\w+)", added.stdout).group(1)
     secret = re.search(r"(whsec_\S+)", added.stdout).group(1)
