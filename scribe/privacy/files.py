@@ -78,12 +78,11 @@ def remove_tracked(db: Database, ids: Iterable[int]) -> Removal:
 def track(db_tx: Session, hearing_id: str, why: str, paths: Iterable[Path]) -> list[PendingRemoval]:
     """Put ``paths`` on the pending list (in the caller's transaction, before trying them)."""
     rows = []
-    seen: set[str] = set()
-    for p in paths:
+    given = list(dict.fromkeys(Path(p) for p in paths))
+    for p in given:
+        if any(other != p and other in p.parents for other in given):
+            continue  # inside a folder on the list: removed with it
         key = str(p)
-        if key in seen:
-            continue
-        seen.add(key)
         row = PendingRemoval(path=key, hearing_id=hearing_id, why=why)
         db_tx.add(row)
         rows.append(row)
