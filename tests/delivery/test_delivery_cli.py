@@ -77,5 +77,5 @@ def test_admin_commands_end_to_end(tmp_path, receiver):
     missing = scribe("deliveries", "replay", "msg_nope", ok=False)
     assert missing.returncode == 9 and "Traceback" not in missing.stderr
     assert missing.stderr.strip().count("\n") == 0 and "scribe deliveries list" in missing.stderr
-    refused = scribe("endpoints", "add", "http://10.0.0.7/hook", ok=False)
+    refused = scribe("endpoints", "add", "http://10.0.0.7/hook", "--office", "城关司法所", ok=False)
     assert refused.returncode == 9 and "private address" in refused.stderr
