@@ -540,3 +540,29 @@ def test_a_hearing_diarizer_loads_only_its_own_office_voiceprints(tmp_path: Path
     assert sorted(s.label for s in diarizer._speakers if s.fixed) == ["王调解员", "赵记录"]  # type: ignore[attr-defined]
     assert {v.id for v in loader(db)(OFFICE_A)} == {a, everywhere}
     db.dispose()
+
+
+def test_a_purged_recording_says_so_and_the_admin_can_purge_now(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", server_delivery_worker=False, audio_retention_days={OFFICE_A: 30})
+    seed_accounts(settings)
+    server = ServerThread(create_app(settings, live=DialogueLive(tmp_path, settings.sessions_path)))
+    try:
+        with closing(httpx.Client(base_url=server.url, timeout=120)) as med:
+            login(med, "med_a")
+            hid = _hearing(med)
+            assert med.get(f"/api/hearings/{hid}/audio").status_code == 200
+            audio = settings.sessions_path / f"h-{hid}" / "audio.wav"
+            ended = time.time() - 31 * 86400
+            os.utime(audio, (ended, ended))
+            assert med.post("/api/retention/purge").status_code == 403  # admin only
+        with closing(httpx.Client(base_url=server.url, timeout=120)) as admin:
+            login(admin, "admin")
+            r = admin.post("/api/retention/purge")
+            assert r.status_code == 200 and r.json()["purged"] == [hid]
+            gone = admin.get(f"/api/hearings/{hid}/audio")
+            assert gone.status_code == 410 and "retention" in gone.json()["error"]
+            assert admin.get(f"/api/hearings/{hid}/transcript").json()["segments"]  # the transcript stays
+    finally:
+        server.close()
+    [entry] = [e for e in _audit(settings, "audio", hid) if e.action == "delete"]
+    assert entry.actor.startswith("user:") and entry.detail["retention_days"] == 30

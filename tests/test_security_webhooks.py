@@ -184,6 +184,7 @@ def test_a_shorter_link_lifetime_is_a_setting(tmp_path: Path) -> None:
     body = json.loads(sent_body(db, approval.message_id, ep))
     sent_at = dt.datetime.fromisoformat(body["timestamp"].replace("Z", "+00:00"))
     for f in body["data"]["files"]:
+        assert "&link=lnk_" in f["url"]  # the endpoint's own revocable link
         expires = dt.datetime.fromisoformat(f["url_expires_at"].replace("Z", "+00:00"))
         assert abs((expires - sent_at).total_seconds() - 600) < 5
     db.dispose()

@@ -273,7 +273,7 @@ def correct_segment(hearing_id: str, index: Annotated[int, PathParam(ge=0, le=1_
 
 @router.get(
     "/{hearing_id}/audio",
-    responses={**R, 200: {"content": {"audio/wav": {}}}},
+    responses={**R, 200: {"content": {"audio/wav": {}}}, 410: {"model": ErrorOut}},
     response_class=StreamingResponse,
     summary="The recording, or a span of it (start/end in seconds), as WAV",
 )
@@ -282,12 +282,20 @@ def get_audio(
     who: Reader,
     tx: Tx,
     live: Live,
+    request: Request,
     start: Annotated[float, Query(ge=0, le=86_400)] = 0.0,
     end: Annotated[float | None, Query(ge=0, le=86_400)] = None,
 ) -> StreamingResponse:
     hearing = hearings.get_visible(tx, who, hearing_id)
     path = live.audio_path(hearing.live_session_id) if hearing.live_session_id else None
     if path is None:
+        from scribe.privacy.retention import purge_marker
+
+        purged = purge_marker(request.app.state.settings, hearing.live_session_id)
+        if purged is not None:
+            raise HTTPException(410, detail=f"the recording was deleted on {purged['purged_at'][:10]} after the "
+                                            f"office's retention period ({purged['retention_days']:g} days) — the "
+                                            "transcript and documents are kept")  # fmt: skip
         raise HTTPException(404, detail="this hearing has no recording yet")
     with wave.open(str(path), "rb") as wav:
         rate = wav.getframerate()
