@@ -90,7 +90,7 @@ def _import_tables() -> None:
     import scribe.accounts.models  # noqa: F401
     import scribe.web.models  # noqa: F401
 
-    for optional in ("scribe.review.models", "scribe.review.lexicon", "scribe.delivery.models"):
+    for optional in ("scribe.review.models", "scribe.review.lexicon", "scribe.delivery.models", "scribe.privacy.models"):
         try:
             __import__(optional)
         except ModuleNotFoundError as exc:
@@ -168,12 +168,16 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
         worker_task = None
         if settings.server.delivery_worker:
             worker_task = asyncio.create_task(_run_delivery_worker(db, settings, stop))
+        from scribe.privacy.retention import run_schedule
+
+        retention_task = asyncio.create_task(run_schedule(db, settings, stop))  # audio past its period
         try:
             yield
         finally:
             stop.set()
             if worker_task is not None:
                 await worker_task
+            await retention_task
             await asyncio.to_thread(built.close)
             db.dispose()
 
@@ -266,6 +270,10 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
     app.include_router(api_transcript.router)
     app.include_router(api_lexicon.router)
     app.include_router(api_voiceprints.router)
+    from scribe.web import api_endpoints, api_privacy
+
+    app.include_router(api_privacy.router)
+    app.include_router(api_endpoints.router)
     app.include_router(build_ws_router())
     # the delivery area's routes answer these too; published here so the OpenAPI matches
     from scribe.web.schemas import ErrorOut
@@ -280,12 +288,13 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
     return app
 
 
-def _audit_pull(tx: Any, actor: str, document_id: str, office: str, what: str) -> None:
-    """A case system's pull of a document (its payload or a file) is a read of personal data."""
+def _audit_pull(tx: Any, actor: str, document_id: str, office: str, what: str, via: str) -> None:
+    """A case system's pull of a document (its payload or a file) is a read of personal data:
+    who (the endpoint a link was given to, or the token), which document, which file, how."""
     from scribe.accounts import audit
     from scribe.accounts.audit import Action
 
-    audit.record(tx, actor, Action.EXPORT, "document", document_id, office=office, via="pull", file=what)
+    audit.record(tx, actor, Action.EXPORT, "document", document_id, office=office, via=via, kind=what)
 
 
 def jsonable(errors: Any) -> Any:

@@ -66,25 +66,29 @@ def load_live_engine(
     vad_path = store.path_for(settings.vad_model) / "silero_vad_v6.onnx"
     if not diarize:
         return LiveEngine(settings, transcriber, vad_path)
-    from diarize import VoiceprintStore
+    from scribe.privacy.voiceprints import loader
 
     models = load_diarization(settings, store)
-    streaming = streaming_diarizers(settings, models, VoiceprintStore(db).load if db else None)
+    # a hearing's diarizer knows only its own office's enrolled voices (scribe.privacy.voiceprints)
+    streaming = streaming_diarizers(settings, models, loader(db) if db else None)
     return LiveEngine(settings, transcriber, vad_path, streaming, offline_diarizer(settings, models), models)
 
 
 def streaming_diarizers(
     settings: Settings, models: DiarizationModels,
-    voiceprints: Callable[[], Sequence[Voiceprint]] | None = None,
-) -> Callable[[], StreamingDiarizer]:
+    voiceprints: Callable[..., Sequence[Voiceprint]] | None = None,
+) -> Callable[..., StreamingDiarizer]:
     """A fresh live diarizer per session (its state is the session's speakers), with the
-    site's options and the voiceprints enrolled when the session starts."""
+    site's options and the voiceprints enrolled when the session starts: those of the
+    hearing's ``office`` when one is given (``voiceprints(office)``)."""
     from diarize import StreamingDiarizer, StreamingOptions
 
     options = StreamingOptions.from_settings(settings)
 
-    def streaming() -> StreamingDiarizer:
-        return StreamingDiarizer(models, options, voiceprints() if voiceprints else ())
+    def streaming(office: str | None = None) -> StreamingDiarizer:
+        if voiceprints is None:
+            return StreamingDiarizer(models, options, ())
+        return StreamingDiarizer(models, options, voiceprints(office) if office is not None else voiceprints())
 
     return streaming
 

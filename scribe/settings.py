@@ -109,7 +109,10 @@ class DeliverySettings(_Group):
     # Where case systems pull files (the links in a payload). None: SCRIBE_PUBLIC_URL, else the
     # address the approving request came in on (scribe.delivery.pull.public_base_url).
     public_base_url: str | None = None
-    link_ttl_s: int = 7 * 24 * 3600  # signed download links expire after a week
+    # Signed download links expire after a day: long enough for a case system that was down
+    # overnight, short enough that a link copied into a log or an e-mail soon stops working
+    # (late pulls use an API token). Each link opens one file and can be revoked.
+    link_ttl_s: int = 24 * 3600
     link_secret: SecretStr | None = None  # default: a random key kept in <data_dir>
     # Site-specific 事件类型编码 of the receiving platform: {"婚姻家庭": "0101", ...}.
     category_codes: dict[str, str] = Field(default_factory=dict)
@@ -148,6 +151,13 @@ class ServerSettings(_Group):
     # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the real client; from
     # anyone else the header is ignored (uvicorn is run without its own proxy-header trust).
     trusted_proxies: list[str] = Field(default_factory=list)
+    # Retention (PIPL Art. 19, 47): days after a hearing closed (stopped, drafted, approved,
+    # delivered) that its recording is kept; then the audio is purged (transcript, documents
+    # and the audit log stay). Per office, "*" for every other office; an office in neither
+    # keeps its audio until deleted by hand. ``scribe retention purge`` and the server's
+    # scheduled job (every ``retention_interval_h``) apply it.
+    audio_retention_days: dict[str, float] = Field(default_factory=dict)
+    retention_interval_h: float = 6.0  # 0: no scheduled purge in the server
 
 
 # Before the groups, these were flat names (``SCRIBE_LIVE_MAX_LAG``, ``Settings(live_max_lag=...)``).

@@ -122,14 +122,19 @@ def test_listing_documents_and_case_system_pulls_are_audited(srv: dict[str, Any]
         before = _last_id(settings)
         r = c.get(f"/api/v1/documents/{doc_id}", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200, r.text
-        link, _ = signed_file_url(doc_id, "docx", approval.version, settings, now=utcnow())
+        links = Database(settings.db_url)
+        try:
+            with links.transaction() as tx:
+                link, _ = signed_file_url(tx, doc_id, "docx", approval.version, settings, now=utcnow())
+        finally:
+            links.dispose()
         r = c.get("/" + link.split("://", 1)[1].split("/", 1)[1])
         assert r.status_code == 200, r.text
         pulls = [e for e in _rows(settings, before) if e.object_type == "document"]
-        assert [(e.action, e.detail.get("via"), e.detail.get("file")) for e in pulls] == [
-            ("export", "pull", "payload"), ("export", "pull", "docx")]
+        assert [(e.action, e.detail.get("via"), e.detail.get("kind")) for e in pulls] == [
+            ("export", "token", "payload"), ("export", "link", "docx")]
         assert pulls[0].actor.startswith("pull-token:") and "city platform" in pulls[0].actor
-        assert pulls[1].actor == "signed-link" and all(e.object_id == doc_id for e in pulls)
+        assert pulls[1].actor.startswith("link:") and all(e.object_id == doc_id for e in pulls)
         assert all(e.office == OFFICE_A for e in pulls) and "sig" not in json.dumps([e.detail for e in pulls])
         # a refused pull hands out nothing and reads nothing
         before = _last_id(settings)

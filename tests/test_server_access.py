@@ -140,9 +140,30 @@ ROUTES: list[tuple[str, str, dict | None, str | None, bool]] = [
     ("POST", "/api/lexicon", {"word": "幸福村", "kind": "place", "office": OFFICE_A}, "rev_a", False),
     ("PATCH", "/api/lexicon/1", {"enabled": False}, "med_a", False),
     ("DELETE", "/api/lexicon/1", None, "med_a", False),
+    ("GET", "/api/voiceprints", None, "monitor", False),
+    ("DELETE", "/api/voiceprints/vp_missing", None, "monitor", False),
+    # admin only, and an admin sees every office: not in the other-office 404 test
+    ("POST", f"/api/hearings/{H}/parties/1/erase", None, "med_a", False),
+    ("GET", "/api/retention", None, "med_a", False),
+    ("POST", "/api/retention/purge", None, "rev_a", False),
+    ("GET", "/api/endpoints", None, "med_a", False),
+    ("POST", "/api/endpoints", {"url": "http://127.0.0.1:9/hook", "offices": [OFFICE_A]}, "rev_a", False),
+    ("PATCH", "/api/endpoints/ep_0123456789abcdef", {"include_transcript": True}, "med_a", False),
+    ("POST", "/api/endpoints/ep_0123456789abcdef/rotate", None, "med_a", False),
+    ("POST", "/api/endpoints/ep_0123456789abcdef/test", None, "med_a", False),
+    ("GET", "/api/endpoints/ep_0123456789abcdef/failures", None, "med_a", False),
+    ("DELETE", "/api/endpoints/ep_0123456789abcdef", None, "med_a", False),
+    ("POST", "/api/endpoints/documents/doc_0123456789abcdef/revoke-links", None, "med_a", False),
 ]
-# routes whose handler answers for itself once access is granted (no consent given here)
-HANDLER_CODES = {"/api/voiceprints/me": {409}}
+# routes whose handler answers for itself once access is granted (no consent given here; an
+# endpoint, document or voiceprint id that does not exist; plain http refused by the outbound check)
+_MISSING = {404}
+HANDLER_CODES = {"/api/voiceprints/me": {409}, "/api/voiceprints/vp_missing": _MISSING,
+                 f"/api/hearings/{H}/parties/1/erase": {409},  # the shared hearing is being recorded
+                 "/api/endpoints": {409}, "/api/endpoints/ep_0123456789abcdef": _MISSING,
+                 "/api/endpoints/ep_0123456789abcdef/rotate": _MISSING, "/api/endpoints/ep_0123456789abcdef/test": _MISSING,
+                 "/api/endpoints/ep_0123456789abcdef/failures": _MISSING,
+                 "/api/endpoints/documents/doc_0123456789abcdef/revoke-links": _MISSING}  # fmt: skip
 # a hearing not yet recorded has no transcript to edit (409); this server has no LibreOffice to
 # draw a document's pages with (422)
 HANDLER_CODES.update({p: {409} for m, p, *_ in ROUTES if "/transcript/turns/" in p or p.endswith("/transcript/replace")})
@@ -226,11 +247,12 @@ def test_another_offices_hearing_is_404(srv: dict[str, Any], method: str, path: 
 
 def test_the_right_principal_gets_through_every_route(srv: dict[str, Any]) -> None:
     hid = new_hearing(srv)
-    who_for = {"/api/users": "admin", "/api/tokens": "admin", "/api/audit": "admin", "/metrics": "monitor", "/api/lexicon": "admin"}
+    who_for = {"/api/users": "admin", "/api/tokens": "admin", "/api/audit": "admin", "/metrics": "monitor",
+               "/api/lexicon": "admin", "/api/endpoints": "admin", "/api/retention": "admin"}
     order = sorted(ROUTES, key=lambda r: ("logout" in r[1], r[0] == "DELETE" and H in r[1], "/stop" in r[1], "/pause" in r[1]))
     for method, path, body, _f, _s in order:
         who = next((v for k, v in who_for.items() if path.startswith(k)), "med_a")
-        if method == "DELETE" and H in path:
+        if (method == "DELETE" and H in path) or path.endswith("/erase"):
             who = "admin"
         if path == "/api/auth/me":
             who = "case_system"

@@ -78,6 +78,7 @@ def enrol(
     notice: Annotated[str, typer.Option(help="the notice the person agreed to (purpose, retention, rights)")],
     consent: Annotated[bool, typer.Option("--consent", help="confirm the person gave separate consent to storing their voiceprint")] = False,
     role: Annotated[Optional[str], typer.Option(help="调解员, 申请人, 被申请人, 代理人, 记录人, 咨询人, 接待人, 当事人, 其他")] = None,
+    office: Annotated[Optional[str], typer.Option(help="the office whose hearings may recognise this voice (default: every hearing on this machine)")] = None,
 ) -> None:
     """Enrol a voice so live and offline diarization label it with the person's name."""
     from diarize import Consent, ConsentRequired, enrolment_embedding
@@ -107,18 +108,44 @@ def enrol(
         consent=Consent(dt.datetime.now(dt.timezone.utc), consent_by, notice),
         model=settings.diarize.embedding_model,
     )
+    from scribe.cli._db import open_database
+    from scribe.privacy.voiceprints import assign
+
+    db = open_database(settings)
+    assign(db, info.id, office)
+    with db.transaction() as tx:
+        from scribe.accounts import audit
+        from scribe.accounts.audit import Action
+
+        audit.record(tx, _cli_actor(), Action.CREATE, "voiceprint", info.id, office=office)
     console.print(f"enrolled voiceprint {info.id} from {seconds:.1f} s of speech")
+
+
+def _cli_actor() -> str:
+    """How the audit log names whoever runs the command (the machine's account, no secret)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (a container)
+        import os
+
+        return f"cli:uid{os.getuid()}"
 
 
 @voiceprints_app.command("list")
 def list_voiceprints() -> None:
     """Enrolled voices: id, name, role, when consent was given and who confirmed it."""
+    from scribe.cli._db import open_database
+    from scribe.privacy.voiceprints import listing
+    from scribe.accounts.principal import ALL_OFFICES, Principal, Role, Scope
     from scribe.settings import get_settings
 
-    for v in _store(get_settings()).list():
+    operator = Principal("user", 0, "cli", ALL_OFFICES, frozenset(Scope), Role.ADMIN)  # this machine's operator
+    for v in listing(open_database(get_settings()), operator):
         print(
             f"{v.id}\t{v.name}\t{v.role or '-'}\t{v.speech_seconds:.1f}s\t"
-            f"consent {v.consent_given_at:%Y-%m-%d %H:%M} by {v.consent_confirmed_by}"
+            f"consent {v.consent_given_at:%Y-%m-%d %H:%M} by {v.consent_confirmed_by}\t{v.office or '*'}"
         )
 
 
@@ -127,9 +154,11 @@ def delete_voiceprint(
     voiceprint_id: Annotated[str, typer.Argument(help="id from `scribe voiceprints list`")],
 ) -> None:
     """Delete a voiceprint for good (the person withdrew consent, or it is no longer needed)."""
+    from scribe.cli._db import open_database
+    from scribe.privacy.voiceprints import delete
     from scribe.settings import get_settings
 
-    _store(get_settings()).delete(voiceprint_id)
+    delete(open_database(get_settings()), _cli_actor(), voiceprint_id)  # audited, as from the web
     console.print(f"deleted voiceprint {voiceprint_id}")
 
 

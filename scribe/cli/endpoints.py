@@ -34,12 +34,39 @@ def add(
     secret: Annotated[
         Optional[str], typer.Option(help="use this whsec_ secret instead of generating one")
     ] = None,
+    office: Annotated[
+        list[str], typer.Option("--office", "-o", help="an office whose hearings it is sent (repeat)")
+    ] = [],  # noqa: B006
+    all_offices: Annotated[
+        bool, typer.Option("--all-offices", help="a platform that serves every office")
+    ] = False,
+    transcript: Annotated[
+        bool, typer.Option("--transcript", help="also give it links to the transcript")
+    ] = False,
 ) -> None:
-    """Register a case system. Prints its signing secret ONCE: give it to the receiver."""
+    """Register a case system for some offices. Prints its signing secret ONCE: give it to
+    the receiver."""
+    from scribe.errors import DeliveryError
+
+    if not office and not all_offices:
+        raise DeliveryError(
+            "say which offices' hearings the endpoint is sent",
+            fix="add --office NAME (repeat it), or --all-offices for a platform serving every office",
+        )
     settings = get_settings()
     with open_database(settings).transaction() as tx:
-        info, whsec = registry.add_endpoint(tx, url, event, settings, name=name, secret=secret)
-    out.print(f"endpoint {info.id} added for {', '.join(info.event_types)}")
+        info, whsec = registry.add_endpoint(
+            tx, url, event, settings, name=name, secret=secret,
+            offices=["*"] if all_offices else office, include_transcript=transcript,
+        )  # fmt: skip
+        from scribe.accounts import audit
+        from scribe.accounts.audit import Action
+        from scribe.cli.diarize import _cli_actor
+
+        audit.record(tx, _cli_actor(), Action.CREATE, "endpoint", info.id, offices=list(info.offices),
+                     include_transcript=info.include_transcript)  # fmt: skip
+    out.print(f"endpoint {info.id} added for {', '.join(info.event_types)} "
+              f"({'every office' if '*' in info.offices else ', '.join(info.offices)})")
     out.print(f"signing secret (shown once): {whsec}", soft_wrap=True)
 
 
@@ -80,17 +107,53 @@ def enable(endpoint_id: Annotated[str, typer.Argument()]) -> None:
     out.print(f"endpoint {endpoint_id} enabled")
 
 
+@app.command("offices")
+def set_offices(
+    endpoint_id: Annotated[str, typer.Argument()],
+    office: Annotated[list[str], typer.Option("--office", "-o", help="office (repeat); '*' for every office")],
+    transcript: Annotated[
+        Optional[bool], typer.Option("--transcript/--no-transcript", help="give it transcript links")
+    ] = None,
+) -> None:
+    """Change which offices' hearings an endpoint is sent (and its transcript opt-in)."""
+    from scribe.delivery.scope import set_scope
+
+    with open_database().transaction() as tx:
+        registry.get_endpoint(tx, endpoint_id)
+        scope = set_scope(tx, endpoint_id, offices=office, include_transcript=transcript)
+    out.print(f"endpoint {endpoint_id}: {', '.join(scope.offices)}"
+              + (" + transcript" if scope.include_transcript else ""))
+
+
+@app.command("revoke")
+def revoke(endpoint_id: Annotated[str, typer.Argument()]) -> None:
+    """End an endpoint for good: nothing more is sent, its queued messages are dropped and
+    every download link it was given stops working."""
+    from scribe.accounts import audit
+    from scribe.accounts.audit import Action
+    from scribe.cli.diarize import _cli_actor
+    from scribe.delivery.scope import revoke as revoke_endpoint
+
+    with open_database().transaction() as tx:
+        links = revoke_endpoint(tx, endpoint_id)
+        audit.record(tx, _cli_actor(), Action.DELETE, "endpoint", endpoint_id, links_revoked=links)
+    out.print(f"endpoint {endpoint_id} revoked ({links} links ended)")
+
+
 @app.command("list")
 def list_() -> None:
     """Endpoints, their events and state (never their secrets)."""
     with open_database().transaction() as tx:
         rows = registry.list_endpoints(tx)
-    table = Table("id", "name", "url", "events", "state")
+    table = Table("id", "name", "url", "events", "offices", "state")
     for ep in rows:
         state = "enabled" if ep.enabled else f"disabled: {ep.disabled_reason}"
+        if ep.revoked_at:
+            state = f"revoked {ep.revoked_at:%Y-%m-%d %H:%M} UTC"
         if ep.rotating_until:
             state += f" (rotating until {ep.rotating_until:%Y-%m-%d %H:%M} UTC)"
-        table.add_row(ep.id, ep.name, ep.url, ", ".join(ep.event_types), state)
+        offices = ", ".join(ep.offices) + (" + transcript" if ep.include_transcript else "")
+        table.add_row(ep.id, ep.name, ep.url, ", ".join(ep.event_types), offices, state)
     out.print(table)
 
 

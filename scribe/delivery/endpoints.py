@@ -1,4 +1,5 @@
-"""The endpoint registry: add, rotate, disable, enable, list.
+"""The endpoint registry: add, rotate, disable, enable, list (revoke and office scope:
+``scribe.delivery.scope``).
 
 Every function takes the caller's transaction (``db.transaction()``), so an admin action and
 its audit trail commit together.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets as _secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from scribe.delivery.events import EVENT_TYPES
 from scribe.delivery.models import PENDING, Delivery, Endpoint
 from scribe.delivery.safety import Resolver, check_url, resolve
+from scribe.delivery.scope import Scope, clean_offices, scope_of, scopes, set_scope
 from scribe.delivery.signing import check_secret, new_secret
 from scribe.errors import DeliveryError
 from scribe.settings import Settings
@@ -33,11 +36,15 @@ class EndpointInfo:
     enabled: bool
     disabled_reason: str | None
     rotating_until: dt.datetime | None  # the old secret still signs until then
+    offices: tuple[str, ...] = ("*",)  # the offices whose hearings it is sent ("*": every one)
+    include_transcript: bool = False  # opted in to transcript links
+    revoked_at: dt.datetime | None = None
 
     @classmethod
-    def of(cls, ep: Endpoint, now: dt.datetime | None = None) -> EndpointInfo:
+    def of(cls, ep: Endpoint, now: dt.datetime | None = None, scope: Scope | None = None) -> EndpointInfo:
         now = now or utcnow()
         rotating = ep.previous_secret_expires_at
+        scope = scope or Scope(("*",), False, None)
         return cls(
             id=ep.id,
             name=ep.name,
@@ -46,6 +53,9 @@ class EndpointInfo:
             enabled=ep.enabled,
             disabled_reason=ep.disabled_reason,
             rotating_until=rotating if rotating and rotating > now else None,
+            offices=scope.offices,
+            include_transcript=scope.include_transcript,
+            revoked_at=scope.revoked_at,
         )
 
 
@@ -58,9 +68,16 @@ def add_endpoint(
     name: str | None = None,
     secret: str | None = None,
     resolver: Resolver = resolve,
+    offices: Sequence[str] = ("*",),
+    include_transcript: bool = False,
 ) -> tuple[EndpointInfo, str]:
-    """Register a case system. Returns its info and its signing secret (show it once)."""
+    """Register a case system. Returns its info and its signing secret (show it once).
+
+    ``offices``: whose hearings it is sent (the CLI and the admin page make the admin name
+    them; "*" is a platform that serves every office). ``include_transcript``: give it links
+    to the transcript too (off: the documents only)."""
     check_url(url, settings, resolver)
+    office_list = clean_offices(offices)
     unknown = sorted(set(event_types) - set(EVENT_TYPES) - {"*"})
     if unknown or not event_types:
         raise DeliveryError(
@@ -78,7 +95,8 @@ def add_endpoint(
     )
     tx.add(ep)
     tx.flush()
-    return EndpointInfo.of(ep), secret
+    scope = set_scope(tx, ep.id, offices=office_list, include_transcript=include_transcript)
+    return EndpointInfo.of(ep, scope=scope), secret
 
 
 def get_endpoint(tx: Session, endpoint_id: str) -> Endpoint:
@@ -143,6 +161,11 @@ def enable_endpoint(
 ) -> None:
     """Send to the endpoint again; its queued deliveries fall due at once."""
     ep = get_endpoint(tx, endpoint_id)
+    if scope_of(tx, endpoint_id).revoked_at is not None:
+        raise DeliveryError(
+            f"endpoint {endpoint_id} was revoked and cannot be enabled",
+            fix="add the case system again as a new endpoint (a new secret, new links)",
+        )
     check_url(ep.url, settings, resolver)
     now = now or utcnow()
     ep.enabled = True
@@ -157,5 +180,6 @@ def enable_endpoint(
 
 def list_endpoints(tx: Session) -> list[EndpointInfo]:
     now = utcnow()
+    by_id = scopes(tx)
     endpoints = tx.scalars(select(Endpoint).order_by(Endpoint.created_at))
-    return [EndpointInfo.of(ep, now) for ep in endpoints]
+    return [EndpointInfo.of(ep, now, by_id.get(ep.id)) for ep in endpoints]

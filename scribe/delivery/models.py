@@ -132,3 +132,54 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+# -- who an endpoint serves, what it receives, and the links it was given -----------------------
+# New tables rather than new columns: ``create_schema`` adds a table to an existing database,
+# never a column, so an office's database from before keeps working (no migration step).
+
+
+class EndpointScope(Base):
+    """The offices an endpoint serves and whether it opted in to transcript links.
+
+    An endpoint without a row (registered before scopes existed) serves every office ("*") and
+    gets no transcript link: the admin page shows it as such so it can be narrowed."""
+
+    __tablename__ = "delivery_endpoint_scopes"
+
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("delivery_endpoints.id"), primary_key=True)
+    offices: Mapped[list[str]] = mapped_column(JSON, default=list)  # ["*"]: every office
+    include_transcript: Mapped[bool] = mapped_column(Boolean, default=False)
+    # revoked: nothing more is sent, every link it was given stops working, it cannot be enabled
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class DeliveryBody(Base):
+    """The exact text one endpoint is sent for a message, when it differs from the message's
+    body: its own download links, the transcript left out unless it opted in. Fixed at enqueue
+    time like the message body, so every retry to that endpoint carries the same bytes."""
+
+    __tablename__ = "delivery_bodies"
+
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery_deliveries.id"), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class DownloadLink(Base):
+    """One signed download link given to one endpoint for one file of one document version.
+
+    The signature binds the link's id, so a link works only while its row says so: revoking
+    the endpoint or the document (or deleting the hearing) ends it before it expires."""
+
+    __tablename__ = "delivery_links"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer)
+    endpoint_id: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    pulls: Mapped[int] = mapped_column(Integer, default=0)
+    last_pulled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from scribe.delivery.endpoints import get_endpoint
@@ -22,10 +22,12 @@ from scribe.delivery.models import (
     PENDING,
     Delivery,
     DeliveryAttempt,
+    DeliveryBody,
     Endpoint,
     OutboxMessage,
 )
 from scribe.errors import DeliveryError
+from scribe.settings import Settings
 from scribe.storage import utcnow
 
 
@@ -48,12 +50,21 @@ def enqueue(
     office: str | None = None,
     message_id: str | None = None,
     now: dt.datetime | None = None,
+    settings: Settings | None = None,
+    base_url: str | None = None,
 ) -> OutboxMessage:
-    """Add a message and a delivery for every endpoint subscribed to ``event_type``.
+    """Add a message and a delivery for every endpoint subscribed to ``event_type`` that
+    serves ``office`` (``scribe.delivery.scope``).
 
-    Disabled endpoints get their delivery too: it waits until the endpoint is enabled again,
-    so disabling an endpoint for maintenance loses nothing.
+    Each endpoint's body is its own view of the payload (``scribe.delivery.views``): the
+    transcript only if it opted in and, with ``settings``, a download link per file bound to
+    that endpoint. Disabled endpoints get their delivery too: it waits until the endpoint is
+    enabled again, so disabling an endpoint for maintenance loses nothing.
     """
+    from scribe.delivery.pull import signed_file_url
+    from scribe.delivery.scope import scopes
+    from scribe.delivery.views import endpoint_view
+
     now = now or utcnow()
     msg = OutboxMessage(
         id=message_id or new_message_id(now),
@@ -64,13 +75,53 @@ def enqueue(
         created_at=now,
     )
     tx.add(msg)
-    for ep in tx.scalars(select(Endpoint)):
-        if ep.subscribes_to(event_type):
-            tx.add(
-                Delivery(message_id=msg.id, endpoint_id=ep.id, next_attempt_at=now, created_at=now)
-            )
+    tx.flush()
+
+    def mint(document_id: str, kind: str, version: int, endpoint_id: str) -> tuple[str, dt.datetime]:
+        assert settings is not None
+        return signed_file_url(
+            tx, document_id, kind, version, settings, now=now, endpoint_id=endpoint_id, base_url=base_url
+        )
+
+    by_endpoint = scopes(tx)
+    for ep in tx.scalars(select(Endpoint).order_by(Endpoint.id)):
+        scope = by_endpoint[ep.id]
+        if not ep.subscribes_to(event_type) or not scope.serves(office):
+            continue
+        delivery = Delivery(message_id=msg.id, endpoint_id=ep.id, next_attempt_at=now, created_at=now)
+        tx.add(delivery)
+        tx.flush()
+        body = encode_body(endpoint_view(payload, scope, ep.id, mint if settings is not None else None))
+        if body != msg.body:
+            tx.add(DeliveryBody(delivery_id=delivery.id, body=body))
     tx.flush()
     return msg
+
+
+def delivery_body(tx: Session, message_id: str, endpoint_id: str) -> str:
+    """The exact text ``endpoint_id`` is sent for ``message_id``."""
+    row = tx.execute(
+        select(OutboxMessage.body, DeliveryBody.body)
+        .join(Delivery, Delivery.message_id == OutboxMessage.id)
+        .outerjoin(DeliveryBody, DeliveryBody.delivery_id == Delivery.id)
+        .where(OutboxMessage.id == message_id, Delivery.endpoint_id == endpoint_id)
+    ).first()
+    if row is None:
+        raise DeliveryError(
+            f"message {message_id!r} has no delivery to {endpoint_id!r}",
+            fix="see `scribe deliveries show` for where it went",
+        )
+    return str(row[1] if row[1] is not None else row[0])
+
+
+def drop_deliveries(tx: Session, delivery_ids: list[int]) -> None:
+    """Remove deliveries that must not be sent (their endpoint was revoked, their hearing
+    deleted): their own bodies and attempt log go with them (the log names no person)."""
+    if not delivery_ids:
+        return
+    tx.execute(delete(DeliveryBody).where(DeliveryBody.delivery_id.in_(delivery_ids)))
+    tx.execute(delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(delivery_ids)))
+    tx.execute(delete(Delivery).where(Delivery.id.in_(delivery_ids)))
 
 
 def replay(
@@ -90,10 +141,24 @@ def replay(
         raise DeliveryError(
             f"there is no message {message_id!r}", fix="see `scribe deliveries list` for the ids"
         )
+    from scribe.delivery.scope import scope_of
+
+    if (json.loads(msg.body).get("data") or {}).get("erased"):
+        raise DeliveryError(
+            f"message {message_id} was erased (its hearing was deleted)", fix="there is nothing left to send"
+        )
     if endpoint_id is not None:
         targets = [get_endpoint(tx, endpoint_id)]
+        if not scope_of(tx, endpoint_id).serves(msg.office):
+            raise DeliveryError(
+                f"endpoint {endpoint_id} does not serve the office of message {message_id} (or is revoked)",
+                fix="add the office to the endpoint's offices first",
+            )
     else:
-        targets = [ep for ep in tx.scalars(select(Endpoint)) if ep.subscribes_to(msg.event_type)]
+        targets = [
+            ep for ep in tx.scalars(select(Endpoint))
+            if ep.subscribes_to(msg.event_type) and scope_of(tx, ep.id).serves(msg.office)
+        ]  # fmt: skip
         if not targets:
             raise DeliveryError(
                 f"no endpoint subscribes to {msg.event_type}",
@@ -106,8 +171,16 @@ def replay(
     for ep in targets:
         d = existing.get(ep.id)
         if d is None:
+            from scribe.delivery.views import endpoint_view
+
             d = Delivery(message_id=message_id, endpoint_id=ep.id, created_at=now)
             tx.add(d)
+            tx.flush()
+            # its own view (no transcript unless it opted in); no links: they are minted at
+            # approval only (a late receiver pulls with an API token)
+            body = encode_body(endpoint_view(json.loads(msg.body), scope_of(tx, ep.id), ep.id, None))
+            if body != msg.body:
+                tx.add(DeliveryBody(delivery_id=d.id, body=body))
         d.status = PENDING
         d.attempts = 0
         d.first_attempt_at = None

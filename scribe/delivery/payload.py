@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from scribe.delivery.categories import category_code
 from scribe.delivery.events import DOCUMENT_APPROVED, SESSION_COMPLETED
-from scribe.delivery.pull import signed_file_url
 from scribe.settings import Settings
 
 if TYPE_CHECKING:
@@ -298,12 +297,9 @@ def file_entries(
             and int(info["size"]) <= settings.delivery.inline_max_bytes
         ):
             entry["content_base64"] = base64.b64encode(path.read_bytes()).decode("ascii")
-        else:
-            url, expires = signed_file_url(
-                doc.id, kind, doc.version, settings, now=now, base_url=base_url
-            )
-            entry["url"] = url
-            entry["url_expires_at"] = _iso(expires)
+        # Otherwise no link here: each endpoint is given its own (``scribe.delivery.views``),
+        # so revoking one endpoint ends only its links; this body (the pull API's answer)
+        # carries hashes and sizes only.
         out.append(entry)
     return out
 

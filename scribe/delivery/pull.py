@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scribe.delivery.models import ApiToken
+from scribe.delivery.models import ApiToken, DownloadLink
 from scribe.errors import DeliveryError
 from scribe.settings import Settings
 from scribe.storage import utcnow
@@ -57,8 +57,9 @@ def link_key(settings: Settings) -> bytes:
     return path.read_text().strip().encode("utf-8")
 
 
-def _link_sig(key: bytes, document_id: str, kind: str, version: int, expires: int) -> str:
-    mac = hmac.new(key, f"{document_id}\n{kind}\n{version}\n{expires}".encode(), hashlib.sha256)
+def _link_sig(key: bytes, document_id: str, kind: str, version: int, expires: int, link_id: str) -> str:
+    msg = f"{document_id}\n{kind}\n{version}\n{expires}\n{link_id}".encode()
+    mac = hmac.new(key, msg, hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()).decode("ascii").rstrip("=")
 
 
@@ -80,23 +81,35 @@ def public_base_url(settings: Settings, request_base: str | None = None) -> str:
 
 
 def signed_file_url(
+    tx: Session,
     document_id: str,
     kind: str,
     version: int,
     settings: Settings,
     *,
     now: dt.datetime,
+    endpoint_id: str | None = None,
     base_url: str | None = None,
 ) -> tuple[str, dt.datetime]:
-    """A download link for one file of one document version, and when it expires.
+    """A download link for one file of one document version, given to ``endpoint_id``, and
+    when it expires. The link is a row (``DownloadLink``) its signature binds: it opens this
+    one file and nothing else, and revoking the endpoint or the document ends it.
     ``base_url``: the request's own address, used when no public URL is configured."""
     expires_at = now + dt.timedelta(seconds=settings.delivery.link_ttl_s)
     expires = int(expires_at.timestamp())
+    link_id = f"lnk_{secrets.token_hex(10)}"
+    tx.add(
+        DownloadLink(
+            id=link_id, document_id=document_id, kind=kind, version=version,
+            endpoint_id=endpoint_id, created_at=now, expires_at=expires_at,
+        )
+    )  # fmt: skip
     query = urlencode(
         {
             "v": version,
             "expires": expires,
-            "sig": _link_sig(link_key(settings), document_id, kind, version, expires),
+            "link": link_id,
+            "sig": _link_sig(link_key(settings), document_id, kind, version, expires, link_id),
         }
     )
     base = public_base_url(settings, base_url)
@@ -104,17 +117,22 @@ def signed_file_url(
 
 
 def verify_link(
+    tx: Session,
     document_id: str,
     kind: str,
     version: int,
     expires: int,
+    link_id: str,
     sig: str,
     settings: Settings,
     *,
     now: dt.datetime | None = None,
-) -> None:
+) -> DownloadLink:
+    """The link's row if the signature matches, it has not expired and nothing revoked it."""
+    from scribe.delivery.scope import scope_of
+
     now = now or utcnow()
-    expected = _link_sig(link_key(settings), document_id, kind, version, expires)
+    expected = _link_sig(link_key(settings), document_id, kind, version, expires, link_id)
     if not hmac.compare_digest(expected, sig):
         raise AccessDenied(
             "the download link's signature does not match",
@@ -125,6 +143,19 @@ def verify_link(
             "the download link has expired",
             fix="download with an API token (`scribe endpoints token`), or ask for a replay",
         )
+    row = tx.get(DownloadLink, link_id)
+    revoked = (
+        row is None
+        or row.revoked_at is not None
+        or (row.endpoint_id is not None and scope_of(tx, row.endpoint_id).revoked_at is not None)
+    )
+    if revoked or row is None:
+        raise AccessDenied(
+            "the download link was revoked", fix="ask the office for a new delivery or an API token"
+        )
+    if (row.document_id, row.kind, row.version) != (document_id, kind, version):
+        raise AccessDenied("the download link is for another file", fix="use the link as given")
+    return row
 
 
 # -- API tokens -----------------------------------------------------------------------------

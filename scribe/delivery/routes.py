@@ -4,7 +4,9 @@
 - ``GET /api/v1/documents/{id}``: the latest ``document.approved`` payload of a document
   (API token with ``documents:read``)
 - ``GET /api/v1/documents/{id}/files/{kind}``: a file of the approved version, with the signed
-  link from the webhook (``?v=&expires=&sig=``) or an API token of the kind's scope
+  link from the webhook (``?v=&expires=&link=&sig=``) or an API token of the kind's scope
+
+Every pull is audited (the endpoint or token, the document, the file kind).
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scribe.delivery.events import DOCUMENT_APPROVED
 from scribe.delivery.files import sha256_file
-from scribe.delivery.models import OutboxMessage
+from scribe.delivery.models import DownloadLink, OutboxMessage
 from scribe.delivery.payload import MEDIA_TYPES
 from scribe.delivery.pull import (
     SCOPE_FOR_KIND,
@@ -31,20 +33,21 @@ from scribe.delivery.pull import (
     verify_link,
 )
 from scribe.settings import Settings
-from scribe.storage import Database
+from scribe.storage import Database, utcnow
 
 
-# (tx, actor, document id, office, what was read): the server writes it to its audit log
-PullAudit = Callable[[Session, str, str, str, str], None]
+# (tx, actor, document id, office, what was read, how: "token" | "link"): the server writes it
+# to its audit log (this package does not import the accounts room)
+PullAudit = Callable[[Session, str, str, str, str, str], None]
 
 
 def make_router(db: Database, settings: Settings, audit: PullAudit | None = None) -> APIRouter:
     """``audit`` records every pull that hands out a document (in the pull's transaction)."""
     from scribe.review.models import APPROVED, Document
 
-    def audited(tx: Session, actor: str, doc: Document, what: str) -> None:
+    def audited(tx: Session, actor: str, doc: Document, what: str, via: str) -> None:
         if audit is not None:
-            audit(tx, actor, doc.id, doc.office, what)
+            audit(tx, actor, doc.id, doc.office, what, via)
 
     router = APIRouter(prefix="/api/v1/documents", tags=["case-system pull"])
 
@@ -70,7 +73,7 @@ def make_router(db: Database, settings: Settings, audit: PullAudit | None = None
                 reader = authorize_token(tx, token, "documents:read", doc.office)
             except AccessDenied as exc:
                 raise HTTPException(403, str(exc)) from exc
-            audited(tx, f"pull-token:{reader.id}:{reader.name}", doc, "payload")
+            audited(tx, f"pull-token:{reader.id}:{reader.name}", doc, "payload", "token")
             body = tx.scalar(
                 select(OutboxMessage.body)
                 .where(OutboxMessage.subject_id == document_id)
@@ -88,6 +91,7 @@ def make_router(db: Database, settings: Settings, audit: PullAudit | None = None
         kind: str,
         v: Annotated[int | None, Query()] = None,
         expires: Annotated[int | None, Query()] = None,
+        link: Annotated[str | None, Query(max_length=40)] = None,
         sig: Annotated[str | None, Query()] = None,
         authorization: Annotated[str | None, Header()] = None,
     ) -> Response:
@@ -99,11 +103,15 @@ def make_router(db: Database, settings: Settings, audit: PullAudit | None = None
             try:
                 if sig is not None:
                     if v is None or expires is None:
-                        raise HTTPException(400, "a signed link needs v, expires and sig")
-                    verify_link(document_id, kind, v, expires, sig, settings)
+                        raise HTTPException(400, "a signed link needs v, expires, link and sig")
+                    if link is None:  # a link of the old form (before links were revocable)
+                        raise AccessDenied("the download link is no longer valid",
+                                           fix="download with an API token, or ask for a replay")
+                    row = verify_link(tx, document_id, kind, v, expires, link, sig, settings)
+                    actor = f"endpoint:{row.endpoint_id}" if row.endpoint_id else f"link:{row.id}"
                 else:
                     token = bearer(authorization)
-                    authenticate_token(tx, token, SCOPE_FOR_KIND[kind])
+                    actor = f"token:{authenticate_token(tx, token, SCOPE_FOR_KIND[kind]).id}"
             except AccessDenied as exc:
                 raise HTTPException(403, str(exc)) from exc
             doc = tx.get(Document, document_id)
@@ -115,17 +123,22 @@ def make_router(db: Database, settings: Settings, audit: PullAudit | None = None
                 if sig is None:
                     reader = authorize_token(tx, token, SCOPE_FOR_KIND[kind], doc.office)
                     actor = f"pull-token:{reader.id}:{reader.name}"
-                else:
-                    actor = "signed-link"
             except AccessDenied as exc:
                 raise HTTPException(403, str(exc)) from exc
-            audited(tx, actor, doc, kind)
+            audited(tx, actor, doc, kind, "link" if sig is not None else "token")
             info = dict(doc.files[kind])
             version = doc.version
+            office = doc.office
         path = Path(info["path"])
         # Serve only what was approved: a file changed on disk since approval is refused.
         if not path.is_file() or sha256_file(path) != info["sha256"]:
             raise HTTPException(409, "the file changed after approval; ask the office")
+        if sig is not None and link is not None:
+            with db.transaction() as tx:
+                tx.execute(
+                    update(DownloadLink).where(DownloadLink.id == link)
+                    .values(pulls=DownloadLink.pulls + 1, last_pulled_at=utcnow())
+                )  # fmt: skip
         return FileResponse(
             path,
             media_type=info.get("media_type") or MEDIA_TYPES.get(kind),

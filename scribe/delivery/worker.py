@@ -36,6 +36,7 @@ from scribe.delivery.models import (
     PENDING,
     Delivery,
     DeliveryAttempt,
+    DeliveryBody,
     Endpoint,
     OutboxMessage,
 )
@@ -228,9 +229,10 @@ class DeliveryWorker:
                 if res.rowcount == 1:
                     claimed.append(delivery_id)
             rows = tx.execute(
-                select(Delivery, OutboxMessage, Endpoint)
+                select(Delivery, OutboxMessage, Endpoint, DeliveryBody.body)
                 .join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
                 .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
+                .outerjoin(DeliveryBody, DeliveryBody.delivery_id == Delivery.id)
                 .where(Delivery.id.in_(claimed))
                 .order_by(Delivery.next_attempt_at, Delivery.id)
             )
@@ -240,13 +242,13 @@ class DeliveryWorker:
                     token=token,
                     message_id=m.id,
                     event_type=m.event_type,
-                    body=m.body,
+                    body=own if own is not None else m.body,  # the endpoint's own view
                     endpoint_id=ep.id,
                     url=ep.url,
                     secrets=tuple(signing_secrets(ep, now)),
                     attempts=d.attempts,
                 )
-                for d, m, ep in rows
+                for d, m, ep, own in rows
             ]
 
     # -- send -------------------------------------------------------------------------------
@@ -300,7 +302,10 @@ class DeliveryWorker:
         now = self.clock.now()
         with self.db.transaction() as tx:
             d = tx.get(Delivery, claim.delivery_id, with_for_update=not self.db.is_sqlite)
-            assert d is not None  # deliveries are never deleted
+            if d is None:
+                # dropped while in flight: its hearing was deleted or its endpoint revoked
+                log.info("delivery %s -> %s: dropped while being sent", claim.message_id, claim.endpoint_id)
+                return
             mine = d.lease_owner == claim.token and d.status == PENDING
             outcome = self._apply(d, result, now) if mine else "superseded"
             tx.add(

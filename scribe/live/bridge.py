@@ -52,7 +52,8 @@ class ManagerBridge:
         base = self.manager.default_options
         casefile = dict(start.casefile or {})
         hotwords = tuple(dict.fromkeys([*start.hotwords, *(casefile.get("hotwords") or [])]))
-        options = LiveOptions(**{**base.__dict__, "language": start.language, "hotwords": hotwords})
+        options = LiveOptions(**{**base.__dict__, "language": start.language, "hotwords": hotwords,
+                                 "voiceprint_office": start.office})
         self.manager.create(options, session_id=session_id, source="websocket",
                             title=str(casefile.get("case_number") or ""), case=casefile or None)
         return session_id

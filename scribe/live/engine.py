@@ -30,7 +30,8 @@ class LiveEngine:
     settings: Settings
     transcriber: Transcriber
     vad_path: Path
-    streaming_diarizer: Callable[[], StreamingDiarizer] | None = None
+    # called with ``office=`` for a hearing of an office (its voiceprints only), else with none
+    streaming_diarizer: Callable[..., StreamingDiarizer] | None = None
     offline_diarizer: OfflineDiarizerLike | None = None
     # the loaded models, shared with voice enrolment (one copy in memory)
     diarization_models: DiarizationModels | None = None
@@ -43,9 +44,16 @@ class LiveEngine:
             SileroStream(self.vad_path),
             TranscriberRecogniser(self.transcriber),
             options,
-            diarizer=self.streaming_diarizer() if self.streaming_diarizer else None,
+            diarizer=self._diarizer(options),
             degrader=Degrader(max_lag=self.settings.live.max_lag),
         )
+
+    def _diarizer(self, options: LiveOptions) -> StreamingDiarizer | None:
+        if self.streaming_diarizer is None:
+            return None
+        if options.voiceprint_office is not None:
+            return self.streaming_diarizer(office=options.voiceprint_office)
+        return self.streaming_diarizer()
 
     def final_pass(self) -> FinalPass:
         return FinalPass(self.transcriber, self.offline_diarizer, beam_size=self.settings.live.final_pass_beam)

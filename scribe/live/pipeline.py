@@ -104,6 +104,8 @@ class LiveOptions:
     # an utterance as a separate window, where base loops until its token limit (10-20 s on 2
     # cores, measured) before the filter drops it. The final pass has word times.
     final_words: bool = False
+    # the hearing's office: its live and final-pass diarizer loads that office's voiceprints only
+    voiceprint_office: str | None = None
 
     @classmethod
     def from_settings(

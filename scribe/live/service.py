@@ -28,6 +28,7 @@ class LiveStart:
     language: str  # zh | en | auto
     hotwords: tuple[str, ...]
     casefile: dict[str, Any] = field(default_factory=dict)
+    office: str | None = None  # the hearing's office (whose voiceprints the diarizer loads)
 
 
 class LiveService(Protocol):

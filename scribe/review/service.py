@@ -140,6 +140,8 @@ def approve(
         subject_id=doc.id,
         office=doc.office,
         now=now,
+        settings=settings,  # each endpoint gets its own links (scribe.delivery.views)
+        base_url=base_url,
     )
     routed = tx.scalar(select(func.count()).where(Delivery.message_id == message.id)) or 0
     return Approval(doc.id, doc.version, message.id, routed)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import struct
 import wave
 from collections.abc import Iterator
@@ -143,34 +142,29 @@ def _send_hotwords(request: Request, hearing: Hearing) -> None:
         live.set_hotwords(hearing.live_session_id, _hotwords(hearing))
 
 
-@router.delete("/{hearing_id}", status_code=204, responses=R409, summary="Delete a hearing with its recording and drafts (admin)")
-def delete_hearing(
-    hearing_id: str, who: Admin, tx: Tx, request: Request, background: BackgroundTasks, lifecycle: Lifecycle
-) -> Response:
-    from scribe.review import service as review
+@router.delete("/{hearing_id}", status_code=204, responses={**R409, 500: {"model": ErrorOut}},
+               summary="Delete a hearing with its recording, drafts, documents and queued messages (admin)")
+def delete_hearing(hearing_id: str, who: Admin, request: Request, lifecycle: Lifecycle) -> Response:
+    """Everything that holds the hearing's personal data goes (``scribe.privacy.deletion``);
+    webhook messages already delivered keep only ids and hashes. Works on a server without the
+    live engine. A file that cannot be removed answers 500 naming it (the records are gone by
+    then and the file stays on the retry list)."""
+    from scribe.privacy.deletion import delete_hearing as delete_all
 
-    hearing = hearings.get_visible(tx, who, hearing_id)
-    lifecycle.require_not_recording(hearing, "delete it")
-    office = hearing.office
-    folders: list[Path] = []
-    settings = request.app.state.settings
-    for doc in review.documents_of_hearing(tx, hearing.id):
-        folders.append(settings.data_dir / "documents" / doc.id)
-        tx.delete(doc)
-    live = services(request).live
-    session_dir = live.session_dir(hearing.live_session_id) if (live and hearing.live_session_id) else None
-    if session_dir is not None:
-        folders.append(session_dir)  # audio, journal, transcripts
-    tx.delete(hearing)
-    audit.record(tx, who, Action.DELETE, "hearing", hearing_id, office=office, documents=len(folders))
-    # after the commit: a failed transaction leaves the files where they were
-    background.add_task(_remove, folders)
+    app = services(request)
+
+    def visible(tx: Any, hid: str) -> Hearing:
+        hearing = hearings.get_visible(tx, who, hid)
+        lifecycle.require_not_recording(hearing, "delete it")
+        return hearing
+
+    from scribe.privacy.deletion import DeletionIncomplete
+
+    try:
+        delete_all(app.db, app.settings, who, hearing_id, live=app.live, visible=visible)
+    except DeletionIncomplete as exc:
+        raise HTTPException(500, detail=f"{exc.message} — {exc.fix}") from exc
     return Response(status_code=204)
-
-
-def _remove(folders: list[Path]) -> None:
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @router.post("/{hearing_id}/consent", response_model=ConsentOut, status_code=201, responses=R409, summary="Record a party's consent to recording")
@@ -232,7 +226,7 @@ def start_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle
     hearing = hearings.get_visible(tx, who, hearing_id)
     start = LiveStart(
         hearing_id=hearing.id, language=hearing.language, hotwords=_hotwords(hearing),
-        casefile=to_casefile(hearing),
+        casefile=to_casefile(hearing), office=hearing.office,
     )  # fmt: skip
     # the consent check, the status change and the audit entry: one call, as the WebSocket's
     session_id = lifecycle.record(tx, hearing, start, who)
@@ -306,7 +300,7 @@ def correct_segment(hearing_id: str, index: Annotated[int, PathParam(ge=0, le=1_
 
 @router.get(
     "/{hearing_id}/audio",
-    responses={**R, 200: {"content": {"audio/wav": {}}}},
+    responses={**R, 200: {"content": {"audio/wav": {}}}, 410: {"model": ErrorOut}},
     response_class=StreamingResponse,
     summary="The recording, or a span of it (start/end in seconds), as WAV",
 )
@@ -315,6 +309,7 @@ def get_audio(
     who: Reader,
     tx: Tx,
     live: Live,
+    request: Request,
     start: Annotated[float, Query(ge=0, le=86_400)] = 0.0,
     end: Annotated[float | None, Query(ge=0, le=86_400)] = None,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
@@ -322,6 +317,13 @@ def get_audio(
     hearing = hearings.get_visible(tx, who, hearing_id)
     path = live.audio_path(hearing.live_session_id) if hearing.live_session_id else None
     if path is None:
+        from scribe.privacy.retention import purge_marker
+
+        purged = purge_marker(request.app.state.settings, hearing.live_session_id)
+        if purged is not None:
+            raise HTTPException(410, detail=f"the recording was deleted on {purged['purged_at'][:10]} after the "
+                                            f"office's retention period ({purged['retention_days']:g} days) — the "
+                                            "transcript and documents are kept")  # fmt: skip
         raise HTTPException(404, detail="this hearing has no recording yet")
     with wave.open(str(path), "rb") as wav:
         rate = wav.getframerate()

@@ -9,15 +9,18 @@ once, on the first enrolment.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
+from fastapi import Path as PathParam
+from fastapi import Response
+from pydantic import BaseModel, Field
 
 from scribe.accounts import audit
 from scribe.accounts.audit import Action
-from scribe.accounts.principal import Principal, Scope
+from scribe.accounts.principal import ALL_OFFICES, Principal, Scope
 from scribe.services import services
 from scribe.storage import utcnow
 from scribe.web.auth import get_db, require
@@ -79,8 +82,56 @@ async def enrol_me(
             name=who.name, role=(who.role.value if who.role else None), embedding=embedding, speech_seconds=speech,
             consent=Consent(given_at=utcnow(), confirmed_by=who.name, notice=NOTICE),
         )  # fmt: skip
+        from scribe.privacy.voiceprints import assign
+
+        # the enrolling person's office: only that office's hearings load it
+        assign(get_db(request), info.id, None if who.office == ALL_OFFICES else who.office, who.id)
         with get_db(request).transaction() as tx:
             audit.record(tx, who, Action.CREATE, "voiceprint", info.id, office=who.office)
         return EnrolOut(id=info.id, name=info.name, role=info.role, speech_seconds=round(info.speech_seconds, 1))
 
     return await run_in_threadpool(work)
+
+
+class VoiceprintOut(BaseModel):
+    id: str
+    name: str
+    role: str | None
+    office: str | None = Field(description="null: enrolled on this machine without an office (every office's hearings)")
+    speech_seconds: float
+    consent_given_at: dt.datetime
+    consent_confirmed_by: str
+    created_at: dt.datetime
+    own: bool = Field(description="the asking person's own voiceprint")
+
+
+@router.get("", response_model=list[VoiceprintOut], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+            summary="Voiceprints: an admin sees every office's (or one office's), a person their own")
+def list_voiceprints(
+    request: Request, who: Annotated[Principal, Depends(require(Scope.SESSIONS_READ))],
+    office: Annotated[str | None, Query(max_length=128)] = None,
+) -> list[VoiceprintOut]:
+    from scribe.privacy.voiceprints import listing
+
+    db = get_db(request)
+    out = [VoiceprintOut(**e.__dict__) for e in listing(db, who, office)]
+    with db.transaction() as tx:  # a list of biometric records is a read of personal data
+        audit.record(tx, who, Action.VIEW, "voiceprints", office or who.office, office=office or who.office, count=len(out))
+    return out
+
+
+@router.delete("/{voiceprint_id}", status_code=204,
+               responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+               summary="Delete a voiceprint for good (an admin of its office, or the person themself)")
+def delete_voiceprint(
+    voiceprint_id: Annotated[str, PathParam(max_length=40)], request: Request,
+    who: Annotated[Principal, Depends(require(Scope.SESSIONS_READ))],
+) -> Response:
+    from scribe.errors import DiarizationError
+    from scribe.privacy.voiceprints import delete
+
+    try:
+        delete(get_db(request), who, voiceprint_id)
+    except DiarizationError as exc:
+        raise HTTPException(404, detail=f"{exc.message} — {exc.fix}") from exc
+    return Response(status_code=204)

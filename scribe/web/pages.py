@@ -185,5 +185,7 @@ def review_page(request: Request, hearing_id: str, who: Annotated[Principal, Dep
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request, who: Annotated[Principal, Depends(require(Scope.ADMIN))]) -> Response:
+    from scribe.web.i18n_admin_privacy import context as privacy_words
+
     return render(request, "admin.html", who, scopes=[s.value for s in Scope if s is not Scope.ADMIN],
-                  limits=LIMITS, page_data={"me_id": who.id, "limits": LIMITS})
+                  limits=LIMITS, page_data={"me_id": who.id, "limits": LIMITS}, **privacy_words(_lang(request)))

@@ -147,10 +147,28 @@ def add_receiver_endpoint(
     with db.transaction() as tx:
         info, secret = add_endpoint(
             tx, receiver.url, events or ["document.approved", "session.completed"], settings,
-            name="city dispute platform (test)",
+            name="city dispute platform (test)", include_transcript=True,
         )  # fmt: skip
     receiver.secrets.append(secret)
     return info.id
+
+
+def add_link_endpoint(db: Database, settings: Settings, *, include_transcript: bool = True) -> str:
+    """An endpoint nothing is sent to in the test (port 9): approvals then mint its links."""
+    from scribe.delivery.endpoints import add_endpoint
+
+    with db.transaction() as tx:
+        info, _ = add_endpoint(tx, "http://127.0.0.1:9/hook", ["document.approved"], settings,
+                               name="links", offices=["城关司法所"], include_transcript=include_transcript)  # fmt: skip
+    return info.id
+
+
+def sent_body(db: Database, message_id: str, endpoint_id: str) -> str:
+    """The exact text ``endpoint_id`` is sent for ``message_id`` (its own links)."""
+    from scribe.delivery.outbox import delivery_body
+
+    with db.transaction() as tx:
+        return delivery_body(tx, message_id, endpoint_id)
 
 
 def approve_new(

@@ -37,7 +37,8 @@ def test_admin_commands_end_to_end(tmp_path, receiver):
         return proc
 
     added = scribe(
-        "endpoints", "add", receiver.url, "-e", "document.approved", "--name", "市矛盾纠纷平台"
+        "endpoints", "add", receiver.url, "-e", "document.approved", "--name", "市矛盾纠纷平台",
+        "--office", "城关司法所",
     )
     ep_id = re.search(r"endpoint (ep_\w+)", added.stdout).group(1)
     secret = re.search(r"(whsec_\S+)", added.stdout).group(1)
@@ -76,5 +77,5 @@ def test_admin_commands_end_to_end(tmp_path, receiver):
     missing = scribe("deliveries", "replay", "msg_nope", ok=False)
     assert missing.returncode == 9 and "Traceback" not in missing.stderr
     assert missing.stderr.strip().count("\n") == 0 and "scribe deliveries list" in missing.stderr
-    refused = scribe("endpoints", "add", "http://10.0.0.7/hook", ok=False)
+    refused = scribe("endpoints", "add", "http://10.0.0.7/hook", "--office", "城关司法所", ok=False)
     assert refused.returncode == 9 and "private address" in refused.stderr

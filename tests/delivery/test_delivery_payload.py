@@ -15,7 +15,7 @@ from sqlalchemy import select
 from scribe.delivery.models import OutboxMessage
 from scribe.storage import Database
 
-from .conftest import AGREEMENT_FIELDS, approve_new, delivery_settings
+from .conftest import AGREEMENT_FIELDS, add_link_endpoint, approve_new, delivery_settings, sent_body
 
 PERSONAL = (
     "13800138000",
@@ -98,8 +98,9 @@ def test_files_carry_hashes_and_links_and_audio_only_when_allowed(
     sqlite_db, tmp_path, payload_schema
 ):
     settings = delivery_settings(tmp_path)
+    ep = add_link_endpoint(sqlite_db, settings)
     approval = approve_new(sqlite_db, tmp_path, settings, name="f")
-    payload = json.loads(body_of(sqlite_db, approval.message_id))
+    payload = json.loads(sent_body(sqlite_db, approval.message_id, ep))
     files = {f["kind"]: f for f in payload["data"]["files"]}
     assert set(files) == {"docx", "pdf", "transcript"}  # audio is not allowed by default
     pdf = tmp_path / "files" / "f" / "张三-调解协议书.pdf"
@@ -121,8 +122,9 @@ def test_files_carry_hashes_and_links_and_audio_only_when_allowed(
 
 def test_inline_base64_when_configured_with_a_size_cap(sqlite_db, tmp_path, payload_schema):
     settings = delivery_settings(tmp_path, delivery_inline_files=True, delivery_inline_max_bytes=30)
+    ep = add_link_endpoint(sqlite_db, settings)
     payload = json.loads(
-        body_of(sqlite_db, approve_new(sqlite_db, tmp_path, settings, name="i").message_id)
+        sent_body(sqlite_db, approve_new(sqlite_db, tmp_path, settings, name="i").message_id, ep)
     )
     validate(payload, payload_schema)
     files = {f["kind"]: f for f in payload["data"]["files"]}

@@ -23,7 +23,7 @@ from scribe.delivery.routes import make_router
 from scribe.settings import Settings
 from scribe.storage import Database
 
-from .conftest import approve_new, delivery_settings
+from .conftest import add_link_endpoint, approve_new, delivery_settings, sent_body
 from .pgserver import free_port
 
 
@@ -58,8 +58,9 @@ def payload_of(db: Database, message_id: str) -> dict:
 
 def test_signed_links_from_the_webhook_download_the_approved_files(served, tmp_path):
     db, settings, _ = served
+    ep = add_link_endpoint(db, settings)
     approval = approve_new(db, tmp_path, settings)
-    files = payload_of(db, approval.message_id)["data"]["files"]
+    files = json.loads(sent_body(db, approval.message_id, ep))["data"]["files"]
     with httpx.Client(timeout=10) as client:
         for entry in files:
             r = client.get(entry["url"])
@@ -79,16 +80,18 @@ def test_expired_links_and_changed_files_are_refused(served, tmp_path):
     db, settings, base = served
     approval = approve_new(db, tmp_path, settings, name="x")
     old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=settings.delivery.link_ttl_s + 5)
-    url, _ = signed_file_url(approval.document_id, "pdf", 1, settings, now=old)
+    with db.transaction() as tx:
+        url, _ = signed_file_url(tx, approval.document_id, "pdf", 1, settings, now=old)
     with httpx.Client(timeout=10) as client:
         r = client.get(url)
         assert r.status_code == 403 and "expired" in r.text
         (tmp_path / "files" / "x" / "张三-调解协议书.pdf").write_bytes(
             b"%PDF edited after approval"
         )
-        fresh, _ = signed_file_url(
-            approval.document_id, "pdf", 1, settings, now=dt.datetime.now(dt.timezone.utc)
-        )
+        with db.transaction() as tx:
+            fresh, _ = signed_file_url(
+                tx, approval.document_id, "pdf", 1, settings, now=dt.datetime.now(dt.timezone.utc)
+            )
         assert client.get(fresh).status_code == 409
 
 
