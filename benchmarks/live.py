@@ -119,7 +119,7 @@ def child(args: argparse.Namespace) -> None:
     settings = Settings(cpu_threads=args.threads)
     engine = load_live_engine(settings, diarize=not args.no_diarize)  # what `scribe serve` loads
     manager = engine.manager(Path(tempfile.mkdtemp(prefix="live-bench-")) / "sessions")
-    wav = SHARED / "conversations" / f"{args.conv}.wav"
+    wav = SHARED / "conversations" / f"{args.conv[0]}.wav"
     # warm-up: the first decode pays one-off allocations
     engine.transcriber.transcribe(decode_audio(wav).samples[: 5 * 16000], TranscribeOptions(language=args.lang, beam_size=1))
     load0 = os.getloadavg()[0]

@@ -211,3 +211,41 @@ def test_the_degrader_steps_on_the_lag_floor_with_hysteresis() -> None:
     changes = [(t, d.update(0.1, t)) for t in np.arange(58.0, 100.0, 0.1)]
     back = [t for t, lv in changes if lv == 0]
     assert back and back[0] >= again + 20.0 - 0.2
+
+
+class Spread:
+    """A scripted recogniser whose words spread evenly over the audio it is given (``gap``:
+    or leave out everything between its second and its second-to-last word, as a decode that
+    skipped a stretch would); the same words each call, so consecutive decodes agree."""
+
+    def __init__(self, gap: bool) -> None:
+        self.gap = gap
+
+    def recognise(self, samples: np.ndarray, request: RecognitionRequest) -> Recognition:
+        from scribe.types import TranscriptSegment, Word
+
+        end = len(samples) / SAMPLE_RATE
+        n = max(2, int(end / 0.4))
+        words = [Word(i * end / n, (i + 1) * end / n, "字", 0.9) for i in range(n)]
+        if self.gap:
+            if end < 3.0:  # text without word times: nothing to agree on word by word
+                return Recognition((TranscriptSegment(0.0, end, "字字"),), "zh")
+            words = words[:2] + words[-2:]
+            words[2] = replace(words[2], start=end - 0.8, end=end - 0.4)
+        seg = TranscriptSegment(0.0, end, "字" * len(words), words=tuple(words))
+        return Recognition((seg,), "zh")
+
+
+@pytest.mark.parametrize("gap", [False, True])
+def test_agreed_words_are_final_only_when_they_cover_the_speech(gap: bool, monologue, model_store) -> None:  # noqa: ANN001
+    """The coverage guarantee holds for agreement commits: two decodes agreeing on words that
+    leave voiced speech before the cut unaccounted for commit nothing (the endpoint's final,
+    with its coverage check, decides); words that cover it are committed."""
+    pipe = StreamingPipeline(open_silero_stream(model_store), Spread(gap),
+                             LiveOptions(language="zh", partial_share=float("inf"), max_utterance=30.0))
+    for i in range(0, int(10 * SAMPLE_RATE), BLOCK):
+        pipe.feed(monologue[i : i + BLOCK])
+    if gap:
+        assert pipe.commits["agreement"] == 0
+    else:
+        assert pipe.commits["agreement"] >= 3
