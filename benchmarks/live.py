@@ -15,7 +15,8 @@ diarization on) and replays the file at real-time pace through the whole product
 
 - final-text latency: ``emitted_at`` of each final minus the wall time at which the end of the
   audio it covers was fed in (p50, p95 over all finals of all runs);
-- partial cadence: seconds between consecutive partials of one utterance (median);
+- update cadence: seconds between consecutive text updates (partial or final) of one stretch of
+  speech (median), and partials per minute of audio;
 - degrade: how many level changes, and the seconds spent degraded (level > 0) and with live
   speaker labels off, from the ``degraded`` warnings' emit times;
 - live RTF: recognition compute / audio duration; max lag (s of audio waiting);
@@ -69,13 +70,15 @@ def run_live(engine, manager, wav: Path, language: str) -> dict:  # type: ignore
     manager.forget(session.id)
     finals = [e for e in events if e.type == "final"]
     partials = [e for e in events if e.type == "partial" and e.data["text"]]
+    # Cadence: seconds between consecutive text updates (a partial, or a final) of one stretch of
+    # speech, i.e. an update whose audio continues the previous one's. Per utterance id alone
+    # would miss it: an agreement commit ends an utterance and the rest goes on as the next.
     gaps = []
-    last: dict[int, float] = {}
-    for p in partials:
-        u = p.data["utterance"]
-        if u in last:
-            gaps.append(p.emitted_at - last[u])
-        last[u] = p.emitted_at
+    texts = [e for e in events if (e.type == "partial" and e.data["text"]) or e.type == "final"]
+    for a, b in zip(texts, texts[1:]):
+        # (updates emitted together, a final confirming the partial on screen, are one update)
+        if b.data["start"] <= a.data["end"] + 0.1 and b.emitted_at - a.emitted_at > 0.05:
+            gaps.append(b.emitted_at - a.emitted_at)
     # time at each degrade level, from the warnings' emit times (the replay's wall clock)
     changes = [(e.emitted_at, e.data["level"]) for e in events
                if e.type == "warning" and e.data.get("code") == "degraded"]
@@ -268,7 +271,7 @@ def main() -> None:
         "s = seconds at level >= 1 / at level 2 (live speaker labels paused), from the `degraded` "
         "warnings. Offline peer: the same `Transcriber`, beam 5, same language, whole file.",
         "",
-        md_table(["variant", "finals", "lat p50 s", "lat p95 s", "lat max s", "partial cadence s",
+        md_table(["variant", "finals", "lat p50 s", "lat p95 s", "lat max s", "update cadence s",
                   "partials/min", "degrade changes", "degraded s / labels off s", "live vs offline"], summary),
         "",
         md_table(["variant", "run", "audio s", "finals", "p50", "p95", "partials", "live RTF", "max lag s",
