@@ -1,20 +1,27 @@
-"""Live sessions benchmark: real-time replay of the shared conversations, side by side with
-offline ``scribe transcribe`` on the same files in the same run.
+"""Live sessions benchmark: real-time replay of the development conversations, the code before a
+change and after it side by side in the same run, and offline ``scribe transcribe`` as the
+accuracy peer.
 
-    python -m benchmarks.live [--repeat 2] [--threads 2] [--no-write]
+    python -m benchmarks.live [--before REF] [--repeat 1] [--threads 2] [--no-write]
+    python -m benchmarks.live --only after      # this checkout alone
 
-For each conversation (Mandarin and English) and each repeat, a live session replays the file at
-real-time pace through the whole product path (capture -> archive -> streaming VAD -> Whisper
--> events) and then runs the final pass; the offline peer is ``Transcriber.transcribe`` with
-the options ``scribe transcribe --language L`` uses. Figures:
+``--before`` (default: the merge-base of HEAD and ``main``) is exported with ``git archive``
+into a temporary folder; for each conversation and repeat, a child process replays the file
+through that code, then through this checkout (the order alternates between repeats, so a
+change in the machine's load falls on both). Each child builds its engine through the
+composition root (``scribe.services.load_live_engine``, what ``scribe serve`` loads, live
+diarization on) and replays the file at real-time pace through the whole product path
+(capture -> archive -> streaming VAD -> Whisper + live diarizer -> events). Figures:
 
 - final-text latency: ``emitted_at`` of each final minus the wall time at which the end of the
-  speech it covers was fed in (p50, p95 over all finals of all runs);
-- partial cadence: seconds between consecutive partials of one utterance (median), and
-  partials per minute of audio;
+  audio it covers was fed in (p50, p95 over all finals of all runs);
+- update cadence: seconds between consecutive text updates (partial or final) of one stretch of
+  speech (median), and partials per minute of audio;
+- degrade: how many level changes, and the seconds spent degraded (level > 0) and with live
+  speaker labels off, from the ``degraded`` warnings' emit times;
 - live RTF: recognition compute / audio duration; max lag (s of audio waiting);
-- CPU: process CPU time / wall time during the live session (100% = one core);
-- CER (zh) / WER (en) of the live finals, of the final pass and of offline, vs the references.
+- CER (zh) / WER (en) of the live finals and of offline ``Transcriber.transcribe`` (beam 5,
+  the options ``scribe transcribe --language L`` uses), vs the references.
 
 Writes the "live" section of docs/benchmarks.md.
 """
@@ -26,21 +33,23 @@ import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from benchmarks.report import machine_line, md_table, write_section
-
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SCRIBE_SHARED_DATA", ROOT.parent / "shared" / "data"))
-CONVERSATIONS = (("conv_zh_dev_01", "zh"), ("conv_en_dev_01", "en"))
+CONVERSATIONS = (("conv_zh_dev_01", "zh"), ("conv_en_dev_01", "en"), ("conv_zh_dev_02", "zh"))
 
 
 def cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+
+
+# -- the child: one replay with whatever `scribe` is on the path ---------------------------
 
 
 def run_live(engine, manager, wav: Path, language: str) -> dict:  # type: ignore[no-untyped-def]
@@ -55,134 +64,219 @@ def run_live(engine, manager, wav: Path, language: str) -> dict:  # type: ignore
     session.start_source(source)
     start_wall = time.time()
     session.wait_source()
-    meta = session.stop()
+    end_wall = time.time()
+    session.stop()
     cpu1, wall1 = cpu_seconds(), time.time()
-    t0 = time.perf_counter()
-    final = manager.finish(session.id)
-    final_pass_s = time.perf_counter() - t0
     manager.forget(session.id)
     finals = [e for e in events if e.type == "final"]
     partials = [e for e in events if e.type == "partial" and e.data["text"]]
+    # Cadence: seconds between consecutive text updates (a partial, or a final) of one stretch of
+    # speech, i.e. an update whose audio continues the previous one's. Per utterance id alone
+    # would miss it: an agreement commit ends an utterance and the rest goes on as the next.
     gaps = []
-    last: dict[int, float] = {}
-    for p in partials:
-        u = p.data["utterance"]
-        if u in last:
-            gaps.append(p.emitted_at - last[u])
-        last[u] = p.emitted_at
+    texts = [e for e in events if (e.type == "partial" and e.data["text"]) or e.type == "final"]
+    for a, b in zip(texts, texts[1:]):
+        # (updates emitted together, a final confirming the partial on screen, are one update)
+        if b.data["start"] <= a.data["end"] + 0.1 and b.emitted_at - a.emitted_at > 0.05:
+            gaps.append(b.emitted_at - a.emitted_at)
+    # time at each degrade level, from the warnings' emit times (the replay's wall clock)
+    changes = [(e.emitted_at, e.data["level"]) for e in events
+               if e.type == "warning" and e.data.get("code") == "degraded"]
+    at_level = {1: 0.0, 2: 0.0}
+    level, since = 0, start_wall
+    for t, new in changes + [(max(end_wall, wall1), 0)]:
+        if level:
+            at_level[level] += t - since
+        level, since = new, t
+    raw = session.folder.read_meta()  # session.json: live_stats is not a typed field
+    stats, duration = raw["live_stats"], raw["duration"]
     return {
         "latencies": [e.emitted_at - (start_wall + e.data["end"]) for e in finals],
         "live_text": [e.data["text"] for e in finals],
-        "final_text": final.text,
-        # speaker attribution may split segments where the speaker changes: compare words
-        "final_words": [(w.start, w.end, w.word) for s in final.segments for w in s.words],
+        # finals with a speaker label by the end of the live session (in the final or a later update)
+        "labelled": len({e.data["id"] for e in finals if e.data.get("speaker")}
+                        | {e.data["id"] for e in events if e.type == "speaker" and e.data.get("speaker")}),
         "partial_gaps": gaps,
         "partials": len(partials),
-        "duration": meta["duration"],
-        "rtf": meta["live_stats"]["recognition_seconds"] / meta["duration"],
-        "max_lag": meta["live_stats"]["max_lag"],
+        "duration": duration,
+        "rtf": stats["recognition_seconds"] / duration,
+        "max_lag": stats["max_lag"],
         "cpu": (cpu1 - cpu0) / (wall1 - wall0),
-        "warnings": [e.data["code"] for e in events if e.type == "warning"],
-        "final_pass_s": final_pass_s,
+        "drain_s": wall1 - end_wall,
+        "degrade_changes": len(changes),
+        "degraded_s": at_level[1] + at_level[2],
+        "labels_off_s": at_level[2],
+        "commits": stats.get("commits"),
+        "skipped_s": stats.get("skipped_seconds", 0.0),
+        "warnings": sorted({e.data["code"] for e in events if e.type == "warning"}),
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-write", action="store_true")
-    ap.add_argument("--no-diarize", action="store_true", help="live and final pass without speaker labels")
-    args = ap.parse_args()
-
-    import tempfile
-
+def child(args: argparse.Namespace) -> None:
+    import scribe
     from scribe.audio import decode_audio
     from scribe.services import load_live_engine
     from scribe.settings import Settings
-    from scribe.text.normalize import error_rate
     from scribe.transcribe import TranscribeOptions
 
     settings = Settings(cpu_threads=args.threads)
     engine = load_live_engine(settings, diarize=not args.no_diarize)  # what `scribe serve` loads
     manager = engine.manager(Path(tempfile.mkdtemp(prefix="live-bench-")) / "sessions")
-    load_before = os.getloadavg()
+    wav = SHARED / "conversations" / f"{args.conv[0]}.wav"
     # warm-up: the first decode pays one-off allocations
-    engine.transcriber.transcribe(decode_audio(SHARED / "audio" / "zh_aishell1_BAC009S0764W0121.wav").samples,
-                                  TranscribeOptions(language="zh", beam_size=1))
+    engine.transcriber.transcribe(decode_audio(wav).samples[: 5 * 16000], TranscribeOptions(language=args.lang, beam_size=1))
+    load0 = os.getloadavg()[0]
+    out = run_live(engine, manager, wav, args.lang)
+    out["load"] = [load0, os.getloadavg()[0]]
+    out["code"] = str(Path(scribe.__file__).resolve().parent.parent)
+    if args.offline:
+        t0 = time.perf_counter()
+        offline = engine.transcriber.transcribe(
+            decode_audio(wav).samples, TranscribeOptions(language=args.lang, beam_size=settings.live.final_pass_beam))
+        out["offline_text"] = offline.text
+        out["offline_s"] = time.perf_counter() - t0
+    Path(args.out).write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
 
-    rows, all_lat, all_gaps, per_lang = [], [], [], {}
+
+# -- the parent: before vs after, the report -------------------------------------------------
+
+
+def export(ref: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="live-bench-before-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "scribe", "diarize", "models.lock"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def replay(code: Path, conv: str, lang: str, args: argparse.Namespace, offline: bool) -> dict:
+    out = Path(tempfile.mkstemp(prefix="live-bench-", suffix=".json")[1])
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--conv", conv, "--lang", lang,
+           "--threads", str(args.threads), "--out", str(out)]
+    cmd += ["--offline"] if offline else []
+    cmd += ["--no-diarize"] if args.no_diarize else []
+    env = dict(os.environ, PYTHONPATH=str(code))
+    subprocess.run(cmd, check=True, env=env, cwd=str(code), stdout=subprocess.DEVNULL)
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def pct(xs: list[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(xs, q)) if xs else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--before", default=None, help="git ref of the code before (default: merge-base with main)")
+    ap.add_argument("--only", choices=["after"], help="replay this checkout only")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--conv", action="append", help="conversation name(s); default: the development ones")
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--no-diarize", action="store_true", help="live sessions without speaker labels")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--lang", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--offline", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.report import machine_line, md_table, write_section
+    from scribe.text.normalize import error_rate
+
+    convs = [(c, lang) for c, lang in CONVERSATIONS if not args.conv or c in args.conv]
+    variants: dict[str, Path] = {"after": ROOT}
+    before_ref = None
+    if args.only is None:
+        before_ref = args.before or subprocess.run(
+            ["git", "-C", str(ROOT), "merge-base", "HEAD", "main"], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        variants = {"before": export(before_ref), "after": ROOT}
+    load_before = os.getloadavg()
+    results: dict[str, list[tuple[str, str, str, dict]]] = {v: [] for v in variants}
+    offline: dict[str, tuple[str, float]] = {}
     for rep in range(args.repeat):
-        for name, lang in CONVERSATIONS:
-            wav = SHARED / "conversations" / f"{name}.wav"
-            ref = " ".join(r["text"] for r in json.loads((wav.with_suffix(".json")).read_text(encoding="utf-8")))
-            live = run_live(engine, manager, wav, lang)
-            t0 = time.perf_counter()
-            offline = engine.transcriber.transcribe(decode_audio(wav).samples,
-                                                    TranscribeOptions(language=lang, beam_size=settings.live.final_pass_beam))
-            offline_s = time.perf_counter() - t0
-            sep = "" if lang == "zh" else " "
-            e_live = error_rate([ref], [sep.join(live["live_text"])], lang)
-            e_final = error_rate([ref], [live["final_text"]], lang)
-            e_off = error_rate([ref], [offline.text], lang)
-            same = live["final_text"] == offline.text and live["final_words"] == [
-                (w.start, w.end, w.word) for s in offline.segments for w in s.words]
-            all_lat += live["latencies"]
-            all_gaps += live["partial_gaps"]
-            acc = per_lang.setdefault(lang, {"refs": [], "live": [], "final": [], "off": []})
-            acc["refs"].append(ref); acc["live"].append(sep.join(live["live_text"]))
-            acc["final"].append(live["final_text"]); acc["off"].append(offline.text)
-            lat = live["latencies"]
-            rows.append([f"{name} #{rep + 1}", f"{live['duration']:.1f}", len(lat),
-                         f"{np.percentile(lat, 50):.2f}", f"{np.percentile(lat, 95):.2f}", f"{max(lat):.2f}",
-                         live["partials"], f"{live['rtf']:.2f}", f"{live['max_lag']:.1f}",
-                         f"{live['cpu']:.0%}", f"{e_live:.1%}", f"{e_final:.1%}", f"{e_off:.1%}",
-                         "yes" if same else "NO", f"{live['final_pass_s']:.1f} / {offline_s:.1f}",
-                         ",".join(sorted(set(live["warnings"]))) or "-"])
-            print(" | ".join(str(c) for c in rows[-1]), flush=True)
-            print("    live text:", " | ".join(live["live_text"]), flush=True)
+        for conv, lang in convs:
+            names = list(variants) if rep % 2 == 0 else list(reversed(variants))
+            for v in names:
+                need_offline = v == "after" and conv not in offline
+                r = replay(variants[v], conv, lang, args, need_offline)
+                if need_offline:
+                    offline[conv] = (r["offline_text"], r["offline_s"])
+                results[v].append((conv, lang, f"#{rep + 1}", r))
+                lat = r["latencies"]
+                print(f"{v:6} {conv} #{rep + 1}: finals {len(lat)} p50 {pct(lat, 50):.2f} p95 {pct(lat, 95):.2f} "
+                      f"degrades {r['degrade_changes']} load {r['load'][0]:.1f}-{r['load'][1]:.1f} "
+                      f"commits {r['commits']}", flush=True)
     load_after = os.getloadavg()
 
-    summary = []
-    for lang, acc in per_lang.items():
-        metric = "CER" if lang == "zh" else "WER"
-        e_live = error_rate(acc["refs"], acc["live"], lang)
-        e_final = error_rate(acc["refs"], acc["final"], lang)
-        e_off = error_rate(acc["refs"], acc["off"], lang)
-        summary.append([f"{lang} {metric}", f"{e_live:.1%}", f"{e_final:.1%}", f"{e_off:.1%}",
-                        f"{e_live / e_off:.2f}x" if e_off else "n/a",
-                        f"{e_final / e_off:.2f}x" if e_off else "n/a"])
-    p50, p95 = np.percentile(all_lat, 50), np.percentile(all_lat, 95)
-    cadence = statistics.median(all_gaps) if all_gaps else float("nan")
+    def ref_text(conv: str) -> str:
+        rows = json.loads((SHARED / "conversations" / f"{conv}.json").read_text(encoding="utf-8"))
+        return " ".join(r["text"] for r in rows)
+
+    summary, rows = [], []
+    for v, runs in results.items():
+        lat = [x for *_, r in runs for x in r["latencies"]]
+        gaps = [x for *_, r in runs for x in r["partial_gaps"]]
+        audio_s = sum(r["duration"] for *_, r in runs)
+        errs = []
+        for lang in ("zh", "en"):
+            mine = [(conv, r) for conv, lg, _, r in runs if lg == lang]
+            if not mine:
+                continue
+            sep = "" if lang == "zh" else " "
+            refs = [ref_text(c) for c, _ in mine]
+            live = error_rate(refs, [sep.join(r["live_text"]) for _, r in mine], lang)
+            off = error_rate(refs, [offline[c][0] for c, _ in mine], lang)
+            errs.append(f"{lang} {'CER' if lang == 'zh' else 'WER'} {live:.1%} vs {off:.1%} "
+                        f"({live / off:.2f}x)" if off else f"{lang} {live:.1%}")
+        summary.append([v, len(lat), f"{pct(lat, 50):.2f}", f"{pct(lat, 95):.2f}", f"{max(lat):.2f}" if lat else "-",
+                        f"{statistics.median(gaps):.2f}" if gaps else "-",
+                        f"{sum(r['partials'] for *_, r in runs) / audio_s * 60:.0f}",
+                        sum(r["degrade_changes"] for *_, r in runs),
+                        f"{sum(r['degraded_s'] for *_, r in runs):.0f} / {sum(r['labels_off_s'] for *_, r in runs):.0f}",
+                        "; ".join(errs)])
+        for conv, lang, tag, r in runs:
+            sep = "" if lang == "zh" else " "
+            e_live = error_rate([ref_text(conv)], [sep.join(r["live_text"])], lang)
+            e_off = error_rate([ref_text(conv)], [offline[conv][0]], lang)
+            rows.append([v, f"{conv} {tag}", f"{r['duration']:.1f}", len(r["latencies"]),
+                         f"{pct(r['latencies'], 50):.2f}", f"{pct(r['latencies'], 95):.2f}",
+                         r["partials"], f"{r['rtf']:.2f}", f"{r['max_lag']:.1f}", f"{r['cpu']:.0%}",
+                         r["degrade_changes"], f"{r['degraded_s']:.0f} / {r['labels_off_s']:.0f}",
+                         f"{r['labelled']}/{len(r['latencies'])}",
+                         ", ".join(f"{k} {n}" for k, n in (r["commits"] or {}).items()) or "-",
+                         f"{e_live:.1%}", f"{e_off:.1%}", f"{r['load'][0]:.1f}-{r['load'][1]:.1f}",
+                         ",".join(r["warnings"]) or "-"])
+    before_line = (f"**before** = `{before_ref[:10]}` (main at this branch's base), **after** = this checkout; "
+                   if before_ref else "this checkout only; ")
     text = "\n".join([
-        "## Live sessions: real-time replay vs offline `scribe transcribe`"
-        + (" (no speaker labels)" if args.no_diarize else " (with speaker labels)"),
+        "## Live sessions: real-time replay, before vs after, and offline `scribe transcribe`"
+        + (" (no speaker labels)" if args.no_diarize else " (live speaker labels on)"),
         "",
         f"`python -m benchmarks.live --repeat {args.repeat} --threads {args.threads}"
-        f"{' --no-diarize' if args.no_diarize else ''}` — {machine_line()}; "
-        f"whisper-base int8, {args.threads} threads. Machine load average (1 min) {load_before[0]:.1f} before, "
-        f"{load_after[0]:.1f} after: other engineers' jobs shared the 2 cores, so absolute times are pessimistic; "
-        "the ratios compare systems measured in the same run on the same files."
-        + (f" This run had scheduling priority (nice {os.nice(0)}), as the recorder has on a dedicated desk PC."
-           if os.nice(0) < 0 else ""),
-        "Live settings: VAD endpoint after 0.5 s of silence; partials every >= 1 s (stretched to twice their own "
-        "cost) decoded like finals (beam 5, no temperature fallback), and one at 0.2 s of silence whose result "
-        "is the final when no speech follows; each utterance decoded after up to 8 s of the preceding speech with "
-        "its text as the decoder's prefix (again alone when that loses speech); utterances cut at 15 s. Final pass and "
-        "offline: the same `Transcriber`, beam 5, same language. "
-        + ("No diarization." if args.no_diarize else
-           "Speaker labels: `diarize.StreamingDiarizer` live (deferred to the final pass when the degrader "
-           "steps in), `OfflineDiarizer` + word attribution in the final pass (its time is in 'final pass s')."),
+        f"{' --no-diarize' if args.no_diarize else ''}` — {machine_line()}; whisper-base int8, "
+        f"{args.threads} threads, engine from `scribe.services.load_live_engine`; {before_line}each "
+        "conversation replayed at real-time pace in a fresh child process per variant, the variants "
+        "alternating. **Machine load** (1-min load average) "
+        f"{load_before[0]:.1f} before the run and {load_after[0]:.1f} after it (per run in the table): "
+        "other engineers' jobs shared the 2 cores, and this run was at nice "
+        f"{os.nice(0)}, so absolute times are pessimistic; the two variants ran under the same load.",
         "",
-        f"- **final-text latency** (emit time - end of the speech it covers), {len(all_lat)} finals: "
-        f"**p50 {p50:.2f} s, p95 {p95:.2f} s** (target p95 <= 2.5 s), max {max(all_lat):.2f} s",
-        f"- **partial cadence**: median {cadence:.2f} s between partials of one utterance",
+        "Final latency = emit time - end of the audio the final covers (target p95 <= 1.5 s). Degraded "
+        "s = seconds at level >= 1 / at level 2 (live speaker labels paused), from the `degraded` "
+        "warnings. Offline peer: the same `Transcriber`, beam 5, same language, whole file.",
         "",
-        md_table(["set", "live finals", "final pass", "offline", "live / offline", "final / offline"], summary),
+        md_table(["variant", "finals", "lat p50 s", "lat p95 s", "lat max s", "update cadence s",
+                  "partials/min", "degrade changes", "degraded s / labels off s", "live vs offline"], summary),
         "",
-        md_table(["run", "audio s", "finals", "lat p50", "lat p95", "lat max", "partials", "live RTF",
-                  "max lag s", "CPU", "live err", "final-pass err", "offline err", "final = offline",
-                  "final pass s / offline s", "warnings"], rows),
+        md_table(["variant", "run", "audio s", "finals", "p50", "p95", "partials", "live RTF", "max lag s",
+                  "CPU", "degrades", "degraded s / labels off", "finals labelled", "commits", "live err",
+                  "offline err", "load", "warnings"], rows),
     ])
     print("\n" + text)
     if not args.no_write:

@@ -104,7 +104,9 @@ def main() -> None:
         if len(samples) % 30 == 0:
             print(f"{samples[-1][1] / 60:6.1f} min audio, RSS {samples[-1][2]:.0f} MB, "
                   f"lag max {session.stats.max_lag:.1f} s, finals {counts.get('final', 0)}", flush=True)
-    meta = session.stop()
+    session.stop()
+    meta = session.folder.read_meta()  # session.json: live_stats is not a typed SessionMeta field
+    stats = meta["live_stats"]
     samples.append((time.monotonic() - wall0, session.writer.duration, proc.memory_info().rss / 2**20))
     manager.forget(session.id)
     audio_mb = (workdir / "sessions" / session.id / "audio.wav").stat().st_size / 2**20
@@ -119,7 +121,6 @@ def main() -> None:
     slope = float(np.polyfit(hours, rss, 1)[0]) if len(after) >= 3 else float("nan")
     span_h = float(hours[-1] - hours[0]) if len(after) >= 2 else float("nan")
     delta = float(rss[-1] - rss[0]) if len(after) >= 2 else float("nan")
-    stats = meta["live_stats"]
     wall_h = samples[-1][0] / 3600
     text = "\n".join([
         "## Live sessions: soak",

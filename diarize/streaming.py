@@ -232,6 +232,23 @@ class StreamingDiarizer:
                 out += self._settle(seg, voices, win_start, lo, hi)
         return _merge(out)
 
+    def skip_to(self, t: float) -> None:
+        """Go on from session time ``t`` (s): the audio before it will not be fed (the live
+        path fell behind and paused speaker labels). Nothing is settled for the gap and no
+        compute is spent on it; the speakers heard so far are kept, so a voice heard again
+        gets its label back. ``flush()`` first settles what was fed before the gap."""
+        if self._t0 is None:
+            return  # nothing fed yet: the first chunk sets the clock
+        target = int(round((t - self._t0) * SAMPLE_RATE))
+        if target <= self._fed:
+            return
+        self._fed = self._settled = self._buffer_start = target
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._next_step_end = target + self._hop
+        self._prev = None  # no continuity across the gap: every stretch is checked by voice
+        self._last_check = {}
+        self._open = {}
+
     def final_pass(
         self,
         samples: np.ndarray,

@@ -97,6 +97,8 @@ class TranscribeOptions:
     # Every stretch of VAD speech is checked against the words recognised (scribe.coverage);
     # an uncovered one is decoded again on its own, else marked unrecognised.
     coverage: CoverageOptions | None = field(default_factory=CoverageOptions)
+    # Decode the first 30 s window only (live decodes, which fit in one): see DecodeOptions.
+    single_window: bool = False
 
 
 ProgressFn = Callable[[float, float], None]  # (seconds of speech done, seconds of speech in all)
@@ -293,6 +295,7 @@ class Transcriber:
             log_prob_threshold=options.log_prob_threshold,
             temperature=options.temperature,
             prefix=prefix,
+            single_window=options.single_window,
         )
 
 

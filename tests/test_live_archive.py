@@ -92,16 +92,21 @@ def test_lock_is_released_when_the_holder_is_killed(tmp_path: Path) -> None:
 
 
 def test_degrader_steps_down_when_behind_and_back_up_when_calm() -> None:
-    d = Degrader(up_lag=(2.0, 5.0), down_lag=0.5, calm_seconds=10.0)
+    """The lag floor with hysteresis (scribe.live.pipeline.Degrader): a level more when the
+    queue has not drained below the threshold for a whole ``hold``, a level back when it has
+    drained every ``hold`` for ``calm``; times are seconds of session audio."""
+    d = Degrader(up_lag=(2.0, 5.0), down_lag=0.5, hold=1.0, calm=10.0)
     assert d.update(1.0, 0.0) is None and d.level == 0
-    assert d.update(2.5, 1.0) == 1 and not d.diarize_live
-    assert d.update(6.0, 2.0) == 2
+    assert d.update(2.5, 0.5) is None  # one reading above is a spike, not a trend
+    assert d.update(2.5, 1.0) is None  # not yet a whole hold above
+    assert d.update(2.5, 1.5) == 1 and d.diarize_live  # live labels stay at level 1
+    assert d.update(6.0, 2.0) is None  # the stretch starts again at each change
+    assert d.update(6.0, 2.5) == 2 and not d.diarize_live
     opts = d.apply(__import__("scribe.live.pipeline", fromlist=["LiveOptions"]).LiveOptions())
     assert opts.partial_interval == float("inf") and opts.max_utterance >= 25.0
-    assert d.update(0.1, 3.0) is None  # calm must last
-    assert d.update(0.1, 14.0) == 1
-    assert d.update(0.1, 15.0) is None
-    assert d.update(0.1, 25.0) == 0 and d.diarize_live
+    steps = [(3.0 + 0.5 * i, d.update(0.1, 3.0 + 0.5 * i)) for i in range(54)]
+    assert [(t, lv) for t, lv in steps if lv is not None] == [(13.0, 1), (23.0, 0)]
+    assert d.diarize_live
 
 
 def test_a_muted_input_is_reported_and_still_archived(tmp_path: Path, model_store) -> None:  # noqa: ANN001

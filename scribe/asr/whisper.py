@@ -37,6 +37,11 @@ class DecodeOptions:
     compression_ratio_threshold: float = 2.4
     repetition_penalty: float = 1.0
     no_repeat_ngram_size: int = 0
+    # Only the first 30 s window (the caller's audio fits in it). With word timestamps
+    # faster-whisper moves to the last aligned word and decodes the rest as a fresh window: a
+    # second encoder pass (measured +30-65% on a live partial) for a tail of a fraction of a
+    # second that the next partial hears anyway. Without word times it never does that.
+    single_window: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,11 @@ class WhisperEngine:
             )
             out = []
             strip = self._prefix_tokens(prefix) if prefix else None
+            first_seek = None
             for s in segments:  # a generator: decoding happens while iterating
+                first_seek = s.seek if first_seek is None else first_seek
+                if options.single_window and s.seek != first_seek:
+                    break
                 if strip is not None:
                     s, strip = self._without_prefix(s, strip), None
                     if s is None:

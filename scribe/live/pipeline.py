@@ -16,7 +16,16 @@ partial is as good as a final. That buys two things:
   ``PAUSE_SPECULATE + one decode`` after the speech ends instead of ``min_silence + decode``;
 - when a recognition of a long utterance holds several segments and a segment boundary sits in
   a VAD pause, the segments before it are final already (``_commit_settled``): a speaker change
-  over a short gap, or a monologue, does not hold back the text before it.
+  over a short gap does not hold back the text before it;
+- inside speech with no pause at all, the words two consecutive recognitions of the utterance
+  agree on are final (LocalAgreement, ``scribe.live.agreement``; ``_commit_agreed``): the
+  utterance is cut between the last agreed word and the next, at the quietest VAD window there,
+  and the agreed text becomes the forced prefix of the rest, so a monologue streams final text
+  while it is spoken and each decode covers only the speech since the last commit (plus its
+  context). The pause-based endpoint finishes what no two decodes agreed on.
+
+Finals never change afterwards: a final is emitted once for audio that leaves the utterance in
+progress, and only its speaker label may follow (a ``speaker`` event).
 
 Each utterance is recognised after the session's preceding speech (``context_seconds`` of it,
 with the text already emitted for it forced as the decoder's prefix): a two-word answer is
@@ -26,6 +35,7 @@ falls behind (see ``Degrader``).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -34,11 +44,14 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from scribe.coverage import CoverageOptions, uncovered
 from scribe.live import events as ev
+from scribe.live.agreement import agreed_prefix, spoken
 from scribe.live.events import Event
 from scribe.asr.vad import WINDOW
+from scribe.text.zh import finish_mandarin, finish_text
 from scribe.live.vad_stream import SpeechProbability
-from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn, TranscriptSegment
+from scribe.types import SAMPLE_RATE, AudioChunk, SpeakerTurn, TranscriptSegment, Word
 
 if TYPE_CHECKING:
     from scribe.settings import Settings
@@ -83,6 +96,8 @@ class StreamingDiarizer(Protocol):
 
     def flush(self) -> list[SpeakerTurn]: ...
 
+    def skip_to(self, t: float) -> None: ...
+
 
 # -- options ---------------------------------------------------------------------------------
 
@@ -98,12 +113,20 @@ class LiveOptions:
     speech_pad: float = 0.2  # s of audio kept before and after the detected speech
     max_utterance: float = 15.0  # s; a monologue is cut so finals keep coming
     partial_interval: float = 1.0  # s of new audio between partials
+    # The budget of partials: at most this share of the time goes to them (the interval
+    # stretches to their own cost / share), so finals and the diarizer never queue behind them
+    # for long. inf: no budget (a stream fed faster than real time, as in a test).
+    partial_share: float = 0.5
     final_beam: int = 5  # partials decode the same way (see the module docstring)
     context_seconds: float = 8.0  # earlier speech each utterance is recognised after (0: none)
-    # Word times off for live finals: with them on, faster-whisper decodes the silent tail of
-    # an utterance as a separate window, where base loops until its token limit (10-20 s on 2
-    # cores, measured) before the filter drops it. The final pass has word times.
-    final_words: bool = False
+    # Word times for every live decode: the agreement commits at word boundaries and a final
+    # carries its words. (They used to be off: faster-whisper then decoded the silent tail of
+    # an utterance as a separate window, where base looped to its token limit; live decodes
+    # now stop after their one window, ``TranscribeOptions.single_window``.)
+    final_words: bool = True
+    # LocalAgreement commits inside speech (see the module docstring); needs a fixed language
+    # and a context (the agreed text must become the prefix of the rest)
+    agreement: bool = True
     # the hearing's office: its live and final-pass diarizer loads that office's voiceprints only
     voiceprint_office: str | None = None
 
@@ -130,34 +153,80 @@ class LiveOptions:
 class Degrader:
     """Chooses how much work the live path does from how far behind it is.
 
-    ``lag`` is seconds of audio received but not yet processed. Level 0: everything. Level 1:
-    partials every 3 s, greedy finals, speaker labels deferred to the final pass. Level 2: no
-    partials, 25 s utterances. Beyond ``max_lag`` the session skips the oldest unprocessed audio in the live
-    path (it is archived; the final pass transcribes it), so latency and memory stay bounded.
+    The measure is the lag and whether the queue **drains**: ``lag`` is the seconds of audio
+    received but not yet processed, read each time the worker takes the next block. A slow
+    decode lifts the lag for a moment and the queue drains after it; a pipeline that is behind
+    never drains. Stretches are measured on the session's audio clock (seconds of audio
+    processed), which real-time capture ties to the wall clock and a test can drive.
+
+    The rule, with hysteresis (different thresholds, different stretches, so it does not flap):
+
+    - one level more when the lag has not once been at or below ``up_lag[level]`` over the
+      last ``hold`` s (its floor there is above it): level 1 from the final-latency target (a
+      queue that never drains below it cannot give finals on time), level 2 from three times
+      that;
+    - one level less when the queue has drained (lag below ``down_lag``) at least once every
+      ``hold`` s for the last ``calm`` s: the pipeline keeps up with the lighter load;
+    - the stretch starts again at every change, so each change is judged on its own effect; a
+      level given back that has to be taken again within ``calm`` doubles ``calm`` (up to
+      ``max_calm``), so a machine that cannot carry a level is not made to retry it every 10 s.
+
+    ``hold`` is longer than any one decode on a busy 2-core machine (3-4 s measured), so a
+    single slow decode never degrades. Level 0: everything. Level 1: partials every 3 s, greedy
+    finals; speaker labels stay live. Level 2: no partials, 25 s utterances, live speaker labels
+    paused (the diarizer goes on from the present when the level drops; the final pass labels
+    the gap). Every feature comes back as the levels drop. Beyond ``max_lag`` the session skips
+    the oldest unprocessed audio in the live path (it is archived; the final pass transcribes
+    it), so latency and memory stay bounded.
     """
 
-    up_lag: tuple[float, float] = (2.0, 5.0)
+    up_lag: tuple[float, float] = (1.5, 4.5)
     down_lag: float = 0.5
-    calm_seconds: float = 10.0
+    hold: float = 5.0
+    calm: float = 10.0
+    max_calm: float = 80.0
     max_lag: float = 30.0
     level: int = 0
-    _calm_since: float | None = field(default=None, repr=False)
+    _since: float | None = field(default=None, repr=False)  # clock of the last change
+    _lags: deque[tuple[float, float]] = field(default_factory=deque, repr=False)
+    _drained_at: float | None = field(default=None, repr=False)  # last time the queue drained
+    _draining_since: float | None = field(default=None, repr=False)  # drains <= hold apart since
+    _restored_at: float | None = field(default=None, repr=False)
+    _calm_now: float | None = field(default=None, repr=False)
 
     def update(self, lag: float, now: float) -> int | None:
-        """Returns the new level when it changes."""
+        """``lag`` read at session time ``now`` (s of audio processed); returns the new level
+        when it changes."""
+        calm = self._calm_now if self._calm_now is not None else self.calm
+        if self._since is None:
+            self._since = now
+        self._lags.append((now, lag))
+        while self._lags and self._lags[0][0] < now - self.hold:
+            self._lags.popleft()
+        if lag < self.down_lag:
+            if self._drained_at is None or now - self._drained_at > self.hold:
+                self._draining_since = now
+            self._drained_at = now
         old = self.level
-        if self.level < 2 and lag > self.up_lag[self.level]:
+        measured = now - self._since >= self.hold
+        floor = min(x for _, x in self._lags)
+        if self.level < 2 and measured and floor > self.up_lag[self.level]:
+            if self._restored_at is not None and now - self._restored_at < calm:
+                self._calm_now = min(2 * calm, self.max_calm)  # it could not carry that level
             self.level += 1
-            self._calm_since = None
-        elif self.level > 0 and lag < self.down_lag:
-            if self._calm_since is None:
-                self._calm_since = now
-            elif now - self._calm_since >= self.calm_seconds:
-                self.level -= 1
-                self._calm_since = None
-        else:
-            self._calm_since = None
-        return self.level if self.level != old else None
+        elif self.level > 0 and self._caught_up(now, calm):
+            self.level -= 1
+            self._restored_at = now
+        if self.level == old:
+            return None
+        self._since = now
+        self._lags.clear()
+        return self.level
+
+    def _caught_up(self, now: float, calm: float) -> bool:
+        d, s = self._drained_at, self._draining_since
+        return (d is not None and s is not None and self._since is not None and now - d <= self.hold
+                and now - max(s, self._since) >= calm)
 
     def apply(self, options: LiveOptions) -> LiveOptions:
         if self.level == 0:
@@ -172,13 +241,14 @@ class Degrader:
 
     @property
     def diarize_live(self) -> bool:
-        return self.level == 0
+        return self.level < 2
 
 
 DEGRADE_MESSAGES = {
-    0: "the machine is keeping up again: partial text is back",
-    1: "the machine is falling behind: partial text less often; speakers are labelled by the final pass",
-    2: "the machine is far behind: partial text off and longer pieces; the final pass will redo everything",
+    0: "the machine is keeping up again: partial text and live speaker labels are back",
+    1: "the machine is falling behind: partial text less often",
+    2: "the machine is far behind: partial text and live speaker labels paused until it catches "
+       "up; the final pass labels everything",
 }
 
 
@@ -214,7 +284,7 @@ class StreamingPipeline:
         self.recogniser = recogniser
         self.base_options = options
         self.diarizer = diarizer
-        self._diarize_on = diarizer is not None
+        self._diarize_paused = False  # live labels paused while far behind (Degrader level 2)
         self.degrader = degrader or Degrader()
         self.samples_in = 0  # session clock (samples) of the next sample to arrive
         self._pending = np.zeros(0, dtype=np.float32)  # < one VAD window, not yet scored
@@ -235,6 +305,7 @@ class StreamingPipeline:
         self._partial_cost = 0.0  # s of compute the last partial took
         self._last_speech = 0  # index of the utterance's last window that was not silence
         self._hyp: _Hypothesis | None = None  # latest recognition of the utterance in progress
+        self._agreed: list[Word] | None = None  # words of the latest decode, to agree with the next
         self._history: deque[tuple[np.ndarray, str]] = deque()  # (audio, text) of the latest finals
         self._recent: deque[_Final] = deque(maxlen=200)  # finals whose speaker may still change
         self._turns: deque[SpeakerTurn] = deque(maxlen=2000)
@@ -242,6 +313,10 @@ class StreamingPipeline:
         self.recognition_seconds = 0.0  # compute spent (for RTF)
         self.partials = 0
         self.finals = 0
+        # what made text final: LocalAgreement inside speech, a VAD pause at a segment
+        # boundary, the endpoint (or a cut), for the benchmark and the session's live_stats
+        self.commits = {"agreement": 0, "pause": 0, "endpoint": 0}
+        self.diarize_paused_seconds = 0.0
 
     # -- public ---------------------------------------------------------------------------
 
@@ -261,6 +336,9 @@ class StreamingPipeline:
     def skip(self, num_samples: int) -> list[Event]:
         """Audio the live path will not process (too far behind): close what was open."""
         out = self._close_utterance() if self._utt else []
+        if self.diarizer is not None and not self._diarize_paused:
+            out += self._relabel(self.diarizer.flush())
+            self.diarizer.skip_to((self.samples_in + num_samples) / SAMPLE_RATE)
         self.samples_in += num_samples
         self._pending = np.zeros(0, dtype=np.float32)
         self._preroll.clear()
@@ -271,13 +349,8 @@ class StreamingPipeline:
     def feed(self, samples: np.ndarray) -> list[Event]:
         out: list[Event] = []
         block_start = self.samples_in - len(self._pending)
-        if not self.degrader.diarize_live:
-            # Deferred for good: a streaming diarizer cannot skip audio (it would have to
-            # process the gap), and fresh labels halfway would rename people on screen. The
-            # final pass still starts from its labels.
-            self._diarize_on = False
-        if self.diarizer is not None and self._diarize_on:
-            out += self._diarize(AudioChunk(self.samples_in / SAMPLE_RATE, samples))
+        if self.diarizer is not None:
+            out += self._diarize_block(samples)
         buf = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
         self.samples_in += len(samples)
         n = len(buf) // WINDOW * WINDOW
@@ -295,9 +368,8 @@ class StreamingPipeline:
                 out += self._partial(opts, speculate=True)
             return out
         length = len(self._utt) * WINDOW
-        # never spend more than about half the time on partials, so finals never queue
-        # behind them for long
-        interval = max(opts.partial_interval, 2.0 * self._partial_cost)
+        # the partials' budget (see LiveOptions.partial_share)
+        interval = max(opts.partial_interval, self._partial_cost / opts.partial_share)
         if length - self._last_partial >= interval * SAMPLE_RATE:
             out += self._partial(opts)
         return out
@@ -305,7 +377,7 @@ class StreamingPipeline:
     def flush(self) -> list[Event]:
         """End of stream: the utterance in progress becomes final, the diarizer settles."""
         out = self.end_utterance()
-        if self.diarizer is not None and self._diarize_on:
+        if self.diarizer is not None and not self._diarize_paused:
             out += self._relabel(self.diarizer.flush())
         return out
 
@@ -352,6 +424,7 @@ class StreamingPipeline:
         self._silence = (len(probs) - 1 - self._last_speech) * WINDOW
         self._last_partial = 0
         self._hyp = None
+        self._agreed = None
 
     def _cut_point(self) -> int:
         """Window index to cut a too-long utterance at: the quietest of its last 3 s."""
@@ -379,6 +452,7 @@ class StreamingPipeline:
         self._utt, self._utt_probs, self._partial_shown = [], [], False
         self._silence = self._voiced = self._last_partial = 0
         self._hyp = None
+        self._agreed = None
         if rest and max(rest_probs, default=0.0) >= self.options.speech_threshold:
             # a cut inside speech: the remainder opens the next utterance
             self._start_utterance(rest, rest_probs, start + keep * WINDOW)
@@ -388,6 +462,7 @@ class StreamingPipeline:
         out: list[Event] = []
         if voiced >= self.base_options.min_speech * SAMPLE_RATE:
             out = self._final(audio, start / SAMPLE_RATE, utt_id, reuse)
+            self.commits["endpoint"] += 1 if out else 0
         if not out and shown:
             # the partial on screen came to nothing (noise, a filtered hallucination): clear it
             out.append(ev.partial(utt_id, start / SAMPLE_RATE, start / SAMPLE_RATE, "", None))
@@ -413,11 +488,15 @@ class StreamingPipeline:
         # Auto language: no context, or detection would hear the previous speaker's language.
         if self.language is None or not self._history or self.base_options.context_seconds <= 0:
             return None, ""
-        room = min(self.base_options.context_seconds * SAMPLE_RATE, MAX_DECODE_SECONDS * SAMPLE_RATE - utterance_samples)
+        cap = MAX_DECODE_SECONDS * SAMPLE_RATE - utterance_samples
+        room = min(self.base_options.context_seconds * SAMPLE_RATE, cap)
         picked: list[tuple[np.ndarray, str]] = []
         total = 0
         for audio, text in reversed(self._history):
-            if total + len(audio) > room:
+            # the latest final is taken even when longer than context_seconds (as long as it
+            # fits the window): speech cut with no pause (an agreement, a 15 s cut) must go on
+            # from its text, or the words at the cut are lost or said twice
+            if total + len(audio) > (room if picked else cap):
                 break
             picked.append((audio, text))
             total += len(audio)
@@ -444,6 +523,8 @@ class StreamingPipeline:
         self._partial_cost = time.perf_counter() - t0
         self._hyp = _Hypothesis(len(self._utt), language, result)
         out, segments = self._commit_settled(result, opts)
+        agreed, segments = self._commit_agreed(segments, result.language, opts)
+        out += agreed
         # an unrecognised stretch is marked in the final, not flashed in the partial
         text = _join(result.language, [s.text for s in segments if not s.unrecognised])
         if not text:
@@ -486,7 +567,78 @@ class StreamingPipeline:
         if hyp is not None:
             # what the same decode heard after the cut stands for the rest of the utterance
             self._hyp = _Hypothesis(hyp.windows - cut, hyp.language, Recognition(tuple(remaining), result.language))
+        self.commits["pause"] += 1
         return self._final(audio, offset, utt_id, settled), remaining
+
+    def _commit_agreed(
+        self, segments: list[TranscriptSegment], language: str, opts: LiveOptions
+    ) -> tuple[list[Event], list[TranscriptSegment]]:
+        """LocalAgreement: the leading words this decode and the previous one of the same
+        utterance agree on are final. The utterance is cut between the last agreed word and
+        the next one; the agreed words are emitted as final (with their times) and, as the
+        context's text, become the forced prefix of the next decode. Returns the events and
+        the segments still in progress (on the clock of the utterance after the cut)."""
+        words = _whole_words(segments)
+        previous, self._agreed = self._agreed, words
+        if (not opts.agreement or words is None or previous is None or self.language is None
+                or self.base_options.context_seconds <= 0):
+            return [], segments
+        # the last word of a decode is never final here: a boundary needs the word after it
+        n = min(agreed_prefix(previous, words), len(words) - 1)
+        cut = None
+        while n > 0:
+            cut = self._boundary(words[n - 1], words[n])
+            if cut is not None:
+                break
+            n -= 1
+        if n == 0 or cut is None:
+            return [], segments
+        committed = words[:n]
+        # The coverage guarantee: every voiced stretch before the cut must be accounted for by
+        # the agreed words; otherwise the endpoint's final (with its coverage check) decides.
+        probs = np.asarray(self._utt_probs[:cut], dtype=np.float32)
+        cov = CoverageOptions(threshold=opts.speech_threshold)
+        if uncovered(probs, [(w.start, w.end, True) for w in committed], cov):
+            return [], segments
+        cut_s = cut * WINDOW / SAMPLE_RATE
+        done = {id(w) for w in committed}
+        settled, remaining = [], []
+        for seg in segments:
+            mine = spoken(seg.words)
+            head = [w for w in mine if id(w) in done]
+            tail = [replace(w, start=max(0.0, w.start - cut_s), end=max(0.0, w.end - cut_s))
+                    for w in mine if id(w) not in done]
+            if head:
+                settled.append(_from_words(seg, head, language, end_sentence=False))
+            if tail:
+                remaining.append(_from_words(seg, tail, language))
+        audio = np.concatenate(self._utt[:cut])
+        offset = self._utt_start / SAMPLE_RATE
+        utt_id = self.utterance
+        self.utterance += 1
+        self._partial_shown = False
+        hyp = self._hyp
+        self._start_utterance(self._utt[cut:], self._utt_probs[cut:], self._utt_start + cut * WINDOW)
+        self._last_partial = len(self._utt) * WINDOW  # just recognised
+        if hyp is not None:
+            # what the same decode heard after the cut stands for the rest of the utterance
+            self._hyp = _Hypothesis(hyp.windows - cut, hyp.language, Recognition(tuple(remaining), language))
+        self._agreed = [w for s in remaining for w in s.words]
+        self.commits["agreement"] += 1
+        return self._final(audio, offset, utt_id, Recognition(tuple(settled), language)), remaining
+
+    def _boundary(self, a: Word, b: Word) -> int | None:
+        """Window index to cut the utterance at between words ``a`` and ``b`` (seconds into
+        it): the quietest VAD window from the end of ``a`` to the start of ``b`` (aligned
+        times can run a window early or late). None when that is not inside the audio."""
+        per_s = SAMPLE_RATE / WINDOW
+        lo_t, hi_t = min(a.end, b.start), max(a.end, b.start)
+        lo = max(1, int(lo_t * per_s))
+        hi = min(len(self._utt_probs) - 1, int(math.ceil(hi_t * per_s)))
+        if hi < lo or b.end * per_s > len(self._utt_probs) + 1:
+            return None
+        probs = self._utt_probs[lo : hi + 1]
+        return lo + int(np.argmin(probs))
 
     def _pause_between(self, a: float, b: float, opts: LiveOptions) -> int | None:
         """Window index in the middle of the longest VAD pause near [a, b] (seconds into the
@@ -541,9 +693,25 @@ class StreamingPipeline:
 
     # -- speakers ---------------------------------------------------------------------------
 
-    def _diarize(self, chunk: AudioChunk) -> list[Event]:
+    def _diarize_block(self, samples: np.ndarray) -> list[Event]:
+        """Live speaker labels for the next block, unless paused because the pipeline is far
+        behind (``Degrader.diarize_live``); they come back when it has caught up."""
         assert self.diarizer is not None
-        return self._relabel(self.diarizer.feed(chunk))
+        at = self.samples_in / SAMPLE_RATE
+        if not self.degrader.diarize_live:
+            self.diarize_paused_seconds += len(samples) / SAMPLE_RATE
+            if self._diarize_paused:
+                return []
+            # what was heard before the pause is settled now: those labels stand
+            self._diarize_paused = True
+            return self._relabel(self.diarizer.flush())
+        if self._diarize_paused:
+            # The diarizer goes on from the present: it keeps the voices it knows (their
+            # centroids), so a person heard again gets the label they had, and nobody is
+            # renamed. The paused stretch gets its labels from the final pass.
+            self.diarizer.skip_to(at)
+            self._diarize_paused = False
+        return self._relabel(self.diarizer.feed(AudioChunk(at, samples)))
 
     def _relabel(self, turns: list[SpeakerTurn]) -> list[Event]:
         if not turns:
@@ -564,6 +732,29 @@ class StreamingPipeline:
             if o > 0:
                 overlap[t.speaker] = overlap.get(t.speaker, 0.0) + o
         return max(overlap, key=lambda s: overlap[s]) if overlap else None
+
+
+def _whole_words(segments: Sequence[TranscriptSegment]) -> list[Word] | None:
+    """The spoken words of a decode, in order; None when some of its text has no word times
+    or a stretch is unrecognised (nothing to agree on word by word there)."""
+    out: list[Word] = []
+    for s in segments:
+        if s.unrecognised or (s.text.strip() and not s.words):
+            return None
+        out += spoken(s.words)
+    return out
+
+
+def _from_words(
+    seg: TranscriptSegment, words: Sequence[Word], language: str, *, end_sentence: bool = True
+) -> TranscriptSegment:
+    """The part of ``seg`` those words say, its text made from them (as the recogniser makes
+    text: Simplified, Chinese punctuation). ``end_sentence=False`` for text the speaker goes on
+    from: no full stop is added (as the next decode's prefix, a full stop made whisper-base
+    drop the words after it: measured "的时候" lost after "但是因为我上学。")."""
+    raw = "".join(w.word for w in words)
+    text = finish_mandarin(raw, end_sentence=end_sentence) if language == "zh" else finish_text(raw, language)
+    return replace(seg, start=words[0].start, end=words[-1].end, text=text, words=tuple(words))
 
 
 def _clip(seg: TranscriptSegment, lo: float, hi: float, *, shift: float = 0.0) -> TranscriptSegment:

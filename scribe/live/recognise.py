@@ -40,6 +40,9 @@ class TranscriberRecogniser:
             prefix=request.context_text if context is not None else None,
             context_s=len(context) / SAMPLE_RATE if context is not None else 0.0,
             coverage=CoverageOptions(by_words=False),
+            # context + utterance fit in one window (MAX_DECODE_SECONDS): no second encoder
+            # pass for the tail after the last aligned word (see DecodeOptions.single_window)
+            single_window=True,
         )
         result = self.transcriber.transcribe(audio, options)
         language = "" if result.language == "und" else result.language

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,7 @@ class LiveStats:
     skipped_seconds: float = 0.0
     max_lag: float = 0.0
     degrade_changes: int = 0
+    degraded_levels: list[list[float]] = field(default_factory=list)  # [session time, new level]
 
 
 class _WorkQueue:
@@ -266,6 +267,11 @@ class LiveSession:
         self._source_thread = threading.Thread(target=run, name=f"capture-{self.id}", daemon=True)
         self._source_thread.start()
 
+    def wait_taken(self) -> None:
+        """Block until the worker has taken every queued block (the live lag is back to 0):
+        a caller that feeds audio itself can keep pace with recognition this way."""
+        self._work.wait_below(0)
+
     def wait_source(self, timeout: float | None = None) -> bool:
         """Wait for the source to end by itself (end of file); True when it has."""
         if self._source_thread is None:
@@ -304,9 +310,11 @@ class LiveSession:
                     start=round(at, 3), end=round(at + skipped, 3),
                 ))
                 continue
-            changed = degrader.update(lag, time.monotonic())
+            # judged on the session's audio clock (see Degrader): seconds of audio processed
+            changed = degrader.update(lag, self.pipeline.clock)
             if changed is not None:
                 self.stats.degrade_changes += 1
+                self.stats.degraded_levels.append([round(self.pipeline.clock, 2), changed])
                 self.bus.publish(ev.warning("degraded", DEGRADE_MESSAGES[changed], level=changed,
                                             lag=round(lag, 2)))
             recognised = self.pipeline.partials + self.pipeline.finals
@@ -393,6 +401,8 @@ class LiveSession:
                 "recognition_seconds": round(self.pipeline.recognition_seconds, 3),
                 "partials": self.pipeline.partials,
                 "finals": self.pipeline.finals,
+                "commits": dict(self.pipeline.commits),
+                "diarize_paused_seconds": round(self.pipeline.diarize_paused_seconds, 3),
             },
         )
         self._set_state(STOPPED)
