@@ -59,7 +59,7 @@ function setStatus(s) {
   $("consent-hint").hidden = consented;
   $("recovery").hidden = s !== "interrupted";
   $("btn-continue").disabled = !consented;
-  renderConn();
+  tick();
 }
 
 // -- consent ----------------------------------------------------------------------------------
@@ -251,8 +251,9 @@ function fmtClock(s) {
   return s >= 3600 ? `${Math.floor(s / 3600)}:${mm.slice(-2)}:${ss}` : `${mm}:${ss}`;
 }
 function tick() {
-  const known = cap.next !== null ? cap.next + pending(cap.pre) : null;
-  $("clock").textContent = fmtClock(known !== null ? known / RATE : state.recorded);
+  // recorded audio, what is buffered included (pauses left out): the hearing's real length
+  const secs = cap.next !== null ? cap.next / RATE : state.recorded + pending(cap.pre) / RATE;
+  $("clock").textContent = fmtClock(secs);
   watchdog();
   renderConn();
 }
@@ -263,6 +264,7 @@ const buffered = () => (cap.next === null ? 0 : cap.next - cap.acked) + pending(
 
 function onFrame(pcm) {
   if (!cap.capturing) return;
+  if (!cap.firstFrameAt) cap.firstFrameAt = performance.now();
   if (cap.next === null) cap.pre.push(pcm);
   else { cap.frames.push({ off: cap.next, pcm }); cap.next += pcm.length; }
   // the bound: beyond it the oldest audio goes (said on screen), never the page's memory
@@ -416,19 +418,29 @@ function scheduleReconnect() {
 // -- capture ------------------------------------------------------------------------------------
 // A 16 kHz context: the browser's band-limited resampler does the rate change. A browser that
 // cannot feed a microphone into it (Firefox) gets a device-rate context, and the worklet's own
-// low-pass resampler does it.
-async function micGraph(stream) {
-  for (const opts of [{ sampleRate: 16000 }, {}]) {
-    const ctx = new AudioContext(opts);
-    try {
-      const src = ctx.createMediaStreamSource(stream);
-      await ctx.audioWorklet.addModule("/static/pcm-worklet.js");
-      return { ctx, src };
-    } catch (e) {
-      ctx.close();
-      if (!opts.sampleRate) throw e;
-    }
+// low-pass resampler does it. The context and its worklet load while the microphone opens.
+async function audioContext(opts) {
+  const ctx = new AudioContext(opts);
+  await ctx.audioWorklet.addModule("/static/pcm-worklet.js");
+  return ctx;
+}
+
+async function micGraph(stream, ready) {
+  let first = null;
+  try {
+    first = await (ready || audioContext({ sampleRate: 16000 }));
+    return { ctx: first, src: first.createMediaStreamSource(stream) };
+  } catch (e) {
+    if (first) first.close();
+    const ctx = await audioContext({});
+    return { ctx, src: ctx.createMediaStreamSource(stream) };
   }
+}
+
+// one capture per page, however many callers ask at once (a reload starts it before anything)
+function ensureCapture() {
+  if (!state.capturePromise) state.capturePromise = startCapture().finally(() => { state.capturePromise = null; });
+  return state.capturePromise;
 }
 
 async function startCapture() {
@@ -438,10 +450,18 @@ async function startCapture() {
     state.audio.node.port.postMessage({ paused: false });
     return cap.capturing;
   }
-  const stream = await navigator.mediaDevices.getUserMedia({
-    audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
-  });
-  const { ctx, src } = await micGraph(stream);
+  const ready = audioContext({ sampleRate: 16000 });
+  ready.catch(() => {}); // a failure shows when micGraph awaits it
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
+  } catch (e) {
+    ready.then((ctx) => ctx.close(), () => {});
+    throw e;
+  }
+  const { ctx, src } = await micGraph(stream, ready);
   const node = new AudioWorkletNode(ctx, "pcm-downsampler");
   node.port.onmessage = (e) => {
     if (cap.capturing) meter(Math.min(1, e.data.level * 4));
@@ -490,11 +510,18 @@ function finishCapture() {
 
 // -- the buttons --------------------------------------------------------------------------------
 async function record() {
-  const r = await api("POST", `/api/hearings/${H.id}/record`);
+  // the microphone starts with the request: what is said meanwhile waits in the buffer
+  const wasCapturing = cap.capturing;
+  const capture = ensureCapture().catch(() => false);
+  let r;
+  try { r = await api("POST", `/api/hearings/${H.id}/record`); } catch (e) {
+    if (!wasCapturing) { await capture; stopCapture(); cap.pre = []; }
+    throw e;
+  }
   state.wsPath = r.websocket;
   state.recorded = (r.engine && r.engine.recorded_seconds) || 0;
   state.conn = state.conn === "elsewhere" ? "open" : state.conn;
-  const running = await startCapture();
+  const running = await ensureCapture();
   state.status = "recording";
   if (!state.ws) connect();
   else if (state.ws.readyState === WebSocket.OPEN && running) sendStart(state.ws);
@@ -687,17 +714,20 @@ async function open() {
   setStatus(H.status);
   state.clockTimer = setInterval(tick, 500);
   if (!H.live_session_id || H.status === "created") return;
+  state.wsPath = `/ws/sessions/${encodeURIComponent(H.live_session_id)}`;
+  if (H.status === "recording") {
+    // reloaded (or a second window) in the middle of the hearing: the microphone first, every
+    // moment of it counts; the frames wait in the buffer until the server says where they go
+    const capture = ensureCapture().catch(() => false);
+    try { await record(); } catch (e) { showMsg(T.mic_error + e.message, true); await capture; setStatus(state.status); }
+    return;
+  }
   let live = {};
   try { live = await api("GET", `/api/hearings/${H.id}/live`); } catch (e) { /* shown below as not capturing */ }
   state.recorded = live.recorded_seconds || live.duration || 0;
-  state.wsPath = `/ws/sessions/${encodeURIComponent(H.live_session_id)}`;
   if (H.status === "interrupted") {
     state.interrupted = { interrupted_at: live.interrupted_at, recovered_seconds: live.recovered_seconds };
     renderRecovery();
-  }
-  if (H.status === "recording") {
-    try { await record(); } catch (e) { showMsg(T.mic_error + e.message, true); setStatus(state.status); }
-    return;
   }
   if (live.state === "finished") { state.finalDone = true; showFinalTranscript(); return; }
   connect(); // the transcript so far, and the final pass's progress when one runs
