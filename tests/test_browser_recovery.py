@@ -355,6 +355,11 @@ def test_a_page_reload_mid_recording_rejoins_the_session(
 ) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx, page, hid = _desk(browser, stack["url"], "（2026）城人调字第31号")
+    # when the old page went (the test's own probe, injected by Playwright; the tab's
+    # sessionStorage outlives the reload)
+    ctx.add_init_script("addEventListener('pagehide', () => sessionStorage.setItem('hiddenAt', "
+                        "String(performance.timeOrigin + performance.now())))")
+    page.reload()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     clicked = time.monotonic()
@@ -363,8 +368,8 @@ def test_a_page_reload_mid_recording_rejoins_the_session(
     _wait_clock(page, 9)
     page.screenshot(path=str(SHOTS / "desk-recording.png"))
     before = _clock(page)
-    # the page's first frame on the test's clock (performance.now() and monotonic() both run on)
-    first_a = time.monotonic() - page.evaluate("(performance.now() - cap.firstFrameAt) / 1000")
+    # the pages' first frames and the old page's end, on the wall clock (epoch s)
+    first_a = page.evaluate("(performance.timeOrigin + cap.firstFrameAt) / 1000") - 0.1
     reloaded = time.monotonic()
     page.reload()
     # the same hearing, recording, with the clock at the real elapsed time (not 00:00)
@@ -372,8 +377,9 @@ def test_a_page_reload_mid_recording_rejoins_the_session(
     back = time.monotonic()
     timing = page.evaluate("({nav: performance.getEntriesByType('navigation')[0].responseEnd,"
                            " dom: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,"
-                           " frame: cap.firstFrameAt, ago: (performance.now() - cap.firstFrameAt) / 1000})")
-    first_b = time.monotonic() - timing["ago"]
+                           " frame: cap.firstFrameAt, first: (performance.timeOrigin + cap.firstFrameAt) / 1000,"
+                           " hidden: Number(sessionStorage.getItem('hiddenAt')) / 1000})")
+    first_b, hidden = timing["first"] - 0.1, timing["hidden"]
     assert _clock(page) >= before - 1
     _wait_clock(page, before + 6)
     page.locator(".seg.final").first.wait_for(timeout=60_000)  # the text said before the reload is back
@@ -381,6 +387,7 @@ def test_a_page_reload_mid_recording_rejoins_the_session(
     # let the microphone (which plays the file again from the start in the new page) run out
     _wait_clock(page, before + SPEECH_S + 1, timeout=90)
     stopped_at = _finish(page, "desk-final-transcript.png")
+    stop_wall = time.time() - (time.monotonic() - stopped_at)  # the Stop click, on the wall clock
     _closable(stack, hid, ctx)
 
     archive, folder = _archive(stack, hid)
@@ -397,17 +404,18 @@ def test_a_page_reload_mid_recording_rejoins_the_session(
     # (a real microphone would have heard the room meanwhile; the fake one starts its file again)
     unarchived = (stopped_at - clicked) - len(archive) / S
     # what the fake microphone played: from the first frame of each page (which holds 0.1 s)
-    # until the reload, and until Stop
-    played = (reloaded - first_a + 0.1) + (stopped_at - first_b + 0.1)
+    # until the old page went, and until Stop
+    played = (hidden - first_a) + (stop_wall - first_b)
     lost = played - len(archive) / S
-    gap = first_b - 0.1 - reloaded
+    gap = first_b - hidden  # no page had the microphone open: a real room's words are lost here
     _report("reload", runs, len(archive) / S, f"played {played:.2f} s, lost {lost:.2f} s; no microphone "
             f"open for {gap:.2f} s during the reload (HTML at {timing['nav']:.0f} ms, DOM {timing['dom']:.0f} ms, "
             f"first frame {timing['frame']:.0f} ms); wall Record->Stop {stopped_at - clicked:.2f} s, "
             f"not archived {unarchived:.2f} s")
     assert lost_in <= 0.1 and repeated <= 0.1, runs  # nothing lost or doubled inside a capture
-    assert lost <= 1.0, (lost, runs)
-    assert unarchived <= 1.5, (unarchived, runs)  # the reload itself included
+    assert abs(lost) <= 1.0, (lost, runs)
+    # the reload itself: the navigation on this (shared, 2-core) machine, then the microphone
+    assert gap <= 2.0, gap
     assert errors == []
     ctx.close()
 
