@@ -171,7 +171,7 @@ function onEvent(ev) {
   }
   const box = $("transcript");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
-  if (state.finalShown && ["partial", "final", "speaker"].includes(ev.type)) return;
+  if ((state.finalShown || state.textShown) && ["partial", "final", "speaker"].includes(ev.type)) return;
   if (ev.type === "partial") {
     const old = state.partials[ev.utterance];
     if (!ev.text) { if (old) old.remove(); delete state.partials[ev.utterance]; return; }
@@ -661,18 +661,24 @@ const finalProgress = {
 };
 setInterval(() => { if (finalProgress.tEnd !== null && state.sessionState === "finalizing") finalProgress.tick(Date.now() / 1000, false); }, 1000);
 
+function renderTranscript(tr) {
+  const final = !!(tr.info && tr.info.kind === "final");
+  state.partials = {};
+  const box = $("transcript");
+  box.replaceChildren(...(tr.segments || []).map((s, i) => segNode({ ...s, utterance: "t" + i, id: s.id || "t" + i }, true)));
+  box.dataset.kind = final ? "final" : "live";
+  $("transcript-title").hidden = !final;
+  if (final) state.finalShown = true;
+  renderSpeakers();
+  return final;
+}
+
 async function showFinalTranscript() {
   try {
     const tr = await api("GET", `/api/hearings/${H.id}/transcript`);
     if (!tr.info || tr.info.kind !== "final") return;
     Object.assign(state.speakers, tr.speakers || {});
-    state.finalShown = true;
-    state.partials = {};
-    const box = $("transcript");
-    box.replaceChildren(...(tr.segments || []).map((s, i) => segNode({ ...s, utterance: "f" + i, id: "f" + i }, true)));
-    box.dataset.kind = "final";
-    $("transcript-title").hidden = false;
-    renderSpeakers();
+    renderTranscript(tr);
     showMsg(T.final_ready);
   } catch (e) { showMsg(e.message, true); }
 }
@@ -731,7 +737,16 @@ async function open() {
     state.interrupted = { interrupted_at: live.interrupted_at, recovered_seconds: live.recovered_seconds };
     renderRecovery();
   }
-  if (live.state === "finished") { state.finalDone = true; showFinalTranscript(); return; }
-  connect(); // the transcript so far, and the final pass's progress when one runs
+  if (["paused", "interrupted"].includes(H.status)) { connect(); return; } // the journal's text, live after
+  // recording is over: the transcript as it stands (the final one when ready); the socket only
+  // for the final pass's progress (its replayed text would repeat what is shown)
+  try {
+    const tr = await api("GET", `/api/hearings/${H.id}/transcript`);
+    Object.assign(state.speakers, tr.speakers || {});
+    renderTranscript(tr);
+  } catch (e) { showMsg(e.message, true); }
+  if (live.state === "finished" || live.final_ready) { state.finalDone = true; return; }
+  state.textShown = true;
+  if (live.state) connect();
 }
 open();
