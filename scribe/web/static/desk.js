@@ -612,10 +612,11 @@ function renderRecoveryBuffer() {
 // The final pass reports its stages separately (transcribe 0..1, then diarize 0..1; the offline
 // diarizer says only "started" and "done"). The bar joins them: transcription is measured, the
 // diarization's share is estimated from how long transcription took (DIARIZE_PER_TRANSCRIBE:
-// 1.5 and 2.7 measured by tests/test_browser_recovery.py on 36 s and 30 s hearings on a shared
-// 2-core machine, whisper-base + the offline diarizer), and it never goes back. Past the
-// estimate the bar creeps towards 97 % and says it is still estimating, rather than lie.
-const DIARIZE_PER_TRANSCRIBE = 2.0;
+// diarize/transcribe time 1.29-2.71, median 1.42, over 7 final passes of 30-76 s hearings in
+// tests/test_browser_recovery.py on a shared 2-core machine, whisper-base + the offline
+// diarizer), and it never goes back. Past the estimate the bar creeps towards 97 % and says it
+// is still estimating, rather than lie.
+const DIARIZE_PER_TRANSCRIBE = 1.5;
 const finalProgress = {
   t0: null, tEnd: null, dStart: null, shown: 0,
   start(ev) { this.t0 = ev.emitted_at || Date.now() / 1000; this.tEnd = null; this.dStart = null; this.shown = 0; this.render(0, null); },
