@@ -218,8 +218,11 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
         path = getattr(route, "path", "unmatched")
         metrics.requests.labels(request.method, path, str(response.status_code)).inc()
         metrics.latency.labels(path).observe(time.perf_counter() - started)
-        # pages are private: no caching by shared proxies, no framing by other sites
-        response.headers.setdefault("Cache-Control", "no-store")
+        # pages are private: no caching by shared proxies, no framing by other sites. The
+        # desk's scripts and styles (no personal data) may be kept for a few minutes: a page
+        # reloaded mid-hearing then opens the microphone without fetching them again
+        static = request.url.path.startswith("/static/") and response.status_code == 200
+        response.headers.setdefault("Cache-Control", "private, max-age=300" if static else "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -77,6 +77,10 @@ TRANSITIONS: Mapping[tuple[HearingState, Step], HearingState] = {
     (H.PAUSED, S.STOP): H.STOPPED,
     (H.RECORDING, S.CRASH): H.INTERRUPTED,
     (H.PAUSED, S.CRASH): H.INTERRUPTED,
+    # after the crash or restart, staff choose: record on into the same archive (继续录音),
+    # or end the hearing there (结束: the final pass runs over what was kept)
+    (H.INTERRUPTED, S.RECORD): H.RECORDING,
+    (H.INTERRUPTED, S.STOP): H.STOPPED,
     (H.STOPPED, S.DRAFT): H.DRAFTED,
     (H.INTERRUPTED, S.DRAFT): H.DRAFTED,
     (H.RETURNED, S.DRAFT): H.DRAFTED,
@@ -105,7 +109,8 @@ _REASONS: Mapping[str, str] = {
 SESSION_STEPS: Mapping[str, Step] = {
     "recording": S.RECORD,
     "paused": S.PAUSE,
-    "stopping": S.STOP,
+    # not "stopping": the hearing is stopped once the audio is sealed (session.completed
+    # carries its length)
     "stopped": S.STOP,
     "interrupted": S.CRASH,
 }
@@ -141,9 +146,14 @@ class Recovered:
 class HearingLifecycle:
     """The only writer of ``Hearing.status`` (see the module doc)."""
 
-    def __init__(self, db: Database, live: LiveService | None) -> None:
+    def __init__(self, db: Database, live: LiveService | None,
+                 on_stopped: Callable[[Session, Hearing], None] | None = None) -> None:
         self.db = db
         self.live = live
+        # called in the same transaction whenever a hearing becomes stopped, whoever stopped
+        # it (the desk's Stop, a WebSocket client's stop, 结束 after an interruption): the
+        # composition root enqueues ``session.completed`` here
+        self.on_stopped = on_stopped
         # session ids whose steps this thread is driving right now: their echoes (the session's
         # own state events) are already written by the caller's transaction
         self._driving = threading.local()
@@ -159,9 +169,14 @@ class HearingLifecycle:
     def state(self, hearing: Hearing) -> HearingState:
         return HearingState(hearing.status)
 
-    def _apply(self, hearing: Hearing, step: Step) -> HearingState:
-        target = next_state(self.state(hearing), step)
+    def _apply(self, hearing: Hearing, step: Step, tx: Session | None = None) -> HearingState:
+        current = self.state(hearing)
+        target = next_state(current, step)
         hearing.status = target.value
+        if target is H.STOPPED and current is not H.STOPPED and self.on_stopped is not None:
+            session = tx if tx is not None else Session.object_session(hearing)
+            if session is not None:
+                self.on_stopped(session, hearing)
         return target
 
     def _require_live(self) -> LiveService:
@@ -340,7 +355,7 @@ class HearingLifecycle:
             if target is None and current not in (H.STOPPED, H.INTERRUPTED):
                 log.warning("a live session reported %s while its hearing is %s", step, current)
             return
-        hearing.status = target.value
+        self._apply(hearing, step, tx)
         from scribe.accounts import audit
         from scribe.accounts.audit import Action
 
@@ -372,8 +387,13 @@ class HearingLifecycle:
                 state = live.state(sid) if (live is not None and sid in sealed) else {}
                 found.append(Recovered(hearing.id, sid, state.get("interrupted_at"),
                                        float(state.get("recovered_seconds") or 0.0)))
+            # an interrupted hearing waits for staff at the desk: 继续录音 records on into its
+            # session, 结束 runs its final pass (running it now would lock the session)
+            waiting = set(tx.scalars(select(Hearing.live_session_id).where(
+                Hearing.status == H.INTERRUPTED.value)).all())
         if live is not None:
             for session_id in live.resumable():
-                live.finish_later(session_id)
+                if session_id not in waiting:
+                    live.finish_later(session_id)
         return found
 

@@ -30,6 +30,9 @@ from scribe.torch_threads import configure_torch
 from fastapi import Request  # at run time: FastAPI reads the annotation of ``services``
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from scribe.web.models import Hearing
     from diarize import DiarizationModels, OfflineDiarizer, StreamingDiarizer, Voiceprint
 
 log = logging.getLogger(__name__)
@@ -129,8 +132,22 @@ def build_app_services(settings: Settings, db: Database, *, live: LiveService | 
     if live is None and settings.server.load_models:
         engine = load_live_engine(settings, db=db)
         live = ManagerBridge(engine.manager())
-    return AppServices(settings, db, live, HearingLifecycle(db, live), engine,
+    return AppServices(settings, db, live, HearingLifecycle(db, live, _session_completed(settings, live)), engine,
                        engine.diarization_models if engine else None)
+
+
+def _session_completed(settings: Settings, live: LiveService | None) -> Callable[[Session, Hearing], None] | None:
+    """The lifecycle's ``on_stopped``: ``session.completed`` for every hearing stopped, by the
+    desk's Stop, a WebSocket client's stop or 结束 after an interruption."""
+    if live is None:
+        return None
+
+    def enqueue(tx: Session, hearing: Hearing) -> None:
+        from scribe.web.hearing_events import session_completed
+
+        session_completed(tx, settings, hearing, live)
+
+    return enqueue
 
 
 def services(request: Request) -> AppServices:

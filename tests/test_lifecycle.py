@@ -214,8 +214,13 @@ def test_a_server_killed_mid_recording_recovers_the_session_on_start(
             assert len(read_wav_pcm(folder.audio)) == round(live["recovered_seconds"] * 16000)
             page = c.get(f"/hearings/{h['id']}?lang=en").text
             assert f"{round(live['recovered_seconds'])} seconds kept" in page and "interrupted at" in page
-            # recovery performs the final pass over what was kept; recording cannot go on
-            assert c.post(f"/api/hearings/{h['id']}/record").status_code == 409
+            # the hearing waits for staff (继续录音 / 结束): no final pass locks its session yet
+            time.sleep(1.0)
+            assert c.get(f"/api/hearings/{h['id']}/live").json()["state"] == "interrupted"
+            # 结束: the final pass over what was kept; session.completed goes out
+            r = c.post(f"/api/hearings/{h['id']}/stop")
+            assert r.status_code == 200, r.text
+            assert c.get(f"/api/hearings/{h['id']}").json()["status"] == "stopped"
             deadline = time.monotonic() + 300
             while c.get(f"/api/hearings/{h['id']}/live").json()["state"] != "finished":
                 assert time.monotonic() < deadline, "the recovered final pass did not finish"

@@ -20,7 +20,7 @@ from scribe.live import events as ev
 from scribe.live.events import Event
 from scribe.live.pipeline import LiveOptions
 from scribe.live.service import LiveStart
-from scribe.live.session import FINISHED, UNFINISHED, LiveSession
+from scribe.live.session import FINISHED, INTERRUPTED, UNFINISHED, LiveSession
 from scribe.live.sources import PushSource
 from scribe.live.transcripts import transcript_from_events
 
@@ -43,17 +43,22 @@ class ManagerBridge:
         session_id = self.session_id_for(str(start.hearing_id))
         if self.manager.get(session_id) is not None:
             return session_id
-        if (self.manager.root / session_id / "session.json").exists():
-            state = self.manager.folder(session_id).meta().state
-            if state in UNFINISHED:
-                raise SessionError(f"the session of hearing {start.hearing_id} was interrupted",
-                                   fix="finish it (`scribe sessions finish`) before recording again")
-            return session_id
         base = self.manager.default_options
         casefile = dict(start.casefile or {})
         hotwords = tuple(dict.fromkeys([*start.hotwords, *(casefile.get("hotwords") or [])]))
         options = LiveOptions(**{**base.__dict__, "language": start.language, "hotwords": hotwords,
                                  "voiceprint_office": start.office})
+        if (self.manager.root / session_id / "session.json").exists():
+            folder = self.manager.folder(session_id)
+            state = folder.meta().state
+            if state in UNFINISHED:
+                raise SessionError(f"the session of hearing {start.hearing_id} was interrupted",
+                                   fix="finish it (`scribe sessions finish`) before recording again")
+            if state == INTERRUPTED:
+                # 继续录音 after a crash or a restart: the same archive goes on
+                folder.update_meta(hotwords=list(hotwords))
+                self.manager.reopen(session_id, options)
+            return session_id
         self.manager.create(options, session_id=session_id, source="websocket",
                             title=str(casefile.get("case_number") or ""), case=casefile or None)
         return session_id
@@ -92,9 +97,17 @@ class ManagerBridge:
 
     def stop(self, session_id: str) -> None:
         session = self.manager.get(session_id)
-        if session is None and self.manager.folder(session_id).meta().state not in UNFINISHED:
-            # already stopped (by a client over the WebSocket): the hearing only catches up
-            return
+        if session is None:
+            folder = self.manager.folder(session_id)
+            state = folder.meta().state
+            if state == INTERRUPTED and not folder.final_transcript.exists():
+                # 结束 after an interruption: the final pass over what was kept
+                if self.manager.final_pass is not None:
+                    self.manager.finish_later(session_id)
+                return
+            if state not in UNFINISHED:
+                # already stopped (by a client over the WebSocket): the hearing only catches up
+                return
         self._live(session_id).stop()
         if self.manager.final_pass is not None:
             self.manager.finish_later(session_id)
@@ -102,10 +115,13 @@ class ManagerBridge:
     def state(self, session_id: str) -> dict[str, Any]:
         folder = self.manager.folder(session_id)
         meta = folder.meta()
+        live = self.manager.get(session_id)
+        recorded = live.writer.duration if live is not None else (meta.duration or 0.0)
         return {  # JSON for the desk's GET /api/hearings/{id}/live
             "state": meta.state,
             "final_ready": meta.state == FINISHED and folder.final_transcript.exists(),
             "duration": meta.duration,
+            "recorded_seconds": round(recorded, 3),  # archived so far (the desk's clock)
             "audio_sha256": meta.audio_sha256,
             # set when a crash ended the recording and the start-up recovery sealed it
             "interrupted_at": meta.interrupted_at,
@@ -150,7 +166,9 @@ class ManagerBridge:
         return self.manager.finish_later(session_id)
 
     def close(self, final_pass_timeout: float | None = None) -> None:
-        self.manager.close(final_pass_timeout)
+        # a shutdown in the middle of a hearing interrupts it (the desk can record on after
+        # the restart); it does not end it
+        self.manager.close(final_pass_timeout, interrupt=True)
 
     def wait_finished(self, session_id: str, timeout: float | None = None) -> bool:
         """For tests and shutdown: wait for a background final pass."""

@@ -37,6 +37,7 @@ from scribe.live.session import (
     FINALIZING,
     FINISHED,
     INTERRUPTED,
+    PAUSED,
     RECORDING,
     STOPPED,
     UNFINISHED,
@@ -158,6 +159,31 @@ class SessionManager:
             self._live[session_id] = session
         return session
 
+    def reopen(self, session_id: str, options: LiveOptions | None = None) -> LiveSession:
+        """Record again into a session a crash or a shutdown interrupted (the desk's 继续录音):
+        the same folder, its audio appended to, its journal and seq numbers going on."""
+        folder = self.folder(session_id)
+        with self._lock:
+            live = self._live.get(session_id)
+            if live is not None:
+                return live
+            running = self._finishing.get(session_id)
+            if running is not None and not running.done():
+                raise SessionError(f"the final pass of session {session_id} is running",
+                                   fix="wait for it to finish; the hearing can then be drafted")
+            meta = folder.meta()
+            if meta.state != INTERRUPTED or folder.final_transcript.exists():
+                raise SessionError(f"session {session_id} is {meta.state}, not interrupted",
+                                   fix="only an interrupted recording can go on; start a new session")
+            base = options or self.default_options
+            options = replace(base, language=meta.language or base.language, hotwords=meta.hotwords)
+            session = LiveSession(
+                folder, self.pipeline_factory(options), flush_interval=self.flush_interval,
+                listeners=tuple(self._observers), resume=True,
+            )
+            self._live[session_id] = session
+        return session
+
     def get(self, session_id: str) -> LiveSession | None:
         with self._lock:
             return self._live.get(session_id)
@@ -261,7 +287,9 @@ class SessionManager:
                 transcript = self.final_pass.run(
                     folder,
                     lambda stage, f: _publish(bus, ev.progress(stage, f)),
-                    live_diarizer=live.pipeline.diarizer if live is not None else None,  # type: ignore[arg-type]
+                    # a resumed session's live diarizer heard only the part after the
+                    # interruption: the journal's labels (all of them) are kept instead
+                    live_diarizer=live.pipeline.diarizer if live is not None and not live.resumed else None,  # type: ignore[arg-type]
                 )
             except Exception as exc:
                 folder.update_meta(state=before)
@@ -331,14 +359,16 @@ class SessionManager:
         if session is not None:
             session.bus.journal.close()
 
-    def close(self, final_pass_timeout: float | None = None) -> None:
+    def close(self, final_pass_timeout: float | None = None, *, interrupt: bool = False) -> None:
         """Server shutdown: stop every session still recording (nothing captured is lost), then
         let the final passes already asked for finish (up to ``final_pass_timeout`` s; one
-        that has not started by then stays "stopped" and the next start resumes it)."""
+        that has not started by then stays "stopped" and the next start resumes it).
+        ``interrupt``: sessions still recording are sealed as interrupted, not stopped (the
+        desk's hearing goes on after the restart if staff choose 继续录音)."""
         with self._lock:
             sessions = list(self._live.values())
         for s in sessions:
-            s.stop()
+            s.stop(interrupted=interrupt and s.state in (RECORDING, PAUSED))
         pending = [f for f in self._finishing.values() if not f.done()]
         wait(pending, final_pass_timeout)
         self._final_passes.shutdown(wait=final_pass_timeout is None, cancel_futures=True)

@@ -167,6 +167,7 @@ class LiveSession:
         flush_interval: float = 1.0,
         level_interval: float = 0.25,
         listeners: tuple[Listener, ...] = (),
+        resume: bool = False,
     ) -> None:
         self.folder = folder
         self.id = folder.id
@@ -178,12 +179,19 @@ class LiveSession:
                 fix="stop that recording first, or start a new session",
             )
         self.meta = folder.meta()
-        self.writer = AudioWriter(folder.audio, flush_interval=flush_interval)
+        # resume: a session a crash or a shutdown interrupted records on into the same archive
+        self.resumed = resume
+        self.writer = AudioWriter(folder.audio, flush_interval=flush_interval, append=resume)
+        if resume:
+            # the session clock and the utterance numbers go on where the archive ends, so the
+            # new finals' times and ids follow the old ones (a fresh pipeline starts at 0)
+            pipeline.samples_in = self.writer.samples
+            pipeline.utterance = _next_utterance(folder)
         self.bus = EventBus(self.id, Journal(folder.journal), next_seq=_next_seq(folder))
         # subscribed before the first event: the hearing lifecycle must see "recording" too
         for listener in listeners:
             self.bus.subscribe(listener)
-        self.stats = LiveStats()
+        self.stats = LiveStats(received_seconds=self.writer.duration)
         self._level_every = int(level_interval * SAMPLE_RATE)
         self._level_acc: list[np.ndarray] = []
         self._level_n = 0
@@ -203,7 +211,11 @@ class LiveSession:
         self.state = RECORDING
         self.started_at = time.time()
         self._worker.start()
-        self._set_state(RECORDING, source=self.meta.source or None)
+        if resume:
+            self._set_state(RECORDING, source=self.meta.source or None, resumed=True,
+                            at=round(self.writer.duration, 3))
+        else:
+            self._set_state(RECORDING, source=self.meta.source or None)
 
     # -- input ----------------------------------------------------------------------------
 
@@ -378,8 +390,12 @@ class LiveSession:
 
     # -- stopping ----------------------------------------------------------------------------
 
-    def stop(self) -> SessionMeta:
-        """Stop capture, finish the live text, seal the audio; returns the session metadata."""
+    def stop(self, *, interrupted: bool = False) -> SessionMeta:
+        """Stop capture, finish the live text, seal the audio; returns the session metadata.
+
+        ``interrupted``: the server is shutting down in the middle of the hearing; the session
+        is sealed like a crashed one (state ``interrupted``, ``recovered_seconds``), so the desk
+        offers to record on into it or to end it, instead of ending the hearing by itself."""
         if self._stopped:
             return self.meta
         self._set_state(STOPPING)
@@ -405,7 +421,14 @@ class LiveSession:
                 "diarize_paused_seconds": round(self.pipeline.diarize_paused_seconds, 3),
             },
         )
-        self._set_state(STOPPED)
+        if interrupted:
+            now = utc_iso()
+            self.meta = self.folder.update_meta(interrupted_at=now, recovered_at=now,
+                                                recovered_seconds=round(self.writer.duration, 3))
+            self._set_state(INTERRUPTED, recovered_seconds=round(self.writer.duration, 3),
+                            interrupted_at=now, finals=len(live.segments))
+        else:
+            self._set_state(STOPPED)
         self.lock.release()
         if self._source_error is not None and not isinstance(self._source_error, Exception):
             raise self._source_error
@@ -422,6 +445,12 @@ class LiveSession:
     @property
     def source_error(self) -> BaseException | None:
         return self._source_error
+
+
+def _next_utterance(folder: SessionFolder) -> int:
+    """The first utterance number not used by the session's journal."""
+    used = [e.data.get("utterance") for e in folder.events() if e.type in ("partial", "final")]
+    return max((int(u) for u in used if isinstance(u, int)), default=-1) + 1
 
 
 def _next_seq(folder: SessionFolder) -> int:

@@ -235,17 +235,23 @@ class FileSource:
 class PushSource:
     """Audio pushed from elsewhere (a WebSocket handler) as 16 kHz s16le PCM bytes."""
 
-    def __init__(self, description: str = "websocket", *, max_queued_seconds: float = 30.0) -> None:
+    def __init__(self, description: str = "websocket", *, max_queued_seconds: float = 30.0,
+                 received: int = 0) -> None:
         self.description = description
         self.clocked = True
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue()
         self._queued = 0
         self._lock = threading.Lock()
         self.max_queued = int(max_queued_seconds * SAMPLE_RATE)
+        # samples of the session's audio accepted so far (``received`` at the start: what the
+        # archive already held when a recovered session was reopened). A client that lost its
+        # connection resends from here (scribe.live.ws, "audio" messages), so nothing twice.
+        self.received = received
 
     def push(self, samples: np.ndarray) -> None:
         with self._lock:
             self._queued += len(samples)
+            self.received += len(samples)
         self._queue.put(samples)
 
     def close(self) -> None:
@@ -274,9 +280,9 @@ class PushSource:
             if callable(item):
                 item()
                 continue
+            sink(item)
             with self._lock:
                 self._queued -= len(item)
-            sink(item)
 
 
 def pcm16_bytes_to_float(data: bytes) -> np.ndarray:

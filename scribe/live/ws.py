@@ -10,6 +10,17 @@
 A malformed or oversized frame is answered with an ``error`` event and dropped; the session goes
 on. A client that disconnects leaves the session recording; connecting again to the same URL
 with ``?after=<last seq seen>`` replays what it missed from the journal and continues live.
+
+Audio survives a lost connection too. The server counts the samples it has accepted for the
+session and tells the client in ``{"type": "audio", "received": N, "active": true}`` messages
+(not events: neither numbered nor journaled): in reply to ``start``, and about twice a second
+while audio arrives. A client keeps what it captured until it is acknowledged; after a
+reconnect it sends ``start`` again and resends from sample ``N`` of the reply, so nothing is
+archived twice and nothing is left out. One connection at a time is a session's audio source:
+the latest ``start`` takes over (a reloaded page, a second tab), and the one it replaced gets
+``{"type": "audio", "active": false, "reason": "taken_over"}``. A session a crash or a restart
+interrupted answers ``start`` with its ``interrupted`` state and ``active: false`` (``received``
+is what the archive kept) until the desk records on into it (``POST .../record``).
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -28,13 +40,17 @@ from scribe.errors import ScribeError
 from scribe.live import events as ev
 from scribe.live.events import Event
 from scribe.live.manager import SessionManager, valid_session_id
-from scribe.live.session import LiveSession
+from scribe.live.archive import WAV_HEADER_BYTES
+from scribe.live.session import INTERRUPTED, LiveSession
 from scribe.live.sources import PushSource, pcm16_bytes_to_float
 
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("auto", "zh", "en")
 _QUEUE_EVENTS = 5000  # per client; a client this far behind is disconnected and must resume
+_ACK_EVERY = 8000  # samples (0.5 s): how often an audio source hears how much was received
+# the connection that is each live session's audio source, per manager (one per server)
+_sources: weakref.WeakKeyDictionary[SessionManager, dict[str, _Connection]] = weakref.WeakKeyDictionary()
 
 
 def build_router(
@@ -87,6 +103,8 @@ class _Connection:
         self._unsubscribe: Callable[[], None] | None = None
         self._overflow = False
         self.gate: Callable[[str, str], None] | None = None  # build_router's gate
+        self._acked = 0  # samples received when this source was last told
+        self._refused = False  # one "not recording" error per start, not one per frame
 
     # -- events to the client --------------------------------------------------------------
 
@@ -120,6 +138,55 @@ class _Connection:
             self.session.bus.publish(event)  # reaches this client through its subscription
         else:
             await self.ws.send_text(replace(event, session=self.session_id).to_json())
+
+    # -- the audio source ---------------------------------------------------------------------
+
+    def _owners(self) -> dict[str, _Connection]:
+        return _sources.setdefault(self.manager, {})
+
+    def _is_source(self) -> bool:
+        return self._owners().get(self.session_id) is self
+
+    async def _audio_status(self, active: bool, **extra: Any) -> None:
+        received = self._received()
+        self._acked = received
+        await self.ws.send_text(json.dumps({"type": "audio", "session": self.session_id, "seq": 0,
+                                            "received": received, "active": active, **extra}))
+
+    def _received(self) -> int:
+        """Samples of this session's audio the server holds (the client resends from here)."""
+        session = self.session
+        if session is not None and self.manager.get(self.session_id) is session:
+            if isinstance(session.source, PushSource):
+                return session.source.received
+            return session.writer.samples
+        audio = self.manager.root / self.session_id / "audio.wav"
+        try:
+            return max(0, (audio.stat().st_size - WAV_HEADER_BYTES) // 2)
+        except OSError:
+            return 0
+
+    async def _take_source(self) -> None:
+        """This connection sends the session's audio from now on (the latest start wins)."""
+        session = self.session
+        assert session is not None
+        if session.source is None:  # opened by the desk API (or reopened): this socket feeds it
+            session.start_source(PushSource("websocket", received=session.writer.samples))
+        owners = self._owners()
+        before = owners.get(self.session_id)
+        owners[self.session_id] = self
+        self._refused = False
+        if before is not None and before is not self:
+            try:
+                await before._audio_status(False, reason="taken_over")
+            except Exception:  # noqa: BLE001 - that client is gone already
+                pass
+        await self._audio_status(True)
+
+    def _release_source(self) -> None:
+        owners = self._owners()
+        if owners.get(self.session_id) is self:
+            del owners[self.session_id]
 
     # -- attaching -------------------------------------------------------------------------
 
@@ -158,6 +225,7 @@ class _Connection:
         except WebSocketDisconnect:
             pass
         finally:
+            self._release_source()
             if self._unsubscribe:
                 self._unsubscribe()
             if sender is not None:
@@ -171,20 +239,31 @@ class _Connection:
                 f"{self.max_frame_bytes} bytes; send 16 kHz s16le PCM in frames of 0.1-1 s",
             )
             return
-        if self.session is None or self.session.state not in ("recording", "paused"):
-            await self._reply_error("not_recording", "audio arrived but the session is not "
-                                    "recording; send {\"op\": \"start\"} first")
+        if self.session is None or self.session.state not in ("recording", "paused") \
+                or self.manager.get(self.session_id) is not self.session:
+            if not self._refused:
+                self._refused = True
+                await self._reply_error("not_recording", "audio arrived but the session is not "
+                                        "recording; send {\"op\": \"start\"} first")
             return
         try:
             samples = pcm16_bytes_to_float(data)
         except ScribeError as exc:
             await self._reply_error("bad_frame", str(exc))
             return
-        if self.session.source is None:  # opened by the desk API: this socket is the source
-            self.session.start_source(PushSource("websocket"))
+        if not self._is_source():
+            if self.session_id in self._owners():
+                # another window took over: this one's audio would be archived twice
+                if not self._refused:
+                    self._refused = True
+                    await self._audio_status(False, reason="taken_over")
+                return
+            await self._take_source()  # a client that streams without start (older desks)
         source = self.session.source
         if isinstance(source, PushSource):
             source.push(samples)
+            if source.received - self._acked >= _ACK_EVERY:
+                await self._audio_status(True)
         else:
             await self._reply_error("not_recording", "this session records from "
                                     f"{source.description if source else 'nothing'}, not this socket")
@@ -201,6 +280,11 @@ class _Connection:
         op = msg.get("op")
         if op == "start":
             await self._start(msg)
+        elif op == "watch":
+            await self._start(msg, take_source=False)
+        elif op == "sync":
+            # a client about to pause or stop asks what has arrived (the last ack may be older)
+            await self._audio_status(self._is_source())
         elif op == "stop":
             await self._stop(bool(msg.get("final_pass", True)))
         elif op in ("pause", "resume"):
@@ -222,8 +306,8 @@ class _Connection:
                 return
             self.session.bus.publish(ev.speaker_update("", msg["speaker"], str(msg.get("role") or "") or None))
         else:
-            await self._reply_error("unknown_op", f"unknown op {op!r}; use start, pause, resume, "
-                                    "stop or role")
+            await self._reply_error("unknown_op", f"unknown op {op!r}; use start, watch, sync, "
+                                    "pause, resume, stop or role")
 
     async def _through_gate(self, op: str) -> bool:
         if self.gate is None:
@@ -235,19 +319,46 @@ class _Connection:
             return False
         return True
 
-    async def _start(self, msg: dict[str, Any]) -> None:
-        if not await self._through_gate("start"):
-            return
-        if self.session is not None:
-            # a reconnecting client sends start again: it resumes the same session; a session
-            # the desk API opened has no source yet, and this socket becomes it
-            if self.session.source is None and self.session.state in ("recording", "paused"):
-                self.session.start_source(PushSource("websocket"))
+    async def _start(self, msg: dict[str, Any], *, take_source: bool = True) -> None:
+        """``start``; ``watch`` (``take_source=False``) is the same answer without becoming the
+        audio source: a window that only shows the hearing (a stopped one, or before Record)."""
+        live = self.manager.get(self.session_id)
+        if live is not None and live is not self.session:
+            # opened (or reopened after an interruption) since this socket connected: follow it,
+            # with the events it journaled meanwhile
+            if self._unsubscribe:
+                self._unsubscribe()
+            self.session = live
+            await self._attach(live, self.sent_seq)
+        if self.session is not None and live is self.session:
+            # a reconnecting client sends start again: it resumes the same session and its
+            # socket becomes the audio source (a session the desk API opened has none yet)
+            if take_source and self.session.state in ("recording", "paused") \
+                    and not await self._through_gate("start"):
+                return  # the server's one consent check and status change refused it
             await self._send(replace(ev.state(self.session.state, resumed=True), session=self.session_id))
+            if self.session.state in ("recording", "paused") and take_source:
+                await self._take_source()
             return
         if (self.manager.root / self.session_id / "session.json").exists():
+            meta = await run_in_threadpool(self.manager.folder(self.session_id).meta)
+            if meta.state == INTERRUPTED:
+                # a crash or a restart cut it off: the desk offers to record on or to end it
+                await self._send(replace(ev.state(INTERRUPTED, resumed=True,
+                                                  recovered_seconds=meta.recovered_seconds,
+                                                  interrupted_at=meta.interrupted_at),
+                                         session=self.session_id))
+                await self._audio_status(False, reason="interrupted")
+                return
+            if not take_source:
+                await self._send(replace(ev.state(meta.state, resumed=True), session=self.session_id))
+                return
             await self._reply_error("session_closed", f"session {self.session_id} is no longer "
                                     "recording; start a new session id")
+            return
+        if not take_source:
+            return  # nothing to watch yet: the events come once the session is opened
+        if not await self._through_gate("start"):
             return
         language = str(msg.get("language") or "auto")
         hotwords = msg.get("hotwords") or []
@@ -272,7 +383,7 @@ class _Connection:
         # the session's own first events were published before we subscribed: replay them
         for event in await run_in_threadpool(session.folder.events):
             await self._send(event)
-        session.start_source(PushSource("websocket"))
+        await self._take_source()
 
     async def _stop(self, final_pass: bool) -> None:
         session = self.session

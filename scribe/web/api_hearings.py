@@ -243,14 +243,11 @@ def pause_recording(hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle
 
 @router.post("/{hearing_id}/stop", responses=R409, summary="Stop recording; the final pass follows; session.completed is sent")
 def stop_recording(
-    hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, live: Live, request: Request
+    hearing_id: str, who: Streamer, tx: Tx, lifecycle: Lifecycle, live: Live
 ) -> dict[str, Any]:
-    from scribe.web.hearing_events import session_completed
-
     hearing = hearings.get_visible(tx, who, hearing_id)
-    sid = lifecycle.stop(hearing)
+    sid = lifecycle.stop(hearing)  # session.completed is enqueued by the lifecycle's on_stopped
     audit.record(tx, who, Action.RECORD, "hearing", hearing.id, office=hearing.office, step="stop")
-    session_completed(tx, request.app.state.settings, hearing, live)
     return _live_out(live, hearings.to_out(hearing), sid)
 
 
