@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol, Union
 
 import numpy as np
 
@@ -33,6 +34,17 @@ from diarize.resegment import VoiceSplitOptions, tidy_turns, window_vote
 from scribe.types import SAMPLE_RATE, SpeakerTurn
 
 _TOUCHING = 1e-6
+
+
+class AudioLike(Protocol):
+    """A recording read where asked (``scribe.live.alongside.ArchiveAudio``): float samples."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: slice) -> np.ndarray: ...
+
+
+Samples = Union[np.ndarray, AudioLike]
 FBANK_HOP_S = 0.01  # CAM++ fbank frames (diarize.models.CamPlusEmbedder.features)
 
 
@@ -109,7 +121,7 @@ class IncrementalDiarization:
         self.pieces.append(piece)
 
     # -- while recording ----------------------------------------------------------------------
-    def settle(self, samples: np.ndarray, upto: float) -> Piece | None:
+    def settle(self, samples: Samples, upto: float) -> Piece | None:
         last = int(np.floor((upto - self.window) / self.step + 1e-9))
         if last < self.next_chunk:
             return None
@@ -117,7 +129,7 @@ class IncrementalDiarization:
         self.add(piece)
         return piece
 
-    def _prepare(self, samples: np.ndarray, c0: int, c1: int | None) -> Piece:
+    def _prepare(self, samples: Samples, c0: int, c1: int | None) -> Piece:
         """Windows c0 .. c1 - 1 (None: to the end, the last one padded as pyannote pads it)."""
         a = int(round(c0 * self.step * SAMPLE_RATE))
         b = len(samples) if c1 is None else int(round(((c1 - 1) * self.step + self.window) * SAMPLE_RATE))
@@ -136,7 +148,7 @@ class IncrementalDiarization:
         grid = self._grid_embeddings(samples, g0, end_s)
         return Piece(c0, n, seg, emb, g0, grid)
 
-    def _grid_embeddings(self, samples: np.ndarray, g0: int, end_s: float) -> np.ndarray:
+    def _grid_embeddings(self, samples: Samples, g0: int, end_s: float) -> np.ndarray:
         """Embeddings of the vote windows g0, g0 + 1, ... that end by ``end_s`` (NaN rows where
         the VAD hears no speech: those are never needed)."""
         dim = int(getattr(self.offline.models.embedder, "dimension", 192))
@@ -175,7 +187,7 @@ class IncrementalDiarization:
         return out
 
     # -- at the end -----------------------------------------------------------------------
-    def finish_pieces(self, samples: np.ndarray) -> Piece | None:
+    def finish_pieces(self, samples: Samples) -> Piece | None:
         """Prepare what is left (the windows reaching into the recording's last seconds)."""
         expected = _num_chunks(len(samples), self.window, self.step)
         if self.next_chunk >= expected:
@@ -186,7 +198,7 @@ class IncrementalDiarization:
 
     def result(
         self,
-        samples: np.ndarray,
+        samples: Samples,
         *,
         num_speakers: int | None = None,
         min_speakers: int | None = None,
@@ -219,7 +231,7 @@ class IncrementalDiarization:
         chunks = SlidingWindow(start=0.0, duration=self.window, step=self.step)
         segmentations = SlidingWindowFeature(np.concatenate(segs), chunks)
         count = SpeakerDiarizationMixin.speaker_count(
-            segmentations, self.offline.models.segmenter.frames, warm_up=(0.0, 0.0)  # type: ignore[attr-defined]
+            segmentations, self.offline.models.segmenter.frames, warm_up=(0.0, 0.0)
         )
         if np.nanmax(count.data) == 0:
             return DiarizationResult((), {}, duration)

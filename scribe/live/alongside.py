@@ -59,7 +59,11 @@ class AlongsideOptions:
     max_stretch_s: float = 90.0  # ...or at its quietest moment when nobody pauses for this long
     min_pause_s: float = 0.3  # the silence between two VAD regions (after their padding) to cut in
     poll_s: float = 1.0  # how often an idle worker looks for settled audio
-    busy_lag_s: float = 2.0  # the worker waits while the live path is this far behind (s)
+    busy_lag_s: float = 2.0  # the worker waits while the live path is this far behind (s)...
+    # ...but not for longer than this at a time: on a machine where the live path never
+    # catches up, the second pass would otherwise never run (and all of it would be left for
+    # 结束); past it the worker goes on at its lower OS priority, which still favours live
+    max_yield_s: float = 10.0
     nice: int = 10  # added to the worker thread's nice value (lower OS priority)
     # give each stretch the text of the one before as the decoder's earlier text. Off: on
     # conv_zh_dev_02 it sent whisper-base into repetition (CER 62.7% against 29.2% without)
@@ -431,6 +435,17 @@ class AlongsideWorker:
         self._closed = False
         self._thread: threading.Thread | None = None
         self.nice_applied: int | None = None
+        self._idle_passes: dict[str, int] = {}  # per session: looks that found nothing settled
+
+    def idle_passes(self, session_id: str) -> int:
+        """How often the worker looked at ``session_id`` and found nothing left to do (a driver
+        that feeds faster than real time waits for this to grow: the worker has caught up)."""
+        with self._lock:
+            return self._idle_passes.get(session_id, 0)
+
+    def work_of(self, session_id: str) -> SettledWork | None:
+        with self._lock:
+            return self._work.get(session_id)
 
     def models(self) -> SecondPassModels:
         with self._models_lock:
@@ -487,12 +502,20 @@ class AlongsideWorker:
         except Exception:  # noqa: BLE001 - the final pass after 结束 still does all the work
             log.exception("the second pass could not load its models; it runs after 结束 instead")
             return
+        yielding_since: float | None = None
         while True:
             with self._lock:
                 if self._closed:
                     return
                 chosen = None
-                if not self._live_busy():
+                busy = self._live_busy()
+                now = time.monotonic()
+                if not busy:
+                    yielding_since = None
+                elif yielding_since is None:
+                    yielding_since = now
+                if not busy or now - yielding_since >= self.options.max_yield_s:  # type: ignore[operator]
+                    yielding_since = None
                     for sid, s in self._watched.items():
                         if s.state in ("recording", "paused"):  # after 结束 the final pass has it
                             chosen = (sid, s)
@@ -512,6 +535,9 @@ class AlongsideWorker:
                     did = work.step(ArchiveAudio(session.folder.audio).frozen())
                     if did:
                         work.done_while_recording += 1
+                    else:
+                        with self._lock:
+                            self._idle_passes[sid] = self._idle_passes.get(sid, 0) + 1
                 except Exception:  # noqa: BLE001 - the final pass after 结束 redoes what failed here
                     log.exception("the second pass of session %s failed a stretch; it is left to 结束", sid)
                     with self._lock:
