@@ -31,7 +31,6 @@ from scribe.types import SpeakerTurn, Transcript
 
 pytestmark = pytest.mark.models
 ROOT = Path(__file__).resolve().parent.parent
-SCRIBE = str(Path(sys.executable).parent / "scribe")
 CONV = "conv_zh_dev_02"  # 95 s, 4 voices, one room: the hearing-like development conversation
 
 
@@ -152,45 +151,67 @@ def test_final_transcript_made_alongside_equals_the_whole_recording_pass(
     assert final_json.text == alongside.text
 
 
+CHILD = """
+import sys, time
+from dataclasses import replace
+from pathlib import Path
+from scribe.audio import decode_audio
+from scribe.services import load_live_engine
+from scribe.settings import Settings
+
+root, wav = Path(sys.argv[1]), Path(sys.argv[2])
+engine = load_live_engine(Settings(cpu_threads=2))  # the server's engine, second-pass copies too
+engine = replace(engine, streaming_diarizer=None)  # live labels are not what this test is about
+manager = engine.manager(root)
+session = manager.create(engine.options("zh"), session_id="killed", source="websocket")
+worker = manager.final_pass.worker
+samples = decode_audio(wav).samples
+for i in range(0, samples.size, 5 * 16000):  # the real-time schedule, faster (see the test above)
+    seen = worker.idle_passes(session.id)
+    session.feed(samples[i : i + 5 * 16000])
+    while worker.idle_passes(session.id) <= seen:
+        time.sleep(0.1)
+print("all fed", flush=True)
+time.sleep(3600)  # still recording when the parent kills it
+"""
+
+
 def test_kill_mid_hearing_then_restart_resumes_the_second_pass_from_its_journal(
     engine, tmp_path: Path, shared_data: Path
 ) -> None:
     from scribe.live.alongside import StretchJournal
 
-    # 190 s of the conversation (twice) replayed in real time by `scribe record` in a child
     wav = tmp_path / "hearing.wav"
     one = decode_audio(shared_data / "conversations" / f"{CONV}.wav").samples
-    sf.write(wav, np.concatenate([one, one]), 16000, subtype="PCM_16")
+    sf.write(wav, np.concatenate([one, one]), 16000, subtype="PCM_16")  # 190 s
+    (tmp_path / "child.py").write_text(CHILD, encoding="utf-8")
     env = dict(os.environ)
-    env["SCRIBE_DATA_DIR"] = str(tmp_path / "data")
-    env["SCRIBE_MODEL_DIR"] = os.environ.get("SCRIBE_MODEL_DIR") or str(
-        Path.home() / ".local" / "share" / "mediation-scribe" / "models")
+    env["PYTHONPATH"] = str(ROOT)
     env["SCRIBE_CPU_THREADS"] = "2"
-    env["SCRIBE_LIVE__SECOND_PASS_MIN_STRETCH"] = "15"
-    child = subprocess.Popen(
-        [SCRIBE, "record", "--input", str(wav), "--realtime", "--language", "zh", "--jsonl",
-         "--session-id", "killed", "--no-final-pass"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT,
-    )
-    folder = SessionFolder(tmp_path / "data" / "sessions" / "killed")
+    root = tmp_path / "sessions"
+    child = subprocess.Popen([sys.executable, str(tmp_path / "child.py"), str(root), str(wav)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    folder = SessionFolder(root / "killed")
     try:
-        _wait_for(lambda: child.poll() is None and len(_stretches(folder)) >= 1 and any(
-            x["kind"] == "piece" for x in _journal(folder)), 600, "the child's first stretch and piece")
-        os.kill(child.pid, signal.SIGKILL)
+        _wait_for(lambda: child.poll() is None and len(_stretches(folder)) >= 2 and any(
+            x["kind"] == "piece" for x in _journal(folder)), 900, "the child's second stretch and a piece")
+        os.kill(child.pid, signal.SIGKILL)  # mid-hearing: the recorder dies with the session open
     finally:
         child.kill()
         child.wait()
+    assert child.returncode == -signal.SIGKILL
     assert folder.read_meta()["state"] == "recording"  # what the crash left behind
     before = _stretches(folder)
     pieces_before = [x for x in _journal(folder) if x["kind"] == "piece"]
     audio_s = (folder.audio.stat().st_size - 44) / 2 / 16000
-    assert before[-1]["end"] < audio_s < 190.0  # killed mid-hearing, after a stretch was done
+    assert before[-1]["end"] < audio_s < 190.5  # killed mid-hearing, after stretches were done
 
-    # the restart: recovery seals the session and the final pass continues from the journal
-    manager = engine.manager(tmp_path / "data" / "sessions")
+    # the restart: recovery seals the session; the final pass it queues (as the lifecycle's
+    # start-up recovery does) continues from the journal
+    manager = engine.manager(root)
     assert [f.id for f in manager.unfinished()] == ["killed"]
     assert manager.recover("killed").state == "interrupted"
-    # what the lifecycle's start-up recovery queues for a desk hearing (finish_later)
+    assert manager.resumable() == ["killed"]
     manager.finish_later("killed").result(timeout=1200)
     final = Transcript.from_dict(json.loads(folder.final_transcript.read_text(encoding="utf-8")))
     done = final.info["second_pass"]
@@ -200,7 +221,7 @@ def test_kill_mid_hearing_then_restart_resumes_the_second_pass_from_its_journal(
     # nothing finished before the kill was done again: the journal only grew after it
     assert after[: len(before)] == before
     starts = [x["start"] for x in after]
-    assert starts == sorted(set(starts))
+    assert starts == sorted(set(starts)) and len(after) == len(before) + 1  # + the last stretch
     assert after[-1]["end"] == pytest.approx(audio_s, abs=1e-3)
     # the journalled stretches' text is in the final transcript as it was written then
     stretches, _ = StretchJournal(folder).load()
@@ -208,6 +229,61 @@ def test_kill_mid_hearing_then_restart_resumes_the_second_pass_from_its_journal(
     def chars(text: str) -> str:
         return "".join(c for c in text if "\u4e00" <= c <= "\u9fff")
 
-    assert chars(stretches[0].transcript.text) and chars(stretches[0].transcript.text) in chars(final.text)
-    assert final.text and final.info["speakers"]
+    for st in stretches[: len(before)]:
+        assert chars(st.transcript.text) and chars(st.transcript.text) in chars(final.text)
+    assert final.info["speakers"]
     assert folder.read_meta()["state"] == "finished"
+
+
+def test_stretches_end_in_pauses_of_real_speech(transcriber_base, shared_data: Path) -> None:
+    """Each cut lies in a silence the VAD hears, after the minimum length, and the cuts do not
+    depend on how far the archive has grown past them (the worker's schedule)."""
+    from scribe.live.alongside import AlongsideOptions, next_cut
+
+    samples = decode_audio(shared_data / "conversations" / f"{CONV}.wav").samples
+    probs = transcriber_base.vad.speech_probs(samples)
+    options = AlongsideOptions(min_stretch_s=20.0)
+    cuts, start = [], 0.0
+    while True:
+        # as the worker sees it: the archive has grown to some head, 3 s of margin
+        found = [next_cut(transcriber_base.vad.speech_probs(samples[int(start * 16000) : int(h * 16000)]),
+                          start, h, options) for h in (start + 40.0, start + 55.0)
+                 if h <= samples.size / 16000]
+        if not found or found[0] is None:
+            break
+        assert all(c == pytest.approx(found[0], abs=0.04) for c in found if c is not None)
+        cut = found[0]
+        assert cut - start >= options.min_stretch_s
+        i = int(cut * 16000 / 512)
+        assert probs[max(0, i - 3) : i + 4].max() < 0.5, f"cut at {cut:.2f} s is not in a pause"
+        cuts.append(cut)
+        start = cut
+    assert len(cuts) >= 2
+
+
+def test_journal_keeps_what_was_finished_and_drops_a_torn_line(tmp_path: Path) -> None:
+    from diarize.incremental import Piece
+    from scribe.live.alongside import DoneStretch, StretchJournal
+    from scribe.types import TranscriptSegment
+
+    folder = SessionFolder(tmp_path / "s")
+    folder.root.mkdir()
+    journal = StretchJournal(folder)
+    seg = TranscriptSegment(1.0, 2.5, "双方同意。")
+    for a, b in ((0.0, 31.5), (31.5, 64.0)):
+        journal.add_stretch(DoneStretch(a, b, ("张三",), Transcript("zh", b - a, "whisper-base", (seg,))))
+    rng = np.random.default_rng(0)
+    journal.add_piece(Piece(0, 3, rng.integers(0, 2, (3, 589, 2)).astype(np.float32),
+                            rng.normal(size=(3, 2, 192)).astype(np.float32), 0,
+                            rng.normal(size=(5, 192)).astype(np.float32)))
+    journal.add_piece(Piece(3, 2, None, None, 5, np.zeros((0, 192), np.float32)))
+    with journal.path.open("a", encoding="utf-8") as fh:
+        fh.write('{"kind": "stretch", "start": 64.0, "end": 9')  # the kill tore this line
+    stretches, pieces = journal.load()
+    assert [(s.start, s.end) for s in stretches] == [(0.0, 31.5), (31.5, 64.0)]
+    assert stretches[1].hotwords == ("张三",) and stretches[1].transcript.segments[0].text == "双方同意。"
+    assert [(p.chunk0, p.num_chunks) for p in pieces] == [(0, 3), (3, 2)]
+    assert pieces[0].embeddings is not None and pieces[0].embeddings.shape == (3, 2, 192)
+    # a piece whose file is gone ends the pieces there (they must follow one another)
+    (journal.dir / "piece-000000.npz").unlink()
+    assert journal.load()[1] == []

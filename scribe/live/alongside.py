@@ -473,6 +473,7 @@ class AlongsideWorker:
             self._watched.pop(session_id, None)
             while self._busy == session_id:
                 self._wake.wait()
+            self._idle_passes.pop(session_id, None)
             return self._work.pop(session_id, None)
 
     def close(self) -> None:
