@@ -202,6 +202,8 @@ def main() -> None:
     ap.add_argument("--peer-up-to", type=float, default=30.0, help="run today's pass as the peer up to this length")
     ap.add_argument("--tile", type=float, nargs="*", default=[30.0, 60.0])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-live-diarization", action="store_true",
+                    help="live path without the streaming diarizer (the final pass diarizes all the same)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
 
@@ -210,6 +212,8 @@ def main() -> None:
 
     settings = Settings(cpu_threads=args.threads)
     engine = load_live_engine(settings)  # what `scribe serve` loads, second-pass copies included
+    if args.no_live_diarization:
+        engine = replace(engine, streaming_diarizer=None)
     workdir = Path(tempfile.mkdtemp(prefix="second-pass-bench-"))
     manager = engine.manager(workdir / "sessions")
     load_before = os.getloadavg()
@@ -249,8 +253,9 @@ def main() -> None:
         "## Second pass alongside the hearing: time from 结束 to the final record",
         "",
         f"`python -m benchmarks.second_pass --minutes {' '.join(f'{m:g}' for m in args.minutes)} "
-        f"--block {args.block:g}` — {machine_line()}; whisper-base int8, {args.threads} threads, live "
-        f"diarization on. Load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after: other "
+        f"--block {args.block:g}{' --no-live-diarization' if args.no_live_diarization else ''}` — "
+        f"{machine_line()}; whisper-base int8, {args.threads} threads, live diarization "
+        f"{'off (the final pass diarizes all the same)' if args.no_live_diarization else 'on'}. Load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after: other "
         "engineers' jobs shared the 2 cores, so absolute times are pessimistic; both passes ran in the same "
         "run on the same archive.",
         "",
