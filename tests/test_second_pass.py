@@ -43,7 +43,7 @@ def engine(transcriber_base, model_store):  # noqa: ANN001 - shared fixtures of 
     from scribe.services import load_diarization, offline_diarizer
     from scribe.settings import Settings
 
-    settings = Settings(cpu_threads=2)
+    settings = Settings(cpu_threads=2, live_second_pass_min_stretch=30.0)  # 3 stretches in 95 s
     models = load_diarization(settings, model_store)
     offline = offline_diarizer(settings, models)
     vad = model_store.path_for(settings.vad_model) / "silero_vad_v6.onnx"
@@ -160,7 +160,7 @@ from scribe.services import load_live_engine
 from scribe.settings import Settings
 
 root, wav = Path(sys.argv[1]), Path(sys.argv[2])
-engine = load_live_engine(Settings(cpu_threads=2))  # the server's engine, second-pass copies too
+engine = load_live_engine(Settings(cpu_threads=2, live_second_pass_min_stretch=30.0))  # the server's engine, second-pass copies too
 engine = replace(engine, streaming_diarizer=None)  # live labels are not what this test is about
 manager = engine.manager(root)
 session = manager.create(engine.options("zh"), session_id="killed", source="websocket")

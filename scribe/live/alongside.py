@@ -55,7 +55,7 @@ JOURNAL_DIR = "second_pass"
 @dataclass(frozen=True)
 class AlongsideOptions:
     margin_s: float = 3.0  # a stretch ends at least this far behind the archive's head (s)
-    min_stretch_s: float = 30.0  # a stretch is at least this long, then ends at the next pause
+    min_stretch_s: float = 60.0  # a stretch is at least this long, then ends at the next pause
     max_stretch_s: float = 90.0  # ...or at its quietest moment when nobody pauses for this long
     min_pause_s: float = 0.3  # the silence between two VAD regions (after their padding) to cut in
     poll_s: float = 1.0  # how often an idle worker looks for settled audio
