@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from scribe.web.models import Hearing
     from diarize import DiarizationModels, OfflineDiarizer, StreamingDiarizer, Voiceprint
+    from scribe.live.alongside import SecondPassModels
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +69,28 @@ def load_live_engine(
     transcriber = Transcriber.load(settings, model)
     vad_path = store.path_for(settings.vad_model) / "silero_vad_v6.onnx"
     if not diarize:
-        return LiveEngine(settings, transcriber, vad_path)
+        return LiveEngine(settings, transcriber, vad_path, second_pass_models=second_pass_models(settings, model, False))
     from scribe.privacy.voiceprints import loader
 
     models = load_diarization(settings, store)
     # a hearing's diarizer knows only its own office's enrolled voices (scribe.privacy.voiceprints)
     streaming = streaming_diarizers(settings, models, loader(db) if db else None)
-    return LiveEngine(settings, transcriber, vad_path, streaming, offline_diarizer(settings, models), models)
+    return LiveEngine(settings, transcriber, vad_path, streaming, offline_diarizer(settings, models), models,
+                      second_pass_models=second_pass_models(settings, model, True))
+
+
+def second_pass_models(settings: Settings, model: str | None, diarize: bool) -> Callable[[], SecondPassModels]:
+    """The second pass's own recogniser and offline diarizer (scribe.live.alongside), loaded
+    by its low-priority thread the first time a hearing records."""
+    from scribe.live.alongside import SecondPassModels
+    from scribe.transcribe import Transcriber
+
+    def load() -> SecondPassModels:
+        transcriber = Transcriber.load(settings, model)
+        diarizer = offline_diarizer(settings, load_diarization(settings)) if diarize else None
+        return SecondPassModels(transcriber, diarizer)
+
+    return load
 
 
 def streaming_diarizers(

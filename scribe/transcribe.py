@@ -94,6 +94,10 @@ class TranscribeOptions:
     prefix: str | None = None
     # Speech before this time (s) is context whose text is the prefix: not checked for coverage.
     context_s: float = 0.0
+    # Text recognised just before this audio (the previous stretch of a recording transcribed
+    # stretch by stretch, scribe.live.alongside): given to the decoder as earlier text after the
+    # style prompt, as Whisper conditions each 30 s window on the text before it.
+    previous_text: str | None = None
     # Every stretch of VAD speech is checked against the words recognised (scribe.coverage);
     # an uncovered one is decoded again on its own, else marked unrecognised.
     coverage: CoverageOptions | None = field(default_factory=CoverageOptions)
@@ -164,7 +168,10 @@ class Transcriber:
             on_segment=(lambda t: progress(min(t, total), total)) if progress else None,
             speech_after=_speech_after(probs, timeline, options.vad),
         )
-        segments, dropped = _clean(result.segments, language, options, timeline, decode.initial_prompt)
+        # echoes are stripped of the style prompt only: earlier text may really be said again
+        style = ZH_STYLE_PROMPT if (language == "zh" and options.style_prompt) else None
+        segments, dropped = _clean(result.segments, language, options, timeline,
+                                   style if options.previous_text else decode.initial_prompt)
         if options.coverage is not None:
             segments, info["coverage"] = self._cover(samples, probs, regions, segments, dropped, decode, options)
         info.update(
@@ -279,6 +286,10 @@ class Transcriber:
 
     def _decode_options(self, language: str, options: TranscribeOptions) -> DecodeOptions:
         prompt = ZH_STYLE_PROMPT if (language == "zh" and options.style_prompt) else None
+        if options.previous_text:
+            earlier = to_traditional(options.previous_text) if language == "zh" else options.previous_text
+            # Whisper keeps the last 223 prompt tokens; a character is about one token
+            prompt = (prompt or "") + earlier[-200:]
         hotwords, prefix = options.hotwords, options.prefix
         if language == "zh":
             hotwords = tuple(to_simplified(h) for h in hotwords)
@@ -456,4 +467,5 @@ def _options_info(options: TranscribeOptions) -> dict:
     out = asdict(options)
     out["hotwords"] = len(options.hotwords)  # the words themselves may be party names: not logged
     out["prefix"] = bool(options.prefix)  # what was said: not echoed into the metadata
+    out["previous_text"] = bool(options.previous_text)
     return out

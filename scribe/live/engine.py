@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scribe.live.alongside import AlongsideFinalPass, AlongsideOptions, AlongsideWorker, SecondPassModels
 from scribe.live.final_pass import FinalPass, OfflineDiarizerLike
 from scribe.live.manager import SessionManager
 from scribe.live.pipeline import Degrader, LiveOptions, StreamingDiarizer, StreamingPipeline
@@ -35,6 +36,8 @@ class LiveEngine:
     offline_diarizer: OfflineDiarizerLike | None = None
     # the loaded models, shared with voice enrolment (one copy in memory)
     diarization_models: DiarizationModels | None = None
+    # the second pass alongside the hearing loads its own copies with this (scribe.live.alongside)
+    second_pass_models: Callable[[], SecondPassModels] | None = None
 
     def options(self, language: str = "auto", hotwords: tuple[str, ...] = ()) -> LiveOptions:
         return LiveOptions.from_settings(self.settings, language, hotwords)
@@ -56,7 +59,11 @@ class LiveEngine:
         return self.streaming_diarizer()
 
     def final_pass(self) -> FinalPass:
-        return FinalPass(self.transcriber, self.offline_diarizer, beam_size=self.settings.live.final_pass_beam)
+        base = FinalPass(self.transcriber, self.offline_diarizer, beam_size=self.settings.live.final_pass_beam)
+        if self.second_pass_models is None or not self.settings.live.second_pass_alongside:
+            return base
+        options = AlongsideOptions(min_stretch_s=self.settings.live.second_pass_min_stretch)
+        return AlongsideFinalPass(base, AlongsideWorker(self.second_pass_models, base, options))
 
     def manager(self, root: Path | None = None) -> SessionManager:
         return SessionManager(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -25,14 +25,14 @@ Progress = Callable[[str, float], None]  # (stage, fraction done)
 class OfflineDiarizerLike(Protocol):
     """``diarize.OfflineDiarizer``: the whole recording -> speaker turns."""
 
-    def diarize(self, samples: np.ndarray) -> Sequence[SpeakerTurn]: ...
+    def diarize(self, samples: Any) -> Sequence[SpeakerTurn]: ...
 
 
 class LiveDiarizerLike(Protocol):
     """``diarize.StreamingDiarizer`` of the session: re-diarizes offline *keeping the labels
     the live transcript showed* (and any roles staff gave them)."""
 
-    def final_pass(self, samples: np.ndarray, offline: OfflineDiarizerLike) -> list[SpeakerTurn]: ...
+    def final_pass(self, samples: Any, offline: Any) -> list[SpeakerTurn]: ...
 
 
 class FinalPass:
@@ -46,6 +46,12 @@ class FinalPass:
         self.transcriber = transcriber
         self.diarizer = diarizer
         self.beam_size = beam_size
+
+    def watch(self, session: Any) -> None:
+        """A session started recording (the pass alongside starts on it; this one waits)."""
+
+    def close(self) -> None:
+        """The manager shuts down."""
 
     def options_for(self, meta: SessionMeta) -> TranscribeOptions:
         """Exactly what ``scribe transcribe --language L --hotwords H`` uses."""
@@ -67,20 +73,35 @@ class FinalPass:
             progress=lambda done, total: progress("transcribe", done / total if total else 1.0),
         )
         progress("transcribe", 1.0)
-        info = dict(transcript.info) | {"kind": "final", "session": folder.id}
-        if self.diarizer is not None:
+        transcript = replace(transcript, info=dict(transcript.info) | {"kind": "final", "session": folder.id})
+        return self.label(folder, samples, transcript, progress, live_diarizer, self.diarizer)
+
+    def label(
+        self,
+        folder: SessionFolder,
+        samples: Any,
+        transcript: Transcript,
+        progress: Progress,
+        live_diarizer: LiveDiarizerLike | None,
+        diarizer: OfflineDiarizerLike | None,
+    ) -> Transcript:
+        """Speaker turns (``diarizer`` over ``samples``, live labels kept) given to the words.
+        The second pass alongside the hearing (scribe.live.alongside) passes a diarizer whose
+        answer it already has."""
+        info = dict(transcript.info)
+        if diarizer is not None:
             from diarize import attribute_words
 
             progress("diarize", 0.0)
             if live_diarizer is not None:
-                turns = list(live_diarizer.final_pass(samples, self.diarizer))
+                turns = list(live_diarizer.final_pass(samples, diarizer))
             else:
                 # after a crash (or in another process) the live diarizer is gone, but the
                 # journal holds the labels the live text showed and staff may have named
                 from scribe.live.transcripts import transcript_from_events
 
-                live_text = transcript_from_events(folder.events(), 0.0, meta)
-                turns = keep_live_labels(list(self.diarizer.diarize(samples)), live_text.segments)
+                live_text = transcript_from_events(folder.events(), 0.0, folder.meta())
+                turns = keep_live_labels(list(diarizer.diarize(samples)), live_text.segments)
             # word by word, splitting a segment where the speaker changes; a split segment's
             # text is rebuilt from raw Whisper words, so it is typeset again (idempotent)
             transcript = attribute_words(transcript, turns)

@@ -157,6 +157,8 @@ class SessionManager:
                 listeners=tuple(self._observers),
             )
             self._live[session_id] = session
+        if self.final_pass is not None:
+            self.final_pass.watch(session)  # the second pass runs alongside (scribe.live.alongside)
         return session
 
     def reopen(self, session_id: str, options: LiveOptions | None = None) -> LiveSession:
@@ -182,6 +184,9 @@ class SessionManager:
                 listeners=tuple(self._observers), resume=True,
             )
             self._live[session_id] = session
+        if self.final_pass is not None:
+            # the second pass goes on alongside from its journal (scribe.live.alongside)
+            self.final_pass.watch(session)
         return session
 
     def get(self, session_id: str) -> LiveSession | None:
@@ -372,6 +377,8 @@ class SessionManager:
         pending = [f for f in self._finishing.values() if not f.done()]
         wait(pending, final_pass_timeout)
         self._final_passes.shutdown(wait=final_pass_timeout is None, cancel_futures=True)
+        if self.final_pass is not None:
+            self.final_pass.close()
         with self._lock:
             idle = [sid for sid in self._live if self._finishing.get(sid) is None
                     or self._finishing[sid].done()]
