@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None, *, live: LiveService | None = N
 
     _import_tables()
     # no connection yet: the lifespan creates the schema
-    db = Database(settings.db_url, key_file=settings.data_dir / "secrets.key")
+    db = Database(settings.db_url, key_file=settings.secrets_key_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -237,6 +237,10 @@ class Settings(BaseSettings):
     model_dir: Path | None = None  # default: <data_dir>/models
     lock_file: Path = Field(default_factory=lambda: project_root() / "models.lock")
     database_url: str | None = None  # default: sqlite:///<data_dir>/scribe.db
+    # The key of the secrets kept sealed in a database other than SQLite (webhook signing keys;
+    # scribe.storage.sealed). Default <data_dir>/secrets.key; every host and worker that opens
+    # the same PostgreSQL must point here at the same key file.
+    secrets_key_file: Path | None = None
 
     # --- speech recognition -----------------------------------------------------------
     asr_model: str = "whisper-base"
@@ -312,6 +316,11 @@ class Settings(BaseSettings):
     @property
     def models_path(self) -> Path:
         return self.model_dir or (self.data_dir / "models")
+
+    @property
+    def secrets_key_path(self) -> Path:
+        """The key of the secrets sealed in the database (scribe.storage.sealed)."""
+        return self.secrets_key_file or (self.data_dir / "secrets.key")
 
     @property
     def db_url(self) -> str:

@@ -14,6 +14,6 @@ def open_database(settings: Settings | None = None) -> Database:
     import scribe.web.models  # noqa: F401
 
     settings = settings or get_settings()
-    db = Database(settings.db_url, key_file=settings.data_dir / "secrets.key")
+    db = Database(settings.db_url, key_file=settings.secrets_key_path)
     db.create_schema()
     return db

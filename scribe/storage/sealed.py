@@ -50,7 +50,8 @@ class Sealer:
                 if self.key_file is None:
                     from scribe.settings import get_settings
 
-                    self.key_file = get_settings().data_dir / KEY_FILE
+                    # several hosts sharing one PostgreSQL share this key (settings.secrets_key_file)
+                    self.key_file = get_settings().secrets_key_path
                 self._fernet = Fernet(_read_or_create(self.key_file))
         return self._fernet
 

@@ -38,6 +38,13 @@ def _wait_for(predicate, seconds: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def _key_file(db):  # type: ignore[no-untyped-def]
+    from scribe.settings import get_settings
+
+    sealer = db.engine.dialect.scribe_sealer
+    return sealer.key_file or get_settings().secrets_key_path
+
+
 def test_kill_9_of_the_worker_mid_delivery_loses_nothing(
     db, tmp_path, settings_d, receiver: Receiver
 ):
@@ -51,6 +58,8 @@ def test_kill_9_of_the_worker_mid_delivery_loses_nothing(
         **os.environ,
         "SCRIBE_DATABASE_URL": db.url,
         "SCRIBE_DATA_DIR": str(tmp_path / "worker-data"),
+        # a worker on another data directory reads the sealed endpoint secrets with the same key
+        "SCRIBE_SECRETS_KEY_FILE": str(_key_file(db)),
         "SCRIBE_DELIVERY_ALLOW_HTTP": "true",
         "SCRIBE_DELIVERY_ALLOW_LOOPBACK": "true",
         "SCRIBE_DELIVERY_TIMEOUT_S": "30",
