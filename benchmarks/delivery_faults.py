@@ -80,7 +80,7 @@ def pct(values: list[float], p: float) -> float:
 
 async def run(db_url: str, label: str, n: int, fail_rate: float, down_at: float, down_for: float,
               gap: float, seed: int, workdir: Path) -> Result:  # fmt: skip
-    db = Database(db_url)
+    db = Database(db_url, key_file=workdir / "secrets.key")
     db.create_schema()
     settings = Settings(
         _env_file=None,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ("scribe/live", "scribe/delivery", "scribe/review", "scribe/models", "scribe/asr", "diarize",
-           "scribe/lifecycle.py", "scribe/web")
+           "scribe/lifecycle.py", "scribe/web", "scribe/storage", "scribe/privacy", "scribe/accounts",
+           "scribe/extract", "scribe/drafting", "scribe/text", "doc_templates")
 
 
 def _imports(path: Path) -> set[str]:

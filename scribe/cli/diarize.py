@@ -67,7 +67,7 @@ def _store(settings):  # type: ignore[no-untyped-def]
     from diarize.voiceprints import VoiceprintStore
     from scribe.storage import Database
 
-    return VoiceprintStore(Database(settings.db_url))
+    return VoiceprintStore(Database(settings.db_url, key_file=settings.secrets_key_path))
 
 
 @voiceprints_app.command("enrol")

@@ -72,7 +72,7 @@ def record(
     )
     settings = get_settings()
     # the server's engine: the same options, diarizers and enrolled voiceprints
-    engine = load_live_engine(settings, model=model, db=Database(settings.db_url))
+    engine = load_live_engine(settings, model=model, db=Database(settings.db_url, key_file=settings.secrets_key_path))
     manager = engine.manager()
     crashed = manager.unfinished()
     if crashed:

@@ -24,7 +24,7 @@ def ensure_admin(settings, *, interactive: bool) -> str | None:  # type: ignore[
     from server import _import_tables, bootstrap_admin
 
     _import_tables()
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, key_file=settings.secrets_key_path)
     db.create_schema()
     try:
         with db.transaction() as tx:

@@ -36,8 +36,8 @@ class Sealer:
     """Encrypts and decrypts with the key in ``key_file`` (created on first use, 0600)."""
 
     def __init__(self, key_file: Path | None, *, ephemeral: bool = False) -> None:
-        """``key_file`` None: the data directory's (``SCRIBE_DATA_DIR``), found when first
-        needed; ``ephemeral``: a key for this process only (an in-memory database)."""
+        """``key_file`` None (and not ephemeral): sealing refuses, naming the fix;
+        ``ephemeral``: a key for this process only (an in-memory database)."""
         self.key_file = key_file
         self.ephemeral = ephemeral
         self._fernet: Fernet | None = None
@@ -48,10 +48,12 @@ class Sealer:
                 self._fernet = Fernet(Fernet.generate_key())
             else:
                 if self.key_file is None:
-                    from scribe.settings import get_settings
-
-                    # several hosts sharing one PostgreSQL share this key (settings.secrets_key_file)
-                    self.key_file = get_settings().secrets_key_path
+                    # never the process's settings: the composition root says which key goes
+                    # with which database (settings.secrets_key_path)
+                    raise ConfigError(
+                        "this database has no key file for its sealed secrets",
+                        fix="open it as Database(url, key_file=settings.secrets_key_path)",
+                    )
                 self._fernet = Fernet(_read_or_create(self.key_file))
         return self._fernet
 

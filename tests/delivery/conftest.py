@@ -39,7 +39,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         database.dispose()
     else:
         url = create_database(request.getfixturevalue("pg_base_url"))
-        database = Database(url)
+        database = Database(url, key_file=tmp_path / "secrets.key")
         database.create_schema()
         yield database
         database.dispose()

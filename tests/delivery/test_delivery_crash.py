@@ -39,10 +39,7 @@ def _wait_for(predicate, seconds: float, what: str) -> None:
 
 
 def _key_file(db):  # type: ignore[no-untyped-def]
-    from scribe.settings import get_settings
-
-    sealer = db.engine.dialect.scribe_sealer
-    return sealer.key_file or get_settings().secrets_key_path
+    return db.engine.dialect.scribe_sealer.key_file
 
 
 def test_kill_9_of_the_worker_mid_delivery_loses_nothing(
@@ -127,9 +124,10 @@ CRASH_MID_APPROVAL = textwrap.dedent(
     import os, signal, sys
     import scribe.delivery.models, scribe.review.models
     from scribe import review
+    from pathlib import Path
     from scribe.settings import Settings
     from scribe.storage import Database
-    db = Database(sys.argv[1])
+    db = Database(sys.argv[1], key_file=Path(sys.argv[4]))
     settings = Settings(_env_file=None, data_dir=sys.argv[3], delivery_link_secret="k")
     with db.transaction() as tx:
         review.approve(tx, sys.argv[2], "审核员甲", settings=settings)
@@ -147,7 +145,7 @@ def test_a_crash_mid_approval_neither_approves_nor_enqueues(db, tmp_path, settin
             fields=AGREEMENT_FIELDS, files=make_files(tmp_path),
         )  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-c", CRASH_MID_APPROVAL, db.url, doc.id, str(tmp_path / "d")],
+        [sys.executable, "-c", CRASH_MID_APPROVAL, db.url, doc.id, str(tmp_path / "d"), str(_key_file(db))],
         capture_output=True,
         text=True,
         timeout=120,
