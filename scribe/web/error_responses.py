@@ -33,7 +33,9 @@ def error_response(
     params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Response:
-    code, full = messages.classify(status, error, code, params or {}, headers)
+    # the sentence may name its kind in either half ("… — … the account is locked for now")
+    said = f"{error} — {fix}" if fix else error
+    code, full = messages.classify(status, said, code, params or {}, headers)
     lang = asker_lang(request)
     text = messages.render(code, full, lang, word(lang))
     if wants_page(request):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 _T: dict[str, tuple[str, str]] = {
-    "webhooks": ("案件系统推送（Webhook）", "Case-system webhooks"),
+    "webhooks": ("案件系统推送", "Case-system webhooks"),
     "ep_name": ("名称", "Name"),
     "ep_url": ("接收地址", "URL"),
     "ep_events": ("推送事件", "Events"),

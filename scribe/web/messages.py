@@ -222,7 +222,7 @@ def classify(status: int, message: str, code: str, params: Mapping[str, Any],
     """The finest code known for an error: the raise site's, else the sentence's, else the
     class's, else the status's; with the parameters its message names."""
     out = dict(params)
-    if code not in MESSAGES or code in ("error", "session", "document", "account", "delivery"):
+    if code not in MESSAGES or code in ("error", "session", "document", "account", "delivery") or code.startswith("http_"):
         for want, pattern, found in _SENTENCES:
             if (want is None or want == status) and re.search(pattern, message):
                 code = found

@@ -74,9 +74,19 @@ function actorText(actor) {
 }
 
 function detailText(detail) {
-  return Object.entries(detail || {}).map(([k, v]) => {
+  detail = detail || {};
+  return Object.entries(detail).filter(([k, v]) =>
+    // a party's internal id says nothing to a person: its place in the list does
+    !(k === "party" && typeof v === "string" && "party_index" in detail)).map(([k, v]) => {
     let shown = v;
-    if (k === "page") shown = word("page_", v);
+    if (v === null || v === undefined) shown = T.none_value;
+    else if (k === "party_index" && typeof v === "number") shown = fillText(T.party_n, { n: v + 1 });
+    else if (k === "via") shown = word("via_", v);
+    else if (k === "notice" && /^(.*)-v(\d+)$/.test(String(v))) {
+      const [, date, n] = String(v).match(/^(.*)-v(\d+)$/);
+      shown = fillText(T.notice_version, { date, n });
+    }
+    else if (k === "page") shown = word("page_", v);
     else if (k === "kind") shown = word("doc_", v);
     else if (k === "file") shown = word("file_", v);
     else if (k === "step") shown = word("rec_", v);
