@@ -202,8 +202,9 @@ def test_a_hearing_from_login_to_delivered_webhook(stack: dict[str, Any], browse
     box.dispatch_event("change")
     page.wait_for_selector(".field[data-field=facts] .badge.session")
     page.screenshot(path=str(SHOTS / "review-draft.png"), full_page=False)
-    page.once("dialog", lambda d: d.accept())  # "N fields are missing: approve anyway?"
     page.click("#approve")
+    if page.locator("#approve-dialog[open]").count():  # "仍有以下 N 项": approve anyway
+        page.click("#approve-confirm")
     page.wait_for_selector("#doc-status.status-approved", timeout=180_000)
 
     # -- the case system receives the signed webhook ---------------------------------------------

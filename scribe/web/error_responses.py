@@ -4,6 +4,8 @@ page. ``server.py``'s exception handlers call these, so every error says the sam
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +19,9 @@ LANG_COOKIE = "scribe_lang"  # the pages' language choice (scribe.web.pages)
 
 
 def asker_lang(request: Request) -> str:
-    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    # a page's own requests say the page's language (common.js api()), so an error reads like the page
+    asked = (request.headers.get("x-page-lang") or request.query_params.get("lang")
+             or request.cookies.get(LANG_COOKIE))
     if asked is None and request.headers.get("accept-language", "").lower().startswith("en"):
         asked = "en"
     return pick_lang(asked)
@@ -26,6 +30,10 @@ def asker_lang(request: Request) -> str:
 def wants_page(request: Request) -> bool:
     return (request.method == "GET" and "text/html" in request.headers.get("accept", "")
             and not request.url.path.startswith(("/api", "/static", "/ws")))
+
+
+# the codes of a whole class of errors (scribe.errors), with only a generic sentence in the catalogue
+_GENERIC = {"error", "session", "document", "account", "delivery", "audio", "model", "config", "output"}
 
 
 def error_response(
@@ -38,6 +46,10 @@ def error_response(
     code, full = messages.classify(status, said, code, params or {}, headers)
     lang = asker_lang(request)
     text = messages.render(code, full, lang, word(lang))
+    if lang != "en" and code in _GENERIC and re.search(r"[\u4e00-\u9fff]", error):
+        # a raise site that already says it in Chinese, with no finer code of its own, says more
+        # than the class's generic sentence ("无法把“下周”读成一个日期 — 写成 2026年12月31日…")
+        text = said
     if wants_page(request):
         from scribe.web.pages import render_error
 

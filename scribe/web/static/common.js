@@ -5,7 +5,7 @@ const PAGE = JSON.parse(document.getElementById("page-data").textContent);
 const T = PAGE.t;
 
 async function api(method, url, body) {
-  const opts = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+  const opts = { method, headers: { Accept: "application/json", "X-Page-Lang": PAGE.lang || "zh" }, credentials: "same-origin" };
   if (method !== "GET" && PAGE.csrf) opts.headers["X-CSRF-Token"] = PAGE.csrf;
   if (body !== undefined) {
     opts.headers["Content-Type"] = "application/json";
@@ -49,10 +49,15 @@ function problemText(p) {
   return PAGE.lang === "en" ? who + ": " + text : who + "：" + text;
 }
 
+const GENERIC_CODES = new Set(["error", "session", "document", "account", "delivery", "audio", "model", "config", "output"]);
+
 function errorText(data, status) {
   const code = data && data.code;
   const params = (data && data.params) || {};
   if (code === "invalid") return (params.problems || []).map(problemText).join(PAGE.lang === "en" ? "; " : "；");
+  // a whole class's code has only a generic sentence; the server's message (in this page's
+  // language) may say more, e.g. which date could not be read
+  if (GENERIC_CODES.has(code) && data.message) return data.message;
   const tpl = T["err_" + code] || T["err_http_" + status] || T.err_error;
   return fillText(tpl, params);
 }
