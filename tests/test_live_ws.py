@@ -142,7 +142,7 @@ def test_desk_bridge_opens_pauses_and_stops_a_session(server: tuple, shared_data
 
     url, root, bridge = server
     pcm = to_pcm16(decode_audio(shared_data / "conversations" / "conv_zh_dev_01.wav").samples)
-    start = SimpleNamespace(hearing_id="2026-017", language="zh", hotwords=("达摩院",),
+    start = SimpleNamespace(hearing_id="2026-017", language="zh", hotwords=("达摩院",), office=None,
                             casefile={"hotwords": ["张三"], "case_number": "（2026）X人调字第17号"})
     session_id = bridge.open(start)
     assert bridge.open(start) == session_id  # found, not created twice
@@ -196,7 +196,7 @@ def test_a_hearings_names_reach_every_decode_of_its_live_session(server: tuple, 
     gap = np.zeros(16000, dtype=np.float32)
     x = np.concatenate([np.concatenate([decode_audio(shared_data / audio2[c]).samples, gap]) for c in clips])
     pcm = to_pcm16(x)
-    start = SimpleNamespace(hearing_id="hw-names", language="zh", hotwords=("王英汉", "寇庄村"),
+    start = SimpleNamespace(hearing_id="hw-names", language="zh", hotwords=("王英汉", "寇庄村"), office=None,
                             casefile={"hotwords": ["平阳集贸市场"], "case_number": "（2026）X人调字第9号"})
     session_id = bridge.open(start)
     with connect(url + bridge.websocket_path(session_id)) as ws:
