@@ -32,10 +32,6 @@ def wants_page(request: Request) -> bool:
             and not request.url.path.startswith(("/api", "/static", "/ws")))
 
 
-# the codes of a whole class of errors (scribe.errors), with only a generic sentence in the catalogue
-_GENERIC = {"error", "session", "document", "account", "delivery", "audio", "model", "config", "output"}
-
-
 def error_response(
     request: Request, status: int, error: str, *, fix: str | None = None, code: str = "error",
     params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
@@ -46,7 +42,7 @@ def error_response(
     code, full = messages.classify(status, said, code, params or {}, headers)
     lang = asker_lang(request)
     text = messages.render(code, full, lang, word(lang))
-    if lang != "en" and code in _GENERIC and re.search(r"[\u4e00-\u9fff]", error):
+    if lang != "en" and code in messages.GENERIC_CODES and re.search(r"[\u4e00-\u9fff]", error):
         # a raise site that already says it in Chinese, with no finer code of its own, says more
         # than the class's generic sentence ("无法把“下周”读成一个日期 — 写成 2026年12月31日…")
         text = said

@@ -217,12 +217,16 @@ _SENTENCES: list[tuple[int | None, str, str]] = [
 ]
 
 
+# the codes of a whole class of errors (scribe.errors): only a generic sentence in the catalogue
+GENERIC_CODES = frozenset({"error", "session", "document", "account", "delivery", "audio", "model", "config", "output"})
+
+
 def classify(status: int, message: str, code: str, params: Mapping[str, Any],
              headers: Mapping[str, str] | None = None) -> tuple[str, dict[str, Any]]:
     """The finest code known for an error: the raise site's, else the sentence's, else the
     class's, else the status's; with the parameters its message names."""
     out = dict(params)
-    if code not in MESSAGES or code in ("error", "session", "document", "account", "delivery") or code.startswith("http_"):
+    if code not in MESSAGES or code in GENERIC_CODES or code.startswith("http_"):
         for want, pattern, found in _SENTENCES:
             if (want is None or want == status) and re.search(pattern, message):
                 code = found
