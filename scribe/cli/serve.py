@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"Database: {settings.db_url.split('@')[-1]}   data: {settings.data_dir}")
         if created:
             typer.echo(f"Created the admin account {created!r}; log in with the password you set.")
-        typer.echo(f"Desk page: {base}/   (log in, then 新建会话 / New session)")
+        typer.echo(f"Desk page: {base}/   (log in, then 新建案件 / New case)")
         os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
         if settings.server.host not in ("127.0.0.1", "::1", "localhost") and not (
                 settings.server.public_url or "").startswith("https://") and settings.server.cookie_secure is not True:
