@@ -9,7 +9,8 @@ inputs: a :class:`Transcript` with synthetic but consistent timing (0.22 s a cha
 ``‖``, 0.4 s between segments) and per-character word timings, and a :class:`CaseFile`.
 
 ``dev/`` is the half the drafting rules may be tuned on, ``dev2/`` a second development set written
-later by another writer (scored first, before any rule was changed for it); together they are the
+later by another writer (scored first, before any rule was changed for it), ``dev3/`` a third one by two
+more writers (scored first on main and then on rules tuned without it); together they are the
 development set (``DEV_PARTS``). ``frozen/`` is never read while tuning and only scored, in aggregate,
 by ``benchmarks/blind.py``.
 """
@@ -26,8 +27,9 @@ from scribe.casefile import CaseFile
 from scribe.types import Transcript, TranscriptSegment, Word
 
 BLIND_DIR = Path(__file__).resolve().parent / "data" / "blind"
-PARTS = ("dev", "dev2", "frozen")
-DEV_PARTS = ("dev", "dev2")  # may be tuned on; their misses may be read
+PARTS = ("dev", "dev2", "dev3", "frozen")
+# may be tuned on; their misses may be read (dev3 only after its first scores: README)
+DEV_PARTS = ("dev", "dev2", "dev3")
 
 CHAR_SECONDS = 0.22
 PAUSE_MARK = "‖"
