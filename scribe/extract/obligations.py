@@ -42,7 +42,7 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
     ("支付", r"赔偿|赔付|赔给|补偿|支付|付清|付给|付款|付|转给|转账|转帐|打给|打到|给付|结清|退还|退给|退|返还|"
              r"还清|还给|还钱|缴纳|交纳|交(?=\s*[\d一二两三四五六七八九十])|补给|补|赔|转到|确认欠|确认拖欠|出(?=[\d一二两三四五六七八九十百千万半])|"
              r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|[\d一二两三四五六七八九十][百千万]|钱|费))"),
-    ("归还", r"归还|交还|退回|交付|交给|移交"),
+    ("归还", r"归还|交还|退回|交付|交给|移交|送(?=给|到|回|过去|过来|[一二两三四五六七八九十半]+)"),
     ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
     ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|(?:给|免费|重新|帮)换|换上|换新|恢复原状|砌好|重砌|砌|重建|修建|"
              r"截断|截掉|截(?!止|图|至|了)|锯掉|砍掉|修剪|剪掉|重铺|铺好|铺设|铺(?!子|面|位|了)|挖开|挖通|疏通|埋好|埋设"),
@@ -677,7 +677,8 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
                    and g.amount and f.amount and g.amount.yuan != f.amount.yuan]
         if counter and not u.is_staff:
             return "rejected", counter[0].clauses
-        if acts.is_assent(lead) or acts.is_assent(text) or (first and acts.is_assent(first[0].text)):
+        if acts.is_assent(lead) or acts.is_assent(text) or (first and acts.is_assent(first[0].text)) \
+                or _echo_then_assent(clauses_of(u)):
             if u.is_staff:
                 # the mediator's "好" acknowledges; it does not bind a party
                 continue
@@ -687,6 +688,18 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
             continue
         return "", ()
     return "", ()
+
+
+def _echo_then_assent(clauses: list[Clause]) -> bool:
+    """"对半分啊，哎，行吧": the reply repeats the proposal (or hesitates) and then assents, within
+    its first three clauses, with nothing before the assent that refuses, corrects or asks."""
+    for k, c in enumerate(clauses[:3]):
+        if acts.is_assent(c.text):
+            return k > 0
+        if acts.is_rejection(c.text) or acts.is_correction(c.text) or acts.is_retraction(c.text) \
+                or acts.is_question(c.text) or acts.is_conditional(c.text):
+            return False
+    return False
 
 
 def _same_side(casefile: CaseFile, a: str | None, b: str | None) -> bool:

@@ -1,0 +1,90 @@
+"""Rules of issue 12 decided on the blind development set (docs/documents.md "Rule changes on the
+development set"), each tested here on small dialogues written for these tests, not copied from the
+blind items: the category by who the sides are, a delivery (送…过去) as an obligation, and an assent
+that follows an echo of the proposal."""
+
+from __future__ import annotations
+
+from scribe.casefile import CaseFile
+from scribe.extract import rule_draft
+from scribe.extract.category import guess_category
+from tests.blind import to_transcript
+
+STAFF = [{"id": "m1", "role": "调解员", "name": "罗文"}, {"id": "r1", "role": "记录人", "name": "江雪"}]
+
+
+def _case(parties: list[dict], speakers: dict[str, str] | None = None) -> CaseFile:
+    return CaseFile.from_dict({
+        "session_type": "mediation", "date": "2026-10-12", "place": "白鹭镇司法所",
+        "organisation": "白鹭镇人民调解委员会", "case_number": "（2026）白人调字第5号",
+        "staff": STAFF, "parties": parties,
+        "speakers": speakers or {"A": "m1", "B": parties[0]["id"], "C": parties[1]["id"]}})
+
+
+def _tr(lines: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    return to_transcript([{"speaker": s, "text": t} for s, t in lines])
+
+
+def test_generic_words_are_no_evidence_of_a_labour_dispute() -> None:
+    # a shop's 老板, a 公司 and going to 上班 are in every story; the matter here is the noise
+    text = "楼上那家老板天天半夜搬东西，噪音太大，我第二天还要上班，他们公司的人也来过"
+    assert guess_category(text).category == "邻里"
+
+
+def test_a_medical_dispute_needs_a_medical_provider_among_the_sides() -> None:
+    story = "我在他店门口滑倒受伤了，送到医院做了手术，医药费花了八千，医院说要休养三个月"
+    shop = ["王秀兰", "白鹭镇万家福超市有限公司"]
+    clinic = ["王秀兰", "白鹭镇康宁诊所"]
+    # a fall at a shop: the hospital is the injury's story, the dispute is about damages
+    assert guess_category(story, shop).category == "损害赔偿"
+    assert guess_category(story, clinic).category == "医疗"
+    # unknown sides (a consultation): the words alone decide, as before
+    assert guess_category(story).category == "医疗"
+
+
+def test_a_property_company_that_is_only_a_third_party_does_not_make_it_a_property_dispute() -> None:
+    parties = [{"id": "p1", "role": "申请人", "name": "韩立"}, {"id": "p2", "role": "被申请人", "name": "温涛"},
+               {"id": "p3", "role": "第三人", "name": "白鹭花园物业管理有限公司"}]
+    case = _case(parties)
+    tr = _tr([
+        ("B", "他家装修把楼道堵了，物业也管不了，物业说让我们自己协商。"),
+        ("C", "物业同意过的，我跟物业打过招呼。"),
+        ("A", "物业这边的意见我们听了，你们是邻居，楼道是大家的。"),
+    ])
+    f = rule_draft(tr, case, kind="hearing-record").fields
+    assert f["dispute_category"].value != "物业"
+    # the same words, with the property company as the respondent, are a 物业 dispute
+    parties2 = [parties[0], {"id": "p3", "role": "被申请人", "name": "白鹭花园物业管理有限公司"}]
+    f2 = rule_draft(tr, _case(parties2, {"A": "m1", "B": "p1", "C": "p3"}), kind="hearing-record").fields
+    assert f2["dispute_category"].value == "物业"
+
+
+PARTIES = [{"id": "p1", "role": "申请人", "name": "李强"}, {"id": "p2", "role": "被申请人", "name": "张明"}]
+
+
+def _walnuts(reply: str):  # type: ignore[no-untyped-def]
+    return _tr([
+        ("B", "他家核桃树一半伸到我院子里，核桃掉我院里他还来捡。"),
+        ("C", "树是我家的，核桃当然是我的。"),
+        ("A", "我看这样，以后每年收了核桃你们两家一人一半，老张打下来以后给老李家送一半过去，你们看呢"),
+        ("C", reply),
+        ("B", "行。"),
+        ("A", "好，一会儿打出来签字。"),
+    ])
+
+
+def test_a_delivery_assented_after_an_echo_is_a_term() -> None:
+    draft = rule_draft(_walnuts("一人一半啊，唉，行吧"), _case(PARTIES), kind="mediation-agreement")
+    terms = draft.values()["terms"] or []
+    assert any("核桃" in t and "送一半" in t and t.startswith("张明") for t in terms), terms
+
+
+def _record_terms(reply: str) -> list[str]:
+    result = rule_draft(_walnuts(reply), _case(PARTIES), kind="hearing-record").values()["result"] or {}
+    return list(result.get("terms") or [])
+
+
+def test_an_echo_then_a_refusal_is_no_assent() -> None:
+    assert any("核桃" in t for t in _record_terms("一人一半啊，唉，行吧"))
+    assert not any("核桃" in t for t in _record_terms("一人一半啊，不行，我家的树"))
+    assert not any("核桃" in t for t in _record_terms("一人一半啊，凭什么，行吧"))
