@@ -88,3 +88,37 @@ def test_an_echo_then_a_refusal_is_no_assent() -> None:
     assert any("核桃" in t for t in _record_terms("一人一半啊，唉，行吧"))
     assert not any("核桃" in t for t in _record_terms("一人一半啊，不行，我家的树"))
     assert not any("核桃" in t for t in _record_terms("一人一半啊，凭什么，行吧"))
+
+
+def _visits(reply: str):  # type: ignore[no-untyped-def]
+    parties = [{"id": "p1", "role": "申请人", "name": "方明"}, {"id": "p2", "role": "被申请人", "name": "苏晴"}]
+    tr = _tr([
+        ("A", "今天是孩子探视的事情，方明你先说。"),
+        ("B", "我想每个星期都接孩子过去住两天。"),
+        ("C", "每个星期不行，她周末要上英语课。"),
+        ("A", "那我说一下，每个月第一个和第三个周末，周六上午十点在苏晴家楼下接走，周日下午六点送回楼下。"),
+        ("C", reply),
+        ("B", "可以。"),
+        ("A", "寒假让爸爸带七天，春节初一初二跟妈妈。"),
+        ("C", "嗯，行。"),
+        ("A", "好，打出来签字。"),
+    ])
+    return tr, _case(parties)
+
+
+def test_a_visiting_schedule_is_a_term_of_both_parents_without_a_deadline() -> None:
+    tr, case = _visits("第一个和第三个周末，嗯，行")
+    v = rule_draft(tr, case, kind="mediation-agreement").values()
+    terms = v["terms"] or []
+    pick_up = [t for t in terms if "楼下接走" in t]
+    assert pick_up and pick_up[0].startswith("方明、苏晴") and "探视" in pick_up[0], terms
+    assert any("寒假" in t and "春节" in t for t in terms), terms
+    # the rejected proposal (every week) is no term, and a schedule is no deadline
+    assert not any("每个星期" in t for t in terms), terms
+    assert not v.get("deadlines")
+
+
+def test_a_visiting_schedule_turned_down_is_no_term() -> None:
+    tr, case = _visits("不行，周六上午她要上课")
+    terms = rule_draft(tr, case, kind="hearing-record").values()["result"]["terms"]
+    assert not any("楼下接走" in t for t in terms), terms

@@ -49,6 +49,10 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
     ("删除", r"删除|删掉|删了|撤掉|撤下|撤销"),
     ("归属", r"归[^，。；\s]{1,8}所有|由[^，。；\s]{1,6}(?:继续)?(?:居住|使用|所有)"),
     ("照料", r"赡养|照顾|照料|陪护|护理|抚养|看护"),
+    # a child's time with each parent (探视): picked up, kept for so many days, with one parent on
+    # given days ("周六上午9点在东门接", "初一到初三跟妈妈", "暑假让爸爸带十五天")
+    ("探视", r"探视|探望|接(?=[^，。\s]{0,2}(?:周[一二三四五六日天末]|礼拜|星期|孩子|走|回来|过去))|"
+             r"(?:跟|随)(?=妈妈|爸爸|母亲|父亲)|带(?=[\d一二两三四五六七八九十半]+(?:天|周|个?星期|个?礼拜))"),
     ("办理", r"办理|开具|出具|配合|注销|过户|喷涂|喷上|刷上|安装|装上|解除"),
     ("担保", r"担保|代付|代为支付|代为偿还|先行清偿|直接扣"),
 )
@@ -70,6 +74,7 @@ CAP_RE = re.compile(r"最多|顶多|至多|最多只能|大不了|封顶")
 DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出|(?:就|只)?要(?=他|她|对方|人家)|让(?=他|她|对方)")
 ASKING_RE = re.compile(r"什么时候|多少钱|几号|哪天|怎么|能不能|行不行|可不可以")
 BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
+RECUR_RE = re.compile(r"每|隔|周末|礼拜|星期|寒假|暑假|春节|过年|节假日")  # when a visit recurs
 PERIODIC_RE = re.compile(r"每(个)?(月|年|季度|周|星期)")
 
 
@@ -261,7 +266,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                 or _same_act(c.text, v, open_group, kind_of=_verb_in))):
             # "郑浩在本月底之前，…把防水做好": who and by when, said before the verb
             keep = [i for i, x in enumerate(lead) if find_deadlines(x.text, session) or names.find(x.text)
-                    or BOTH_RE.search(x.text)]
+                    or BOTH_RE.search(x.text) or (v[0] == "探视" and RECUR_RE.search(x.text))]
             groups.append((lead[keep[0]:] if keep else []) + [c])
             lead = []
         elif open_group is not None:
@@ -328,6 +333,13 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     break
         deadlines = [d for d in find_deadlines(text, session) if d.date >= session
                      and not (d.kind == "relative" and EVENT_ANCHOR.search(sentence_text[:max(0, sentence_text.find(d.phrase))]))]
+        if kind == "探视":
+            # a visiting schedule recurs; the day it starts ("这个礼拜六") is no performance deadline
+            deadlines = []
+            if staff:
+                # the parents: one hands the child over, the other brings it back ("在苏晴家楼下"
+                # names a place, not who owes it)
+                obligors = [p.id for p in casefile.bound_parties]
         if not deadlines and staff and kind == "支付" and frames and frames[-1].deadlines and not frames[-1].schedule:
             deadlines = list(frames[-1].deadlines)  # "甲这个月底前给…，乙给…": one deadline for both
         if not deadlines and carried_deadline and staff and kind == "支付" and not carried and not frames:
@@ -355,7 +367,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                 paired = _amount_per_obligee(text, after, amounts)
                 per_instalment = paired if paired else ([(None, amounts[0])] if len(amounts) == 1 else [])
         head = _object_head(text[m.end():m.end() + 12], names) or _object_head(text[max(0, m.start() - 12):m.start()], names)
-        if kind not in ("支付", "停止", "道歉", "归属", "放弃") and head is None and not deadlines:
+        if kind not in ("支付", "停止", "道歉", "归属", "放弃", "探视") and head is None and not deadlines:
             continue
         if per_instalment:
             for who, a in per_instalment:
@@ -456,6 +468,8 @@ def _same_act(text: str, v: tuple[str, re.Match[str]], group: list[Clause], kind
     """"…赔偿两千八百元，于12月10日前通过微信转账一次性付清": a second verb of the same kind with no
     subject and no amount of its own says when and how the same act is done."""
     head = kind_of(_joined(group[0].utt, group))
+    if head is not None and head[0] == "探视" and v[1].group(0).startswith("送"):
+        return True  # "…在东门接走，周日下午六点送回": bringing the child back is part of the visit
     return head is not None and head[0] == v[0] and not find_amounts(text)
 
 
@@ -584,7 +598,7 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
             if reply is not None and who in f.obligors:
                 # the obligor's own "可以，我现在就用微信转" says when and how
                 said = find_deadlines(reply.text, casefile.date)
-                if not f.deadlines and said:
+                if not f.deadlines and said and f.kind != "探视":
                     g = replace(g, deadlines=tuple(d for d in said if d.date >= casefile.date))
                 if said or MANNER_RE.search(reply.text):
                     g = replace(g, by=tuple(clauses_of(reply)))
@@ -786,6 +800,8 @@ def render(f: Frame, names: Names) -> Term:
     obligors = [names.display(p) for p in f.obligors]
     if f.extra:
         body = "".join(ENUM_RE.sub("", c.text) + "，" for c in f.extra) + body
+    if f.kind == "探视" and "探视" not in body:
+        body = f"关于探视，{body}"  # what the schedule is for, as a clerk heads it
     if not all(n in body for n in obligors):
         body = f"{'、'.join(obligors)}：{body}"
     if f.arranged:
