@@ -122,3 +122,17 @@ def test_a_visiting_schedule_turned_down_is_no_term() -> None:
     tr, case = _visits("不行，周六上午她要上课")
     terms = rule_draft(tr, case, kind="hearing-record").values()["result"]["terms"]
     assert not any("楼下接走" in t for t in terms), terms
+
+
+def test_a_child_with_a_parent_in_a_hearing_about_something_else_is_no_visiting_term() -> None:
+    parties = [{"id": "p1", "role": "申请人", "name": "方明"}, {"id": "p2", "role": "被申请人", "name": "苏晴"}]
+    tr = _tr([
+        ("A", "今天说抚养费的事情，孩子每个周末跟妈妈住，这个大家都清楚。"),
+        ("B", "对。"),
+        ("A", "方明每月十号前给苏晴抚养费一千五百元。"),
+        ("B", "行。"),
+        ("C", "可以。"),
+    ])
+    terms = rule_draft(tr, _case(parties), kind="mediation-agreement").values()["terms"] or []
+    assert any("一千五百" in t for t in terms), terms
+    assert not any("跟妈妈" in t for t in terms), terms

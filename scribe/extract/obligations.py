@@ -74,6 +74,7 @@ CAP_RE = re.compile(r"最多|顶多|至多|最多只能|大不了|封顶")
 DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出|(?:就|只)?要(?=他|她|对方|人家)|让(?=他|她|对方)")
 ASKING_RE = re.compile(r"什么时候|多少钱|几号|哪天|怎么|能不能|行不行|可不可以")
 BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
+VISIT_MATTER_RE = re.compile(r"探视|探望|看孩子|见孩子")  # the hearing is about a child's visits
 RECUR_RE = re.compile(r"每|隔|周末|礼拜|星期|寒假|暑假|春节|过年|节假日")  # when a visit recurs
 PERIODIC_RE = re.compile(r"每(个)?(月|年|季度|周|星期)")
 
@@ -188,6 +189,9 @@ def frames_of(dialogue: Dialogue, casefile: CaseFile, names: Names) -> list[Fram
             prev_clauses = prev_clauses + sentence
         if speaker_party is not None:
             last_party = speaker_party
+    if not any(VISIT_MATTER_RE.search(u.text) for u in utts):
+        # "孩子一直跟妈妈住" in a hearing about something else is the story, not a visiting schedule
+        out = [f for f in out if f.kind != "探视"]
     return out
 
 
@@ -333,6 +337,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     break
         deadlines = [d for d in find_deadlines(text, session) if d.date >= session
                      and not (d.kind == "relative" and EVENT_ANCHOR.search(sentence_text[:max(0, sentence_text.find(d.phrase))]))]
+        if kind == "探视" and not (RECUR_RE.search(text) or re.search(r"初[一二三四五六七八九十]|[\d一二两三四五六七八九十]点", text)):
+            continue  # a visit is said with when it recurs or at what hour: "跟妈妈" alone is no schedule
         if kind == "探视":
             # a visiting schedule recurs; the day it starts ("这个礼拜六") is no performance deadline
             deadlines = []
