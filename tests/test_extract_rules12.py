@@ -136,3 +136,22 @@ def test_a_child_with_a_parent_in_a_hearing_about_something_else_is_no_visiting_
     terms = rule_draft(tr, _case(parties), kind="mediation-agreement").values()["terms"] or []
     assert any("一千五百" in t for t in terms), terms
     assert not any("跟妈妈" in t for t in terms), terms
+
+
+def _paid(words: str):  # type: ignore[no-untyped-def]
+    return _tr([
+        ("B", "他的羊把我菜园子里的白菜啃了一大片，我要八百。"),
+        ("C", "八百太多了。"),
+        ("A", "张明赔李强四百，就现在给，你们看行不行？"),
+        ("C", "行，现在给。"),
+        ("B", "四百就四百。"),
+        ("C", words),
+        ("B", "收到了。"),
+    ])
+
+
+def test_the_obligors_own_words_after_agreeing_say_how_it_is_paid() -> None:
+    v = rule_draft(_paid("你加我微信，我转给你"), _case(PARTIES), kind="mediation-agreement").values()
+    assert v["performance_manner"] == "微信转账"
+    v = rule_draft(_paid("我不用支付宝转，你等我一下"), _case(PARTIES), kind="mediation-agreement").values()
+    assert v["performance_manner"] is None

@@ -195,7 +195,7 @@ def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
 def _term_evidence(term: Term) -> list[Evidence]:
     """The clauses the term was said in, verbatim, each with its own times and speaker."""
     clauses = (list(term.frame.extra) + list(term.frame.clauses) + list(term.frame.arranged)
-               + list(term.frame.scheduled) + list(term.frame.also) + list(term.frame.by))
+               + list(term.frame.scheduled) + list(term.frame.also) + list(term.frame.by) + list(term.frame.how))
     if not clauses:
         return []
     out: list[Evidence] = []

@@ -116,6 +116,7 @@ class Frame:
     arranged: tuple[Clause, ...] = ()  # when/where it changes hands, said for several terms (handover.py)
     scheduled: tuple[Clause, ...] = ()  # where its instalment dates were said, when apart from it (instalments.py)
     also: tuple[Clause, ...] = ()  # an earlier statement of it whose date (and manner) it keeps
+    how: tuple[Clause, ...] = ()  # the obligor's own words on how it pays, said after agreeing
 
     @property
     def utt(self) -> Utterance:
@@ -612,7 +613,7 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
                     g = replace(g, by=())
             else:
                 g = replace(g, by=())
-            decided.append(g)
+            decided.append(_with_how(g, utts, pos[(reply or f.utt).index], casefile, frames))
         elif verdict in ("rejected", "corrected"):
             decided.append(replace(f, status="rejected",
                                    reason="被更正" if verdict == "corrected" else "被拒绝", by=by))
@@ -708,6 +709,28 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
             continue
         return "", ()
     return "", ()
+
+
+PAY_ACT_RE = re.compile(r"转|付|扫|打给|打到|给你")
+
+
+def _with_how(f: Frame, utts: list[Utterance], after: int, casefile: CaseFile, frames: list[Frame]) -> Frame:
+    """An agreed payment said without its manner takes it from the obligor's own next words about
+    paying ("大姐你加我微信，我转给你"), before the obligor turns to another obligation."""
+    if f.kind != "支付" or MANNER_RE.search(f.text + "".join(c.text for c in f.by + f.arranged + f.also)):
+        return f
+    for u in utts[after + 1:after + 7]:
+        who = principal(casefile, casefile.speakers.get(u.speaker or ""))
+        if who not in f.obligors or len(f.obligors) != 1:
+            continue
+        if any(g.utt is u and g.kind != f.kind for g in frames):
+            return f  # the obligor is on to another obligation
+        for c in clauses_of(u):
+            m = MANNER_RE.search(c.text)
+            if m and PAY_ACT_RE.search(u.text) and not acts.negated_before(c.text, m.start()) \
+                    and not acts.is_question(c.text) and not acts.is_conditional(c.text):
+                return replace(f, how=(c,))
+    return f
 
 
 def _echo_then_assent(clauses: list[Clause]) -> bool:
@@ -840,7 +863,8 @@ def render(f: Frame, names: Names) -> Term:
         notes.append(f"权利人：{'、'.join(obligees)}")
     text = body.rstrip("。，, ") + (f"（{'，'.join(notes)}）" if notes else "") + "。"
     utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses] + [c.utt for c in f.arranged]
-                               + [c.utt for c in f.scheduled] + [c.utt for c in f.also] + [c.utt for c in f.by]))
+                               + [c.utt for c in f.scheduled] + [c.utt for c in f.also] + [c.utt for c in f.by]
+                               + [c.utt for c in f.how]))
     return Term(text=text, frame=f, deadline=f.deadline, utterances=utts)
 
 
@@ -880,7 +904,7 @@ def manner_of(terms: list[Term]) -> list[tuple[str, Term]]:
     found: list[tuple[str, Term]] = []
     for t in terms:
         # the obligor's own reply ("可以，我现在就用公司的微信给三位转") says how as much as the term does
-        said = t.frame.text + "".join(c.text for c in t.frame.arranged + t.frame.also + t.frame.by)
+        said = t.frame.text + "".join(c.text for c in t.frame.arranged + t.frame.also + t.frame.by + t.frame.how)
         labels = [_manner_label(m.group(0)) for m in MANNER_RE.finditer(said)]
         if t.frame.kind == "支付":
             # money sent "用微信" is a WeChat transfer
