@@ -155,3 +155,16 @@ def test_the_obligors_own_words_after_agreeing_say_how_it_is_paid() -> None:
     assert v["performance_manner"] == "微信转账"
     v = rule_draft(_paid("我不用支付宝转，你等我一下"), _case(PARTIES), kind="mediation-agreement").values()
     assert v["performance_manner"] is None
+
+
+def test_the_facts_carry_what_the_applicant_asks_for_even_when_said_late_in_the_story() -> None:
+    tr = _tr([
+        ("A", "李强，你先说说情况。"),
+        ("B", "我家院墙是去年砌的，今年三月他家挖地基，把我院墙挖裂了，裂了两米多长一道缝，下雨天往里渗水，"
+              "我找他说了好几次，他都说不是他挖的，后来我请人看了，师傅说就是挖地基震的，墙根都松了。"),
+        ("B", "墙现在歪着，我孙子天天在院子里玩，我怕哪天倒了砸着人，晚上都睡不踏实。"),
+        ("B", "我要求他把墙重新砌好，另外赔我请人看墙的三百块。"),
+        ("C", "我挖地基是挖了，墙是不是我挖裂的还不一定。"),
+    ])
+    facts = rule_draft(tr, _case(PARTIES), kind="mediation-agreement").values()["facts"]
+    assert "我要求他把墙重新砌好" in facts, facts
