@@ -96,7 +96,7 @@ def _visits(reply: str):  # type: ignore[no-untyped-def]
         ("A", "今天是孩子探视的事情，方明你先说。"),
         ("B", "我想每个星期都接孩子过去住两天。"),
         ("C", "每个星期不行，她周末要上英语课。"),
-        ("A", "那我说一下，每个月第一个和第三个周末，周六上午十点在苏晴家楼下接走，周日下午六点送回楼下。"),
+        ("A", "那我说一下，每个月第一个和第三个周末，周六上午十点在苏晴家楼下接走，周日下午六点送回楼下，从哪个周末开始？"),
         ("C", reply),
         ("B", "可以。"),
         ("A", "寒假让爸爸带七天，春节初一初二跟妈妈。"),
@@ -112,6 +112,7 @@ def test_a_visiting_schedule_is_a_term_of_both_parents_without_a_deadline() -> N
     terms = v["terms"] or []
     pick_up = [t for t in terms if "楼下接走" in t]
     assert pick_up and pick_up[0].startswith("方明、苏晴") and "探视" in pick_up[0], terms
+    assert "送回楼下" in pick_up[0] and "哪个" not in pick_up[0], terms
     assert any("寒假" in t and "春节" in t for t in terms), terms
     # the rejected proposal (every week) is no term, and a schedule is no deadline
     assert not any("每个星期" in t for t in terms), terms

@@ -74,6 +74,7 @@ CAP_RE = re.compile(r"最多|顶多|至多|最多只能|大不了|封顶")
 DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出|(?:就|只)?要(?=他|她|对方|人家)|让(?=他|她|对方)")
 ASKING_RE = re.compile(r"什么时候|多少钱|几号|哪天|怎么|能不能|行不行|可不可以")
 BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
+WH_RE = re.compile(r"哪(?:个|天|里|儿|一)|什么|几点|几号|多少|[吗呢？?]$")
 VISIT_MATTER_RE = re.compile(r"探视|探望|看孩子|见孩子")  # the hearing is about a child's visits
 RECUR_RE = re.compile(r"每|隔|周末|礼拜|星期|寒假|暑假|春节|过年|节假日")  # when a visit recurs
 PERIODIC_RE = re.compile(r"每(个)?(月|年|季度|周|星期)")
@@ -286,6 +287,10 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
     for g in groups:
         if not g:
             continue
+        if (_verb_in(_joined(u, g)) or ("",))[0] == "探视":
+            # "…送回东门，从哪个周末开始": the question after a visiting schedule asks; it is no part of it
+            while len(g) > 1 and WH_RE.search(g[-1].text) and _verb_in(g[-1].text) is None:
+                g = g[:-1]
         text = _joined(u, g)
         v = _verb_in(text)
         if v is None:
