@@ -288,6 +288,12 @@ def _score_mediation(iid: str, exp: dict, session: dt.date, drafts: dict, c: Cou
             c.invented(iid, "traps", f"{value} ({trap.get('why', '')}) appears as agreed")
 
 
+def _statute(citation: str) -> str:
+    """A citation compared by the law it names: 《中华人民共和国民法典》 and 《民法典》 are one statute (the
+    writers of the set used both forms, as the laws' own short titles allow)."""
+    return norm(citation).replace("中华人民共和国", "")
+
+
 def _score_consultation(iid: str, exp: dict, session: dt.date, draft: dict, c: Counts) -> None:
     v = draft.get("values") or {}
     question, answer = norm(v.get("question") or ""), norm(v.get("answer") or "")
@@ -295,10 +301,10 @@ def _score_consultation(iid: str, exp: dict, session: dt.date, draft: dict, c: C
         c.fact(iid, "question", norm(f) in question, f)
     for k in exp.get("advice_keywords") or []:
         c.fact(iid, "answer", norm(k) in answer, k)
-    bases = {norm(b) for b in _texts(v.get("legal_bases"))}
+    bases = {_statute(b) for b in _texts(v.get("legal_bases"))}
     for b in exp.get("legal_bases") or []:
-        c.fact(iid, "legal_bases", norm(b) in bases, b)
-    wanted = {norm(b) for b in exp.get("legal_bases") or []}
+        c.fact(iid, "legal_bases", _statute(b) in bases, b)
+    wanted = {_statute(b) for b in exp.get("legal_bases") or []}
     for b in bases - wanted:
         c.per_field["legal_bases"][1] += 1
     outcomes = {OUTCOME_ALIASES.get(o, o) for o in _texts(v.get("outcome"))}

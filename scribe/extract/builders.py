@@ -50,7 +50,7 @@ def _staff_names(casefile: CaseFile, role: StaffRole) -> FieldValue:
 def _category(casefile: CaseFile, dialogue: Dialogue) -> FieldValue:
     if casefile.dispute_category:
         return from_session(casefile.dispute_category)
-    guess = guess_category(dialogue.text)
+    guess = guess_category(dialogue.text, _main_parties(casefile))
     if guess is None:
         return missing(N.NO_CATEGORY)
     hits = [u for u in dialogue if any(w in u.text for w in guess.hits)][:3]
@@ -60,6 +60,18 @@ def _category(casefile: CaseFile, dialogue: Dialogue) -> FieldValue:
         confidence=0.5 + 0.45 * guess.share,
         note=N.keywords(list(guess.hits)),
     )
+
+
+def _main_parties(casefile: CaseFile) -> list[str] | None:
+    """Who the dispute is between, as the session describes them (name, occupation, employer), when
+    it names both an applicant and a respondent; else None (nothing to judge the category by)."""
+    sides = [p for p in casefile.parties if p.role in (PartyRole.APPLICANT, PartyRole.RESPONDENT)]
+    if {p.role for p in sides} != {PartyRole.APPLICANT, PartyRole.RESPONDENT}:
+        return None
+    ids = {p.id for p in sides}
+    # an agent's employer is the side it speaks for (项目经理 of 锦程物业服务有限公司)
+    agents = [p for p in casefile.parties if p.role == PartyRole.AGENT and p.represents in ids]
+    return [" ".join(x for x in (p.name, p.occupation, p.employer) if x) for p in [*sides, *agents]]
 
 
 def _legal_bases(utterances: list[Utterance]) -> FieldValue:
@@ -183,7 +195,7 @@ def mediation_agreement(casefile: CaseFile, dialogue: Dialogue) -> Fields:
 def _term_evidence(term: Term) -> list[Evidence]:
     """The clauses the term was said in, verbatim, each with its own times and speaker."""
     clauses = (list(term.frame.extra) + list(term.frame.clauses) + list(term.frame.arranged)
-               + list(term.frame.scheduled) + list(term.frame.also) + list(term.frame.by))
+               + list(term.frame.scheduled) + list(term.frame.also) + list(term.frame.by) + list(term.frame.how))
     if not clauses:
         return []
     out: list[Evidence] = []

@@ -2,7 +2,15 @@
 
 A category is only proposed when its keywords clearly dominate; otherwise the field stays
 missing for staff to choose. Keyword weights reflect how specific a word is: 离婚 settles a
-marriage dispute, 钱 says nothing.
+marriage dispute, 钱 says nothing. Words every story holds (老板, 公司, 上班, 孩子, 老人: a shop has
+a 老板, anyone goes to work or has a child) are no evidence of any category and are not listed.
+
+Three categories are disputes *with* a kind of organisation (domain.md's rows): 医疗 with a medical
+provider, 物业 with a property-service company, 旅游 with a travel agency. When the session names the
+hearing's applicant and respondent and neither is of that kind (by name, occupation or employer),
+that category is not proposed: a patient's 医院 and 手术 in a fall at a supermarket are the injury's
+story, not a medical dispute; a property company that is only 第三人 does not make two neighbours'
+quarrel a 物业 dispute.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ CATEGORIES = DISPUTE_CATEGORIES
 
 KEYWORDS: dict[str, dict[str, float]] = {
     "婚姻家庭": {"离婚": 3, "夫妻": 2, "结婚": 2, "抚养": 2, "抚养费": 3, "赡养": 3, "彩礼": 3,
-                "共同财产": 3, "婚后": 2, "孩子": 1, "老人": 1, "继承": 2, "遗产": 2, "分家": 2},
+                "共同财产": 3, "婚后": 2, "继承": 2, "遗产": 2, "分家": 2},
     "邻里": {"邻居": 3, "院墙": 3, "围墙": 3, "隔壁": 2, "噪音": 2, "排水": 2, "滴水": 2, "通行": 1,
             "相邻": 3, "占道": 1, "楼上": 1, "楼下": 1, "漏水": 1},
     "房屋宅基地": {"宅基地": 3, "房屋": 1, "建房": 2, "盖房": 2, "房产证": 2, "产权": 1},
@@ -26,7 +34,7 @@ KEYWORDS: dict[str, dict[str, float]] = {
     "征地拆迁": {"拆迁": 3, "征地": 3, "补偿款": 1, "安置": 2},
     "环境污染": {"污染": 3, "异味": 2, "排污": 3, "粉尘": 2},
     "劳动争议": {"工资": 2, "加班": 2, "劳动合同": 3, "辞退": 3, "解除劳动": 3, "社保": 2,
-                "经济补偿": 2, "工伤": 3, "老板": 1, "公司": 1, "劳动仲裁": 3, "上班": 1},
+                "经济补偿": 2, "工伤": 3, "劳动仲裁": 3},
     "消费": {"退货": 3, "商家": 2, "消费者": 3, "质量问题": 2, "退款": 2},
     "医疗": {"医院": 2, "手术": 2, "医疗事故": 3, "误诊": 3},
     "道路交通事故": {"交通事故": 3, "撞": 1, "追尾": 3, "交警": 2, "电动车": 1},
@@ -48,6 +56,12 @@ PARENT = {
     "医疗": "损害赔偿", "物业": "合同", "消费": "合同", "旅游": "消费", "电子商务": "消费", "征地拆迁": "山林土地",
 }
 _MIN_SHARE = 0.4
+# category -> words naming its counterparty in a party's name, occupation or employer
+COUNTERPARTY: dict[str, tuple[str, ...]] = {
+    "医疗": ("医院", "诊所", "卫生院", "卫生室", "口腔", "医疗", "医生", "护士"),
+    "物业": ("物业",),
+    "旅游": ("旅行社", "旅游"),
+}
 
 
 @dataclass(frozen=True)
@@ -58,10 +72,15 @@ class CategoryGuess:
     hits: tuple[str, ...]  # the keywords that matched
 
 
-def guess_category(text: str) -> CategoryGuess | None:
+def guess_category(text: str, main_parties: list[str] | None = None) -> CategoryGuess | None:
+    """``main_parties``: for a hearing whose session names both sides, the applicants' and
+    respondents' descriptions (name, occupation, employer); None when not known (a consultation)."""
     scores: dict[str, float] = {}
     hits: dict[str, list[str]] = {}
     for category, words in KEYWORDS.items():
+        if main_parties and category in COUNTERPARTY and not any(
+                w in party for party in main_parties for w in COUNTERPARTY[category]):
+            continue  # a dispute with a kind of organisation no side of this hearing is
         for word, weight in words.items():
             n = text.count(word)
             if n:

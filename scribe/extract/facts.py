@@ -78,9 +78,29 @@ def fact_statements(dialogue: Dialogue, casefile: CaseFile, per_party_chars: int
                         used.append(u)
             if sum(map(len, picked)) >= per_party_chars * 0.7:
                 break
-        if picked:
+        claim = _claim(own, picked)
+        if claim is not None:
+            # the issue in dispute is what the party asks for (Art 29: 争议事项), wherever they say it
+            text = _join(picked, per_party_chars) + _join([claim[0]], per_party_chars)
+            out.append(FactStatement(display, text, tuple(dict.fromkeys([*used, claim[1]]))))
+        elif picked:
             out.append(FactStatement(display, _join(picked, per_party_chars), tuple(used)))
     return out
+
+
+CLAIM_CUE = re.compile(r"要求|请求|诉求")
+
+
+def _claim(own: list[Utterance], picked: list[str]) -> tuple[str, Utterance] | None:
+    """The party's own first statement of what they ask for ("我们要求每人退一千五"), when the
+    sentences already picked do not say it; a question ("你要求多少？") asks, it claims nothing."""
+    if any(CLAIM_CUE.search(s) for s in picked):
+        return None
+    for u in own:
+        for s in sentences(u.text):
+            if CLAIM_CUE.search(s) and FACT_HINT.search(s) and not re.search(r"[吗？?]", s) and len(s) <= 60:
+                return s, u
+    return None
 
 
 def _negotiation_start(dialogue: Dialogue, casefile: CaseFile) -> float:

@@ -42,13 +42,17 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
     ("支付", r"赔偿|赔付|赔给|补偿|支付|付清|付给|付款|付|转给|转账|转帐|打给|打到|给付|结清|退还|退给|退|返还|"
              r"还清|还给|还钱|缴纳|交纳|交(?=\s*[\d一二两三四五六七八九十])|补给|补|赔|转到|确认欠|确认拖欠|出(?=[\d一二两三四五六七八九十百千万半])|"
              r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|[\d一二两三四五六七八九十][百千万]|钱|费))"),
-    ("归还", r"归还|交还|退回|交付|交给|移交"),
+    ("归还", r"归还|交还|退回|交付|交给|移交|送(?=给|到|回|过去|过来|[一二两三四五六七八九十半]+)"),
     ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
     ("维修", r"维修|修复|修缮|修好|修理|翻修|重修|重做|重新做|做好|施工|更换|(?:给|免费|重新|帮)换|换上|换新|恢复原状|砌好|重砌|砌|重建|修建|"
              r"截断|截掉|截(?!止|图|至|了)|锯掉|砍掉|修剪|剪掉|重铺|铺好|铺设|铺(?!子|面|位|了)|挖开|挖通|疏通|埋好|埋设"),
     ("删除", r"删除|删掉|删了|撤掉|撤下|撤销"),
     ("归属", r"归[^，。；\s]{1,8}所有|由[^，。；\s]{1,6}(?:继续)?(?:居住|使用|所有)"),
     ("照料", r"赡养|照顾|照料|陪护|护理|抚养|看护"),
+    # a child's time with each parent (探视): picked up, kept for so many days, with one parent on
+    # given days ("周六上午9点在东门接", "初一到初三跟妈妈", "暑假让爸爸带十五天")
+    ("探视", r"探视|探望|接(?=[^，。\s]{0,2}(?:周[一二三四五六日天末]|礼拜|星期|孩子|走|回来|过去))|"
+             r"(?:跟|随)(?=妈妈|爸爸|母亲|父亲)|带(?=[\d一二两三四五六七八九十半]+(?:天|周|个?星期|个?礼拜))"),
     ("办理", r"办理|开具|出具|配合|注销|过户|喷涂|喷上|刷上|安装|装上|解除"),
     ("担保", r"担保|代付|代为支付|代为偿还|先行清偿|直接扣"),
 )
@@ -70,6 +74,9 @@ CAP_RE = re.compile(r"最多|顶多|至多|最多只能|大不了|封顶")
 DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出|(?:就|只)?要(?=他|她|对方|人家)|让(?=他|她|对方)")
 ASKING_RE = re.compile(r"什么时候|多少钱|几号|哪天|怎么|能不能|行不行|可不可以")
 BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
+WH_RE = re.compile(r"哪(?:个|天|里|儿|一)|什么|几点|几号|多少|[吗呢？?]$")
+VISIT_MATTER_RE = re.compile(r"探视|探望|看孩子|见孩子")  # the hearing is about a child's visits
+RECUR_RE = re.compile(r"每|隔|周末|礼拜|星期|寒假|暑假|春节|过年|节假日")  # when a visit recurs
 PERIODIC_RE = re.compile(r"每(个)?(月|年|季度|周|星期)")
 
 
@@ -110,6 +117,7 @@ class Frame:
     arranged: tuple[Clause, ...] = ()  # when/where it changes hands, said for several terms (handover.py)
     scheduled: tuple[Clause, ...] = ()  # where its instalment dates were said, when apart from it (instalments.py)
     also: tuple[Clause, ...] = ()  # an earlier statement of it whose date (and manner) it keeps
+    how: tuple[Clause, ...] = ()  # the obligor's own words on how it pays, said after agreeing
 
     @property
     def utt(self) -> Utterance:
@@ -183,6 +191,9 @@ def frames_of(dialogue: Dialogue, casefile: CaseFile, names: Names) -> list[Fram
             prev_clauses = prev_clauses + sentence
         if speaker_party is not None:
             last_party = speaker_party
+    if not any(VISIT_MATTER_RE.search(u.text) for u in utts):
+        # "孩子一直跟妈妈住" in a hearing about something else is the story, not a visiting schedule
+        out = [f for f in out if f.kind != "探视"]
     return out
 
 
@@ -261,7 +272,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                 or _same_act(c.text, v, open_group, kind_of=_verb_in))):
             # "郑浩在本月底之前，…把防水做好": who and by when, said before the verb
             keep = [i for i, x in enumerate(lead) if find_deadlines(x.text, session) or names.find(x.text)
-                    or BOTH_RE.search(x.text)]
+                    or BOTH_RE.search(x.text) or (v[0] == "探视" and RECUR_RE.search(x.text))]
             groups.append((lead[keep[0]:] if keep else []) + [c])
             lead = []
         elif open_group is not None:
@@ -276,6 +287,10 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
     for g in groups:
         if not g:
             continue
+        if (_verb_in(_joined(u, g)) or ("",))[0] == "探视":
+            # "…送回东门，从哪个周末开始": the question after a visiting schedule asks; it is no part of it
+            while len(g) > 1 and WH_RE.search(g[-1].text) and _verb_in(g[-1].text) is None:
+                g = g[:-1]
         text = _joined(u, g)
         v = _verb_in(text)
         if v is None:
@@ -328,6 +343,15 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     break
         deadlines = [d for d in find_deadlines(text, session) if d.date >= session
                      and not (d.kind == "relative" and EVENT_ANCHOR.search(sentence_text[:max(0, sentence_text.find(d.phrase))]))]
+        if kind == "探视" and not (RECUR_RE.search(text) or re.search(r"初[一二三四五六七八九十]|[\d一二两三四五六七八九十]点", text)):
+            continue  # a visit is said with when it recurs or at what hour: "跟妈妈" alone is no schedule
+        if kind == "探视":
+            # a visiting schedule recurs; the day it starts ("这个礼拜六") is no performance deadline
+            deadlines = []
+            if staff:
+                # the parents: one hands the child over, the other brings it back ("在苏晴家楼下"
+                # names a place, not who owes it)
+                obligors = [p.id for p in casefile.bound_parties]
         if not deadlines and staff and kind == "支付" and frames and frames[-1].deadlines and not frames[-1].schedule:
             deadlines = list(frames[-1].deadlines)  # "甲这个月底前给…，乙给…": one deadline for both
         if not deadlines and carried_deadline and staff and kind == "支付" and not carried and not frames:
@@ -355,7 +379,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                 paired = _amount_per_obligee(text, after, amounts)
                 per_instalment = paired if paired else ([(None, amounts[0])] if len(amounts) == 1 else [])
         head = _object_head(text[m.end():m.end() + 12], names) or _object_head(text[max(0, m.start() - 12):m.start()], names)
-        if kind not in ("支付", "停止", "道歉", "归属", "放弃") and head is None and not deadlines:
+        if kind not in ("支付", "停止", "道歉", "归属", "放弃", "探视") and head is None and not deadlines:
             continue
         if per_instalment:
             for who, a in per_instalment:
@@ -456,6 +480,8 @@ def _same_act(text: str, v: tuple[str, re.Match[str]], group: list[Clause], kind
     """"…赔偿两千八百元，于12月10日前通过微信转账一次性付清": a second verb of the same kind with no
     subject and no amount of its own says when and how the same act is done."""
     head = kind_of(_joined(group[0].utt, group))
+    if head is not None and head[0] == "探视" and v[1].group(0).startswith("送"):
+        return True  # "…在东门接走，周日下午六点送回": bringing the child back is part of the visit
     return head is not None and head[0] == v[0] and not find_amounts(text)
 
 
@@ -584,7 +610,7 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
             if reply is not None and who in f.obligors:
                 # the obligor's own "可以，我现在就用微信转" says when and how
                 said = find_deadlines(reply.text, casefile.date)
-                if not f.deadlines and said:
+                if not f.deadlines and said and f.kind != "探视":
                     g = replace(g, deadlines=tuple(d for d in said if d.date >= casefile.date))
                 if said or MANNER_RE.search(reply.text):
                     g = replace(g, by=tuple(clauses_of(reply)))
@@ -592,7 +618,7 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
                     g = replace(g, by=())
             else:
                 g = replace(g, by=())
-            decided.append(g)
+            decided.append(_with_how(g, utts, pos[(reply or f.utt).index], casefile, frames))
         elif verdict in ("rejected", "corrected"):
             decided.append(replace(f, status="rejected",
                                    reason="被更正" if verdict == "corrected" else "被拒绝", by=by))
@@ -677,7 +703,8 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
                    and g.amount and f.amount and g.amount.yuan != f.amount.yuan]
         if counter and not u.is_staff:
             return "rejected", counter[0].clauses
-        if acts.is_assent(lead) or acts.is_assent(text) or (first and acts.is_assent(first[0].text)):
+        if acts.is_assent(lead) or acts.is_assent(text) or (first and acts.is_assent(first[0].text)) \
+                or _echo_then_assent(clauses_of(u)):
             if u.is_staff:
                 # the mediator's "好" acknowledges; it does not bind a party
                 continue
@@ -687,6 +714,40 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
             continue
         return "", ()
     return "", ()
+
+
+PAY_ACT_RE = re.compile(r"转|付|扫|打给|打到|给你")
+
+
+def _with_how(f: Frame, utts: list[Utterance], after: int, casefile: CaseFile, frames: list[Frame]) -> Frame:
+    """An agreed payment said without its manner takes it from the obligor's own next words about
+    paying ("大姐你加我微信，我转给你"), before the obligor turns to another obligation."""
+    if f.kind != "支付" or MANNER_RE.search(f.text + "".join(c.text for c in f.by + f.arranged + f.also)):
+        return f
+    for u in utts[after + 1:after + 7]:
+        who = principal(casefile, casefile.speakers.get(u.speaker or ""))
+        if who not in f.obligors or len(f.obligors) != 1:
+            continue
+        if any(g.utt is u and g.kind != f.kind for g in frames):
+            return f  # the obligor is on to another obligation
+        for c in clauses_of(u):
+            m = MANNER_RE.search(c.text)
+            if m and PAY_ACT_RE.search(u.text) and not acts.negated_before(c.text, m.start()) \
+                    and not acts.is_question(c.text) and not acts.is_conditional(c.text):
+                return replace(f, how=(c,))
+    return f
+
+
+def _echo_then_assent(clauses: list[Clause]) -> bool:
+    """"对半分啊，哎，行吧": the reply repeats the proposal (or hesitates) and then assents, within
+    its first three clauses, with nothing before the assent that refuses, corrects or asks."""
+    for k, c in enumerate(clauses[:3]):
+        if acts.is_assent(c.text):
+            return k > 0
+        if acts.is_rejection(c.text) or acts.is_correction(c.text) or acts.is_retraction(c.text) \
+                or acts.is_question(c.text) or acts.is_conditional(c.text):
+            return False
+    return False
 
 
 def _same_side(casefile: CaseFile, a: str | None, b: str | None) -> bool:
@@ -773,6 +834,8 @@ def render(f: Frame, names: Names) -> Term:
     obligors = [names.display(p) for p in f.obligors]
     if f.extra:
         body = "".join(ENUM_RE.sub("", c.text) + "，" for c in f.extra) + body
+    if f.kind == "探视" and "探视" not in body:
+        body = f"关于探视，{body}"  # what the schedule is for, as a clerk heads it
     if not all(n in body for n in obligors):
         body = f"{'、'.join(obligors)}：{body}"
     if f.arranged:
@@ -805,7 +868,8 @@ def render(f: Frame, names: Names) -> Term:
         notes.append(f"权利人：{'、'.join(obligees)}")
     text = body.rstrip("。，, ") + (f"（{'，'.join(notes)}）" if notes else "") + "。"
     utts = tuple(dict.fromkeys([c.utt for c in f.extra] + [c.utt for c in f.clauses] + [c.utt for c in f.arranged]
-                               + [c.utt for c in f.scheduled] + [c.utt for c in f.also] + [c.utt for c in f.by]))
+                               + [c.utt for c in f.scheduled] + [c.utt for c in f.also] + [c.utt for c in f.by]
+                               + [c.utt for c in f.how]))
     return Term(text=text, frame=f, deadline=f.deadline, utterances=utts)
 
 
@@ -845,7 +909,7 @@ def manner_of(terms: list[Term]) -> list[tuple[str, Term]]:
     found: list[tuple[str, Term]] = []
     for t in terms:
         # the obligor's own reply ("可以，我现在就用公司的微信给三位转") says how as much as the term does
-        said = t.frame.text + "".join(c.text for c in t.frame.arranged + t.frame.also + t.frame.by)
+        said = t.frame.text + "".join(c.text for c in t.frame.arranged + t.frame.also + t.frame.by + t.frame.how)
         labels = [_manner_label(m.group(0)) for m in MANNER_RE.finditer(said)]
         if t.frame.kind == "支付":
             # money sent "用微信" is a WeChat transfer
