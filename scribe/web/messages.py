@@ -86,6 +86,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "voiceprint_person": ("声纹只能由本人登录后录入", "A voiceprint is enrolled by its owner, logged in"),
     "voiceprint_consent": ("录入声纹须单独同意，请阅读告知后勾选同意", "A voiceprint needs your separate consent; tick the box after reading the notice"),
     "voiceprint_long": ("录音超过30秒，请录5到30秒", "The recording is longer than 30 s; record 5-30 s"),
+    # -- webhook endpoints (scribe.delivery.safety), the admin page's 案件系统推送 -------------
+    "webhook_plain_http": ("送达地址 {url} 使用明文 HTTP，请改用案件系统的 https:// 地址（本机开发用的接收端可设置 SCRIBE_DELIVERY__ALLOW_LOOPBACK_HTTP=true）",
+                           "The webhook URL {url} is plain HTTP; use the case system's https:// URL (a development receiver on this machine: SCRIBE_DELIVERY__ALLOW_LOOPBACK_HTTP=true)"),
+    "webhook_http_not_loopback": ("送达地址 {url} 使用明文 HTTP，且指向 {address}，不是本机地址：明文 HTTP 只允许送往本机开发用的接收端，请改用 https:// 地址",
+                                  "The webhook URL {url} is plain HTTP to {address}, not this machine: plain HTTP is only for a development receiver on loopback; use https://"),
+    "webhook_address_refused": ("送达地址的主机 {host} 解析为 {address}，属于本机、内网或云服务的内部地址，不允许送达；请使用案件系统的公网地址，或由管理员在设置中开放该网段",
+                                "The webhook host {host} resolves to {address}, a loopback, private or metadata address; use the case system's public address or open that network in the settings"),
+    "webhook_host_unresolved": ("无法解析送达地址的主机 {host}，请核对地址和本机的网络设置", "The webhook host {host} does not resolve; check the URL and this machine's DNS"),
+    "webhook_url_invalid": ("送达地址不是完整的 http(s) 网址，请填写如 https://cases.example.gov.cn/hooks/scribe 的地址",
+                            "The webhook URL is not a full http(s) URL; give one like https://cases.example.gov.cn/hooks/scribe"),
+    "webhook_url_credentials": ("送达地址中不能包含用户名或密码（接收端凭签名核验），请删去", "The webhook URL carries a user name or password; remove them"),
     "invalid": ("{problems}", "{problems}"),
     "bad_json": ("提交的内容不是有效的数据，请刷新页面后重试", "What was sent is not valid JSON; reload the page and try again"),
 }
@@ -214,6 +225,12 @@ _SENTENCES: list[tuple[int | None, str, str]] = [
     (None, r"repeats too few different characters", "password_variety"),
     (None, r"cannot carry the admin scope", "token_admin"),
     (None, r"needs at least one scope", "token_scope_missing"),
+    (None, r"^the webhook URL '(?P<url>[^']*)' is plain HTTP to (?P<address>\S+), not a loopback", "webhook_http_not_loopback"),
+    (None, r"^the webhook URL '(?P<url>[^']*)' is plain HTTP", "webhook_plain_http"),
+    (None, r"^the webhook host '(?P<host>[^']*)' resolves to (?P<address>[^,\s]+), ", "webhook_address_refused"),
+    (None, r"^the webhook host '(?P<host>[^']*)' (?:does not resolve|resolves to no address)", "webhook_host_unresolved"),
+    (None, r"^the webhook URL .* is not an http\(s\) URL", "webhook_url_invalid"),
+    (None, r"^the webhook URL carries a user name or password", "webhook_url_credentials"),
 ]
 
 
