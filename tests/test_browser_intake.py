@@ -538,3 +538,30 @@ def test_a_consultation_visitor_may_decline_to_give_identity(stack: dict[str, An
     assert h["kind"] == "consultation" and h["parties"][0]["identity_declined"] is True
     assert h["parties"][0]["name"] == "" and h["staff"][0]["role"] == "staff"
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_review_page_names_a_drafts_fields_from_the_catalogue(stack: dict[str, Any]) -> None:
+    """A field's name is written once (scribe/web/messages.py FIELDS, DOCUMENT_FIELDS where a
+    document prints it otherwise): the review page takes it from there, in either language."""
+    from scribe.web import i18n
+
+    url, hid = stack["url"], stack["hearing"]
+    for lang, want in (("zh", {"case_number": "编号", "terms": "协议条款", "parties": "当事人",
+                               "performance_deadline": "履行期限"}),
+                       ("en", {"case_number": "number", "terms": "terms", "parties": "parties",
+                               "performance_deadline": "performance deadline"})):
+        page = _page(stack, "med_a", lang)
+        page.goto(f"{url}/hearings/{hid}/review")
+        page.locator(".field[data-field=terms]").first.wait_for()
+        shown = page.eval_on_selector_all(
+            "#fields .field[data-field]:not([data-field*='.']) > .fname",
+            "ns => ns.map(n => [n.parentElement.dataset.field, n.firstChild.textContent])")
+        assert len(shown) >= 8, shown
+        words = i18n.table(lang)
+        assert all(text == words[f"docfield_{field}"] for field, text in shown), shown
+        got = dict(shown)
+        assert {k: got.get(k) for k in want} == want
+        # and the fields inside a party are named the same way (性别, 联系方式 ...)
+        inner = page.eval_on_selector_all("#fields .field[data-field^='parties.0.'] > .fname",
+                                          "ns => ns.map(n => [n.parentElement.dataset.field.split('.').pop(), n.firstChild.textContent])")
+        assert inner and all(text == words[f"docfield_{field}"] for field, text in inner), inner

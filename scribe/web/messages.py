@@ -101,6 +101,49 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_json": ("提交的内容不是有效的数据，请刷新页面后重试", "What was sent is not valid JSON; reload the page and try again"),
 }
 
+# -- the live WebSocket's warnings and errors (scribe/live, docs/events.md), by the event's
+# ``code``; ``{x}`` is a detail of the event. The desk says them with ``liveText``
+# (static/common.js); a ``refused``/``start_failed`` with a ``reason`` says that reason's
+# message above instead (consent_missing with the names, ...). "degraded" is said by level.
+LIVE: dict[str, tuple[str, str]] = {
+    "degraded_0": ("电脑已跟上：实时文字和说话人标注已恢复", "The computer keeps up again: live text and speaker labels are back"),
+    "degraded_1": ("电脑负载较高：实时文字会稍有延迟，结束后将重新生成完整记录",
+                   "The computer is busy: live text lags a little; the full transcript is redone after Stop"),
+    "degraded_2": ("电脑负载过高：实时文字和说话人标注暂停，录音照常保存，结束后将生成完整记录",
+                   "The computer is far behind: live text and speaker labels pause; the recording goes on and the full transcript is made after Stop"),
+    "no_signal": ("麦克风已有 {seconds} 秒没有声音，请检查麦克风是否接好、是否静音",
+                  "The microphone has been silent for {seconds} s: check that it is connected and not muted"),
+    "clipping": ("声音过大，录音失真：请调低麦克风音量，或让麦克风离说话人远一些",
+                 "The input is too loud (clipping): lower the microphone gain or move it away from the speaker"),
+    "live_gap": ("实时文字跳过了 {seconds} 秒以赶上进度；这段录音已保存，结束后的完整记录会包含它",
+                 "Live text skipped {seconds} s to catch up; that audio is recorded and the full transcript has it"),
+    "consent_paused": ("录音已暂停：{names} 尚未同意录音（{reason@consent_reason_}）。宣读录音告知并确认同意后才能继续录音",
+                       "Recording paused: {names} has not consented ({reason@consent_reason_}). Read the notice and confirm consent to record on"),
+    "recognition_failed": ("实时识别出错，录音仍在继续，结束后的完整记录会转写这一段",
+                           "Live recognition failed; the recording goes on and the full transcript will have this stretch"),
+    "recognition_recovered": ("实时识别已恢复", "Live recognition works again"),
+    "capture_failed": ("录音来源出错，已录下的内容都已保存；请检查麦克风后点击 继续录音",
+                       "The audio source failed; what was recorded is kept: check the microphone and press Continue recording"),
+    "final_pass_failed": ("最终记录生成失败，录音和实时文字已保留，请重试", "The final pass failed; the recording and the live text are kept — try again"),
+    "not_recording": ("会话未在录音", "The session is not recording"),
+    "session_closed": ("此会话的录音已结束", "Recording of this session has ended"),
+    "frame_too_large": ("一段音频过大（{bytes} 字节，上限 {limit} 字节），已丢弃", "An audio frame was too large ({bytes} bytes, limit {limit}) and was dropped"),
+    "bad_frame": ("一段音频格式不对，已丢弃", "An audio frame was malformed and was dropped"),
+    "bad_message": ("调解台发出的指令格式不对，已忽略；请刷新页面", "The desk sent a malformed message; it was ignored — reload the page"),
+    "unknown_op": ("调解台发出了无法识别的指令，已忽略；请刷新页面", "The desk sent an unknown command; it was ignored — reload the page"),
+    "bad_session_id": ("录音会话的编号不对，请从案件列表重新打开", "The recording session's id is wrong; open the case again from the list"),
+    "start_failed": ("无法开始录音", "Recording could not start"),
+    "refused": ("录音被拒绝", "Recording was refused"),
+    "warning": ("录音出现问题，请留意", "Something is wrong with the recording"),
+    "error": ("录音出错", "The recording failed"),
+}
+
+CONSENT_REASONS: dict[str, tuple[str, str]] = {
+    "consent_refused": ("当事人拒绝录音", "a party refused"),
+    "party_changed": ("当事人有变更", "a party changed"),
+    "party_added": ("新增当事人", "a party was added"),
+}
+
 # -- what a validation problem says; {field} is the field's word below --------------------
 PROBLEMS: dict[str, tuple[str, str]] = {
     "missing": ("缺少{field}", "{field} is missing"),
@@ -176,6 +219,13 @@ FIELDS: dict[str, tuple[str, str]] = {
     "others": ("其他参加人", "others present"), "turns": ("记录正文", "turns"), "result": ("调解结果", "result"),
     "reason": ("原因", "reason"), "remedies": ("告知诉讼、仲裁途径", "remedies told"), "side": ("方", "side"),
     "speaker": ("说话人", "speaker"), "speakers": ("说话人身份", "speakers"), "corrections": ("更正", "corrections"), "read_back": ("宣读确认", "read-back"),
+}  # fmt: skip
+
+# Where a document prints a field under another name than the intake page (the one list the
+# review page names a draft's fields from: docfield_<name>, else the FIELDS word above).
+DOCUMENT_FIELDS: dict[str, tuple[str, str]] = {
+    "case_number": ("编号", "number"), "category": ("咨询类别", "consultation category"), "staff": ("接待人", "staff"),
+    "phone": ("联系方式", "phone"), "start": ("开始时间", "start"), "end": ("结束时间", "end"),
 }  # fmt: skip
 
 # pydantic error types -> the problem kinds above
@@ -352,9 +402,12 @@ def render(code: str, params: Mapping[str, Any], lang: str, words: Callable[[str
 
 
 def page_words(lang: str) -> dict[str, str]:
-    """The catalogue as the pages' words: err_<code>, problem_<kind>, field_<name>."""
+    """The catalogue as the pages' words: err_<code>, problem_<kind>, field_<name>, live_<code>."""
     i = 1 if lang == "en" else 0
     out = {f"err_{k}": v[i] for k, v in MESSAGES.items()}
     out.update({f"problem_{k}": v[i] for k, v in PROBLEMS.items()})
     out.update({f"field_{k}": v[i] for k, v in FIELDS.items()})
+    out.update({f"docfield_{k}": v[i] for k, v in {**FIELDS, **DOCUMENT_FIELDS}.items()})
+    out.update({f"live_{k}": v[i] for k, v in LIVE.items()})
+    out.update({f"consent_reason_{k}": v[i] for k, v in CONSENT_REASONS.items()})
     return out
