@@ -236,9 +236,6 @@ ALLOWED = [
     r"\b(admin|med_a|rev_a|med_b|rev_b|clerk_\w+)\b", r"\b(city platform|desk 1|prometheus)\b", r"\bEnglish\b",
     r"\b(doc_)?[0-9a-f]{16}\b", r"\bscr_[\w\-]*…?", r"\b(Word|PDF|MB|KB)\b", r"(?<=数字或)X\b", r"\bS\d\b",
     r"https?://\S*",  # a web address (the case system's receiving URL) is written as it is
-    # KNOWN LEAK, not this page's: the review page's candidate list prints the drafting code's
-    # person id as the candidate's reason ("张三 (p1)"); listed here so it stays visible
-    r"\(p\d+\)",
 ]
 VISIBLE_TEXT = """() => {
   const parts = [document.title, document.body.innerText];

@@ -239,14 +239,22 @@ function deliveryNode(m) {
 
 // Candidates: every amount, date, person and obligation the rules found, with what became of
 // it; an obligation the rules left out is taken into the terms in one click, a date into the
-// performance deadline, anything else into the new-term box to be worded.
+// performance deadline, anything else into the new-term box to be worded. Used ones stay
+// listed (marked 已采用): an amount already in a term may be wanted in another field too (插入).
 function renderCandidates() {
   const box = $("candidates");
-  const list = (doc.candidates || []).filter((c) => c.kind === "obligation" || c.status !== "used");
+  const seen = new Set();
+  const list = (doc.candidates || []).filter((c) => {
+    const key = c.kind + "\u0000" + c.value;
+    if (seen.has(key)) return false; // a name met in ten lines is one candidate
+    seen.add(key);
+    return true;
+  });
   box.hidden = !list.length;
   $("candidate-list").replaceChildren(...list.map((c) => {
     const li = el("li", { class: "candidate candidate-" + c.status, "data-kind": c.kind, "data-status": c.status },
-      `[${T["cand_" + c.status] || c.status}] ${c.value}` + (c.reason ? ` (${c.reason})` : "") + " ");
+      // a person's reason is the drafter's party id (p1): not for people to read
+      `[${T["cand_" + c.status] || c.status}] ${c.value}` + (c.reason && c.kind !== "person" ? ` (${c.reason})` : "") + " ");
     const ev = c.evidence || {};
     const at = el("a", { href: "#", class: "evidence" }, `${fmtClock(ev.start)} ${ev.role || ""}${ev.name || ""}：${ev.quote || ""}`);
     at.addEventListener("click", (e) => { e.preventDefault(); play({ start: ev.start, end: ev.end }); });
