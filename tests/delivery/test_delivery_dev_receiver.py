@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,7 +24,7 @@ from scribe.settings import Settings
 from scribe.storage import Database
 
 from .conftest import approve_new
-from .receiver import Receiver
+from .receiver import Receiver, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIBE = Path(sys.executable).parent / "scribe"
@@ -120,7 +122,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_scribe_serve_and_its_admin_page_api_deliver_to_a_loopback_receiver(tmp_path: Path, receiver: Receiver) -> None:
+@contextmanager
+def _serve(tmp_path: Path) -> Iterator[str]:
+    """``scribe serve`` as an admin starts it, with the one setting in its environment."""
     port = _free_port()
     proc = subprocess.Popen([str(SCRIBE), "serve", "--no-models", "--port", str(port)], env=_env(tmp_path),
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -136,34 +140,106 @@ def test_scribe_serve_and_its_admin_page_api_deliver_to_a_loopback_receiver(tmp_
                 pass
             assert time.monotonic() < deadline, "scribe serve did not start"
             time.sleep(0.3)
-        with httpx.Client(base_url=base, timeout=30, headers={"X-Page-Lang": "zh"}) as c:
-            r = c.post("/api/auth/login", json={"username": "admin", "password": PASSWORD})
-            assert r.status_code == 200, r.text
-            c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
-            r = c.post("/api/endpoints", json={"url": receiver.url, "name": "开发接收端", "offices": ["城关司法所"]})
-            assert r.status_code == 201, r.text
-            receiver.secrets.append(r.json()["secret"])
-            ep = r.json()["endpoint"]["id"]
-            tested = c.post(f"/api/endpoints/{ep}/test").json()
-            assert tested["ok"] and tested["status_code"] == 200, tested
-            # plain HTTP elsewhere is refused, said on the Chinese page in Chinese
-            r = c.post("/api/endpoints", json={"url": "http://10.0.0.7/hook", "offices": ["城关司法所"]})
-            assert r.status_code in (400, 409, 422) and r.json()["code"] == "webhook_http_not_loopback", r.text
-            assert "10.0.0.7" in r.json()["message"] and "明文" in r.json()["message"], r.text
-
-        # an approval the server's own delivery worker sends
-        settings = Settings(_env_file=None, data_dir=tmp_path / "data", delivery_link_secret="test-link-key")
-        db = Database(settings.db_url)
-        approval = approve_new(db, tmp_path, settings)
-        db.dispose()
-        deadline = time.monotonic() + 30
-        while approval.message_id not in receiver.ids():
-            assert time.monotonic() < deadline, "the server's worker did not deliver"
-            time.sleep(0.2)
-        assert all(r.verified_with for r in receiver.requests)
+        yield base
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _approve(tmp_path: Path) -> str:
+    """An approval, made in the server's database: its own delivery worker sends it."""
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", delivery_link_secret="test-link-key")
+    db = Database(settings.db_url)
+    try:
+        return str(approve_new(db, tmp_path, settings).message_id)
+    finally:
+        db.dispose()
+
+
+def _wait(what: Callable[[], object], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_scribe_serve_and_its_admin_api_deliver_to_a_loopback_receiver(tmp_path: Path, receiver: Receiver) -> None:
+    with _serve(tmp_path) as base, httpx.Client(base_url=base, timeout=30, headers={"X-Page-Lang": "zh"}) as c:
+        r = c.post("/api/auth/login", json={"username": "admin", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        r = c.post("/api/endpoints", json={"url": receiver.url, "name": "开发接收端", "offices": ["城关司法所"]})
+        assert r.status_code == 201, r.text
+        receiver.secrets.append(r.json()["secret"])
+        ep = r.json()["endpoint"]["id"]
+        tested = c.post(f"/api/endpoints/{ep}/test").json()
+        assert tested["ok"] and tested["status_code"] == 200, tested
+        # plain HTTP elsewhere is refused, said on the Chinese page in Chinese
+        r = c.post("/api/endpoints", json={"url": "http://10.0.0.7/hook", "offices": ["城关司法所"]})
+        assert r.status_code == 409 and r.json()["code"] == "webhook_http_not_loopback", r.text
+        assert "10.0.0.7" in r.json()["message"] and "明文" in r.json()["message"], r.text
+        message_id = _approve(tmp_path)
+        _wait(lambda: message_id in receiver.ids())
+        assert all(r.verified_with for r in receiver.requests)
+
+
+@pytest.mark.browser
+def test_the_admin_page_adds_the_loopback_receiver_and_shows_why_a_delivery_failed(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """In Chromium, on the 管理 page of a real ``scribe serve``: the development receiver is
+    added, plain HTTP elsewhere is refused in Chinese, and a delivery the receiver failed is
+    listed with its reason and next attempt."""
+    from playwright.sync_api import sync_playwright
+
+    receiver.behaviour = lambda n, r: Reply(503)
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"]
+    with _serve(tmp_path) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
+        try:
+            page = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
+            errors: list[str] = []
+            alerts: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: (alerts.append(d.message), d.accept()))
+            page.goto(f"{base}/login?lang=zh")
+            page.fill("#username", "admin")
+            page.fill("#password", PASSWORD)
+            page.click("#login-submit")
+            page.wait_for_url(base + "/")
+            page.goto(f"{base}/admin")
+            page.fill("#ep-name", "开发接收端")
+            page.fill("#ep-url", receiver.url)
+            page.fill("#ep-offices", "城关司法所")
+            page.click("#endpoint-form button[type=submit]")
+            page.wait_for_selector("#ep-secret:not([hidden])")
+            receiver.secrets.append(page.inner_text("#ep-secret").split("：")[-1].strip())
+            row = page.locator("#endpoints tbody tr").first
+            row.wait_for()
+            assert receiver.url.split("?")[0] in row.inner_text() and "启用中" in row.inner_text()  # no query shown
+            page.fill("#ep-url", "http://10.0.0.7/hook")
+            page.fill("#ep-offices", "城关司法所")
+            page.click("#endpoint-form button[type=submit]")
+            for _ in range(150):  # the page's alert() arrives while Playwright is called
+                if alerts:
+                    break
+                page.wait_for_timeout(200)
+            assert alerts == ["送达地址 http://10.0.0.7/hook 使用明文 HTTP，且指向 10.0.0.7，不是本机地址："
+                              "明文 HTTP 只允许送往本机开发用的接收端，请改用 https:// 地址"], alerts
+            assert page.locator("#endpoints tbody tr").count() == 1
+            # an approval the server's worker sends; the receiver fails it: why, and when next
+            message_id = _approve(tmp_path)
+            _wait(lambda: message_id in receiver.ids())
+            row.locator(".ep-failures").click()
+            failure = page.locator("#ep-failures tr.ep-failure").first
+            failure.wait_for()
+            text = failure.inner_text()
+            assert "对方系统出错 (HTTP 503)" in text and "下次重试" in text, text
+            page.locator("#webhooks-card").screenshot(path=str(ROOT / "build" / "screenshots" / "admin-dev-receiver-failure.png"))
+            assert errors == []
+        finally:
+            browser.close()
