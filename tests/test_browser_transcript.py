@@ -496,3 +496,28 @@ def test_the_drafters_amounts_dates_and_obligations_go_in_with_one_click(stack: 
     assert len(terms) == before + 1 and left_out["value"].split("：", 1)[-1] in terms[-1]
     page.locator("#candidates").screenshot(path=str(SHOTS / "review-candidates.png"))
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_word_being_played_is_followed_unless_told_not_to(stack: dict[str, Any]) -> None:
+    page = _page(stack, "med_a", stack["recorded"])
+    page.locator(".tseg").first.wait_for()
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    turns = _turns(stack, stack["recorded"])
+    # seen: inside the transcript column's scrolled view (and the window)
+    in_view = """() => { const n = document.querySelector('.w.now'); if (!n) return null;
+      const r = n.getBoundingClientRect(), c = document.getElementById('transcript-col').getBoundingClientRect();
+      return r.top >= Math.max(0, c.top) && r.bottom <= Math.min(c.bottom, window.innerHeight); }"""
+    # 跟随播放 on: a word far down the hearing is brought into view when it is played
+    last = turns[-1]["tokens"][len(turns[-1]["tokens"]) // 2]
+    page.evaluate(f"() => {{ const p = document.getElementById('player'); p.pause(); p.currentTime = {last['s'] + 0.01}; }}")
+    page.wait_for_function(f"() => {{ const n = document.querySelector('.w.now'); return n && n.closest('.tseg').dataset.turn === '{turns[-1]['id']}'; }}")
+    page.wait_for_function(in_view)
+    # off: the highlight moves, the view stays where the reviewer is reading
+    page.uncheck("#follow")
+    first = turns[0]["tokens"][1]
+    page.evaluate(f"() => {{ document.getElementById('player').currentTime = {first['s'] + 0.01}; }}")
+    page.wait_for_function(f"() => {{ const n = document.querySelector('.w.now'); return n && n.closest('.tseg').dataset.turn === '{turns[0]['id']}'; }}")
+    page.wait_for_timeout(300)
+    assert page.evaluate(in_view) is False
+    page.check("#follow")
+    assert page.errors == []  # type: ignore[attr-defined]
