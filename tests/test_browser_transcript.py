@@ -412,14 +412,14 @@ def test_the_document_page_by_page_beside_the_fields_and_a_candidate_inserted(st
     manner = page.locator('[data-field="performance_manner"] input, [data-field="performance_manner"] textarea').first
     manner.wait_for()
     cands = page.locator("#candidate-list li .insert")
-    if cands.count():
-        manner.fill("")
-        manner.focus()
-        value = page.locator("#candidate-list li").first.get_attribute("data-kind")
-        cands.first.click()
-        page.locator("#review-msg").filter(has_text="已保存").wait_for()
-        assert value is not None
-        assert page.locator('[data-field="performance_manner"] input, [data-field="performance_manner"] textarea').first.input_value()
+    assert cands.count()  # (each kind inserted and taken: test_the_drafters_amounts_dates_and_obligations...)
+    manner.fill("")
+    manner.focus()
+    value = page.locator("#candidate-list li").first.get_attribute("data-kind")
+    cands.first.click()
+    page.locator("#review-msg").filter(has_text="已保存").wait_for()
+    assert value is not None
+    assert page.locator('[data-field="performance_manner"] input, [data-field="performance_manner"] textarea').first.input_value()
     page.click("#tab-document")
     page.locator("#doc-pages img").first.wait_for(timeout=180_000)
     page.wait_for_function("() => [...document.querySelectorAll('#doc-pages img')].every(i => i.complete && i.naturalWidth > 300)",
