@@ -35,6 +35,7 @@ from scribe.live.events import Event, StatePayload
 from scribe.live.service import LiveService, LiveStart
 from scribe.storage import Database
 from scribe.web import consent
+from scribe.web.messages import CONSENT_REASONS
 from scribe.web.models import Hearing
 
 if TYPE_CHECKING:
@@ -98,12 +99,8 @@ TRANSITIONS: Mapping[tuple[HearingState, Step], HearingState] = {
 }
 RECORDING_STATES = frozenset({H.RECORDING, H.PAUSED})
 _ECHO_WAIT_S = 30.0  # an expected echo that never came is forgotten after this
-# why recording paused by itself (shown on the desk)
-_REASONS: Mapping[str, str] = {
-    "consent_refused": "当事人拒绝录音",
-    "party_changed": "当事人有变更",
-    "party_added": "新增当事人",
-}
+# why recording paused by itself: the catalogue's words (the desk says them in its language)
+_REASONS: Mapping[str, str] = {k: zh for k, (zh, _en) in CONSENT_REASONS.items()}
 
 # what a live session's "state" event means for its hearing
 SESSION_STEPS: Mapping[str, Step] = {
@@ -243,7 +240,7 @@ class HearingLifecycle:
             self.live.notify(sid, "consent_paused",
                              f"录音已暂停：{names} 尚未同意录音（{_REASONS.get(reason, reason)}）。"
                              "宣读录音告知并确认同意后才能继续录音。",
-                             reason=reason)
+                             reason=reason, names=names)
         return True
 
     def _audit(self, tx: Session, hearing: Hearing, who: Principal | str, step: str, **detail: str) -> None:

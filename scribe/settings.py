@@ -89,6 +89,13 @@ class DeliverySettings(_Group):
     # metadata addresses is refused (SSRF), unless a site opens exactly what it needs here.
     allow_http: bool = False  # development only: production case systems use HTTPS
     allow_loopback: bool = False  # tests and a receiver on the same desk PC
+    # The one setting for a development receiver on this machine (http://127.0.0.1:9000/...):
+    # opens loopback destinations and plain HTTP to them only; an http:// URL whose host
+    # resolves to anything but loopback stays refused. Read alike by `scribe endpoints add`,
+    # `scribe deliveries worker`, `scribe serve` and the admin page (all check through
+    # scribe.delivery.safety with these settings). allow_http + allow_loopback, as before,
+    # open more (plain HTTP anywhere) and still work.
+    allow_loopback_http: bool = False
     allow_private: bool = False  # RFC 1918 / ULA: a county intranet case system
     allowed_networks: list[str] = Field(default_factory=list)  # CIDRs opened one by one
     # Standard Webhooks asks receivers to answer within 15-30 s; slower counts as a failure.

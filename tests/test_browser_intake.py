@@ -236,9 +236,6 @@ ALLOWED = [
     r"\b(admin|med_a|rev_a|med_b|rev_b|clerk_\w+)\b", r"\b(city platform|desk 1|prometheus)\b", r"\bEnglish\b",
     r"\b(doc_)?[0-9a-f]{16}\b", r"\bscr_[\w\-]*…?", r"\b(Word|PDF|MB|KB)\b", r"(?<=数字或)X\b", r"\bS\d\b",
     r"https?://\S*",  # a web address (the case system's receiving URL) is written as it is
-    # KNOWN LEAK, not this page's: the review page's candidate list prints the drafting code's
-    # person id as the candidate's reason ("张三 (p1)"); listed here so it stays visible
-    r"\(p\d+\)",
 ]
 VISIBLE_TEXT = """() => {
   const parts = [document.title, document.body.innerText];
@@ -538,3 +535,30 @@ def test_a_consultation_visitor_may_decline_to_give_identity(stack: dict[str, An
     assert h["kind"] == "consultation" and h["parties"][0]["identity_declined"] is True
     assert h["parties"][0]["name"] == "" and h["staff"][0]["role"] == "staff"
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_review_page_names_a_drafts_fields_from_the_catalogue(stack: dict[str, Any]) -> None:
+    """A field's name is written once (scribe/web/messages.py FIELDS, DOCUMENT_FIELDS where a
+    document prints it otherwise): the review page takes it from there, in either language."""
+    from scribe.web import i18n
+
+    url, hid = stack["url"], stack["hearing"]
+    for lang, want in (("zh", {"case_number": "编号", "terms": "协议条款", "parties": "当事人",
+                               "performance_deadline": "履行期限"}),
+                       ("en", {"case_number": "number", "terms": "terms", "parties": "parties",
+                               "performance_deadline": "performance deadline"})):
+        page = _page(stack, "med_a", lang)
+        page.goto(f"{url}/hearings/{hid}/review")
+        page.locator(".field[data-field=terms]").first.wait_for()
+        shown = page.eval_on_selector_all(
+            "#fields .field[data-field]:not([data-field*='.']) > .fname",
+            "ns => ns.map(n => [n.parentElement.dataset.field, n.firstChild.textContent])")
+        assert len(shown) >= 8, shown
+        words = i18n.table(lang)
+        assert all(text == words[f"docfield_{field}"] for field, text in shown), shown
+        got = dict(shown)
+        assert {k: got.get(k) for k in want} == want
+        # and the fields inside a party are named the same way (性别, 联系方式 ...)
+        inner = page.eval_on_selector_all("#fields .field[data-field^='parties.0.'] > .fname",
+                                          "ns => ns.map(n => [n.parentElement.dataset.field.split('.').pop(), n.firstChild.textContent])")
+        assert inner and all(text == words[f"docfield_{field}"] for field, text in inner), inner

@@ -265,7 +265,7 @@ def test_keyboard_plays_pauses_rewinds_skips_and_changes_speed(stack: dict[str, 
     page = _page(stack, "med_a", stack["recorded"])
     page.locator(".tseg").first.wait_for()
     keys = page.locator("#keys").text_content() or ""
-    assert "Esc" in keys and "回退2秒" in keys and "F3" in keys and "0.75" in keys
+    assert "Esc" in keys and "回退2秒" in keys and "F3" in keys and "F1" in keys and "0.75×–1.5×" in keys
     t3 = _turns(stack, stack["recorded"])[3]
     _word(page, t3["id"], t3["tokens"][0]["t"]).click()  # plays from about 31 s
     page.wait_for_function("() => !document.getElementById('player').paused")
@@ -412,18 +412,112 @@ def test_the_document_page_by_page_beside_the_fields_and_a_candidate_inserted(st
     manner = page.locator('[data-field="performance_manner"] input, [data-field="performance_manner"] textarea').first
     manner.wait_for()
     cands = page.locator("#candidate-list li .insert")
-    if cands.count():
-        manner.fill("")
-        manner.focus()
-        value = page.locator("#candidate-list li").first.get_attribute("data-kind")
-        cands.first.click()
-        page.locator("#review-msg").filter(has_text="已保存").wait_for()
-        assert value is not None
-        assert page.locator('[data-field="performance_manner"] input, [data-field="performance_manner"] textarea').first.input_value()
+    assert cands.count()  # (each kind inserted and taken: test_the_drafters_amounts_dates_and_obligations...)
+    manner.fill("")
+    manner.focus()
+    value = page.locator("#candidate-list li").first.get_attribute("data-kind")
+    cands.first.click()
+    page.locator("#review-msg").filter(has_text="已保存").wait_for()
+    assert value is not None
+    assert page.locator('[data-field="performance_manner"] input, [data-field="performance_manner"] textarea').first.input_value()
     page.click("#tab-document")
     page.locator("#doc-pages img").first.wait_for(timeout=180_000)
     page.wait_for_function("() => [...document.querySelectorAll('#doc-pages img')].every(i => i.complete && i.naturalWidth > 300)",
                            timeout=60_000)
     assert "共" in page.locator("#pages-msg").inner_text()
     page.screenshot(path=str(SHOTS / "review-document-pages.png"))
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_drafters_amounts_dates_and_obligations_go_in_with_one_click(stack: dict[str, Any]) -> None:
+    """The candidates the drafter found are listed beside the fields, each with its evidence one
+    click away: an amount is inserted at the caret of the field last edited, a date typed into
+    the deadline the same way (read as people write it), an obligation the rules left out is
+    taken into the terms with 采用."""
+    from playwright.sync_api import expect
+
+    with closing(_api(stack)) as c:
+        hid = _new_hearing(c, "（2026）城人调字第15号")
+        for label, role, name in (("S1", "mediator", "王调解员"), ("S2", "applicant", "张三"), ("S3", "respondent", "李四")):
+            assert c.put(f"/api/hearings/{hid}/speakers/{label}", json={"role": role, "name": name}).status_code == 200
+        assert c.post(f"/api/hearings/{hid}/record").status_code == 200
+        assert c.post(f"/api/hearings/{hid}/stop").status_code == 200
+        assert c.post(f"/api/hearings/{hid}/documents", json={}).status_code == 201
+        doc = c.get(f"/api/hearings/{hid}/documents").json()[0]
+    found = {(x["kind"], x["value"]): x for x in doc["candidates"]}
+    amount = next(x for x in doc["candidates"] if x["kind"] == "amount")
+    date = next(x for x in doc["candidates"] if x["kind"] == "date")
+    left_out = next(x for x in doc["candidates"] if x["kind"] == "obligation" and x["status"] != "used")
+    page = _page(stack, "med_a", hid)
+    page.locator("#candidate-list li").first.wait_for()
+    kinds = page.eval_on_selector_all("#candidate-list li", "ns => ns.map(n => n.dataset.kind)")
+    assert {"amount", "date", "obligation", "person"} <= set(kinds), kinds
+    assert len(kinds) == len(found)  # each value once, however often it was said
+    assert "(p" not in page.locator("#candidate-list").inner_text()  # no drafting ids for people to read
+
+    def cand(x: dict[str, Any]) -> Any:
+        return page.locator(f'#candidate-list li[data-kind="{x["kind"]}"]', has_text=x["value"]).first
+
+    def field(name: str) -> Any:
+        return page.locator(f'[data-field="{name}"] input, [data-field="{name}"] textarea').first
+
+    def saved(name: str) -> Any:
+        with closing(_api(stack)) as c:
+            return c.get(f"/api/hearings/{hid}/documents").json()[0]["fields"][name]["value"]
+
+    # the evidence of a candidate plays where it was said
+    cand(amount).locator("a.evidence").click()
+    page.wait_for_function("() => { const p = document.getElementById('player'); return p.duration > 0 && p.currentTime > 0; }")
+    at, length = page.evaluate("(() => { const p = document.getElementById('player'); return [p.currentTime, p.duration]; })()")
+    # (this engine's recording is shorter than the dialogue: the player stops at its end)
+    assert abs(at - min(amount["evidence"]["start"] - 0.2, length)) < 0.5, (at, length, amount["evidence"])
+    page.keyboard.press("Escape")
+    # an amount into the manner of performance, at the caret, in one click
+    manner = field("performance_manner")
+    manner.fill("一次性支付")
+    manner.focus()
+    manner.press("End")
+    cand(amount).locator(".insert").click()
+    expect(field("performance_manner")).to_have_value("一次性支付" + amount["value"])
+    page.locator("#review-msg").filter(has_text="已保存").wait_for()
+    assert saved("performance_manner") == "一次性支付" + amount["value"]
+    # a date into the performance deadline: 2026年12月31日 as said, kept as a date
+    deadline = field("performance_deadline")
+    deadline.fill("")
+    deadline.focus()
+    cand(date).locator(".insert").click()
+    page.wait_for_function("() => document.querySelector('[data-field=performance_deadline] input').value === '2026-12-31'")
+    assert saved("performance_deadline") == "2026-12-31"
+    # an obligation the rules left out: 采用 takes it into the terms
+    before = len(saved("terms"))
+    cand(left_out).locator(".take").click()
+    page.locator("#review-msg").filter(has_text="已保存").wait_for()
+    terms = saved("terms")
+    assert len(terms) == before + 1 and left_out["value"].split("：", 1)[-1] in terms[-1]
+    page.locator("#candidates").screenshot(path=str(SHOTS / "review-candidates.png"))
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_word_being_played_is_followed_unless_told_not_to(stack: dict[str, Any]) -> None:
+    page = _page(stack, "med_a", stack["recorded"])
+    page.locator(".tseg").first.wait_for()
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    turns = _turns(stack, stack["recorded"])
+    # seen: inside the transcript column's scrolled view (and the window)
+    in_view = """() => { const n = document.querySelector('.w.now'); if (!n) return null;
+      const r = n.getBoundingClientRect(), c = document.getElementById('transcript-col').getBoundingClientRect();
+      return r.top >= Math.max(0, c.top) && r.bottom <= Math.min(c.bottom, window.innerHeight); }"""
+    # 跟随播放 on: a word far down the hearing is brought into view when it is played
+    last = turns[-1]["tokens"][len(turns[-1]["tokens"]) // 2]
+    page.evaluate(f"() => {{ const p = document.getElementById('player'); p.pause(); p.currentTime = {last['s'] + 0.01}; }}")
+    page.wait_for_function(f"() => {{ const n = document.querySelector('.w.now'); return n && n.closest('.tseg').dataset.turn === '{turns[-1]['id']}'; }}")
+    page.wait_for_function(in_view)
+    # off: the highlight moves, the view stays where the reviewer is reading
+    page.uncheck("#follow")
+    first = turns[0]["tokens"][1]
+    page.evaluate(f"() => {{ document.getElementById('player').currentTime = {first['s'] + 0.01}; }}")
+    page.wait_for_function(f"() => {{ const n = document.querySelector('.w.now'); return n && n.closest('.tseg').dataset.turn === '{turns[0]['id']}'; }}")
+    page.wait_for_timeout(300)
+    assert page.evaluate(in_view) is False
+    page.check("#follow")
     assert page.errors == []  # type: ignore[attr-defined]

@@ -50,7 +50,8 @@ def address_problem(addr: IPAddress, settings: Settings) -> str | None:
     if addr in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if addr.is_loopback:
-        return None if settings.delivery.allow_loopback else "a loopback address"
+        opened = settings.delivery.allow_loopback or settings.delivery.allow_loopback_http
+        return None if opened else "a loopback address"
     if addr.is_link_local:
         return "a link-local address"
     if addr.is_unspecified or addr.is_multicast or addr.is_reserved:
@@ -69,11 +70,14 @@ def check_url(url: str, settings: Settings, resolver: Resolver = resolve) -> lis
             f"the webhook URL {redact_url(url)!r} is not an http(s) URL with a host",
             fix="give the case system's full URL, e.g. https://cases.example.gov.cn/hooks/scribe",
         )
-    if parts.scheme == "http" and not settings.delivery.allow_http:
+    # plain HTTP: allow_http opens it anywhere; allow_loopback_http (the development receiver)
+    # only to loopback, checked on the resolved addresses below
+    plain = parts.scheme == "http" and not settings.delivery.allow_http
+    if plain and not settings.delivery.allow_loopback_http:
         raise DeliveryError(
             f"the webhook URL {redact_url(url)!r} is plain HTTP",
-            fix="use the case system's https:// URL (SCRIBE_DELIVERY_ALLOW_HTTP=true is for "
-            "development only)",
+            fix="use the case system's https:// URL (SCRIBE_DELIVERY__ALLOW_LOOPBACK_HTTP=true "
+            "opens http:// to a development receiver on this machine)",
         )
     if parts.username or parts.password:
         raise DeliveryError(
@@ -89,6 +93,12 @@ def check_url(url: str, settings: Settings, resolver: Resolver = resolve) -> lis
         )
     for text in addresses:
         addr = ipaddress.ip_address(text.split("%", 1)[0])
+        if plain and not _loopback(addr):
+            raise DeliveryError(
+                f"the webhook URL {redact_url(url)!r} is plain HTTP to {addr}, not a loopback address",
+                fix="use the case system's https:// URL; plain HTTP is opened only to a "
+                "development receiver on this machine (127.0.0.1, ::1)",
+            )
         problem = address_problem(addr, settings)
         if problem:
             raise DeliveryError(
@@ -97,6 +107,12 @@ def check_url(url: str, settings: Settings, resolver: Resolver = resolve) -> lis
                 "SCRIBE_DELIVERY_ALLOWED_NETWORKS (or the matching SCRIBE_DELIVERY_ALLOW_* flag)",
             )
     return addresses
+
+
+def _loopback(addr: IPAddress) -> bool:
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return addr.is_loopback
 
 
 def redact_url(url: str) -> str:

@@ -257,7 +257,8 @@ class LiveSession:
                 self._last_input_warning = t
                 self.bus.publish(ev.warning(
                     "no_signal", f"the input has been silent for {t - self._silent_since:.0f} s: "
-                    "check that the microphone is connected and not muted", t=round(t, 3)))
+                    "check that the microphone is connected and not muted", t=round(t, 3),
+                    seconds=round(t - self._silent_since)))
         else:
             self._silent_since = None
         if peak >= CLIP_PEAK and t - self._last_input_warning >= INPUT_WARN_EVERY_S:
@@ -319,7 +320,7 @@ class LiveSession:
                     "live_gap",
                     f"live text skips {skipped:.1f} s to catch up; the audio is recorded and the "
                     "final pass transcribes it",
-                    start=round(at, 3), end=round(at + skipped, 3),
+                    start=round(at, 3), end=round(at + skipped, 3), seconds=round(skipped, 1),
                 ))
                 continue
             # judged on the session's audio clock (see Degrader): seconds of audio processed

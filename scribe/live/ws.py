@@ -131,9 +131,11 @@ class _Connection:
                 return
             await self._send(event)
 
-    async def _reply_error(self, code: str, message: str) -> None:
-        """An error about this client's own frame: journaled when a session exists."""
-        event = ev.error(code, message)
+    async def _reply_error(self, code: str, message: str, **params: Any) -> None:
+        """An error about this client's own frame: journaled when a session exists. ``params``
+        are what a page needs to say it in its own words (the message catalogue of the desk
+        server, scribe/web/messages.py ``LIVE``); ``message`` is English, for logs and tools."""
+        event = ev.error(code, message, **params)
         if self.session is not None:
             self.session.bus.publish(event)  # reaches this client through its subscription
         else:
@@ -237,6 +239,7 @@ class _Connection:
                 "frame_too_large",
                 f"an audio frame of {len(data)} bytes was dropped: the limit is "
                 f"{self.max_frame_bytes} bytes; send 16 kHz s16le PCM in frames of 0.1-1 s",
+                bytes=len(data), limit=self.max_frame_bytes,
             )
             return
         if self.session is None or self.session.state not in ("recording", "paused") \
@@ -249,7 +252,7 @@ class _Connection:
         try:
             samples = pcm16_bytes_to_float(data)
         except ScribeError as exc:
-            await self._reply_error("bad_frame", str(exc))
+            await self._reply_error("bad_frame", str(exc), bytes=len(data))
             return
         if not self._is_source():
             if self.session_id in self._owners():
@@ -289,7 +292,7 @@ class _Connection:
             await self._stop(bool(msg.get("final_pass", True)))
         elif op in ("pause", "resume"):
             if self.session is None:
-                await self._reply_error("not_recording", f"nothing to {op}: send start first")
+                await self._reply_error("not_recording", f"nothing to {op}: send start first", op=op)
                 return
             if op == "resume" and self.gate is not None:
                 await self._through_gate("resume")  # the server's gate resumes it, or refuses
@@ -307,7 +310,7 @@ class _Connection:
             self.session.bus.publish(ev.speaker_update("", msg["speaker"], str(msg.get("role") or "") or None))
         else:
             await self._reply_error("unknown_op", f"unknown op {op!r}; use start, watch, sync, "
-                                    "pause, resume, stop or role")
+                                    "pause, resume, stop or role", op=str(op)[:32])
 
     async def _through_gate(self, op: str) -> bool:
         if self.gate is None:
@@ -315,7 +318,8 @@ class _Connection:
         try:
             await run_in_threadpool(self.gate, self.session_id, op)
         except ScribeError as exc:
-            await self._reply_error("refused", str(exc))
+            # reason + params: the refusal's own catalogue code (consent_missing with the names...)
+            await self._reply_error("refused", str(exc), op=op, reason=exc.code, params=exc.params)
             return False
         return True
 
@@ -376,7 +380,7 @@ class _Connection:
         try:
             session = await run_in_threadpool(create)
         except ScribeError as exc:
-            await self._reply_error("start_failed", str(exc))
+            await self._reply_error("start_failed", str(exc), reason=exc.code, params=exc.params)
             return
         self.session = session
         self._unsubscribe = session.bus.subscribe(self._listener)

@@ -18,9 +18,10 @@ from fastapi import Depends, WebSocket, WebSocketException, status
 from scribe.accounts import audit, service
 from scribe.accounts.audit import Action
 from scribe.accounts.principal import Principal, Scope
+from scribe.errors import ScribeError, SessionError
 from scribe.live.manager import SessionManager
 from scribe.services import AppServices
-from scribe.web import hearings
+from scribe.web import hearings, messages
 from scribe.web.auth import COOKIE
 from scribe.web.models import Hearing
 
@@ -77,7 +78,13 @@ def ws_gate(websocket: WebSocket, principal: Principal = Depends(ws_principal)) 
     app: AppServices = websocket.app.state.services
 
     def check(session_id: str, op: str) -> None:
-        app.lifecycle.socket_step(session_id, principal, op)
+        try:
+            app.lifecycle.socket_step(session_id, principal, op)
+        except ScribeError as exc:
+            # the refusal's catalogue code and params (consent_missing + names, ...), as an HTTP
+            # answer would carry them: the desk says it in its own language
+            code, params = messages.classify(409, exc.message, exc.code, exc.params)
+            raise SessionError(exc.message, fix=exc.fix, code=code, params=params) from exc
 
     return check
 

@@ -86,8 +86,62 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "voiceprint_person": ("声纹只能由本人登录后录入", "A voiceprint is enrolled by its owner, logged in"),
     "voiceprint_consent": ("录入声纹须单独同意，请阅读告知后勾选同意", "A voiceprint needs your separate consent; tick the box after reading the notice"),
     "voiceprint_long": ("录音超过30秒，请录5到30秒", "The recording is longer than 30 s; record 5-30 s"),
+    # -- webhook endpoints (scribe.delivery.safety), the admin page's 案件系统推送 -------------
+    "webhook_plain_http": ("送达地址 {url} 使用明文 HTTP，请改用案件系统的 https:// 地址（本机开发用的接收端可设置 SCRIBE_DELIVERY__ALLOW_LOOPBACK_HTTP=true）",
+                           "The webhook URL {url} is plain HTTP; use the case system's https:// URL (a development receiver on this machine: SCRIBE_DELIVERY__ALLOW_LOOPBACK_HTTP=true)"),
+    "webhook_http_not_loopback": ("送达地址 {url} 使用明文 HTTP，且指向 {address}，不是本机地址：明文 HTTP 只允许送往本机开发用的接收端，请改用 https:// 地址",
+                                  "The webhook URL {url} is plain HTTP to {address}, not this machine: plain HTTP is only for a development receiver on loopback; use https://"),
+    "webhook_address_refused": ("送达地址的主机 {host} 解析为 {address}，属于本机、内网或云服务的内部地址，不允许送达；请使用案件系统的公网地址，或由管理员在设置中开放该网段",
+                                "The webhook host {host} resolves to {address}, a loopback, private or metadata address; use the case system's public address or open that network in the settings"),
+    "webhook_host_unresolved": ("无法解析送达地址的主机 {host}，请核对地址和本机的网络设置", "The webhook host {host} does not resolve; check the URL and this machine's DNS"),
+    "webhook_url_invalid": ("送达地址不是完整的 http(s) 网址，请填写如 https://cases.example.gov.cn/hooks/scribe 的地址",
+                            "The webhook URL is not a full http(s) URL; give one like https://cases.example.gov.cn/hooks/scribe"),
+    "webhook_url_credentials": ("送达地址中不能包含用户名或密码（接收端凭签名核验），请删去", "The webhook URL carries a user name or password; remove them"),
     "invalid": ("{problems}", "{problems}"),
     "bad_json": ("提交的内容不是有效的数据，请刷新页面后重试", "What was sent is not valid JSON; reload the page and try again"),
+}
+
+# -- the live WebSocket's warnings and errors (scribe/live, docs/events.md), by the event's
+# ``code``; ``{x}`` is a detail of the event. The desk says them with ``liveText``
+# (static/common.js); a ``refused``/``start_failed`` with a ``reason`` says that reason's
+# message above instead (consent_missing with the names, ...). "degraded" is said by level.
+LIVE: dict[str, tuple[str, str]] = {
+    "degraded_0": ("电脑已跟上：实时文字和说话人标注已恢复", "The computer keeps up again: live text and speaker labels are back"),
+    "degraded_1": ("电脑负载较高：实时文字会稍有延迟，结束后将重新生成完整记录",
+                   "The computer is busy: live text lags a little; the full transcript is redone after Stop"),
+    "degraded_2": ("电脑负载过高：实时文字和说话人标注暂停，录音照常保存，结束后将生成完整记录",
+                   "The computer is far behind: live text and speaker labels pause; the recording goes on and the full transcript is made after Stop"),
+    "no_signal": ("麦克风已有 {seconds} 秒没有声音，请检查麦克风是否接好、是否静音",
+                  "The microphone has been silent for {seconds} s: check that it is connected and not muted"),
+    "clipping": ("声音过大，录音失真：请调低麦克风音量，或让麦克风离说话人远一些",
+                 "The input is too loud (clipping): lower the microphone gain or move it away from the speaker"),
+    "live_gap": ("实时文字跳过了 {seconds} 秒以赶上进度；这段录音已保存，结束后的完整记录会包含它",
+                 "Live text skipped {seconds} s to catch up; that audio is recorded and the full transcript has it"),
+    "consent_paused": ("录音已暂停：{names} 尚未同意录音（{reason@consent_reason_}）。宣读录音告知并确认同意后才能继续录音",
+                       "Recording paused: {names} has not consented ({reason@consent_reason_}). Read the notice and confirm consent to record on"),
+    "recognition_failed": ("实时识别出错，录音仍在继续，结束后的完整记录会转写这一段",
+                           "Live recognition failed; the recording goes on and the full transcript will have this stretch"),
+    "recognition_recovered": ("实时识别已恢复", "Live recognition works again"),
+    "capture_failed": ("录音来源出错，已录下的内容都已保存；请检查麦克风后点击 继续录音",
+                       "The audio source failed; what was recorded is kept: check the microphone and press Continue recording"),
+    "final_pass_failed": ("最终记录生成失败，录音和实时文字已保留，请重试", "The final pass failed; the recording and the live text are kept — try again"),
+    "not_recording": ("会话未在录音", "The session is not recording"),
+    "session_closed": ("此会话的录音已结束", "Recording of this session has ended"),
+    "frame_too_large": ("一段音频过大（{bytes} 字节，上限 {limit} 字节），已丢弃", "An audio frame was too large ({bytes} bytes, limit {limit}) and was dropped"),
+    "bad_frame": ("一段音频格式不对，已丢弃", "An audio frame was malformed and was dropped"),
+    "bad_message": ("调解台发出的指令格式不对，已忽略；请刷新页面", "The desk sent a malformed message; it was ignored — reload the page"),
+    "unknown_op": ("调解台发出了无法识别的指令，已忽略；请刷新页面", "The desk sent an unknown command; it was ignored — reload the page"),
+    "bad_session_id": ("录音会话的编号不对，请从案件列表重新打开", "The recording session's id is wrong; open the case again from the list"),
+    "start_failed": ("无法开始录音", "Recording could not start"),
+    "refused": ("录音被拒绝", "Recording was refused"),
+    "warning": ("录音出现问题，请留意", "Something is wrong with the recording"),
+    "error": ("录音出错", "The recording failed"),
+}
+
+CONSENT_REASONS: dict[str, tuple[str, str]] = {
+    "consent_refused": ("当事人拒绝录音", "a party refused"),
+    "party_changed": ("当事人有变更", "a party changed"),
+    "party_added": ("新增当事人", "a party was added"),
 }
 
 # -- what a validation problem says; {field} is the field's word below --------------------
@@ -167,6 +221,13 @@ FIELDS: dict[str, tuple[str, str]] = {
     "speaker": ("说话人", "speaker"), "speakers": ("说话人身份", "speakers"), "corrections": ("更正", "corrections"), "read_back": ("宣读确认", "read-back"),
 }  # fmt: skip
 
+# Where a document prints a field under another name than the intake page (the one list the
+# review page names a draft's fields from: docfield_<name>, else the FIELDS word above).
+DOCUMENT_FIELDS: dict[str, tuple[str, str]] = {
+    "case_number": ("编号", "number"), "category": ("咨询类别", "consultation category"), "staff": ("接待人", "staff"),
+    "phone": ("联系方式", "phone"), "start": ("开始时间", "start"), "end": ("结束时间", "end"),
+}  # fmt: skip
+
 # pydantic error types -> the problem kinds above
 _PYDANTIC: dict[str, str] = {
     "missing": "missing", "string_too_long": "too_long", "string_too_short": "too_short",
@@ -214,6 +275,12 @@ _SENTENCES: list[tuple[int | None, str, str]] = [
     (None, r"repeats too few different characters", "password_variety"),
     (None, r"cannot carry the admin scope", "token_admin"),
     (None, r"needs at least one scope", "token_scope_missing"),
+    (None, r"^the webhook URL '(?P<url>[^']*)' is plain HTTP to (?P<address>\S+), not a loopback", "webhook_http_not_loopback"),
+    (None, r"^the webhook URL '(?P<url>[^']*)' is plain HTTP", "webhook_plain_http"),
+    (None, r"^the webhook host '(?P<host>[^']*)' resolves to (?P<address>[^,\s]+), ", "webhook_address_refused"),
+    (None, r"^the webhook host '(?P<host>[^']*)' (?:does not resolve|resolves to no address)", "webhook_host_unresolved"),
+    (None, r"^the webhook URL .* is not an http\(s\) URL", "webhook_url_invalid"),
+    (None, r"^the webhook URL carries a user name or password", "webhook_url_credentials"),
 ]
 
 
@@ -335,9 +402,12 @@ def render(code: str, params: Mapping[str, Any], lang: str, words: Callable[[str
 
 
 def page_words(lang: str) -> dict[str, str]:
-    """The catalogue as the pages' words: err_<code>, problem_<kind>, field_<name>."""
+    """The catalogue as the pages' words: err_<code>, problem_<kind>, field_<name>, live_<code>."""
     i = 1 if lang == "en" else 0
     out = {f"err_{k}": v[i] for k, v in MESSAGES.items()}
     out.update({f"problem_{k}": v[i] for k, v in PROBLEMS.items()})
     out.update({f"field_{k}": v[i] for k, v in FIELDS.items()})
+    out.update({f"docfield_{k}": v[i] for k, v in {**FIELDS, **DOCUMENT_FIELDS}.items()})
+    out.update({f"live_{k}": v[i] for k, v in LIVE.items()})
+    out.update({f"consent_reason_{k}": v[i] for k, v in CONSENT_REASONS.items()})
     return out

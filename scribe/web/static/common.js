@@ -34,9 +34,10 @@ function fillText(tpl, params) {
   });
 }
 
-function problemText(p) {
+// fieldWords: "docfield_" on the review page, where a field is named as its document prints it
+function problemText(p, fieldWords = "field_") {
   if (p.kind === "bad_json") return T.err_bad_json;
-  const field = T["field_" + p.field] || p.field;
+  const field = T[fieldWords + p.field] || T["field_" + p.field] || p.field;
   const text = fillText(T["problem_" + p.kind] || T.problem_invalid, { ...p, field });
   let who = "";
   for (const key of ["party", "staff"]) {
@@ -60,6 +61,18 @@ function errorText(data, status) {
   if (GENERIC_CODES.has(code) && data.message) return data.message;
   const tpl = T["err_" + code] || T["err_http_" + status] || T.err_error;
   return fillText(tpl, params);
+}
+
+// A live WebSocket event's warning or error (scribe/live, docs/events.md) from its code and
+// details, through the same catalogue (live_<code> in scribe/web/messages.py LIVE); a refusal
+// that names its reason (consent_missing with the names, ...) says that reason's message.
+function liveText(ev) {
+  if (ev.reason && ev.reason !== "error" && (T["err_" + ev.reason] || ev.reason === "invalid")) {
+    return errorText({ code: ev.reason, params: ev.params || {} }, 409);
+  }
+  const key = ev.code === "degraded" ? "live_degraded_" + (ev.level || 0) : "live_" + ev.code;
+  const tpl = T[key] || (ev.type === "error" ? T.live_error : T.live_warning);
+  return fillText(tpl, ev);
 }
 
 function el(tag, attrs, ...children) {

@@ -193,7 +193,7 @@ function onEvent(ev) {
   } else if (ev.type === "warning" || ev.type === "error") {
     // the server's own words are for logs; the desk says it in the user's language
     if (ev.type === "error" && ev.code === "final_pass_failed") finalProgress.fail();
-    showMsg(T["warn_" + ev.code] || T["err_" + ev.code] || (ev.type === "error" ? T.err_start_failed : ev.message), ev.type === "error");
+    showMsg(liveText(ev), ev.type === "error");
     if (ev.code === "consent_paused") consentPaused();
   } else if (ev.type === "progress") {
     finalProgress.update(ev);
@@ -720,10 +720,10 @@ $("enrol").addEventListener("click", async () => {
     for (const c of chunks) { pcm.set(c, o); o += c.length; }
     const res = await fetch(`/api/voiceprints/me?consent=true`, {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/octet-stream", "X-CSRF-Token": PAGE.csrf }, body: pcm.buffer,
+      headers: { "Content-Type": "application/octet-stream", "X-CSRF-Token": PAGE.csrf, "X-Page-Lang": PAGE.lang || "zh" }, body: pcm.buffer,
     });
     const data = await res.json();
-    box.textContent = res.ok ? `${T.saved} (${data.speech_seconds} s)` : (data.error || res.status) + (data.fix ? " — " + data.fix : "");
+    box.textContent = res.ok ? `${T.saved} (${data.speech_seconds} s)` : errorText(data, res.status);
   } catch (e) { box.textContent = T.mic_error + e.message; }
 });
 

@@ -10,18 +10,9 @@ const $ = (id) => document.getElementById(id);
 let doc = null;
 let lastField = null; // the field the reviewer was last in: a candidate goes there in one click
 
-const LABELS_ZH = {
-  organisation: "人民调解委员会/单位", case_number: "编号", date: "日期", parties: "当事人", dispute_category: "纠纷类型",
-  facts: "纠纷主要事实、争议事项", responsibility: "各方责任", terms: "协议条款", performance_manner: "履行方式",
-  performance_place: "履行地点", performance_deadline: "履行期限", deadlines: "各项期限", copies: "份数",
-  judicial_confirmation_deadline: "申请司法确认截止日", mediators: "人民调解员", recorder: "记录人", legal_bases: "法律依据",
-  time: "时间", channel: "咨询方式", visitor: "咨询人", category: "咨询类别", question: "咨询事项", answer: "解答意见",
-  outcome: "处理结果", staff: "接待人", satisfaction: "满意度", follow_up: "回访", place: "地点", matter: "事由",
-  others: "其他参加人", turns: "记录正文", name: "姓名", gender: "性别", ethnicity: "民族", age: "年龄",
-  occupation: "职业", phone: "联系方式", address: "住址", role: "身份", side: "方",
-  result: "调解结果", reason: "原因", remedies: "告知诉讼、仲裁途径",
-};
-const label = (k) => (PAGE.lang === "en" ? k.replace(/_/g, " ") : LABELS_ZH[k] || k);
+// a field's name, in the page's language, from the one catalogue (scribe/web/messages.py:
+// FIELDS, with DOCUMENT_FIELDS where a document prints it otherwise, e.g. 编号)
+const label = (k) => T["docfield_" + k] || T["field_" + k] || k;
 
 function msg(text, isError) { const m = $("review-msg"); m.textContent = text || ""; m.classList.toggle("error", !!isError); }
 
@@ -189,7 +180,7 @@ function openItems() {
   const said = doc.problem_items && doc.problem_items.length === (doc.problems || []).length ? doc.problem_items : null;
   (doc.problems || []).forEach((p, i) => {
     const at = p.split(":")[0].trim();
-    if (!missing.has(at)) items.push({ kind: "problem", text: said ? problemText(said[i]) : p });
+    if (!missing.has(at)) items.push({ kind: "problem", text: said ? problemText(said[i], "docfield_") : p });
   });
   for (const w of doc.warnings || []) items.push({ kind: "warning", text: w });
   return items;
@@ -248,14 +239,22 @@ function deliveryNode(m) {
 
 // Candidates: every amount, date, person and obligation the rules found, with what became of
 // it; an obligation the rules left out is taken into the terms in one click, a date into the
-// performance deadline, anything else into the new-term box to be worded.
+// performance deadline, anything else into the new-term box to be worded. Used ones stay
+// listed (marked 已采用): an amount already in a term may be wanted in another field too (插入).
 function renderCandidates() {
   const box = $("candidates");
-  const list = (doc.candidates || []).filter((c) => c.kind === "obligation" || c.status !== "used");
+  const seen = new Set();
+  const list = (doc.candidates || []).filter((c) => {
+    const key = c.kind + "\u0000" + c.value;
+    if (seen.has(key)) return false; // a name met in ten lines is one candidate
+    seen.add(key);
+    return true;
+  });
   box.hidden = !list.length;
   $("candidate-list").replaceChildren(...list.map((c) => {
     const li = el("li", { class: "candidate candidate-" + c.status, "data-kind": c.kind, "data-status": c.status },
-      `[${T["cand_" + c.status] || c.status}] ${c.value}` + (c.reason ? ` (${c.reason})` : "") + " ");
+      // a person's reason is the drafter's party id (p1): not for people to read
+      `[${T["cand_" + c.status] || c.status}] ${c.value}` + (c.reason && c.kind !== "person" ? ` (${c.reason})` : "") + " ");
     const ev = c.evidence || {};
     const at = el("a", { href: "#", class: "evidence" }, `${fmtClock(ev.start)} ${ev.role || ""}${ev.name || ""}：${ev.quote || ""}`);
     at.addEventListener("click", (e) => { e.preventDefault(); play({ start: ev.start, end: ev.end }); });
