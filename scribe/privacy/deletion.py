@@ -176,6 +176,9 @@ def delete_hearing(
         plan.links_revoked = revoke_document_links(tx, doc_ids)
         for doc in docs:
             tx.delete(doc)
+        from scribe.review.four_eyes import forget as forget_authors
+
+        forget_authors(tx, doc_ids)
         tx.delete(hearing)
         plan.pending_ids = [r.id for r in track(tx, hearing.id, "hearing deleted", paths)]
         audit.record(
