@@ -320,3 +320,61 @@ def test_ipv4_inside_ipv6_is_judged_as_the_ipv4_address(tmp_path: Path, address:
     intranet = make_settings(tmp_path, delivery_allow_loopback=False, delivery_allowed_networks=["10.0.0.0/8"])
     check_url("https://cases.example.gov.cn/hook", intranet, _resolves_to("::ffff:10.0.0.1"))
     check_url("https://cases.example.gov.cn/hook", intranet, _resolves_to("2002:a00:1::1"))
+
+
+# -- the webhook's DNS lookup never runs on the event loop --------------------------------
+SLOW_DNS_S = 3.0
+
+
+def test_a_slow_webhook_dns_lookup_does_not_stall_the_server(srv: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A case system's name that takes 3 s to resolve: while the admin adds or test-sends to it,
+    and while the server's own delivery worker vets it before sending, /health answers at once
+    (before, the worker's lookup ran on the event loop and every request waited for it)."""
+    import socket
+    import threading
+
+    real = socket.getaddrinfo
+    lookups: list[threading.Event] = []
+
+    def slow_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "slow-dns.test":
+            for started in list(lookups):
+                started.set()
+            time.sleep(SLOW_DNS_S)
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    receiver = srv["receiver"]()
+
+    def health_during(act: Callable[[], Any]) -> tuple[Any, list[float]]:
+        started = threading.Event()
+        lookups.append(started)
+        out: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: out.setdefault("r", act()))
+        worker.start()
+        assert started.wait(30), "the slow lookup never started"
+        times: list[float] = []
+        with httpx.Client(base_url=srv["url"], timeout=30) as c:
+            for _ in range(4):
+                t0 = time.perf_counter()
+                assert c.get("/health").status_code == 200
+                times.append(time.perf_counter() - t0)
+                time.sleep(0.3)
+        worker.join(60)
+        lookups.remove(started)
+        return out.get("r"), times
+
+    slow_url = f"http://slow-dns.test:{receiver.port}/hook"
+    with closing(_client(srv, "admin")) as admin:
+        # adding the endpoint resolves its host (the outbound check)
+        ep, times_add = health_during(lambda: _add(admin, receiver, [OFFICE_A], url=slow_url))
+        # a test-send resolves it again
+        test, times_test = health_during(lambda: admin.post(f"/api/endpoints/{ep}/test"))
+        assert test.status_code == 200 and test.json()["ok"] is True, test.text
+    # the server's delivery worker vets the address before each delivery
+    approved: dict[str, str] = {}
+    _, times_worker = health_during(lambda: approved.setdefault("doc", _approved(srv)[1]))
+    assert _approved_payload(receiver, approved["doc"])["data"]["document"]["id"] == approved["doc"]
+    for name, times in (("add", times_add), ("test-send", times_test), ("worker", times_worker)):
+        assert max(times) < SLOW_DNS_S / 2, f"/health waited {max(times):.2f} s during the {name}'s lookup"
