@@ -29,9 +29,10 @@ def list_users() -> None:
     try:
         with db.transaction() as tx:
             for u in tx.scalars(select(User).order_by(User.id)):
-                locked = u.locked_until is not None and _aware(u.locked_until) > utcnow()
+                until = ""
+                if u.locked_until is not None and _aware(u.locked_until) > utcnow():
+                    until = f" locked until {_aware(u.locked_until).isoformat(timespec='seconds')}"
                 state = "active" if u.active else "disabled"
-                until = f" locked until {_aware(u.locked_until).isoformat(timespec='seconds')}" if locked else ""
                 typer.echo(f"{u.id}\t{u.username}\t{u.role}\t{u.office}\t{state}{until}")  # tab-separated
     finally:
         db.dispose()
