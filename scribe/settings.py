@@ -164,6 +164,10 @@ class ServerSettings(_Group):
     # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the real client; from
     # anyone else the header is ignored (uvicorn is run without its own proxy-header trust).
     trusted_proxies: list[str] = Field(default_factory=list)
+    # Four-eyes review (scribe.review.four_eyes): a reviewer who generated a version of a
+    # document or edited its fields cannot approve that version; another reviewer must. Off by
+    # default: a one-desk office (one reviewer) must still be able to approve its documents.
+    four_eyes: bool = False
     # Retention (PIPL Art. 19, 47): days after a hearing closed (stopped, drafted, approved,
     # delivered) that its recording is kept; then the audio is purged (transcript, documents
     # and the audit log stay). Per office, "*" for every other office; an office in neither

@@ -383,6 +383,47 @@ def test_the_cli_erases_a_party_and_deletes_a_hearing_audited(srv: dict[str, Any
     assert ("change", "cli", "erase_party") in actions and ("delete", "cli", None) in actions
 
 
+def _lexicon(admin: httpx.Client) -> dict[str, dict[str, Any]]:
+    return {e["word"]: e for e in admin.get("/api/lexicon", params={"office": OFFICE_A}).json()}
+
+
+def test_names_the_lexicon_learnt_go_with_their_party_and_their_hearing(srv: dict[str, Any]) -> None:
+    """The office lexicon learns a party's name from a reviewer's correction. Erasing the party
+    removes it (the words of other parties and the place words stay); deleting a hearing removes
+    the names learnt from it, and keeps its place words unlinked from it."""
+    settings: Settings = srv["settings"]
+    with closing(httpx.Client(base_url=srv["url"], timeout=120)) as med:
+        login(med, "med_a")
+        a = _hearing(med)
+        base = f"/api/hearings/{a}/transcript/turns"
+        assert med.put(f"{base}/t2", json={"text": "墙本来就旧了，李四可以出一部分钱。"}).json()["learnt"] == ["李四"]
+        assert med.put(f"{base}/t1", json={"text": "我是张三，电话13800138000，住石门镇幸福村3组12号。"}).json()["learnt"] == ["石门镇"]
+        b = _hearing(med, [{"role": "applicant", "name": "孙七"}, {"role": "respondent", "name": "周八"}])
+        r = med.put(f"/api/hearings/{b}/transcript/turns/t2", json={"text": "墙本来就旧了，周八可以出一部分钱。"})
+        assert r.json()["learnt"] == ["周八"]
+    with closing(httpx.Client(base_url=srv["url"], timeout=120)) as admin:
+        login(admin, "admin")
+        words = _lexicon(admin)
+        assert {"李四", "石门镇", "周八"} <= set(words) and words["李四"]["hearing_id"] == a
+        # erasing 李四 (party 2 of hearing A) removes the name from the office lexicon
+        r = admin.post(f"/api/hearings/{a}/parties/1/erase")
+        assert r.status_code == 200 and r.json()["lexicon_removed"] == 1, r.text
+        words = _lexicon(admin)
+        assert "李四" not in words and {"石门镇", "周八"} <= set(words)
+        # deleting hearing B removes the names learnt from it
+        r = admin.delete(f"/api/hearings/{b}")
+        assert r.status_code in (200, 204), r.text
+        assert "周八" not in _lexicon(admin)
+        # deleting hearing A: its place word stays, linked to no hearing
+        assert admin.delete(f"/api/hearings/{a}").status_code in (200, 204)
+        words = _lexicon(admin)
+        assert "石门镇" in words and words["石门镇"]["hearing_id"] is None
+    [erased] = [e for e in _audit(settings, "hearing", a) if e.detail.get("step") == "erase_party"]
+    assert erased.detail["lexicon_removed"] == 1
+    [deleted] = [e for e in _audit(settings, "hearing", b) if e.action == "delete"]
+    assert deleted.detail["lexicon_removed"] == 1
+
+
 def _closed_hearing(settings: Settings, office: str, age_days: float) -> tuple[str, Path]:
     """A stopped hearing of ``office`` whose recording ended ``age_days`` ago."""
     from scribe.web.models import new_hearing_id

@@ -226,3 +226,43 @@ def test_a_trusted_proxy_names_the_client_and_hashes_are_capped(tmp_path: Path) 
         assert clients and clients <= {f"203.0.113.{i}" for i in range(24)}
     finally:
         served.close()
+
+
+def test_the_cli_unlocks_an_account_the_running_server_locked_audited(tmp_path: Path) -> None:
+    """The admin locked out of the web (or any account) is unlocked from the desk PC's shell:
+    ``scribe users unlock NAME``, audited as ``unlock`` under the machine account; the running
+    server honours it at the next login (its in-memory count of failures included)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    served, settings = _serve(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(root), "SCRIBE_DATA_DIR": str(settings.data_dir),
+           "SCRIBE_DATABASE_URL": settings.db_url}  # fmt: skip
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "scribe", "users", *args], env=env, capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+
+    try:
+        with httpx.Client(base_url=served.url, timeout=30) as c:
+            for i in range(settings.server.login_max_failures):
+                assert c.post("/api/auth/login", json={"username": "admin", "password": f"wrong {i}"}).status_code == 401
+            assert c.post("/api/auth/login", json={"username": "admin", "password": PASSWORD}).status_code == 429
+        listed = cli("list")
+        assert listed.returncode == 0 and "locked until" in next(ln for ln in listed.stdout.splitlines() if "\tadmin\t" in ln)
+        done = cli("unlock", "admin")
+        assert done.returncode == 0 and "unlocked admin" in done.stdout, done.stderr
+        with httpx.Client(base_url=served.url, timeout=30) as c:
+            login(c, "admin")  # the running server lets the admin in again
+        missing = cli("unlock", "nobody")
+        assert missing.returncode != 0 and "nobody" in missing.stderr and "scribe users list" in missing.stderr
+        again = cli("unlock", "admin")
+        assert again.returncode == 0 and "was not locked" in again.stdout
+    finally:
+        served.close()
+    unlocks = _audit(settings, "unlock")
+    assert [(e.actor.startswith("cli:"), e.detail["was_locked"], e.detail["via"]) for e in unlocks] == [
+        (True, True, "cli"), (True, False, "cli")]
+    assert unlocks[0].object_type == "user"

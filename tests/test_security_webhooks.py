@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -272,3 +273,108 @@ def test_the_admin_adds_rotates_test_sends_and_sees_why_deliveries_fail(srv: dic
         assert med.post(f"/api/endpoints/{ep}/test").status_code == 403
     actions = [(e.action, e.detail.get("step") or ",".join(e.detail.get("fields") or [])) for e in _audit(srv["settings"], "endpoint", ep)]
     assert ("create", "") in actions and ("change", "secret") in actions and ("export", "test") in actions
+
+
+# -- the outbound check: the never-allowed list first, IPv4 inside IPv6 judged as IPv4 ----------
+def _resolves_to(*addresses: str) -> Callable[[str, int], list[str]]:
+    return lambda host, port: list(addresses)
+
+
+def test_an_allowed_network_never_opens_a_metadata_address(tmp_path: Path) -> None:
+    from scribe.delivery.safety import check_url
+    from scribe.errors import DeliveryError
+
+    # a site that opens carrier-grade NAT space (an intranet behind 100.64.0.0/10) and link-local
+    cgnat = make_settings(tmp_path, delivery_allowed_networks=["100.64.0.0/10", "169.254.0.0/16"])
+    check_url("https://cases.example.gov.cn/hook", cgnat, _resolves_to("100.64.3.4"))  # what it opened
+    for metadata in ("100.100.100.200", "169.254.169.254", "::ffff:100.100.100.200"):
+        with pytest.raises(DeliveryError, match="metadata"):
+            check_url("https://cases.example.gov.cn/hook", cgnat, _resolves_to(metadata))
+
+
+@pytest.mark.parametrize(("address", "why"), [
+    ("2002:7f00:1::1", "loopback"),  # 6to4 of 127.0.0.1
+    ("2002:a00:1::1", "private"),  # 6to4 of 10.0.0.1
+    ("2002:a9fe:a9fe::1", "metadata"),  # 6to4 of 169.254.169.254
+    ("64:ff9b::7f00:1", "loopback"),  # NAT64 of 127.0.0.1
+    ("64:ff9b::a9fe:a9fe", "metadata"),  # NAT64 of 169.254.169.254
+    ("64:ff9b:1::c0a8:101", "private"),  # local-use NAT64 (RFC 8215) of 192.168.1.1
+    ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped
+    ("::ffff:6464:64c8", "metadata"),  # IPv4-mapped 100.100.100.200
+    ("::7f00:1", "loopback"),  # IPv4-compatible (deprecated) 127.0.0.1
+    ("::a00:1", "private"),  # IPv4-compatible 10.0.0.1
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # Teredo: the client is 127.0.0.1
+])  # fmt: skip
+def test_ipv4_inside_ipv6_is_judged_as_the_ipv4_address(tmp_path: Path, address: str, why: str) -> None:
+    from scribe.delivery.safety import check_url
+    from scribe.errors import DeliveryError
+
+    strict = make_settings(tmp_path, delivery_allow_loopback=False)
+    with pytest.raises(DeliveryError, match=why) as err:
+        check_url("https://cases.example.gov.cn/hook", strict, _resolves_to(address))
+    assert str(ipaddress.ip_address(address)) in str(err.value)  # the message names what was resolved
+    # the same forms of a public address pass
+    for public in ("2002:7272:7272::1", "64:ff9b::7272:7272", "::ffff:114.114.114.114"):
+        check_url("https://cases.example.gov.cn/hook", strict, _resolves_to(public))
+    # an allowed network of the embedded address opens its IPv6 forms too, never loopback
+    intranet = make_settings(tmp_path, delivery_allow_loopback=False, delivery_allowed_networks=["10.0.0.0/8"])
+    check_url("https://cases.example.gov.cn/hook", intranet, _resolves_to("::ffff:10.0.0.1"))
+    check_url("https://cases.example.gov.cn/hook", intranet, _resolves_to("2002:a00:1::1"))
+
+
+# -- the webhook's DNS lookup never runs on the event loop --------------------------------
+SLOW_DNS_S = 3.0
+
+
+def test_a_slow_webhook_dns_lookup_does_not_stall_the_server(srv: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A case system's name that takes 3 s to resolve: while the admin adds or test-sends to it,
+    and while the server's own delivery worker vets it before sending, /health answers at once
+    (before, the worker's lookup ran on the event loop and every request waited for it)."""
+    import socket
+    import threading
+
+    real = socket.getaddrinfo
+    lookups: list[threading.Event] = []
+
+    def slow_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "slow-dns.test":
+            for started in list(lookups):
+                started.set()
+            time.sleep(SLOW_DNS_S)
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    receiver = srv["receiver"]()
+
+    def health_during(act: Callable[[], Any]) -> tuple[Any, list[float]]:
+        started = threading.Event()
+        lookups.append(started)
+        out: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: out.setdefault("r", act()))
+        worker.start()
+        assert started.wait(30), "the slow lookup never started"
+        times: list[float] = []
+        with httpx.Client(base_url=srv["url"], timeout=30) as c:
+            for _ in range(4):
+                t0 = time.perf_counter()
+                assert c.get("/health").status_code == 200
+                times.append(time.perf_counter() - t0)
+                time.sleep(0.3)
+        worker.join(60)
+        lookups.remove(started)
+        return out.get("r"), times
+
+    slow_url = f"http://slow-dns.test:{receiver.port}/hook"
+    with closing(_client(srv, "admin")) as admin:
+        # adding the endpoint resolves its host (the outbound check)
+        ep, times_add = health_during(lambda: _add(admin, receiver, [OFFICE_A], url=slow_url))
+        # a test-send resolves it again
+        test, times_test = health_during(lambda: admin.post(f"/api/endpoints/{ep}/test"))
+        assert test.status_code == 200 and test.json()["ok"] is True, test.text
+    # the server's delivery worker vets the address before each delivery
+    approved: dict[str, str] = {}
+    _, times_worker = health_during(lambda: approved.setdefault("doc", _approved(srv)[1]))
+    assert _approved_payload(receiver, approved["doc"])["data"]["document"]["id"] == approved["doc"]
+    for name, times in (("add", times_add), ("test-send", times_test), ("worker", times_worker)):
+        assert max(times) < SLOW_DNS_S / 2, f"/health waited {max(times):.2f} s during the {name}'s lookup"

@@ -127,10 +127,25 @@ def lock_user(tx: Session, user_id: int, seconds: float) -> None:
 
 
 def unlock_user(tx: Session, user: User) -> bool:
-    """Clear a lock; True when there was one."""
-    was = user.locked_until is not None and _aware(user.locked_until) > utcnow()
-    user.locked_until = None
+    """Clear a lock; True when there was one.
+
+    ``locked_until`` is set to now, not cleared: a time in the past says when the lock ended,
+    which a running server compares with its in-memory count of failures
+    (``unlocked_after``), so ``scribe users unlock`` frees an account the server has locked."""
+    now = utcnow()
+    was = user.locked_until is not None and _aware(user.locked_until) > now
+    user.locked_until = now
     return was
+
+
+def unlocked_after(tx: Session, username: str, when: float) -> bool:
+    """True when the account's lock was lifted (by an unlock, or its end) after ``when``
+    (``time.time()``): the in-memory failures before it no longer count."""
+    user = tx.scalar(select(User).where(User.username == username.strip()))
+    if user is None or user.locked_until is None:
+        return False
+    ended = _aware(user.locked_until)
+    return ended <= utcnow() and ended.timestamp() >= when
 
 
 def set_password(tx: Session, user: User, password: str) -> None:

@@ -74,6 +74,7 @@ class LoginThrottle:
         self.address_window = address_window
         self.clock = clock
         self._keys: dict[str, _Key] = defaultdict(_Key)
+        self._rechecked: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def _limits(self, key: str) -> tuple[int, float]:
@@ -117,6 +118,29 @@ class LoginThrottle:
             if len(entry.failures) < self.account_limit:
                 return 0.0
             return max(0.0, self.account_window - (now - entry.failures[0]))
+
+    def last_failure_at(self, account: str) -> float | None:
+        """When (``time.time()``) the account's latest counted failure was, or None."""
+        key = f"user:{account.strip().lower()}"
+        with self._lock:
+            entry = self._keys.get(key)
+            if entry is None or not entry.failures:
+                return None
+            return time.time() - (self.clock() - entry.failures[-1])
+
+    def recheck_due(self, account: str, every_s: float = 1.0) -> bool:
+        """True at most once every ``every_s`` per account: whether a refused login may look
+        in the database for an unlock made elsewhere (``scribe users unlock``), without a
+        burst of refused guesses each taking a database connection."""
+        key = f"user:{account.strip().lower()}"
+        with self._lock:
+            now = self.clock()
+            if now - self._rechecked.get(key, -1e18) < every_s:
+                return False
+            self._rechecked[key] = now
+            if len(self._rechecked) > 10_000:  # bounded: a sprayer of made-up names
+                self._rechecked.clear()
+            return True
 
     def unlock(self, account: str) -> None:
         with self._lock:

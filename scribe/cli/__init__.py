@@ -34,7 +34,7 @@ def _register() -> None:
 
     app.add_typer(models_cli.app, name="models")
     transcribe_cli.register(app)
-    for group in ("diarize", "draft", "record", "sessions", "deliveries", "endpoints", "privacy", "serve"):
+    for group in ("diarize", "draft", "record", "sessions", "deliveries", "endpoints", "privacy", "users", "serve"):
         importlib.import_module(f"scribe.cli.{group}").register(app)
 
 

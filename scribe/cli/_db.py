@@ -10,6 +10,7 @@ def open_database(settings: Settings | None = None) -> Database:
     import scribe.accounts.models  # noqa: F401  (tables)
     import scribe.delivery.models  # noqa: F401
     import scribe.privacy.models  # noqa: F401
+    import scribe.review.lexicon  # noqa: F401
     import scribe.review.models  # noqa: F401
     import scribe.web.models  # noqa: F401
 

@@ -40,15 +40,53 @@ def resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits, reached through a
+# translator: NAT64 (RFC 6052) and local-use NAT64 (RFC 8215). ``ipaddress`` decodes 6to4,
+# Teredo and IPv4-mapped itself (``sixtofour``, ``teredo``, ``ipv4_mapped``).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # ::a.b.c.d (deprecated; :: and ::1 excluded)
+
+
+def embedded_ipv4(addr: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (6to4, NAT64, IPv4-mapped, IPv4-compatible,
+    both ends of Teredo): a packet to it reaches them, so they are what is judged."""
+    if not isinstance(addr, ipaddress.IPv6Address):
+        return []
+    if addr.ipv4_mapped is not None:
+        return [addr.ipv4_mapped]
+    if addr.sixtofour is not None:
+        return [addr.sixtofour]
+    if addr.teredo is not None:
+        server, client = addr.teredo
+        return [client, server]
+    low32 = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    if any(addr in net for net in _NAT64):
+        return [low32]
+    if addr in _IPV4_COMPATIBLE and int(addr) > 1:
+        return [low32]
+    return []
+
+
 def address_problem(addr: IPAddress, settings: Settings) -> str | None:
-    """Why ``addr`` is refused under ``settings``, or None if it is allowed."""
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
+    """Why ``addr`` is refused under ``settings``, or None if it is allowed.
+
+    The never-allowed list comes first: no setting opens a cloud metadata service (a site that
+    allows 100.64.0.0/10 still cannot reach 100.100.100.200). An IPv6 address that carries an
+    IPv4 address is judged as that IPv4 address (every one it carries must pass)."""
+    inner = embedded_ipv4(addr)
+    if any(a in METADATA_ADDRESSES for a in (addr, *inner)):
+        return "a cloud metadata address"
+    if inner:
+        problems = [_problem(a, settings) for a in inner]
+        found = [p for p in problems if p]
+        return f"{found[0]} inside an IPv6 address" if found else None
+    return _problem(addr, settings)
+
+
+def _problem(addr: IPAddress, settings: Settings) -> str | None:
     for cidr in settings.delivery.allowed_networks:
         if addr in ipaddress.ip_network(cidr, strict=False):
             return None
-    if addr in METADATA_ADDRESSES:
-        return "a cloud metadata address"
     if addr.is_loopback:
         opened = settings.delivery.allow_loopback or settings.delivery.allow_loopback_http
         return None if opened else "a loopback address"
@@ -102,7 +140,9 @@ def check_url(url: str, settings: Settings, resolver: Resolver = resolve) -> lis
         problem = address_problem(addr, settings)
         if problem:
             raise DeliveryError(
-                f"the webhook host {parts.hostname!r} resolves to {addr}, {problem}",
+                f"the webhook host {parts.hostname!r} resolves to {addr}"
+                + (f" ({', '.join(map(str, embedded_ipv4(addr)))})" if embedded_ipv4(addr) else "")
+                + f", {problem}",
                 fix="use the case system's public address, or open that network with "
                 "SCRIBE_DELIVERY_ALLOWED_NETWORKS (or the matching SCRIBE_DELIVERY_ALLOW_* flag)",
             )

@@ -256,8 +256,10 @@ class DeliveryWorker:
     async def _send(self, claim: Claim) -> AttemptResult:
         attempted_at = self.clock.now()
         try:
-            # Again at send time: DNS may have changed since the endpoint was registered.
-            addresses = check_url(claim.url, self.settings, self.resolver)
+            # Again at send time: DNS may have changed since the endpoint was registered. In a
+            # thread: the lookup (getaddrinfo) blocks, and this loop is the server's own, serving
+            # every request and live stream while a case system's DNS is slow.
+            addresses = await asyncio.to_thread(check_url, claim.url, self.settings, self.resolver)
         except DeliveryError as exc:
             return AttemptResult(attempted_at, None, None, f"refused: {exc.message}")
         if self._pins is not None:

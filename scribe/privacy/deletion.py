@@ -64,12 +64,14 @@ class DeletionReport:
     links_revoked: int
     removed: tuple[str, ...] = ()
     failures: tuple[str, ...] = ()
+    lexicon_removed: int = 0  # names learnt from the hearing's corrections
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "hearing_id": self.hearing_id, "documents": self.documents,
             "messages_deleted": self.messages_deleted, "messages_scrubbed": self.messages_scrubbed,
             "links_revoked": self.links_revoked, "removed": len(self.removed), "failures": list(self.failures),
+            "lexicon_removed": self.lexicon_removed,
         }  # fmt: skip
 
 
@@ -81,6 +83,7 @@ class _Plan:
     messages_deleted: int = 0
     messages_scrubbed: int = 0
     links_revoked: int = 0
+    lexicon_removed: int = 0
     pending_ids: list[int] = field(default_factory=list)
 
 
@@ -174,20 +177,28 @@ def delete_hearing(
         plan.documents = len(docs)
         plan.messages_deleted, plan.messages_scrubbed = forget_messages(tx, [*doc_ids, hearing.id])
         plan.links_revoked = revoke_document_links(tx, doc_ids)
+        from scribe.privacy.erasure import _identifiers
+        from scribe.review.lexicon import forget_hearing
+
+        identifying = [s for i, p in enumerate(hearing.parties or []) for s in _identifiers(dict(p), i)]
+        plan.lexicon_removed = forget_hearing(tx, hearing.office, hearing.id, identifying)
         for doc in docs:
             tx.delete(doc)
+        from scribe.review.four_eyes import forget as forget_authors
+
+        forget_authors(tx, doc_ids)
         tx.delete(hearing)
         plan.pending_ids = [r.id for r in track(tx, hearing.id, "hearing deleted", paths)]
         audit.record(
             tx, who, Action.DELETE, "hearing", hearing.id, office=hearing.office, documents=plan.documents,
             messages_deleted=plan.messages_deleted, messages_scrubbed=plan.messages_scrubbed,
-            links_revoked=plan.links_revoked, paths=len(plan.pending_ids),
+            links_revoked=plan.links_revoked, paths=len(plan.pending_ids), lexicon_removed=plan.lexicon_removed,
         )  # fmt: skip
     # after the commit: a failed transaction leaves every file where it was
     done = remove_tracked(db, plan.pending_ids)
     report = DeletionReport(
         plan.hearing_id, plan.office, plan.documents, plan.messages_deleted, plan.messages_scrubbed,
-        plan.links_revoked, tuple(done.removed), tuple(done.failures),
+        plan.links_revoked, tuple(done.removed), tuple(done.failures), plan.lexicon_removed,
     )  # fmt: skip
     if done.failures:
         with db.transaction() as tx:

@@ -61,11 +61,12 @@ class ErasureReport:
     files_rewritten: int = 0
     files_removed: int = 0
     failures: list[str] = field(default_factory=list)
+    lexicon_removed: int = 0  # words of the office lexicon that held the party's data
 
     def as_dict(self) -> dict[str, Any]:
         return {"hearing_id": self.hearing_id, "party_index": self.party_index, "replaced": self.replaced,
                 "files_rewritten": self.files_rewritten, "files_removed": self.files_removed,
-                "failures": list(self.failures)}  # fmt: skip
+                "lexicon_removed": self.lexicon_removed, "failures": list(self.failures)}  # fmt: skip
 
 
 class _Replacer:
@@ -190,6 +191,7 @@ def erase_party(
         party = dict(parties[party_index])
         if str(party.get("name", "")).startswith("〔当事人"):
             raise SessionError("this party's data was already erased", fix="nothing more to do")
+        rep_strings = list(_identifiers(party, party_index))
         rep = _Replacer(_identifiers(party, party_index))
         # the hearing row
         parties[party_index] = _blank_party(party, party_index)
@@ -248,10 +250,15 @@ def erase_party(
             for body in tx.scalars(bodies):
                 body.body = rep.text(body.body)
         revoke_document_links(tx, [d.id for d in docs])
+        # the office lexicon: the party's name (and other strings) learnt from corrections
+        from scribe.review.lexicon import forget_party
+
+        report.lexicon_removed = forget_party(tx, hearing.office, hearing.id, rep_strings)
         pending = [r.id for r in track(tx, hearing.id, "party erased", to_remove)]
         report.replaced = rep.count
         audit.record(tx, who, Action.CHANGE, "hearing", hearing.id, office=hearing.office, step="erase_party",
-                     party=party_index, replaced=rep.count, files=report.files_rewritten)  # fmt: skip
+                     party=party_index, replaced=rep.count, files=report.files_rewritten,
+                     lexicon_removed=report.lexicon_removed)  # fmt: skip
     done = remove_tracked(db, pending)
     report.files_removed = len(done.removed)
     report.failures.extend(done.failures)

@@ -170,3 +170,42 @@ def change(tx: Session, entry: LexiconEntry, *, word: str | None, kind: str | No
     if enabled is not None:
         entry.enabled = enabled
     tx.flush()
+
+
+# -- deleting a hearing, erasing a party (scribe.privacy) -----------------------------------
+# A name learnt from a hearing's corrections is personal data of whoever bears it (PIPL Art. 4):
+# it goes with the hearing it was learnt from, and with the party who bears it. Places and terms
+# are the office's vocabulary and stay (without the link to a deleted hearing).
+def forget_hearing(tx: Session, office: str, hearing_id: str, identifying: Iterable[str]) -> int:
+    """Before a hearing is deleted: the names learnt first from its corrections, and any word
+    learnt from it that holds (or is part of) one of its parties' identifying strings (name, ID
+    number, phone, address), are removed; its other words stay, no longer linked to it.
+    Returns how many were removed."""
+    strings = [s for s in identifying if len(s) >= 2]
+    removed = 0
+    for entry in tx.scalars(select(LexiconEntry).where(LexiconEntry.office == office,
+                                                       LexiconEntry.hearing_id == hearing_id)):
+        if entry.kind == "name" or any(s in entry.word or entry.word in s for s in strings):
+            tx.delete(entry)
+            removed += 1
+        else:
+            entry.hearing_id = None
+    tx.flush()
+    return removed
+
+
+def forget_party(tx: Session, office: str, hearing_id: str, identifying: Iterable[str]) -> int:
+    """When a party is erased: every word of the office's lexicon that holds one of the party's
+    identifying strings (learnt or added by an admin, from any hearing), and the words learnt
+    from this hearing that are part of one (a piece of the address). Returns how many."""
+    strings = [s for s in identifying if len(s) >= 2]
+    if not strings:
+        return 0
+    removed = 0
+    for entry in tx.scalars(select(LexiconEntry).where(LexiconEntry.office == office)):
+        own = entry.hearing_id == hearing_id
+        if any(s in entry.word or (own and entry.word in s) for s in strings):
+            tx.delete(entry)
+            removed += 1
+    tx.flush()
+    return removed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scribe.delivery.columns import UTCDateTime
@@ -42,3 +42,18 @@ class Document(Base):
     return_note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DocumentAuthor(Base):
+    """Who made a version of a document: generated it or edited its fields (four-eyes review,
+    ``scribe.review.four_eyes``). Staff ids only; deleted with the document."""
+
+    __tablename__ = "review_document_authors"
+    __table_args__ = (UniqueConstraint("document_id", "version", "author"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(80))  # "user:<id>" or "token:<id>"
+    how: Mapped[str] = mapped_column(String(16))  # generated | edited
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -85,6 +85,12 @@ async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
     db = app.state.db
     ip = client_ip(request) or "?"
     ticket = throttle.reserve(body.username, ip)  # the slot is taken before any hashing
+    if not isinstance(ticket, Ticket) and ticket.account and throttle.recheck_due(body.username):
+        # unlocked elsewhere (`scribe users unlock`) since the failures this process counted?
+        last = throttle.last_failure_at(body.username)
+        if last is not None and await run_in_threadpool(_unlocked_after, db, body.username, last):
+            throttle.unlock(body.username)
+            ticket = throttle.reserve(body.username, ip)
     if not isinstance(ticket, Ticket):
         if ticket.account:
             raise _too_many(ticket.wait, _LOCKED.format(m=max(1, math.ceil(ticket.wait / 60))))
@@ -119,6 +125,11 @@ async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
     lock = throttle.locked_for(body.username) if candidate is not None else 0.0
     await run_in_threadpool(_failed, db, candidate.user_id if candidate else None, lock, ip)
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong user name or password")
+
+
+def _unlocked_after(db: Database, username: str, when: float) -> bool:
+    with db.transaction() as tx:
+        return service.unlocked_after(tx, username, when)
 
 
 def _read_candidate(db: Database, username: str) -> service.LoginCandidate | None:

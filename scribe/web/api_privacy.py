@@ -27,6 +27,7 @@ class ErasureOut(BaseModel):
     replaced: int = Field(description="strings changed over every record of the hearing")
     files_rewritten: int
     files_removed: int = Field(description="rendered documents removed (rendered again from the erased draft)")
+    lexicon_removed: int = Field(default=0, description="words of the office lexicon that held the party's data")
     failures: list[str]
 
 

@@ -16,7 +16,8 @@ from scribe.accounts.audit import Action
 from scribe.accounts.principal import Principal, Scope
 from scribe.delivery import outbox
 from scribe.delivery.models import Endpoint, OutboxMessage
-from scribe.errors import SessionError
+from scribe.errors import ApiError, SessionError
+from scribe.review import four_eyes
 from scribe.review import service as review
 from scribe.review.models import Document
 from scribe.web import documents, hearings
@@ -171,6 +172,7 @@ def make_draft(hearing_id: str, body: DraftIn, who: Writer, tx: Tx, request: Req
     doc = documents.make_draft(tx, request.app.state.settings, hearing, data, body.template, _registry(request),
                                _drafter(request), by=who.name)
     lifecycle.drafted(hearing)
+    four_eyes.note_author(tx, doc, who, four_eyes.GENERATED)
     audit.record(tx, who, Action.CREATE, "document", doc.id, office=hearing.office, hearing=hearing.id, kind=doc.kind)
     return _out(request, tx, doc)
 
@@ -190,6 +192,7 @@ def get_document(hearing_id: str, doc_id: str, who: Reader, tx: Tx, request: Req
 def edit_field(hearing_id: str, doc_id: str, body: FieldEdit, who: Writer, tx: Tx, request: Request) -> DocumentOut:
     hearing, doc = _doc(tx, who, hearing_id, doc_id)
     documents.edit(request.app.state.settings, tx, doc, _registry(request), hearing, who.name, path=body.path, value=body.value)
+    four_eyes.note_author(tx, doc, who, four_eyes.EDITED)
     audit.record(tx, who, Action.CHANGE, "document", doc.id, office=hearing.office, field=body.path)
     tx.refresh(doc)
     return _out(request, tx, doc)
@@ -199,6 +202,7 @@ def edit_field(hearing_id: str, doc_id: str, body: FieldEdit, who: Writer, tx: T
 def add_term(hearing_id: str, doc_id: str, body: TermIn, who: Writer, tx: Tx, request: Request) -> DocumentOut:
     hearing, doc = _doc(tx, who, hearing_id, doc_id)
     documents.edit(request.app.state.settings, tx, doc, _registry(request), hearing, who.name, add_term=body.text)
+    four_eyes.note_author(tx, doc, who, four_eyes.EDITED)
     audit.record(tx, who, Action.CHANGE, "document", doc.id, office=hearing.office, field="terms", added=True)
     tx.refresh(doc)
     return _out(request, tx, doc)
@@ -210,6 +214,7 @@ def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Reques
     if who.kind != "user":
         raise HTTPException(403, detail="approval is a person's act — log in as a reviewer")
     settings = request.app.state.settings
+    four_eyes.require_second_reviewer(tx, doc, who, enabled=settings.server.four_eyes)
     if doc.status == "draft":
         documents.finalise(tx, settings, doc, _registry(request), hearing)
     result = review.approve(tx, doc.id, who.name, settings=settings, base_url=str(request.base_url))
@@ -222,6 +227,8 @@ def approve(hearing_id: str, doc_id: str, who: Approver, tx: Tx, request: Reques
 @router.post("/{doc_id}/return", response_model=DocumentOut, responses=R4, summary="Return the draft for changes")
 def return_draft(hearing_id: str, doc_id: str, body: ReturnIn, who: Approver, tx: Tx, request: Request) -> DocumentOut:
     hearing, doc = _doc(tx, who, hearing_id, doc_id)
+    if who.kind != "user":  # as approval: a token that may approve cannot send a draft back either
+        raise ApiError(403, "return_by_person", "returning a document is a person's act — log in as a reviewer")
     review.return_for_changes(tx, doc.id, who.name, body.note)
     services(request).lifecycle.returned(hearing)
     audit.record(tx, who, Action.RETURN, "document", doc.id, office=hearing.office)

@@ -81,6 +81,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_recording": ("本案件还没有录音", "This case has no recording yet"),
     "no_segment": ("记录中没有这一段", "The transcript has no such line"),
     "approve_by_person": ("批准须由审核人本人登录后操作", "Approval is a person's act; log in as a reviewer"),
+    "return_by_person": ("退回文书须由审核人本人登录后操作", "Returning a document is a person's act; log in as a reviewer"),
+    "four_eyes": ("您生成或修改过这一版文书，须由另一位审核人批准", "You generated or edited this version; another reviewer must approve it"),
     "no_agreement": ("本次调解的结果是“{outcome}”，没有达成协议，不能起草人民调解协议书，请改为起草人民调解记录",
                      "The mediation ended {outcome} with no agreement; draft the mediation record instead"),
     "voiceprint_person": ("声纹只能由本人登录后录入", "A voiceprint is enrolled by its owner, logged in"),
