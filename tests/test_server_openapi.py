@@ -57,7 +57,7 @@ def _fuzz(schema: Any, who: str, examples: int, skip: set[str]) -> int:
         @given(case=operation.as_strategy())
         @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case: Any) -> None:
-            case.call_and_validate(base_url=_state["url"], headers=_state["headers"][who], checks=[not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance])
+            case.call_and_validate(base_url=_state["url"], headers=_state["headers"][who], timeout=120, checks=[not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance])
 
         run()
         ran += 1
