@@ -278,3 +278,17 @@ def test_a_loan_told_with_its_date_is_narrative_and_a_waiver_is_a_term() -> None
     assert not any("2024" in t or "2024年03月18日" in t for t in terms), terms
     assert any("30000元" in t and "2026年12月31日前" in t and t.startswith("董玉梅") for t in terms), terms
     assert any(t.startswith("高志远") and "利息" in t for t in terms), terms
+
+
+def test_a_duration_counted_from_an_event_is_no_calendar_deadline() -> None:
+    # "验收合格后十日内": the ten days run from the inspection, not from the hearing
+    tr = _tr([
+        ("A", "那就这么定了 董玉梅把院墙修好 验收合格后十日内 高志远付她修墙的工钱两千块 现金"),
+        ("B", "行"),
+        ("C", "可以"),
+    ])
+    values = rule_draft(tr, _case(), kind="mediation-agreement").values()
+    payment = [t for t in values["terms"] if "2000元" in t]
+    assert payment and payment[0].startswith("高志远"), values["terms"]
+    assert "2026年09月17日" not in payment[0] and "期限" not in payment[0], payment
+    assert values["performance_deadline"] != "2026-09-17", values

@@ -201,6 +201,13 @@ def _person_id(casefile: CaseFile, u: Utterance) -> str | None:
     return casefile.speakers.get(u.speaker) if u.speaker else None
 
 
+def _counted_from_event(sentence: str, phrase: str) -> bool:
+    """"合格后三日内", "收到货款五个工作日内": a duration counted from an event said before it, which
+    no calendar date stands for (the anchor may run into the phrase: 后 + 三日)."""
+    at = sentence.find(phrase)
+    return at >= 0 and any(m.start() < at for m in EVENT_ANCHOR.finditer(sentence[: at + len(phrase)]))
+
+
 def _turn_before(utts: list[Utterance], idx: int) -> list[Clause]:
     """Clauses the same speaker said just before (a long turn cut into segments)."""
     out: list[Clause] = []
@@ -342,7 +349,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     extra = [c]
                     break
         deadlines = [d for d in find_deadlines(text, session) if d.date >= session
-                     and not (d.kind == "relative" and EVENT_ANCHOR.search(sentence_text[:max(0, sentence_text.find(d.phrase))]))]
+                     and not (d.kind == "relative" and _counted_from_event(sentence_text, d.phrase))]
         if kind == "探视" and not (RECUR_RE.search(text) or re.search(r"初[一二三四五六七八九十]|[\d一二两三四五六七八九十]点", text)):
             continue  # a visit is said with when it recurs or at what hour: "跟妈妈" alone is no schedule
         if kind == "探视":
