@@ -18,7 +18,9 @@ while audio arrives. A client keeps what it captured until it is acknowledged; a
 reconnect it sends ``start`` again and resends from sample ``N`` of the reply, so nothing is
 archived twice and nothing is left out. One connection at a time is a session's audio source:
 the latest ``start`` takes over (a reloaded page, a second tab), and the one it replaced gets
-``{"type": "audio", "active": false, "reason": "taken_over"}``. A session a crash or a restart
+``{"type": "audio", "active": false, "reason": "taken_over"}``; the reply to the new source then
+says how long ago the replaced one's audio last arrived (``replaced_last_audio_ms``), so a second
+window of the same room keeps only what it captured after that moment. A session a crash or a restart
 interrupted answers ``start`` with its ``interrupted`` state and ``active: false`` (``received``
 is what the archive kept) until the desk records on into it (``POST .../record``).
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import replace
@@ -105,6 +108,7 @@ class _Connection:
         self.gate: Callable[[str, str], None] | None = None  # build_router's gate
         self._acked = 0  # samples received when this source was last told
         self._refused = False  # one "not recording" error per start, not one per frame
+        self.last_audio_at: float | None = None  # monotonic: when this source's audio last arrived
 
     # -- events to the client --------------------------------------------------------------
 
@@ -176,12 +180,17 @@ class _Connection:
         before = owners.get(self.session_id)
         owners[self.session_id] = self
         self._refused = False
+        extra: dict[str, Any] = {}
         if before is not None and before is not self:
+            if before.last_audio_at is not None:
+                # a second window of the same room: what it captured since the replaced window's
+                # last frame arrived is new, what it captured before is in the archive already
+                extra["replaced_last_audio_ms"] = round((time.monotonic() - before.last_audio_at) * 1000)
             try:
                 await before._audio_status(False, reason="taken_over")
             except Exception:  # noqa: BLE001 - that client is gone already
                 pass
-        await self._audio_status(True)
+        await self._audio_status(True, **extra)
 
     def _release_source(self) -> None:
         owners = self._owners()
@@ -262,6 +271,7 @@ class _Connection:
         source = self.session.source
         if isinstance(source, PushSource):
             source.push(samples)
+            self.last_audio_at = time.monotonic()
             if source.received - self._acked >= _ACK_EVERY:
                 await self._audio_status(True)
         else:
