@@ -242,7 +242,7 @@ def _wait_clock(page: Any, seconds: float, timeout: float = 120) -> None:
         time.sleep(0.25)
 
 
-def _finish(page: Any, shot: str, *, click: bool = True, progress_shot: str | None = "desk-final-pass.png") -> float:
+def _finish(page: Any, shot: str | None, *, click: bool = True, progress_shot: str | None = "desk-final-pass.png") -> float:
     """结束/Stop (unless the test pressed it), the one progress bar, then the final transcript
     with speaker labels. Returns when Stop was clicked (the page stops capturing there)."""
     clicked = time.monotonic()
@@ -266,7 +266,8 @@ def _finish(page: Any, shot: str, *, click: bool = True, progress_shot: str | No
     assert page.locator("#transcript[data-kind=final] .seg.final").count() > 0
     labels = {n.get_attribute("data-speaker") for n in page.locator("#transcript .seg .spk").all()}
     assert labels - {None, ""}, "the final transcript has no speaker labels"
-    page.screenshot(path=str(SHOTS / shot))
+    if shot:
+        page.screenshot(path=str(SHOTS / shot))
     return clicked
 
 

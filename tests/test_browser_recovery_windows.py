@@ -256,3 +256,45 @@ def test_ending_while_the_connection_is_down_archives_everything_before_the_clic
     # the archive is not aligned, so the length is compared, not the last run)
     assert abs(played - len(archive) / S) <= 0.2, (played, len(archive) / S)
     ctx.close()
+
+
+def test_a_tab_cut_off_while_a_second_tab_took_over_does_not_take_the_recording_back(
+    stack: dict[str, Any], browser: Any, speech: tuple[Path, np.ndarray]
+) -> None:
+    """The first tab loses its network; meanwhile the hearing is opened in a second tab (on a
+    path that works: straight to the server, not through the cut relay), which records. When the
+    first tab's network comes back, its reconnect must not take the recording back (it would
+    stop the tab that records, and its own buffer belongs before audio already archived): it
+    says another window records, and offers 在此窗口录音."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ctx, old, hid = _desk(browser, stack["url"], "（2026）城人调字第44号")
+    old.click("#btn-record")
+    old.wait_for_selector("#status[data-status=recording]")
+    _wait_clock(old, 4)
+    _offline(stack, old)
+    new = ctx.new_page()
+    new.goto(f"{stack['server'].url}/hearings/{hid}")  # the cookie is the same host's
+    new.wait_for_selector("#status[data-status=recording]", timeout=30_000)
+    first_new = _first_wall(new)
+    time.sleep(2)
+    stack["relay"].restore()
+    # the old tab reconnects and hears that another window records; the new tab records on
+    old.wait_for_selector("#status[data-status=elsewhere]", timeout=30_000)
+    assert old.evaluate("cap.capturing === false && state.audio === null")
+    time.sleep(2)
+    assert new.locator("#status").get_attribute("data-status") == "recording"
+    assert new.locator("#conn").is_hidden()
+    old.screenshot(path=str(SHOTS / "desk-reconnected-elsewhere.png"))
+    time.sleep(max(0.0, first_new + 12 - time.time()))
+    _finish(new, None, progress_shot=None)
+    _closable(stack, hid, ctx)
+
+    archive, _folder = _archive(stack, hid)
+    runs = _pieces(_align(archive, speech[1]))
+    restarts = [i for i, (p, r) in enumerate(zip(runs, runs[1:]), 1) if r["offset"] - p["offset"] < -3]
+    assert len(restarts) == 1, runs  # the old tab until it was cut off, then the new tab only
+    second = runs[restarts[0] :]
+    assert max(_lost(second)) <= 0.1, runs  # the new tab's audio whole, through the old tab's return
+    assert second[0]["f_start"] <= 1.0 and second[-1]["f_end"] >= 11, runs  # (the first block may be quiet)
+    _report("cut off, then a second tab", runs, len(archive) / S)
+    ctx.close()

@@ -103,3 +103,38 @@ def test_the_new_source_hears_when_the_replaced_windows_audio_last_arrived(serve
                 pass
     # every sample once, in order, across the three windows
     assert np.array_equal(read_wav_pcm(SessionFolder(manager.root / sid).audio), pcm)
+
+
+def test_a_window_reconnecting_does_not_take_the_recording_back_from_one_that_records(server: tuple[str, Any]) -> None:
+    url, manager = server
+    sid = "handover-2"
+    pcm = (np.sin(np.arange(4 * 16000) * 2 * np.pi * 330 / 16000) * 8000).astype(np.int16)
+    with connect(f"{url}/ws/sessions/{sid}") as a:
+        a.send(json.dumps({"op": "start", "language": "zh", "window": "a", "rejoin": False}))
+        assert _audio(a)["active"]
+        _send_until_acked(a, pcm, 0, 16000)
+    # window a was cut off; window b opened the hearing meanwhile and records
+    with connect(f"{url}/ws/sessions/{sid}") as b:
+        b.send(json.dumps({"op": "start", "window": "b", "rejoin": False}))
+        assert _audio(b)["active"]
+        _send_until_acked(b, pcm, 16000, 2 * 16000)
+        # a's network is back: its reconnect leaves the recording with b
+        with connect(f"{url}/ws/sessions/{sid}?after=0") as a2:
+            a2.send(json.dumps({"op": "start", "window": "a", "rejoin": True}))
+            told = _audio(a2)
+            assert told["active"] is False and told["reason"] == "taken_over"
+            _send_until_acked(b, pcm, 2 * 16000, int(2.5 * 16000))  # b is still the source
+            # b's own reconnect (the same window on a new connection) takes its recording on
+            with connect(f"{url}/ws/sessions/{sid}?after=0") as b2:
+                b2.send(json.dumps({"op": "start", "window": "b", "rejoin": True}))
+                assert _audio(b2)["active"]
+                _send_until_acked(b2, pcm, int(2.5 * 16000), 3 * 16000)
+                # and a's user pressing 在此窗口录音 (a start without rejoin) takes it, on purpose
+                a2.send(json.dumps({"op": "start", "window": "a", "rejoin": False}))
+                taken = _audio(a2)
+                assert taken["active"] and taken["received"] == 3 * 16000
+                _send_until_acked(a2, pcm, 3 * 16000, 4 * 16000)
+                a2.send(json.dumps({"op": "stop", "final_pass": False}))
+                while json.loads(a2.recv(timeout=60)).get("state") != "stopped":
+                    pass
+    assert np.array_equal(read_wav_pcm(SessionFolder(manager.root / sid).audio), pcm)

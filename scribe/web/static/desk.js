@@ -20,6 +20,8 @@ const RATE = 16000;
 const BUFFER_LIMIT_S = 600; // the documented bound of audio kept while the server cannot be reached
 const ACK_TIMEOUT_MS = 4000; // no acknowledgement this long while sending: the connection is dead
 const CONNECT_TIMEOUT_MS = 5000;
+// this page, to the server: its own reconnects are not "another window" (docs/events.md)
+const WINDOW_ID = Math.random().toString(36).slice(2) + Date.now().toString(36);
 const state = {
   status: H.status, speakers: Object.assign({}, H.speakers || {}), colorOf: {}, ws: null, lastSeq: 0,
   audio: null, partials: {}, finalDone: false, wsPath: null, conn: "idle", recorded: 0,
@@ -445,7 +447,9 @@ function connect() {
 function sendStart(ws) {
   cap.awaitingStart = true;
   cap.active = false;
-  ws.send(JSON.stringify({ op: "start" }));
+  // rejoin: this window recorded here before (a reconnect); if another window took the
+  // recording over meanwhile and records, the server leaves it there and says taken_over
+  ws.send(JSON.stringify({ op: "start", window: WINDOW_ID, rejoin: cap.next !== null }));
 }
 
 function scheduleReconnect() {
