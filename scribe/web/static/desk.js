@@ -10,9 +10,12 @@
 // socket is down the page keeps capturing into that buffer, up to BUFFER_LIMIT_S (10 minutes,
 // about 19 MB); beyond it the oldest audio is dropped and the page says how much. A reload or a
 // second tab rejoins the running session (the latest window to start is the audio source; the
-// one it replaced says so and stops capturing). After a server restart the hearing is
-// "interrupted": the page offers 继续录音 (record on into the same archive, the buffer first)
-// or 结束.
+// one it replaced says so and stops capturing; the new one keeps only what it captured after the
+// old one's last frame arrived, so the room is archived once; a window that merely reconnects
+// does not take the recording back from one that records). After a server restart the hearing
+// is "interrupted": the page offers 继续录音 (record on into the same archive, the buffer first)
+// or 结束. Pause and 结束 cut where they are pressed: nothing is captured after the click, and the
+// server pauses or stops only once everything before it has arrived (offline: when it is back).
 "use strict";
 const H = PAGE.hearing;
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
