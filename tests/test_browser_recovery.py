@@ -242,11 +242,12 @@ def _wait_clock(page: Any, seconds: float, timeout: float = 120) -> None:
         time.sleep(0.25)
 
 
-def _finish(page: Any, shot: str) -> float:
-    """结束/Stop, the one progress bar, then the final transcript with speaker labels. Returns
-    when Stop was clicked (the page stops capturing there)."""
+def _finish(page: Any, shot: str | None, *, click: bool = True, progress_shot: str | None = "desk-final-pass.png") -> float:
+    """结束/Stop (unless the test pressed it), the one progress bar, then the final transcript
+    with speaker labels. Returns when Stop was clicked (the page stops capturing there)."""
     clicked = time.monotonic()
-    page.click("#btn-stop")
+    if click:
+        page.click("#btn-stop")
     page.wait_for_selector("#status[data-status=stopped]", timeout=60_000)
     page.wait_for_selector("#final-progress:not([hidden])", timeout=120_000)
     seen: list[float] = []
@@ -257,15 +258,16 @@ def _finish(page: Any, shot: str) -> float:
         bar = page.locator("#final-progress-bar")
         if page.locator("#final-progress").is_visible() and bar.get_attribute("data-fraction"):
             seen.append(float(bar.get_attribute("data-fraction") or 0))
-            if seen[-1] >= 0.3 and not shot_taken:
-                page.screenshot(path=str(SHOTS / "desk-final-pass.png"))
+            if seen[-1] >= 0.3 and not shot_taken and progress_shot:
+                page.screenshot(path=str(SHOTS / progress_shot))
                 shot_taken = True
         time.sleep(0.3)
     assert seen and all(b >= a for a, b in zip(seen, seen[1:])), seen  # never goes back
     assert page.locator("#transcript[data-kind=final] .seg.final").count() > 0
     labels = {n.get_attribute("data-speaker") for n in page.locator("#transcript .seg .spk").all()}
     assert labels - {None, ""}, "the final transcript has no speaker labels"
-    page.screenshot(path=str(SHOTS / shot))
+    if shot:
+        page.screenshot(path=str(SHOTS / shot))
     return clicked
 
 

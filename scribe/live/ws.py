@@ -18,7 +18,9 @@ while audio arrives. A client keeps what it captured until it is acknowledged; a
 reconnect it sends ``start`` again and resends from sample ``N`` of the reply, so nothing is
 archived twice and nothing is left out. One connection at a time is a session's audio source:
 the latest ``start`` takes over (a reloaded page, a second tab), and the one it replaced gets
-``{"type": "audio", "active": false, "reason": "taken_over"}``. A session a crash or a restart
+``{"type": "audio", "active": false, "reason": "taken_over"}``; the reply to the new source then
+says how long ago the replaced one's audio last arrived (``replaced_last_audio_ms``), so a second
+window of the same room keeps only what it captured after that moment. A session a crash or a restart
 interrupted answers ``start`` with its ``interrupted`` state and ``active: false`` (``received``
 is what the archive kept) until the desk records on into it (``POST .../record``).
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import replace
@@ -49,6 +52,10 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("auto", "zh", "en")
 _QUEUE_EVENTS = 5000  # per client; a client this far behind is disconnected and must resume
 _ACK_EVERY = 8000  # samples (0.5 s): how often an audio source hears how much was received
+# a source whose audio arrived this recently is recording (a window reconnecting after it was cut
+# off does not take over from it); a vanished connection is silent far longer (the desk gives up
+# on one after 4 s without acknowledgements)
+_LIVE_SOURCE_S = 2.0
 # the connection that is each live session's audio source, per manager (one per server)
 _sources: weakref.WeakKeyDictionary[SessionManager, dict[str, _Connection]] = weakref.WeakKeyDictionary()
 
@@ -105,6 +112,8 @@ class _Connection:
         self.gate: Callable[[str, str], None] | None = None  # build_router's gate
         self._acked = 0  # samples received when this source was last told
         self._refused = False  # one "not recording" error per start, not one per frame
+        self.last_audio_at: float | None = None  # monotonic: when this source's audio last arrived
+        self.window: str | None = None  # the client's window (start's "window"), its own reconnects
 
     # -- events to the client --------------------------------------------------------------
 
@@ -178,12 +187,28 @@ class _Connection:
         before = owners.get(self.session_id)
         owners[self.session_id] = self
         self._refused = False
+        extra: dict[str, Any] = {}
         if before is not None and before is not self:
+            if before.last_audio_at is not None:
+                # a second window of the same room: what it captured since the replaced window's
+                # last frame arrived is new, what it captured before is in the archive already
+                extra["replaced_last_audio_ms"] = round((time.monotonic() - before.last_audio_at) * 1000)
             try:
                 await before._audio_status(False, reason="taken_over")
             except Exception:  # noqa: BLE001 - that client is gone already
                 pass
-        await self._audio_status(True)
+        await self._audio_status(True, **extra)
+
+    def _recording_elsewhere(self, msg: dict[str, Any]) -> bool:
+        """A window reconnecting (``rejoin``) after another window took the recording over while
+        it was cut off (a second tab opened meanwhile, and records): it does not take the
+        recording back by reconnecting; its user can, on purpose (a start without ``rejoin``)."""
+        if not msg.get("rejoin"):
+            return False
+        owner = self._owners().get(self.session_id)
+        return (owner is not None and owner is not self and owner.window != self.window
+                and owner.last_audio_at is not None
+                and time.monotonic() - owner.last_audio_at < _LIVE_SOURCE_S)
 
     def _release_source(self) -> None:
         owners = self._owners()
@@ -265,6 +290,7 @@ class _Connection:
         source = self.session.source
         if isinstance(source, PushSource):
             source.push(samples)
+            self.last_audio_at = time.monotonic()
             if source.received - self._acked >= _ACK_EVERY:
                 await self._audio_status(True)
         else:
@@ -326,6 +352,7 @@ class _Connection:
     async def _start(self, msg: dict[str, Any], *, take_source: bool = True) -> None:
         """``start``; ``watch`` (``take_source=False``) is the same answer without becoming the
         audio source: a window that only shows the hearing (a stopped one, or before Record)."""
+        self.window = str(msg.get("window") or "") or None
         live = self.manager.get(self.session_id)
         if live is not None and live is not self.session:
             # opened (or reopened after an interruption) since this socket connected: follow it,
@@ -337,11 +364,15 @@ class _Connection:
         if self.session is not None and live is self.session:
             # a reconnecting client sends start again: it resumes the same session and its
             # socket becomes the audio source (a session the desk API opened has none yet)
-            if take_source and self.session.state in ("recording", "paused") \
+            elsewhere = take_source and self._recording_elsewhere(msg)
+            if take_source and not elsewhere and self.session.state in ("recording", "paused") \
                     and not await self._through_gate("start"):
                 return  # the server's one consent check and status change refused it
             await self._send(replace(ev.state(self.session.state, resumed=True), session=self.session_id))
             if self.session.state in ("recording", "paused") and take_source:
+                if elsewhere:
+                    await self._audio_status(False, reason="taken_over")
+                    return
                 await self._take_source()
             return
         if (self.manager.root / self.session_id / "session.json").exists():

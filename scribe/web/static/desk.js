@@ -10,9 +10,12 @@
 // socket is down the page keeps capturing into that buffer, up to BUFFER_LIMIT_S (10 minutes,
 // about 19 MB); beyond it the oldest audio is dropped and the page says how much. A reload or a
 // second tab rejoins the running session (the latest window to start is the audio source; the
-// one it replaced says so and stops capturing). After a server restart the hearing is
-// "interrupted": the page offers 继续录音 (record on into the same archive, the buffer first)
-// or 结束.
+// one it replaced says so and stops capturing; the new one keeps only what it captured after the
+// old one's last frame arrived, so the room is archived once; a window that merely reconnects
+// does not take the recording back from one that records). After a server restart the hearing
+// is "interrupted": the page offers 继续录音 (record on into the same archive, the buffer first)
+// or 结束. Pause and 结束 cut where they are pressed: nothing is captured after the click, and the
+// server pauses or stops only once everything before it has arrived (offline: when it is back).
 "use strict";
 const H = PAGE.hearing;
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
@@ -20,6 +23,8 @@ const RATE = 16000;
 const BUFFER_LIMIT_S = 600; // the documented bound of audio kept while the server cannot be reached
 const ACK_TIMEOUT_MS = 4000; // no acknowledgement this long while sending: the connection is dead
 const CONNECT_TIMEOUT_MS = 5000;
+// this page, to the server: its own reconnects are not "another window" (docs/events.md)
+const WINDOW_ID = Math.random().toString(36).slice(2) + Date.now().toString(36);
 const state = {
   status: H.status, speakers: Object.assign({}, H.speakers || {}), colorOf: {}, ws: null, lastSeq: 0,
   audio: null, partials: {}, finalDone: false, wsPath: null, conn: "idle", recorded: 0,
@@ -37,6 +42,7 @@ const cap = {
   lastAckAt: 0,
   lost: 0, // samples dropped because the buffer was full
   capturing: false, // the worklet is running and its frames are kept
+  hold: false, // a resume is on its way to the server: frames wait until it is there
 };
 
 const $ = (id) => document.getElementById(id);
@@ -47,14 +53,17 @@ function setStatus(s) {
   const badge = $("status");
   // never "录音中" when this window captures nothing
   const idle = s === "recording" && !cap.capturing;
-  const shown = idle ? "not_capturing" : s;
-  badge.textContent = idle ? T.not_capturing : (T["state_" + s] || s);
-  badge.className = "status status-" + (idle ? "paused" : s);
+  const elsewhere = idle && state.conn === "elsewhere";
+  const ending = !!state.stopPending;
+  const shown = ending ? "stopping" : elsewhere ? "elsewhere" : idle ? "not_capturing" : s;
+  badge.textContent = T["state_" + shown] || (elsewhere ? T.recording_elsewhere : idle ? T.not_capturing : s);
+  badge.className = "status status-" + (idle || ending ? "paused" : s);
   badge.dataset.status = shown;
   const consented = H.all_consented;
-  $("btn-record").disabled = !consented || !(["created", "paused"].includes(s) || idle);
-  $("btn-pause").disabled = !(s === "recording" && cap.capturing);
-  $("btn-stop").disabled = !["recording", "paused"].includes(s);
+  // another window records: one way back, its 在此窗口录音 (next to the notice)
+  $("btn-record").disabled = ending || !consented || !(["created", "paused"].includes(s) || (idle && !elsewhere));
+  $("btn-pause").disabled = ending || !(s === "recording" && cap.capturing);
+  $("btn-stop").disabled = ending || !["recording", "paused"].includes(s);
   $("to-review").hidden = ["created", "recording", "paused"].includes(s);
   $("consent-hint").hidden = consented;
   $("recovery").hidden = s !== "interrupted";
@@ -189,7 +198,10 @@ function onEvent(ev) {
     if (node) { node.dataset.speaker = ev.speaker; node.style.color = colorFor(ev.speaker); node.textContent = speakerName(ev.speaker); }
     renderSpeakers();
   } else if (ev.type === "level") {
-    if (!cap.capturing) meter(Math.max(0, Math.min(1, (ev.rms_dbfs + 60) / 60)));
+    if (!cap.capturing) {
+      meter(Math.max(0, Math.min(1, (ev.rms_dbfs + 60) / 60)));
+      if (state.conn === "elsewhere" && cap.next === null) state.recorded = ev.t; // the other window's clock
+    }
   } else if (ev.type === "warning" || ev.type === "error") {
     // the server's own words are for logs; the desk says it in the user's language
     if (ev.type === "error" && ev.code === "final_pass_failed") finalProgress.fail();
@@ -268,6 +280,8 @@ function tick() {
   // recorded audio, what is buffered included (pauses left out): the hearing's real length
   const secs = cap.next !== null ? cap.next / RATE : state.recorded + pending(cap.pre) / RATE;
   $("clock").textContent = fmtClock(secs);
+  if (state.stopPending) showMsg(T.stop_pending.replace("{n}", Math.max(1, Math.round(buffered() / RATE))), true);
+  else if (state.pausePending && buffered() > 0) showMsg(T.pause_pending.replace("{n}", Math.max(1, Math.round(buffered() / RATE))));
   watchdog();
   renderConn();
 }
@@ -279,12 +293,12 @@ const buffered = () => (cap.next === null ? 0 : cap.next - cap.acked) + pending(
 function onFrame(pcm) {
   if (!cap.capturing) return;
   if (!cap.firstFrameAt) cap.firstFrameAt = performance.now();
-  if (cap.next === null) cap.pre.push(pcm);
+  if (cap.next === null) cap.pre.push({ pcm, at: performance.now() }); // at: when its last sample came
   else { cap.frames.push({ off: cap.next, pcm }); cap.next += pcm.length; }
   // the bound: beyond it the oldest audio goes (said on screen), never the page's memory
   let over = buffered() - BUFFER_LIMIT_S * RATE;
   while (over > 0 && (cap.frames.length || cap.pre.length)) {
-    const f = cap.frames.length ? cap.frames.shift().pcm : cap.pre.shift();
+    const f = (cap.frames.length ? cap.frames.shift() : cap.pre.shift()).pcm;
     over -= f.length;
     cap.lost += f.length;
     if (cap.frames.length) cap.acked = Math.max(cap.acked, cap.frames[0].off);
@@ -296,7 +310,7 @@ function onFrame(pcm) {
 // send what the server does not have yet, in order
 function pump() {
   const ws = state.ws;
-  if (!ws || ws.readyState !== WebSocket.OPEN || !cap.active || cap.awaitingStart) return;
+  if (cap.hold || !ws || ws.readyState !== WebSocket.OPEN || !cap.active || cap.awaitingStart) return;
   for (const f of cap.frames) {
     const end = f.off + f.pcm.length;
     if (end <= cap.sent) continue;
@@ -310,8 +324,9 @@ function onAudio(m) {
   if (m.received === undefined) return;
   if (cap.next === null) {
     // where this window's audio starts in the session: the server's count
-    cap.next = m.received;
-    for (const pcm of cap.pre) { cap.frames.push({ off: cap.next, pcm }); cap.next += pcm.length; }
+    if (m.active && cap.awaitingStart && m.replaced_last_audio_ms !== undefined) cutHandover(m.replaced_last_audio_ms);
+    cap.next = cap.base = m.received;
+    for (const { pcm } of cap.pre) { cap.frames.push({ off: cap.next, pcm }); cap.next += pcm.length; }
     cap.pre = [];
   }
   cap.acked = Math.max(cap.acked, Math.min(m.received, cap.next));
@@ -332,8 +347,12 @@ function onAudio(m) {
     cap.active = false;
     cap.awaitingStart = false;
     if (m.reason === "taken_over") {
-      // another window (a second tab, the page reloaded) records now: this one stops
+      // another window (a second tab, the page reloaded) records now: this one stops. What it
+      // still held is covered by the other window (which keeps what it captured after this
+      // one's last frame arrived); 在此窗口录音 later starts afresh where the session stands
       stopCapture();
+      cap.frames = []; cap.pre = []; cap.next = null; cap.sent = cap.acked = 0;
+      state.pausePending = false;
       state.conn = "elsewhere";
       setStatus(state.status);
     } else if (m.reason === "interrupted") {
@@ -342,6 +361,21 @@ function onAudio(m) {
     }
   }
   renderConn();
+}
+
+// A second window of the same room took over from a window that was still sending (the server
+// says how long ago that window's last frame arrived): what this one captured before that moment
+// is in the archive already; keep the rest, cutting a frame if it must.
+function cutHandover(ms) {
+  const cut = performance.now() - ms;
+  let dropped = 0;
+  while (cap.pre.length) {
+    const f = cap.pre[0], begin = f.at - (f.pcm.length / RATE) * 1000;
+    if (f.at <= cut) { dropped += f.pcm.length; cap.pre.shift(); continue; }
+    if (begin < cut) { const n = Math.round(((cut - begin) * RATE) / 1000); dropped += n; f.pcm = f.pcm.slice(n); }
+    break;
+  }
+  cap.handoverDropped = dropped / RATE;
 }
 
 // A connection that takes audio but acknowledges nothing is dead (a network that vanished
@@ -398,7 +432,7 @@ function connect() {
     ws.openedAt = Date.now();
     cap.lastAckAt = Date.now();
     // "start" rejoins the session; this window becomes its audio source when it captures
-    if (cap.capturing) sendStart(ws);
+    if (cap.capturing || buffered() > 0) sendStart(ws);
     else ws.send(JSON.stringify({ op: "watch" }));
     renderConn();
   };
@@ -416,7 +450,9 @@ function connect() {
 function sendStart(ws) {
   cap.awaitingStart = true;
   cap.active = false;
-  ws.send(JSON.stringify({ op: "start" }));
+  // rejoin: this window recorded here before (a reconnect); if another window took the
+  // recording over meanwhile and records, the server leaves it there and says taken_over
+  ws.send(JSON.stringify({ op: "start", window: WINDOW_ID, rejoin: cap.next !== null }));
 }
 
 function scheduleReconnect() {
@@ -524,14 +560,28 @@ function finishCapture() {
 
 // -- the buttons --------------------------------------------------------------------------------
 async function record() {
-  // the microphone starts with the request: what is said meanwhile waits in the buffer
+  if (state.pauseInFlight) await state.pauseInFlight.catch(() => {});
+  if (state.pausePending) {
+    // the pause never reached the server (the connection is down): the server still records,
+    // this window simply captured nothing in between; go on where the buffer stands
+    state.pausePending = false;
+    await ensureCapture();
+    setStatus("recording");
+    renderConsent();
+    return;
+  }
+  // the microphone starts with the request: what is said meanwhile waits in the buffer, and
+  // is sent once the server records again (a paused session drops what arrives)
   const wasCapturing = cap.capturing;
+  cap.hold = true;
   const capture = ensureCapture().catch(() => false);
   let r;
   try { r = await api("POST", `/api/hearings/${H.id}/record`); } catch (e) {
+    cap.hold = false;
     if (!wasCapturing) { await capture; stopCapture(); cap.pre = []; }
     throw e;
   }
+  cap.hold = false;
   state.wsPath = r.websocket;
   state.recorded = (r.engine && r.engine.recorded_seconds) || 0;
   state.conn = state.conn === "elsewhere" ? "open" : state.conn;
@@ -567,39 +617,90 @@ $("btn-continue").addEventListener("click", async () => {
   } catch (e) { showMsg(e.message, true); $("btn-continue").disabled = false; }
 });
 
+// 结束 of an interrupted hearing: audio this page still holds goes into the archive first
+async function endInterrupted() {
+  if (buffered() > 0 && cap.next !== null) {
+    await api("POST", `/api/hearings/${H.id}/record`);
+    state.status = "recording";
+    pauseCapture();
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) sendStart(state.ws);
+  }
+  await stop();
+}
+
 $("btn-end").addEventListener("click", async () => {
   $("btn-end").disabled = true;
-  try {
-    if (buffered() > 0 && cap.next !== null) {
-      // audio this page still holds goes into the archive before the hearing ends
-      await api("POST", `/api/hearings/${H.id}/record`);
-      pauseCapture();
-      if (state.ws && state.ws.readyState === WebSocket.OPEN) sendStart(state.ws);
-      await drain(15000);
-    }
-    await stop();
-  } catch (e) { showMsg(e.message, true); $("btn-end").disabled = false; }
+  try { await endInterrupted(); } catch (e) { showMsg(e.message, true); $("btn-end").disabled = false; }
 });
 
-$("btn-pause").addEventListener("click", async () => {
-  try {
-    pauseCapture();
-    await drain(3000);
-    await api("POST", `/api/hearings/${H.id}/pause`);
-    setStatus("paused");
-    renderConsent();
-  } catch (e) { showMsg(e.message, true); }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const offline = (e) => e.status === undefined; // fetch failed: no answer came
+
+// Pause is off the record from the click: the page captures nothing more at once. The server
+// pauses once everything captured before the click has arrived (it drops what arrives while
+// paused), so with the connection down the pause waits for it, and the page says so.
+$("btn-pause").addEventListener("click", () => {
+  pauseCapture();
+  state.pausePending = true;
+  setStatus("paused");
+  renderConsent();
+  settlePause();
 });
 
+async function settlePause() {
+  while (state.pausePending) {
+    if (!(await drain(2000)) || !state.pausePending) continue;
+    const req = api("POST", `/api/hearings/${H.id}/pause`);
+    state.pauseInFlight = req;
+    try {
+      await req;
+      state.pausePending = false;
+      showMsg("");
+    } catch (e) {
+      if (offline(e)) { await sleep(1000); continue; }
+      state.pausePending = false;
+      showMsg(e.message, true);
+    } finally { state.pauseInFlight = null; }
+  }
+}
+
+// 结束: nothing after the click is recorded, everything before it reaches the archive before
+// the hearing closes. With the connection down the page waits for it (saying how much it holds
+// and to keep the page open), then stops; after a server restart it ends the interrupted one.
 async function stop() {
   pauseCapture();
-  await drain(10000);
-  await api("POST", `/api/hearings/${H.id}/stop`);
+  state.pausePending = false;
+  if (state.pauseInFlight) await state.pauseInFlight.catch(() => {});
+  if (buffered() > 0) {
+    state.stopPending = true;
+    setStatus(state.status);
+    try {
+      while (!(await drain(2000))) {
+        if (state.status === "interrupted") { state.stopPending = false; return endInterrupted(); }
+      }
+    } finally { state.stopPending = false; }
+  }
+  for (;;) {
+    try { await api("POST", `/api/hearings/${H.id}/stop`); break; } catch (e) {
+      if (!offline(e)) { setStatus(state.status); throw e; }
+      state.stopPending = true;
+      setStatus(state.status);
+      await sleep(1000);
+    }
+  }
+  state.stopPending = false;
+  showMsg("");
   finishCapture();
   setStatus("stopped");
   renderConsent();
   if (!state.ws) connect(); // the final pass's progress comes on the socket
 }
+
+// closing the page while it holds audio the server does not have loses it: the browser asks
+addEventListener("beforeunload", (e) => {
+  const connected = state.ws && state.ws.readyState === WebSocket.OPEN && cap.active;
+  if (state.stopPending || (!connected && buffered() > RATE)) { e.preventDefault(); e.returnValue = ""; }
+});
 
 $("btn-stop").addEventListener("click", async () => {
   try { await stop(); } catch (e) { showMsg(e.message, true); }
