@@ -422,6 +422,7 @@ def test_a_page_reload_mid_recording_rejoins_the_session(
     ctx.close()
 
 
+@pytest.mark.walkthrough
 def test_a_20_s_network_drop_loses_no_audio(stack: dict[str, Any], browser: Any, speech: tuple[Path, np.ndarray]) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx, page, hid = _desk(browser, stack["url"], "（2026）城人调字第32号")
@@ -460,6 +461,7 @@ def test_a_20_s_network_drop_loses_no_audio(stack: dict[str, Any], browser: Any,
     ctx.close()
 
 
+@pytest.mark.walkthrough
 def test_a_server_killed_mid_recording_comes_back_as_interrupted_and_records_on(
     stack: dict[str, Any], browser: Any, speech: tuple[Path, np.ndarray]
 ) -> None:

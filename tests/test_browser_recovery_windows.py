@@ -50,7 +50,7 @@ from test_browser_recovery import (  # noqa: F401 - the fixtures are used by nam
     speech,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.models, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.models, pytest.mark.slow, pytest.mark.walkthrough]
 
 # a click's moment on the page's own clock (the test's probe: the handler's time, not Playwright's)
 _CLICKS = ("document.addEventListener('click', (e) => { const b = e.target.closest('button');"

@@ -99,6 +99,7 @@ def _der(ref: list[tuple[float, float, str]], t: Transcript) -> float:
     return float(metric(ann(ref), ann(hyp), uem=Timeline([Segment(0.0, t.duration)])))
 
 
+@pytest.mark.walkthrough
 def test_final_transcript_made_alongside_equals_the_whole_recording_pass(
     engine, tmp_path: Path, shared_data: Path
 ) -> None:
@@ -176,6 +177,7 @@ time.sleep(3600)  # still recording when the parent kills it
 """
 
 
+@pytest.mark.walkthrough
 def test_kill_mid_hearing_then_restart_resumes_the_second_pass_from_its_journal(
     engine, tmp_path: Path, shared_data: Path
 ) -> None:
