@@ -462,6 +462,53 @@ def test_a_20_s_network_drop_loses_no_audio(stack: dict[str, Any], browser: Any,
 
 
 @pytest.mark.walkthrough
+def test_a_login_that_ends_mid_recording_is_said_and_logging_in_again_resends_everything(
+    stack: dict[str, Any], browser: Any, speech: tuple[Path, np.ndarray]
+) -> None:
+    """The login ends while the desk records (expired, logged out elsewhere) and the socket then
+    breaks: the reconnects are refused, which the page must say as a login problem, not as
+    "reconnecting" for ever, while it keeps the audio; a new login in another window lets it
+    resend everything."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ctx, page, hid = _desk(browser, stack["url"], "（2026）城人调字第35号")
+    page.click("#btn-record")
+    page.wait_for_selector("#status[data-status=recording]")
+    _wait_clock(page, 6)
+    first = _first_frame(page)
+    ctx.clear_cookies()  # the login is gone; the open socket was authorised at its handshake
+    stack["relay"].drop()
+    time.sleep(3)
+    stack["relay"].restore()  # the network is back, but every new handshake is refused now
+    page.wait_for_selector("#conn[data-conn=login]", timeout=30_000)
+    text = page.locator("#conn").inner_text()
+    assert re.search(r"登录已失效，无法上传录音 — 已缓存 \d+ 秒录音，请勿关闭本页", text), text
+    assert page.locator("#status").get_attribute("data-status") == "recording"
+    page.screenshot(path=str(SHOTS / "desk-login-ended.png"))
+    with ctx.expect_page() as opened:
+        page.click("#conn-login")
+    login = opened.value
+    login.wait_for_selector("#username")
+    login.fill("#username", "med_a")
+    login.fill("#password", PASSWORD)
+    login.click("#login-submit")
+    login.wait_for_url(lambda u: "/login" not in u, timeout=30_000)
+    login.close()
+    page.wait_for_selector("#conn[hidden]", state="attached", timeout=60_000)  # everything resent
+    _wait_clock(page, SPEECH_S + 1, timeout=90)
+    stopped_at = _finish(page, None, progress_shot=None)
+    _closable(stack, hid, ctx)
+
+    archive, _folder = _archive(stack, hid)
+    runs = _pieces(_align(archive, speech[1]))
+    lost, repeated = _lost(runs)
+    played = stopped_at - first
+    _report("login ended", runs, len(archive) / S, f"played {played:.2f} s, not archived {played - len(archive) / S:.2f} s")
+    assert lost <= 1.0 and repeated <= 0.1, runs
+    assert played - len(archive) / S <= 1.0
+    ctx.close()
+
+
+@pytest.mark.walkthrough
 def test_a_server_killed_mid_recording_comes_back_as_interrupted_and_records_on(
     stack: dict[str, Any], browser: Any, speech: tuple[Path, np.ndarray]
 ) -> None:

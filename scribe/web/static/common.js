@@ -4,7 +4,7 @@
 const PAGE = JSON.parse(document.getElementById("page-data").textContent);
 const T = PAGE.t;
 
-async function api(method, url, body) {
+async function api(method, url, body, retried) {
   const opts = { method, headers: { Accept: "application/json", "X-Page-Lang": PAGE.lang || "zh" }, credentials: "same-origin" };
   if (method !== "GET" && PAGE.csrf) opts.headers["X-CSRF-Token"] = PAGE.csrf;
   if (body !== undefined) {
@@ -12,6 +12,11 @@ async function api(method, url, body) {
     opts.body = JSON.stringify(body);
   }
   const res = await fetch(url, opts);
+  if (res.status === 403 && method !== "GET" && !retried && await freshCsrf()) {
+    // a new login (in another window, after this one's ended) comes with a new CSRF token:
+    // the page keeps working, and what it holds (a desk's buffered audio) is not lost to a reload
+    return api(method, url, body, true);
+  }
   if (res.status === 204) return null;
   const type = res.headers.get("content-type") || "";
   const data = type.includes("json") ? await res.json() : await res.text();
@@ -23,6 +28,19 @@ async function api(method, url, body) {
     throw err;
   }
   return data;
+}
+
+async function freshCsrf() {
+  try {
+    const r = await fetch("/api/auth/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!r.ok) return false;
+    const me = await r.json();
+    if (!me.csrf_token || me.csrf_token === PAGE.csrf) return false;
+    PAGE.csrf = me.csrf_token;
+    return true;
+  } catch (e) {
+    return false;
+  }
 }
 
 // The message catalogue (scribe/web/messages.py) says an error from its code and params in the

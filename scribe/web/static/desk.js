@@ -402,7 +402,11 @@ function renderConn() {
   const secs = Math.round(buffered() / RATE);
   const wanted = cap.capturing || ["recording", "paused", "stopped", "interrupted"].includes(state.status);
   if (state.conn === "elsewhere") { kind = "elsewhere"; text = T.conn_elsewhere; }
-  else if (wanted && (!state.ws || state.ws.readyState !== WebSocket.OPEN) && state.conn !== "idle") {
+  else if (state.authLost && (!state.ws || state.ws.readyState !== WebSocket.OPEN)) {
+    // the login ended (expired, logged out elsewhere): the socket is refused until the user logs
+    // in again, in another tab so that what this page holds stays; it reconnects by itself then
+    kind = "login"; text = T.conn_login.replace("{n}", secs);
+  } else if (wanted && (!state.ws || state.ws.readyState !== WebSocket.OPEN) && state.conn !== "idle") {
     kind = "lost"; text = cap.capturing || secs ? T.conn_lost.replace("{n}", secs) : T.conn_connecting;
   } else if (cap.capturing && cap.active && secs >= 2) { kind = "resending"; text = T.conn_resending.replace("{n}", secs); }
   node.dataset.conn = kind;
@@ -410,6 +414,9 @@ function renderConn() {
   node.hidden = !text;
   if (state.conn === "elsewhere" && !node.querySelector("button")) {
     node.append(" ", el("button", { type: "button", class: "small", id: "btn-here", onclick: recordHere }, T.record_here));
+  }
+  if (kind === "login") {
+    node.append(" ", el("a", { href: "/login", target: "_blank", rel: "noopener", id: "conn-login" }, T.conn_login_link));
   }
   if (!$("recovery").hidden) renderRecoveryBuffer();
 }
@@ -427,6 +434,8 @@ function connect() {
   state.synced = false;
   if (state.conn === "idle") state.conn = "connecting";
   ws.onopen = () => {
+    ws.wasOpen = true;
+    state.authLost = false;
     state.reconnectDelay = 500;
     state.conn = "open";
     ws.openedAt = Date.now();
@@ -442,9 +451,22 @@ function connect() {
     state.ws = null;
     cap.active = false;
     cap.awaitingStart = false;
+    // a refused handshake looks like a network failure to the page (1006): ask whether the login
+    // is still good, so that an ended login is said as such and not as "reconnecting" for ever
+    if (!ws.wasOpen) checkLogin();
     scheduleReconnect();
     renderConn();
   };
+}
+
+async function checkLogin() {
+  try {
+    const r = await fetch("/api/auth/me", { credentials: "same-origin", headers: { "X-Page-Lang": PAGE.lang || "zh" } });
+    state.authLost = r.status === 401;
+  } catch (e) {
+    return;  // the server itself is unreachable: that is the network case
+  }
+  renderConn();
 }
 
 function sendStart(ws) {
