@@ -130,6 +130,7 @@ class HeldOnce:
 
 
 @pytest.mark.slow
+@pytest.mark.walkthrough
 def test_a_degraded_session_gets_its_speaker_labels_back(transcriber_base, model_store, shared_data, tmp_path) -> None:  # noqa: ANN001
     """conv_zh_dev_02 (95 s, four voices, one desk microphone). The first 25 s arrive while
     the first decode is held: the lag floor climbs past both thresholds, the degrader goes to
