@@ -28,9 +28,9 @@ from typing import Protocol, Union
 
 import numpy as np
 
-from diarize.labels import first_appearance_order, merge_turns, unknown_label
-from diarize.offline import DiarizationResult, OfflineDiarizer, Prepared
-from diarize.resegment import VoiceSplitOptions, tidy_turns, window_vote
+from diarize.labels import merge_turns
+from diarize.offline import DiarizationResult, OfflineDiarizer, Prepared, labelled_result
+from diarize.resegment import VoiceSplitOptions, window_vote
 from scribe.types import SAMPLE_RATE, SpeakerTurn
 
 _TOUCHING = 1e-6
@@ -248,14 +248,7 @@ class IncrementalDiarization:
         raw = list(first.turns)
         if self.vote is not None:
             raw = self._split_by_voice(raw, first.centroids)
-        if self.options.tidy is not None:
-            raw = tidy_turns(raw, duration, self.options.tidy)
-        raw.sort()
-        order = {k: unknown_label(i + 1) for i, k in enumerate(first_appearance_order(raw))}
-        turns = tuple(SpeakerTurn(round(t.start, 3), round(t.end, 3), order[t.speaker]) for t in raw)
-        return DiarizationResult(
-            turns, {order[k]: first.centroids[k] for k in order if k in first.centroids}, duration
-        )
+        return labelled_result(raw, first.centroids, duration, self.options.tidy)
 
     def _split_by_voice(
         self, turns: Sequence[SpeakerTurn], centroids: Mapping[str, np.ndarray]

@@ -20,6 +20,7 @@ pyannote's recipe, with CAM++ in place of its hub-only embedding model:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +106,19 @@ class DiarizationResult:
     @property
     def speakers(self) -> list[str]:
         return list(self.centroids)
+
+
+def labelled_result(
+    raw: Sequence[SpeakerTurn], centroids: Mapping[str, np.ndarray], duration: float,
+    tidy: TidyOptions | None,
+) -> DiarizationResult:
+    """The turns tidied and named 说话人1, 2, ... by first appearance, each label with its
+    cluster's centroid: the one ending of the whole-recording and the incremental passes."""
+    turns_in = tidy_turns(raw, duration, tidy) if tidy is not None else list(raw)
+    turns_in.sort()
+    order = {k: unknown_label(i + 1) for i, k in enumerate(first_appearance_order(turns_in))}
+    turns = tuple(SpeakerTurn(round(t.start, 3), round(t.end, 3), order[t.speaker]) for t in turns_in)
+    return DiarizationResult(turns, {order[k]: centroids[k] for k in order if k in centroids}, duration)
 
 
 def check_speaker_bounds(
@@ -285,14 +299,7 @@ class OfflineDiarizer:
                 self.options.split_by_voice,
                 workers=self.workers,
             )
-        if self.options.tidy is not None:
-            raw = tidy_turns(raw, duration, self.options.tidy)
-        raw.sort()
-        order = {k: unknown_label(i + 1) for i, k in enumerate(first_appearance_order(raw))}
-        turns = tuple(SpeakerTurn(round(t.start, 3), round(t.end, 3), order[t.speaker]) for t in raw)
-        return DiarizationResult(
-            turns, {order[k]: by_cluster[k] for k in order if k in by_cluster}, duration
-        )
+        return labelled_result(raw, by_cluster, duration, self.options.tidy)
 
     # -- steps ----------------------------------------------------------------------------
     def _embeddings(self, samples: np.ndarray, binarized) -> np.ndarray:  # type: ignore[no-untyped-def]
