@@ -5,5 +5,4 @@
 # kill -9 resume). About 15 minutes on 2 idle cores. Models are installed, never skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --dev
-exec .venv/bin/python -m pytest -m walkthrough "$@"
+exec bash scripts/test.sh -m walkthrough "$@"

@@ -461,10 +461,11 @@ function connect() {
 
 async function checkLogin() {
   try {
-    const r = await fetch("/api/auth/me", { credentials: "same-origin", headers: { "X-Page-Lang": PAGE.lang || "zh" } });
-    state.authLost = r.status === 401;
+    await api("GET", "/api/auth/me");
+    state.authLost = false;
   } catch (e) {
-    return;  // the server itself is unreachable: that is the network case
+    if (e.status === undefined) return;  // the server itself is unreachable: the network case
+    state.authLost = e.status === 401;
   }
   renderConn();
 }
