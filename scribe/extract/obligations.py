@@ -208,6 +208,19 @@ def _counted_from_event(sentence: str, phrase: str) -> bool:
     return at >= 0 and any(m.start() < at for m in EVENT_ANCHOR.finditer(sentence[: at + len(phrase)]))
 
 
+def _timed_from_event(text: str) -> bool:
+    """The restatement times it from an event ("合格后三日内…付清尾款"): the date resolved from an
+    earlier statement ("我三天之内把八千五转给他") counted from the session instead, and loses."""
+    return any(_from_event(d) and _counted_from_event(text, d.phrase)
+               for d in find_deadlines(text, dt.date(2000, 1, 1)))
+
+
+def _from_event(d: Deadline) -> bool:
+    """A time that can count from an event: a duration (三日内), or 当场 / 当天 (on the spot of it);
+    今天 names the calendar day whatever comes before it."""
+    return d.kind == "relative" or d.kind == "today" and d.phrase in ("当场", "当天")
+
+
 def _turn_before(utts: list[Utterance], idx: int) -> list[Clause]:
     """Clauses the same speaker said just before (a long turn cut into segments)."""
     out: list[Clause] = []
@@ -291,6 +304,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         else:
             lead = []
     frames: list[Frame] = []
+    subject: list[str] = []
+    pending: list[Clause] = []
     for g in groups:
         if not g:
             continue
@@ -320,8 +335,11 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         if kind == "归属" and not obligors:
             # "房屋归陈丽所有": the one it goes to is named inside the verb
             obligors = [x.party for x in mentions if m.start() <= x.at < m.end()]
-        if not obligors and frames:
-            obligors = list(frames[-1].obligors)  # the same subject goes on within a sentence
+        if not obligors and subject:
+            # the same subject goes on within a sentence, also past a clause that is no term
+            # ("汪德胜把院墙…往院子里退一米二，重新砌…": 退 without money opens no payment)
+            obligors = list(subject)
+        subject = list(obligors)
         if not obligors and carried and staff and not re.search(r"[他她]们?", text[:m.start()]):
             # (the party the turn was about, unless the sentence names someone else: "他现在同意全退")
             obligors = list(carried)
@@ -349,7 +367,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     extra = [c]
                     break
         deadlines = [d for d in find_deadlines(text, session) if d.date >= session
-                     and not (d.kind == "relative" and _counted_from_event(sentence_text, d.phrase))]
+                     and not (_from_event(d) and _counted_from_event(sentence_text, d.phrase))]
         if kind == "探视" and not (RECUR_RE.search(text) or re.search(r"初[一二三四五六七八九十]|[\d一二两三四五六七八九十]点", text)):
             continue  # a visit is said with when it recurs or at what hour: "跟妈妈" alone is no schedule
         if kind == "探视":
@@ -371,6 +389,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     extra = [c]
                     break
         if kind == "支付" and not amounts and not schedule:
+            if not frames and obligors:
+                pending = list(g)  # what it says (退一米二) belongs to the act the sentence goes on to
             continue
         obligees = list(dict.fromkeys(x.party for x in after if x.party not in obligors))
         if not obligors and staff and kind == "支付" and obligees:
@@ -399,6 +419,9 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     acceleration=bool(ACCELERATION_RE.search(sentence_text)),
                 ))
             continue
+        if pending and set(obligors) == set(subject) and not frames:
+            g = pending + g
+        pending = []
         frames.append(Frame(
             kind=kind, verb=m.group(0), obligors=tuple(dict.fromkeys(obligors)),
             obligees=tuple(obligees),
@@ -645,7 +668,31 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
     # "同意，我说了不要就不要了": the assent to a term restates it; it is not another term
     decided = [replace(f, status="superseded", reason="是对另一条的答复") if f.status == "accepted"
                and (f.utt.index, f.kind) in answers and f.amount is None and not f.deadlines else f for f in decided]
-    return _supersede(_inherit_obligors(decided, utts, casefile))
+    return _supersede(_withdrawn(_inherit_obligors(decided, utts, casefile)))
+
+
+def _withdrawn(frames: list[Frame]) -> list[Frame]:
+    """"那道歉就算了，不要他道歉了": a party who gives up an act they asked for (the waiver names
+    the act: 道歉, 搬走, 删除 …) withdraws every statement of that act owed to them or asked by them,
+    before and after, so the apology they no longer want is no term, whoever said it."""
+    out = list(frames)
+    for w in frames:
+        if w.kind != "放弃" or w.status != "accepted" or not w.obligors:
+            continue
+        # money is not named this way: an amount in a waiver may be what is paid in exchange
+        # ("两万，一次性了断，别的什么都不再要了"), so payments stand
+        acts_named = {name for name, rx in _VERB_RE if name not in ("放弃", "停止", "支付") and rx.search(w.text)}
+        if not acts_named:
+            continue
+        claimant = set(w.obligors)
+        for k, f in enumerate(out):
+            if f is w or f.kind not in acts_named or f.status not in ("accepted", "proposed"):
+                continue
+            if f.obligees and not claimant & set(f.obligees) and f.speaker_party not in claimant \
+                    and not claimant & set(f.obligors):
+                continue  # the same act owed to someone else stands
+            out[k] = replace(f, status="rejected", reason="权利人已放弃这一要求", by=w.clauses)
+    return out
 
 
 def _inherit_obligors(frames: list[Frame], utts: list[Utterance], casefile: CaseFile) -> list[Frame]:
@@ -792,7 +839,8 @@ def _supersede(frames: list[Frame]) -> list[Frame]:
             if g.status == "accepted" and _same(f, g):
                 own = f.status == "proposed" and not f.staff and f.speaker_party in f.obligors  # unopposed own offer
                 if (f.status == "accepted" or own) and f.deadlines and not g.deadlines and not g.schedule and not f.schedule \
-                        and (g.amount is None or f.amount is None or g.amount.yuan == f.amount.yuan):
+                        and (g.amount is None or f.amount is None or g.amount.yuan == f.amount.yuan) \
+                        and not _timed_from_event(g.utt.text):
                     # a summary that restates a term without its date leaves the date as agreed
                     out[j] = g = replace(g, deadlines=f.deadlines, also=f.clauses + g.also)
                 if f.status == "accepted" and g.utt is f.utt and f.kind == "放弃" and not g.amounts:
