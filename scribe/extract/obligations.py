@@ -59,7 +59,7 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
 _VERB_RE = [(name, re.compile(p)) for name, p in VERB_CLASSES]
 # Clauses about remedies and paperwork are not terms: the 30-day 司法确认 window, suing, the
 # closing logistics (printing, signing, photographs).
-NOT_A_TERM = re.compile(r"焦点|争议的|分歧|差距|相差|司法确认|强制执行|起诉|法院|仲裁|诉讼|打印|签字|签名|按手印|按指印|盖章|拍照|复印|录音|录像|笔录")
+NOT_A_TERM = re.compile(r"不再执行|不再履行|不再适用|作废|失效|焦点|争议的|分歧|差距|相差|司法确认|强制执行|起诉|法院|仲裁|诉讼|打印|签字|签名|按手印|按指印|盖章|拍照|复印|录音|录像|笔录")
 PROMISE = re.compile(r"同意|可以|愿意|保证|答应|会|能|负责|一定|马上|现在就|今天就|先")
 MANNER_RE = re.compile(r"微信转账|微信转帐|微信|支付宝|银行转账|打到[^，。]{0,8}卡|转到[^，。]{0,8}卡|银行卡|现金|当面|一次性|分[\d一二两三四五六七八九十]+(?:期|次)")
 PLACE_RE = re.compile(r"(?:在|到)([\u4e00-\u9fff]{2,14}?(?:司法所|调解室|调解委员会|村委会|居委会|营业厅|服务中心|现场))")
@@ -388,7 +388,9 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                 if TOTAL_RE.search(c.text) and find_amounts(c.text) and _verb_in(c.text) is None:
                     extra = [c]
                     break
-        if kind == "支付" and not amounts and not schedule:
+        if kind == "支付" and not amounts and not schedule and SHARE_RE.search(text):
+            pass  # "收到收据后七日内把一半转给她": a share of a cost, owed without a fixed sum
+        elif kind == "支付" and not amounts and not schedule:
             if not frames and obligors:
                 pending = list(g)  # what it says (退一米二) belongs to the act the sentence goes on to
             continue
@@ -439,6 +441,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
 
 
 INSTALMENT_RE = re.compile(r"每期|每一期|每次")
+# a share of a cost said instead of a sum: 一半, 各半, 三分之一, 百分之三十, 平摊
+SHARE_RE = re.compile(r"一半|各半|[二两三四五六七八九十]分之[一二三四五六七八九]|百分之[\d一二三四五六七八九十]+|平摊|均摊|平均分摊|分摊")
 TOPIC_RE = re.compile(r"(?:这边|那边|这块|那块|这一块|这部分|那部分|的部分|这方面|方面|的话|的事)")
 
 

@@ -55,10 +55,21 @@ def _is_statement(c: Clause, m: re.Match[str]) -> bool:
     elif acts.is_question(text):
         return False
     before = text[: m.start()]
+    # a condition scopes over its sentence: "你要是坚持这个，今天可能就谈不拢" (the clause before)
+    opened = _sentence_before(c)
+    if acts.CONDITION_RE.search(opened) and re.search(r"就|那|可能|恐怕|只能", before):
+        return False  # the failure is the consequence of the condition said before it
     if acts.CONDITION_RE.search(before) or acts.CONDITION_RE.search(text[m.end(): m.end() + 3]):
         return False
     # "达不成就去法院": a consequence after 就 makes the first half a condition
     return not re.match(r"\s*(?:的话|就|那就|我就|只能|，就|可以|的可以|也可以|再)", text[m.end(): m.end() + 4])
+
+
+def _sentence_before(c: Clause) -> str:
+    """The words of the same sentence said before the clause (back to the last full stop)."""
+    whole = c.utt.text[: c.a]
+    stops = [whole.rfind(ch) for ch in "。！？!?；;"]
+    return whole[max(stops) + 1:] if max(stops) >= 0 else whole
 
 
 def decide_outcome(dialogue: Dialogue, has_terms: bool) -> Outcome:
