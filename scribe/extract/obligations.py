@@ -240,13 +240,18 @@ def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
             # attributive or passive use (被拆除的院墙, 修好的墙) names a thing, not an act owed
             if text[m.end():].lstrip()[:1] in ("的", "和") or text[max(0, m.start() - 1):m.start()] in ("被", "的"):
                 continue
-            if text[m.end():m.end() + 1] == "费" and len(m.group(0)) == 1:
-                continue  # "退费这一块": the refund as a topic, a noun
+            if text[m.end():m.end() + 1] == "费" and (len(m.group(0)) == 1 or name != "支付"):
+                continue  # "退费这一块", "赡养费", "维修费": the cost of an act, a noun
             if best is None or m.start() < best[1].start():
                 best = (name, m)
             break
     if best and best[0] == "归还" and find_amounts(text):
         best = ("支付", best[1])  # returning money (归还借款) is paying it
+    if best is None:
+        # "国强每个月一千五，国平每个月八百": an amount each month, said of a person, is paid by them
+        m = re.search(r"每(?:个)?(?:月|年)(?=\s*[\d一二两三四五六七八九十]+\s*[百千万]?)", text)
+        if m and (find_amounts(text[m.end():]) or find_bare_amounts(text[m.end():])):
+            return ("支付", m)
     if best is None:
         # "300我能给" / "300是够的，就现在给了吧": the amount said first, then 给
         for m in re.finditer(r"给(?![我你他她]|人家|大家)", text):
@@ -295,6 +300,11 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     or BOTH_RE.search(x.text) or (v[0] == "探视" and RECUR_RE.search(x.text))]
             groups.append((lead[keep[0]:] if keep else []) + [c])
             lead = []
+        elif open_group is not None and staff and re.match(r"(?:那|好)?(?:我们|咱们)", c.text):
+            # the mediator's "我们今天就说赡养费" is about the hearing (staff owe nothing): it adds no
+            # time or manner to the term before it
+            groups.append([])
+            lead = []
         elif open_group is not None:
             open_group.append(c)
         elif re.search(r"协议|如下|以下", c.text):
@@ -320,6 +330,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         kind, m = v
         if acts.is_past(text, m.start()):
             continue
+        if "谁" in text[:m.start()]:
+            continue  # "还有谁来照顾": who owes it is what is asked; it binds nobody
         said = find_deadlines(text, session)
         if any(d.date < session for d in said) and not any(d.date >= session for d in said):
             continue  # told with the date it happened on ("2024年3月18号…借了三万"): narrative
