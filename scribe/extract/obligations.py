@@ -300,6 +300,10 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     or BOTH_RE.search(x.text) or (v[0] == "探视" and RECUR_RE.search(x.text))]
             groups.append((lead[keep[0]:] if keep else []) + [c])
             lead = []
+        elif open_group is not None and re.search(r"[；;]", u.text[sentence[k - 1].b:c.a]):
+            # "…转十月份的工钱，四千一百四十块；网上已经发的…双方都删掉": a semicolon ends a term
+            groups.append([])
+            lead = [c] if len(c.text) <= 16 or find_deadlines(c.text, session) or names.find(c.text) else []
         elif open_group is not None and staff and re.match(r"(?:那|好)?(?:我们|咱们)", c.text):
             # the mediator's "我们今天就说赡养费" is about the hearing (staff owe nothing): it adds no
             # time or manner to the term before it
@@ -380,6 +384,11 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     break
         deadlines = [d for d in find_deadlines(text, session) if d.date >= session
                      and not (_from_event(d) and _counted_from_event(sentence_text, d.phrase))]
+        if not deadlines and kind != "探视":
+            today = re.search(r"(?<!从)今天(?!之前|以前|起|开始)", text[:m.start()])  # 从今天起 starts it
+            if today and not re.search(r"今天[是的]", text[today.start():today.start() + 3]):
+                # "韩立伟今天用微信给邓秀芬转…": the day said before the act is when it is done
+                deadlines = [Deadline(session, "今天", "today", today.start(), today.end())]
         if kind == "探视" and not (RECUR_RE.search(text) or re.search(r"初[一二三四五六七八九十]|[\d一二两三四五六七八九十]点", text)):
             continue  # a visit is said with when it recurs or at what hour: "跟妈妈" alone is no schedule
         if kind == "探视":
