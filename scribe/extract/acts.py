@@ -89,6 +89,8 @@ def is_past(text: str, at: int) -> bool:
     if re.search(r"(?:今天|明天|回去|马上|下周|下个礼拜|等会|一会)[^，。]{0,6}把", before + " ") or \
             re.search(r"(?:今天|明天|回去|马上|下周|等会|一会)[^，。]{0,8}$", before) and "把" in before:
         return False  # "今天把差评删了": 把…了 with a time to come is what will be done
+    if "当场" in before and not PAST_RE.search(before):
+        return False  # "钱阿姨当场付了…": done at this hearing, a term performed on the spot
     # "就现在给了吧": 了吧 / 了啊 urges, it does not report
     return done or bool(PAST_RE.search(before)) or bool(
         re.match(r".{1,2}(了|过)(?!再|吧|啊|嘛)", after) and "会" not in before)
