@@ -300,10 +300,6 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     or BOTH_RE.search(x.text) or (v[0] == "探视" and RECUR_RE.search(x.text))]
             groups.append((lead[keep[0]:] if keep else []) + [c])
             lead = []
-        elif open_group is not None and re.search(r"[；;]", u.text[sentence[k - 1].b:c.a]):
-            # "…转十月份的工钱，四千一百四十块；网上已经发的…双方都删掉": a semicolon ends a term
-            groups.append([])
-            lead = [c] if len(c.text) <= 16 or find_deadlines(c.text, session) or names.find(c.text) else []
         elif open_group is not None and staff and re.match(r"(?:那|好)?(?:我们|咱们)", c.text):
             # the mediator's "我们今天就说赡养费" is about the hearing (staff owe nothing): it adds no
             # time or manner to the term before it
