@@ -99,13 +99,15 @@ def plan_in(u: Utterance, session: dt.date, per: Decimal | None) -> list[tuple[d
 # instalments) it ends. Open-ended payments (赡养费 每个月十号之前) have no end and stay periodic.
 MONTHLY_RE = re.compile(r"每(?:个)?月\s*([\d一二两三四五六七八九十]{1,3})\s*(?:号|日)\s*(?:之前|以前|前)?\s*"
                         r"(?:[还付给交转打]|支付|还款)?\s*([\d一二两三四五六七八九十百千万.]+)\s*(万元|万块|万|元|块钱|块)?")
-START_RE = re.compile(r"从\s*(?:([\d〇零一二两三四五六七八九十]{2,4})\s*年)?\s*([\d一二两三四五六七八九十]{1,3})\s*月份?\s*(?:开始|起)|"
+START_RE = re.compile(r"从\s*(?:([\d〇零一二两三四五六七八九十]{2,4}|今|明)\s*年)?\s*([\d一二两三四五六七八九十]{1,3})\s*月份?\s*(?:开始|起)|"
                       r"(下个月|下月)\s*(?:开始|起)")
 TERMS_RE = re.compile(r"(?:一共|共|分)\s*([\d一二两三四五六七八九十]+)\s*期|([\d一二两三四五六七八九十]+)\s*个月还清")
 _YEAR_DIGITS = str.maketrans("〇零一二两三四五六七八九", "00122345678" + "9")
 
 
-def _year(raw: str) -> int | None:
+def _year(raw: str, session: dt.date | None = None) -> int | None:
+    if raw in ("今", "明") and session is not None:
+        return session.year + (raw == "明")
     digits = raw.translate(_YEAR_DIGITS)
     if not digits.isdigit():
         return None
@@ -133,7 +135,7 @@ def monthly_plan(text: str, session: dt.date) -> list[tuple[dt.date, Decimal]]:
         month = parse_numeral(start.group(2))
         if month is None or not 1 <= int(month) <= 12:
             return []
-        year = _year(start.group(1)) if start.group(1) else None
+        year = _year(start.group(1), session) if start.group(1) else None
         if year is None:
             year = session.year if int(month) >= session.month else session.year + 1
         first = dt.date(year, int(month), int(day))

@@ -394,7 +394,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                 # the parents: one hands the child over, the other brings it back ("在苏晴家楼下"
                 # names a place, not who owes it)
                 obligors = [p.id for p in casefile.bound_parties]
-        if not deadlines and staff and kind == "支付" and frames and frames[-1].deadlines and not frames[-1].schedule:
+        if not deadlines and staff and kind == "支付" and frames and frames[-1].kind == "支付" \
+                and frames[-1].deadlines and not frames[-1].schedule:
             deadlines = list(frames[-1].deadlines)  # "甲这个月底前给…，乙给…": one deadline for both
         if not deadlines and carried_deadline and staff and kind == "支付" and not carried and not frames:
             deadlines = list(carried_deadline)
