@@ -182,7 +182,7 @@ def score_item(item: Any, pred: dict[str, Any]) -> Counts:
     return c
 
 
-def _score_mediation(iid: str, exp: dict, session: dt.date, drafts: dict, c: Counts) -> None:
+def _score_mediation(iid: str, exp: dict[str, Any], session: dt.date, drafts: dict[str, Any], c: Counts) -> None:
     agreement = drafts.get("mediation-agreement", {"refused": True, "values": {}})
     record = drafts.get("hearing-record", {"refused": True, "values": {}})
     av = agreement.get("values") or {}
@@ -203,7 +203,7 @@ def _score_mediation(iid: str, exp: dict, session: dt.date, drafts: dict, c: Cou
     # A waiver term ("邵志远放弃五千元补偿的要求") says a claim is given up: the value it names is not
     # presented as agreed. Excused only where the writer's own trap says that value was given up.
     given_up = [str(t["value"]) for t in exp.get("must_not_appear") or [] if WAIVED_WHY.search(t.get("why", ""))]
-    given_up_amounts = set()
+    given_up_amounts: set[int] = set()
     for v in given_up:
         try:
             given_up_amounts.add(int(float(norm(v).rstrip("元"))))
@@ -238,9 +238,9 @@ def _score_mediation(iid: str, exp: dict, session: dt.date, drafts: dict, c: Cou
     for (t, a, d), waiver in zip(drafted, waivers):
         for x in sorted(a - allowed_amounts - (given_up_amounts if waiver else set())):
             c.invented(iid, "terms", f"amount {x} in a drafted term belongs to no agreed term")
-        for x in sorted(d - expected_dates):
-            if x != (exp.get("performance_deadline") or ""):
-                c.invented(iid, "terms", f"date {x} in a drafted term belongs to no agreed term")
+        for day in sorted(d - expected_dates):
+            if day != (exp.get("performance_deadline") or ""):
+                c.invented(iid, "terms", f"date {day} in a drafted term belongs to no agreed term")
     if not exp.get("terms"):
         for t, _, _ in drafted:
             c.invented(iid, "terms", "a term drafted where none was agreed", wrong=False)
@@ -251,10 +251,10 @@ def _score_mediation(iid: str, exp: dict, session: dt.date, drafts: dict, c: Cou
             c.per_field["terms"][1] += 1
     if not agreement.get("refused"):
         for key, name in (("performance_deadline", "performance_deadline"), ("performance_place", "performance_place")):
-            want, got = exp.get(key), av.get(key)
-            if want:
-                c.fact(iid, name, got is not None and (norm(want) in norm(got) or norm(got) == norm(want)),
-                       f"{got} for {want}")
+            want_one, got = exp.get(key), av.get(key)
+            if want_one:
+                c.fact(iid, name, got is not None and (norm(want_one) in norm(got) or norm(got) == norm(want_one)),
+                       f"{got} for {want_one}")
             elif got and exp["outcome"] not in FAILED:
                 c.invented(iid, name, f"{got} drafted where none was said", wrong=False)
         manner = norm(" ".join(_texts(av.get("performance_manner"))) + "".join(drafted_terms))
@@ -314,7 +314,7 @@ def _statute(citation: str) -> str:
     return norm(citation).replace("中华人民共和国", "")
 
 
-def _score_consultation(iid: str, exp: dict, session: dt.date, draft: dict, c: Counts) -> None:
+def _score_consultation(iid: str, exp: dict[str, Any], session: dt.date, draft: dict[str, Any], c: Counts) -> None:
     v = draft.get("values") or {}
     question, answer = norm(v.get("question") or ""), norm(v.get("answer") or "")
     for f in exp.get("question_facts") or []:

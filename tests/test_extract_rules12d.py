@@ -8,6 +8,8 @@ on the spot."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 from decimal import Decimal
 
@@ -23,7 +25,7 @@ PARTIES = [{"id": "p1", "role": "申请人", "name": "李强"}, {"id": "p2", "ro
 SESSION = "2026-10-12"
 
 
-def _case(parties: list[dict] = PARTIES, speakers: dict[str, str] | None = None) -> CaseFile:
+def _case(parties: list[dict[str, str]] = PARTIES, speakers: dict[str, str] | None = None) -> CaseFile:
     return CaseFile.from_dict({
         "session_type": "mediation", "date": SESSION, "place": "白鹭镇司法所",
         "organisation": "白鹭镇人民调解委员会", "case_number": "（2026）白人调字第9号",
@@ -35,7 +37,7 @@ def _tr(lines: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
     return to_transcript([{"speaker": s, "text": t} for s, t in lines])
 
 
-def _agreement(lines: list[tuple[str, str]], case: CaseFile | None = None) -> dict:
+def _agreement(lines: list[tuple[str, str]], case: CaseFile | None = None) -> dict[str, Any]:
     return rule_draft(_tr(lines), case or _case(), kind="mediation-agreement").values()
 
 
