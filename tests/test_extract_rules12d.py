@@ -268,3 +268,17 @@ def test_a_payment_made_on_the_spot_is_the_term_of_an_oral_agreement() -> None:
     except DocumentError:
         terms = []
     assert not any("600元" in t for t in terms)
+
+
+def test_the_answer_to_how_it_is_paid_gives_the_manner_whoever_of_the_sides_says_it() -> None:
+    lines = [
+        ("A", "张明从明年一月开始，每月十号前还两千，一共五期一万，行不行？"),
+        ("C", "对，可以。"),
+        ("A", "怎么给，李强？"),
+        ("B", "转到我建设银行的卡上，卡号我发给他。"),
+        ("C", "行。"),
+    ]
+    assert _agreement(lines)["performance_manner"] == "银行转账"
+    # nobody asked how: the payee's words about something else give no manner
+    quiet = lines[:2] + [("B", "卡我丢了，回头再说。")]
+    assert _agreement(quiet)["performance_manner"] is None

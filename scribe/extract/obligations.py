@@ -793,6 +793,7 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
 
 
 PAY_ACT_RE = re.compile(r"转|付|扫|打给|打到|给你")
+HOW_RE = re.compile(r"怎么(?:给|付|转|还|退|支付|交)")
 
 
 def _with_how(f: Frame, utts: list[Utterance], after: int, casefile: CaseFile, frames: list[Frame]) -> Frame:
@@ -800,9 +801,15 @@ def _with_how(f: Frame, utts: list[Utterance], after: int, casefile: CaseFile, f
     paying ("大姐你加我微信，我转给你"), before the obligor turns to another obligation."""
     if f.kind != "支付" or MANNER_RE.search(f.text + "".join(c.text for c in f.by + f.arranged + f.also)):
         return f
+    asked = False  # the mediator asked how it is paid ("怎么给"): either side's answer says it
     for u in utts[after + 1:after + 7]:
         who = principal(casefile, casefile.speakers.get(u.speaker or ""))
-        if who not in f.obligors or len(f.obligors) != 1:
+        if u.is_staff and HOW_RE.search(u.text) and not asked:
+            asked = True
+            continue
+        sides = f.obligors + (f.obligees or tuple(p.id for p in casefile.bound_parties))
+        answers = asked and not u.is_staff and who in sides
+        if not answers and (who not in f.obligors or len(f.obligors) != 1):
             continue
         if any(g.utt is u and g.kind != f.kind for g in frames):
             return f  # the obligor is on to another obligation
