@@ -1,4 +1,4 @@
-"""Per-item figures of the drafter on the development set only (tests/data/blind ``dev`` and ``dev2``),
+"""Per-item figures of the drafter on the development set only (tests/data/blind ``dev``, ``dev2`` and ``dev3``: ``tests/blind.py`` DEV_PARTS),
 for deciding a rule change item by item.
 
     .venv/bin/python benchmarks/blind_dev.py [--save FILE] [--against FILE] [--misses]
