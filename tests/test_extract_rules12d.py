@@ -282,3 +282,15 @@ def test_the_answer_to_how_it_is_paid_gives_the_manner_whoever_of_the_sides_says
     # nobody asked how: the payee's words about something else give no manner
     quiet = lines[:2] + [("B", "卡我丢了，回头再说。")]
     assert _agreement(quiet)["performance_manner"] is None
+
+
+def test_telling_someone_to_stop_is_no_waiver_but_giving_up_an_act_owed_is() -> None:
+    lines = [
+        ("A", "张明十月底前赔李强两千元，行不行？"),
+        ("C", "行。"),
+        ("B", "同意，你们不要吵了就好。"),
+    ]
+    terms = _agreement(lines)["terms"] or []
+    assert any("2000元" in t for t in terms) and not any("不要吵" in t for t in terms), terms
+    given_up = lines + [("B", "还有，我不要他道歉了。")]
+    assert any("不要他道歉" in t for t in _agreement(given_up)["terms"] or [])

@@ -231,6 +231,17 @@ def _turn_before(utts: list[Utterance], idx: int) -> list[Clause]:
     return out
 
 
+def _forbids(said: str) -> bool:
+    """"不要X了" gives a claim up when X is a thing or an act owed (不要钱了, 不要他道歉了, 不要补了),
+    and tells someone to stop when X is any other act (不要吵了, 不要在拖了: a verb, by jieba)."""
+    if not said.startswith("不要"):
+        return False
+    words = [w for w in _posseg().cut(said[2:]) if w.word not in ("在", "再", "老", "乱", "又", "总")]
+    if not words or not words[0].flag.startswith("v"):
+        return False
+    return not any(rx.search(words[0].word) for name, rx in _VERB_RE if name not in ("放弃", "停止"))
+
+
 def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
     best = None
     for name, rx in _VERB_RE:
@@ -240,6 +251,8 @@ def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
             # attributive or passive use (被拆除的院墙, 修好的墙) names a thing, not an act owed
             if text[m.end():].lstrip()[:1] in ("的", "和") or text[max(0, m.start() - 1):m.start()] in ("被", "的"):
                 continue
+            if name == "放弃" and _forbids(m.group(0)):
+                continue  # "不要吵了", "不要在拖了": telling someone to stop, not a claim given up
             if text[m.end():m.end() + 1] == "费" and (len(m.group(0)) == 1 or name != "支付"):
                 continue  # "退费这一块", "赡养费", "维修费": the cost of an act, a noun
             if best is None or m.start() < best[1].start():
