@@ -294,3 +294,16 @@ def test_telling_someone_to_stop_is_no_waiver_but_giving_up_an_act_owed_is() -> 
     assert any("2000元" in t for t in terms) and not any("不要吵" in t for t in terms), terms
     given_up = lines + [("B", "还有，我不要他道歉了。")]
     assert any("不要他道歉" in t for t in _agreement(given_up)["terms"] or [])
+
+
+def test_an_a_not_a_question_in_any_dialect_asks() -> None:
+    from scribe.extract import acts
+
+    assert acts.is_question("王守田退五万，你们看中不中")
+    assert acts.is_question("这样要得不要得")
+    assert not acts.is_question("两千八就两千八")
+    v = _agreement([
+        ("A", "张明赔李强五百，中不中"),
+        ("A", "你们两家商量一下。"),
+    ])
+    assert not any("500元" in t for t in v["terms"] or []), v["terms"]

@@ -30,6 +30,8 @@ CONDITION_RE = re.compile(r"如果|要是|假如|假设|(?<![\d一二两三四�
 QUESTION_RE = re.compile(
     r"[吗？?]|(?:行不行|可不可以|能不能|同不同意|愿不愿意|有没有|是不是|好不好|对不对|要不要|接不接受|怎么样|"
     r"多少|什么时候|哪天|几号|何时|呢)[。，,！!]?\s*$"
+    # any A-not-A question at the end (中不中, 要得不要得: dialect forms of 行不行)
+    r"|([\u4e00-\u9fff]{1,2})不\1[。，,！!]?\s*$"
 )
 SUGGEST_RE = re.compile(r"建议|看看|考虑|商量|要不|要么|不如|能不能|可不可以|行不行|怎么样|你看|您看")
 NEGATOR_RE = re.compile(r"(不|没|没有|别|未|无法|不能|不会|不想|不肯|不愿|不愿意|不用|不必|甭)$")
