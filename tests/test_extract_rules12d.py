@@ -209,6 +209,13 @@ def test_a_share_of_a_cost_is_a_payment_without_a_sum() -> None:
     share = [t for t in v["terms"] or [] if "一半转给李强" in t]
     assert share and share[0].startswith("张明"), v["terms"]
     assert "期限" not in share[0]  # seven days from the receipt, not from the session
+    # no sum and no name: who pays the half is a guess, so it is left to the reviewer
+    v = _agreement([
+        ("A", "孩子的学费凭收据，他收到以后七天内把一半转给你，行不行？"),
+        ("C", "行。"),
+        ("B", "可以。"),
+    ])
+    assert not any("一半" in t for t in v["terms"] or []), v["terms"]
 
 
 def test_an_arrangement_voided_is_no_term_and_its_sum_is_not_agreed() -> None:

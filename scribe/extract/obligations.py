@@ -419,8 +419,11 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                 if TOTAL_RE.search(c.text) and find_amounts(c.text) and _verb_in(c.text) is None:
                     extra = [c]
                     break
-        if kind == "支付" and not amounts and not schedule and SHARE_RE.search(text):
-            pass  # "收到收据后七日内把一半转给她": a share of a cost, owed without a fixed sum
+        if kind == "支付" and not amounts and not schedule and SHARE_RE.search(text) \
+                and any(x.form != "pronoun" for x in before):
+            # "罗俊收到收据后七日内把一半转给她": a share of a cost, owed without a fixed sum — only
+            # by a party named for it (with no sum, a pronoun's guess at who pays is too much)
+            pass
         elif kind == "支付" and not amounts and not schedule:
             if not frames and obligors:
                 pending = list(g)  # what it says (退一米二) belongs to the act the sentence goes on to
