@@ -95,6 +95,9 @@ def test_a_demand_withdrawn_is_no_withdrawal_of_the_mediation() -> None:
     # the application withdrawn does end it
     ended = lines[:2] + [("A", "李强撤回调解申请，本次调解终止。"), ("B", "对，我撤回申请。")]
     assert _outcome(ended) == "调解终止"
+    from scribe.extract.outcome import END_RE
+
+    assert END_RE.search("那我撤回") and not END_RE.search("群里那几条也撤回了")
 
 
 def test_a_failure_said_as_the_consequence_of_a_condition_is_no_failure() -> None:
