@@ -317,3 +317,19 @@ def test_an_a_not_a_question_in_any_dialect_asks() -> None:
         ("A", "你们两家商量一下。"),
     ])
     assert not any("500元" in t for t in v["terms"] or []), v["terms"]
+
+
+def test_as_many_people_as_one_side_has_each_owe_it() -> None:
+    parties = PARTIES + [{"id": "p3", "role": "被申请人", "name": "张亮"}]
+    case = _case(parties, {"A": "m1", "B": "p1", "C": "p2", "D": "p3"})
+    lines = [
+        ("A", "老人的药费，两个人各出一半，凭发票，大家同意吧？"),
+        ("C", "同意。"),
+        ("D", "同意。"),
+        ("B", "行。"),
+    ]
+    terms = _agreement(lines, case)["terms"] or []
+    assert any(t.startswith("张明、张亮") and "各出一半" in t for t in terms), terms
+    # three people where no side has three: who owes it is left to the reviewer
+    three = [("A", "老人的药费，三个人各出三分之一，凭发票，大家同意吧？")] + lines[1:]
+    assert not any("三分之一" in t for t in _agreement(three, case)["terms"] or [])

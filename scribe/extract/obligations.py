@@ -32,7 +32,8 @@ from scribe.extract import acts
 from scribe.extract.clauses import Clause, clauses_of, sentences_of
 from scribe.extract.dialogue import Dialogue, Utterance
 from scribe.extract.mentions import ADDRESSEE, SELF, Mention, Names, principal
-from scribe.extract.quantities import Amount, Deadline, find_amounts, find_bare_amounts, find_deadlines, format_date
+from scribe.extract.quantities import (Amount, Deadline, find_amounts, find_bare_amounts, find_deadlines, format_date,
+                                       parse_numeral)
 
 VERB_CLASSES: tuple[tuple[str, str], ...] = (
     # a waiver: a claim given up ("剩下的1600我就不要了", "加班费我不再主张了") binds the one who gives it up
@@ -357,6 +358,17 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         if kind == "支付" and before:
             after = topics + after  # …is who it is paid to
         obligors = _run_of_names(before, text)
+        counted = COUNTED_RE.search(text[:m.start()])
+        if counted and not obligors:
+            # "三个人各出三分之一": as many people as one side of the table has, each owes it
+            n = int(parse_numeral(counted.group(1)) or 0)
+            sides: dict[str, list[str]] = {}
+            for p in casefile.bound_parties:
+                sides.setdefault(p.role, []).append(p.id)
+            fits = [ids for ids in sides.values() if len(ids) == n]
+            if len(fits) == 1:
+                obligors = fits[0]
+        by_count = bool(counted) and len(obligors) > 1
         if kind == "归属" and not obligors:
             # "房屋归陈丽所有": the one it goes to is named inside the verb
             obligors = [x.party for x in mentions if m.start() <= x.at < m.end()]
@@ -420,7 +432,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     extra = [c]
                     break
         if kind == "支付" and not amounts and not schedule and SHARE_RE.search(text) \
-                and any(x.form != "pronoun" for x in before):
+                and (by_count or any(x.form != "pronoun" for x in before)):
             # "罗俊收到收据后七日内把一半转给她": a share of a cost, owed without a fixed sum — only
             # by a party named for it (with no sum, a pronoun's guess at who pays is too much)
             pass
@@ -475,6 +487,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
 
 
 INSTALMENT_RE = re.compile(r"每期|每一期|每次")
+COUNTED_RE = re.compile(r"([两二三四五六七八九])\s*(?:个人|个|家|位)\s*(?:各|每人|一人|都)")
 # a share of a cost said instead of a sum: 一半, 各半, 三分之一, 百分之三十, 平摊
 SHARE_RE = re.compile(r"一半|各半|[二两三四五六七八九十]分之[一二三四五六七八九]|百分之[\d一二三四五六七八九十]+|平摊|均摊|平均分摊|分摊")
 TOPIC_RE = re.compile(r"(?:这边|那边|这块|那块|这一块|这部分|那部分|的部分|这方面|方面|的话|的事)")
