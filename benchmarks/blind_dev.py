@@ -1,4 +1,4 @@
-"""Per-item figures of the drafter on the development set only (tests/data/blind ``dev`` and ``dev2``),
+"""Per-item figures of the drafter on the development set only (tests/data/blind ``dev``, ``dev2`` and ``dev3``: ``tests/blind.py`` DEV_PARTS),
 for deciding a rule change item by item.
 
     .venv/bin/python benchmarks/blind_dev.py [--save FILE] [--against FILE] [--misses]
@@ -34,7 +34,9 @@ def run() -> dict[str, dict[str, Any]]:
         preds = {p["id"]: p for p in json.loads(out)}
         for item in blind.load_all(part):
             c = score_item(item, preds[item.id])
+            # drafted terms matching no expected term (term precision's false positives)
             result[f"{part}/{item.id}"] = {"facts": c.facts, "found": c.found, "wrong": c.wrong,
+                                           "extra_terms": c.per_field["terms"][1],
                                            "misses": c.misses, "wrongs": c.wrongs}
     return result
 
@@ -51,7 +53,8 @@ def main() -> None:
         found = sum(v["found"] for v in rows.values())
         facts = sum(v["facts"] for v in rows.values())
         wrong = sum(v["wrong"] for v in rows.values())
-        print(f"{part}: {found}/{facts} facts, {wrong} wrong")
+        extra = sum(v.get("extra_terms", 0) for v in rows.values())
+        print(f"{part}: {found}/{facts} facts, {wrong} wrong, {extra} drafted terms matching no agreed term")
     if args.misses:
         for key, v in now.items():
             for m in v["misses"]:
@@ -69,8 +72,10 @@ def main() -> None:
             lost = sorted(set(v["misses"]) - set(b["misses"]))
             new_wrong = sorted(set(v["wrongs"]) - set(b["wrongs"]))
             gone_wrong = sorted(set(b["wrongs"]) - set(v["wrongs"]))
-            if gained or lost or new_wrong or gone_wrong:
-                print(f"{key}: found {b['found']}->{v['found']} wrong {b['wrong']}->{v['wrong']}")
+            extra_moved = b.get("extra_terms", v["extra_terms"]) != v["extra_terms"]
+            if gained or lost or new_wrong or gone_wrong or extra_moved:
+                print(f"{key}: found {b['found']}->{v['found']} wrong {b['wrong']}->{v['wrong']} "
+                      f"extra terms {b.get('extra_terms', '?')}->{v['extra_terms']}")
                 for m in gained:
                     print("   won ", m)
                 for m in lost:

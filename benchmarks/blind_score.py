@@ -34,6 +34,8 @@ import opencc
 _T2S = opencc.OpenCC("t2s")
 warnings.filterwarnings("ignore", module="cn2an")  # colloquial ranges (七八万) it cannot convert stay as words
 FAILED = {"调解不成", "调解终止"}
+WAIVED_WHY = re.compile(r"放弃|撤回|不再要求|不要了")  # the writer says the claim was given up
+WAIVER_TERM = re.compile(r"放弃|不再要求|不再主张|不再追究|不要[^，。；]{0,8}了|就算了|撤回")
 OUTCOME_ALIASES = {"解答完毕": "已解答", "引导劳动仲裁": "引导仲裁"}
 
 
@@ -44,6 +46,8 @@ def norm(text: Any) -> str:
     except (ValueError, KeyError, IndexError):
         pass
     text = text.replace("块钱", "元").replace("块", "元")
+    # a length said the spoken way: 一米二 is 1.2 m, 十二米六 12.6 m (not "12米" and a 6)
+    text = re.sub(r"(\d+)米(\d)(?![\d.])", r"\1.\2米", text)
     return re.sub(r"[\s，,。；;：:、《》“”\"'（）()！!？?·\-]", "", text)
 
 
@@ -178,7 +182,7 @@ def score_item(item: Any, pred: dict[str, Any]) -> Counts:
     return c
 
 
-def _score_mediation(iid: str, exp: dict, session: dt.date, drafts: dict, c: Counts) -> None:
+def _score_mediation(iid: str, exp: dict[str, Any], session: dt.date, drafts: dict[str, Any], c: Counts) -> None:
     agreement = drafts.get("mediation-agreement", {"refused": True, "values": {}})
     record = drafts.get("hearing-record", {"refused": True, "values": {}})
     av = agreement.get("values") or {}
@@ -196,6 +200,16 @@ def _score_mediation(iid: str, exp: dict, session: dt.date, drafts: dict, c: Cou
         return got
 
     drafted = [(norm(t), amounts_in(t), term_dates(n, t)) for n, t in enumerate(drafted_terms, 1)]
+    # A waiver term ("邵志远放弃五千元补偿的要求") says a claim is given up: the value it names is not
+    # presented as agreed. Excused only where the writer's own trap says that value was given up.
+    given_up = [str(t["value"]) for t in exp.get("must_not_appear") or [] if WAIVED_WHY.search(t.get("why", ""))]
+    given_up_amounts: set[int] = set()
+    for v in given_up:
+        try:
+            given_up_amounts.add(int(float(norm(v).rstrip("元"))))
+        except ValueError:
+            pass
+    waivers = [bool(WAIVER_TERM.search(t)) for t, _, _ in drafted]
     if exp["outcome"] in FAILED and drafted:
         c.failed_agreements += 1
         c.wrong += 1
@@ -221,12 +235,12 @@ def _score_mediation(iid: str, exp: dict, session: dt.date, drafts: dict, c: Cou
         if sched:
             sums.add(int(sum(i["amount"] for i in sched)))
     allowed_amounts = expected_amounts | sums
-    for t, a, d in drafted:
-        for x in sorted(a - allowed_amounts):
+    for (t, a, d), waiver in zip(drafted, waivers):
+        for x in sorted(a - allowed_amounts - (given_up_amounts if waiver else set())):
             c.invented(iid, "terms", f"amount {x} in a drafted term belongs to no agreed term")
-        for x in sorted(d - expected_dates):
-            if x != (exp.get("performance_deadline") or ""):
-                c.invented(iid, "terms", f"date {x} in a drafted term belongs to no agreed term")
+        for day in sorted(d - expected_dates):
+            if day != (exp.get("performance_deadline") or ""):
+                c.invented(iid, "terms", f"date {day} in a drafted term belongs to no agreed term")
     if not exp.get("terms"):
         for t, _, _ in drafted:
             c.invented(iid, "terms", "a term drafted where none was agreed", wrong=False)
@@ -237,10 +251,10 @@ def _score_mediation(iid: str, exp: dict, session: dt.date, drafts: dict, c: Cou
             c.per_field["terms"][1] += 1
     if not agreement.get("refused"):
         for key, name in (("performance_deadline", "performance_deadline"), ("performance_place", "performance_place")):
-            want, got = exp.get(key), av.get(key)
-            if want:
-                c.fact(iid, name, got is not None and (norm(want) in norm(got) or norm(got) == norm(want)),
-                       f"{got} for {want}")
+            want_one, got = exp.get(key), av.get(key)
+            if want_one:
+                c.fact(iid, name, got is not None and (norm(want_one) in norm(got) or norm(got) == norm(want_one)),
+                       f"{got} for {want_one}")
             elif got and exp["outcome"] not in FAILED:
                 c.invented(iid, name, f"{got} drafted where none was said", wrong=False)
         manner = norm(" ".join(_texts(av.get("performance_manner"))) + "".join(drafted_terms))
@@ -270,20 +284,26 @@ def _score_mediation(iid: str, exp: dict, session: dt.date, drafts: dict, c: Cou
     # traps: nothing from must_not_appear among agreed values
     agreed_text = "".join(t for t, _, _ in drafted) + norm(av.get("performance_place") or "")
     agreed_amounts = set().union(*[a for _, a, _ in drafted]) if drafted else set()
+    kept = [x for x, waiver in zip(drafted, waivers) if not waiver]
+    unwaived_text = "".join(t for t, _, _ in kept) + norm(av.get("performance_place") or "")
+    unwaived_amounts = set().union(*[a for _, a, _ in kept]) if kept else set()
     agreed_dates = set().union(*[d for _, _, d in drafted]) if drafted else set()
     if not agreement.get("refused") and av.get("performance_deadline"):
         agreed_dates.add(str(av["performance_deadline"]))
     for trap in exp.get("must_not_appear") or []:
         kind, value = trap.get("kind", "text"), str(trap["value"])
+        waived = bool(WAIVED_WHY.search(trap.get("why", "")))
+        amounts_seen = unwaived_amounts if waived else agreed_amounts
+        text_seen = unwaived_text if waived else agreed_text
         if kind == "amount":
             try:
-                hit = int(float(norm(value).rstrip("元"))) in agreed_amounts
+                hit = int(float(norm(value).rstrip("元"))) in amounts_seen
             except ValueError:
-                hit = norm(value) in agreed_text
+                hit = norm(value) in text_seen
         elif kind == "date":
             hit = value in agreed_dates
         else:
-            hit = bool(norm(value)) and norm(value) in agreed_text
+            hit = bool(norm(value)) and norm(value) in text_seen
         if hit:
             c.invented(iid, "traps", f"{value} ({trap.get('why', '')}) appears as agreed")
 
@@ -294,7 +314,7 @@ def _statute(citation: str) -> str:
     return norm(citation).replace("中华人民共和国", "")
 
 
-def _score_consultation(iid: str, exp: dict, session: dt.date, draft: dict, c: Counts) -> None:
+def _score_consultation(iid: str, exp: dict[str, Any], session: dt.date, draft: dict[str, Any], c: Counts) -> None:
     v = draft.get("values") or {}
     question, answer = norm(v.get("question") or ""), norm(v.get("answer") or "")
     for f in exp.get("question_facts") or []:

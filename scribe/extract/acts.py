@@ -26,10 +26,12 @@ REJECT_RE = re.compile(
 )
 CORRECTION_RE = re.compile(r"不对|说错了|念错了|写错了|搞错了|弄错了|改一下|改成|更正|纠正|应该是|不是.{1,10}是")
 RETRACT_RE = re.compile(r"不算数?|收回|反悔|作废|不作数|我不同意了|那我不给了|说了不算")
-CONDITION_RE = re.compile(r"如果|要是|假如|假设|(?<![\d一二两三四五六七八九十百千])万一(?![千百])|只要|除非|的话|否则|不然|不然的话")
+CONDITION_RE = re.compile(r"如果|要是|假如|假设|(?<![\d一二两三四五六七八九十百千])万一(?![千百])|只要|除非|(?<![里上中])的话|否则|不然|不然的话")
 QUESTION_RE = re.compile(
     r"[吗？?]|(?:行不行|可不可以|能不能|同不同意|愿不愿意|有没有|是不是|好不好|对不对|要不要|接不接受|怎么样|"
     r"多少|什么时候|哪天|几号|何时|呢)[。，,！!]?\s*$"
+    # any A-not-A question at the end (中不中, 要得不要得: dialect forms of 行不行)
+    r"|([\u4e00-\u9fff]{1,2})不\1[。，,！!]?\s*$"
 )
 SUGGEST_RE = re.compile(r"建议|看看|考虑|商量|要不|要么|不如|能不能|可不可以|行不行|怎么样|你看|您看")
 NEGATOR_RE = re.compile(r"(不|没|没有|别|未|无法|不能|不会|不想|不肯|不愿|不愿意|不用|不必|甭)$")
@@ -89,6 +91,8 @@ def is_past(text: str, at: int) -> bool:
     if re.search(r"(?:今天|明天|回去|马上|下周|下个礼拜|等会|一会)[^，。]{0,6}把", before + " ") or \
             re.search(r"(?:今天|明天|回去|马上|下周|等会|一会)[^，。]{0,8}$", before) and "把" in before:
         return False  # "今天把差评删了": 把…了 with a time to come is what will be done
+    if "当场" in before and not PAST_RE.search(before):
+        return False  # "钱阿姨当场付了…": done at this hearing, a term performed on the spot
     # "就现在给了吧": 了吧 / 了啊 urges, it does not report
     return done or bool(PAST_RE.search(before)) or bool(
         re.match(r".{1,2}(了|过)(?!再|吧|啊|嘛)", after) and "会" not in before)

@@ -32,7 +32,8 @@ from scribe.extract import acts
 from scribe.extract.clauses import Clause, clauses_of, sentences_of
 from scribe.extract.dialogue import Dialogue, Utterance
 from scribe.extract.mentions import ADDRESSEE, SELF, Mention, Names, principal
-from scribe.extract.quantities import Amount, Deadline, find_amounts, find_bare_amounts, find_deadlines, format_date
+from scribe.extract.quantities import (Amount, Deadline, find_amounts, find_bare_amounts, find_deadlines, format_date,
+                                       parse_numeral)
 
 VERB_CLASSES: tuple[tuple[str, str], ...] = (
     # a waiver: a claim given up ("剩下的1600我就不要了", "加班费我不再主张了") binds the one who gives it up
@@ -40,7 +41,7 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
     ("停止", r"不再|不得|停止|不准|不许|不要再|禁止|别再"),
     ("道歉", r"赔礼道歉|道歉|赔不是"),
     ("支付", r"赔偿|赔付|赔给|补偿|支付|付清|付给|付款|付|转给|转账|转帐|打给|打到|给付|结清|退还|退给|退|返还|"
-             r"还清|还给|还钱|缴纳|交纳|交(?=\s*[\d一二两三四五六七八九十])|补给|补|赔|转到|确认欠|确认拖欠|出(?=[\d一二两三四五六七八九十百千万半])|"
+             r"还清|还给|还钱|还(?=\s*[\d一二两三四五六七八九十])|缴纳|交纳|交(?=\s*[\d一二两三四五六七八九十])|补给|补|赔|转到|确认欠|确认拖欠|出(?=[\d一二两三四五六七八九十百千万半])|"
              r"给(?=[^，。]{0,14}?(?:[\d一二两三四五六七八九十百千万]+\s*(?:元|块|万)|[\d一二两三四五六七八九十][百千万]|钱|费))"),
     ("归还", r"归还|交还|退回|交付|交给|移交|送(?=给|到|回|过去|过来|[一二两三四五六七八九十半]+)"),
     ("搬离", r"搬离|搬出|搬走|腾退|腾出|迁出|挪走|移走|清走|清除|清理|拆除|拆掉"),
@@ -59,7 +60,7 @@ VERB_CLASSES: tuple[tuple[str, str], ...] = (
 _VERB_RE = [(name, re.compile(p)) for name, p in VERB_CLASSES]
 # Clauses about remedies and paperwork are not terms: the 30-day 司法确认 window, suing, the
 # closing logistics (printing, signing, photographs).
-NOT_A_TERM = re.compile(r"焦点|争议的|分歧|差距|相差|司法确认|强制执行|起诉|法院|仲裁|诉讼|打印|签字|签名|按手印|按指印|盖章|拍照|复印|录音|录像|笔录")
+NOT_A_TERM = re.compile(r"不再执行|不再履行|不再适用|作废|失效|焦点|争议的|分歧|差距|相差|司法确认|强制执行|起诉|法院|仲裁|诉讼|打印|签字|签名|按手印|按指印|盖章|拍照|复印|录音|录像|笔录")
 PROMISE = re.compile(r"同意|可以|愿意|保证|答应|会|能|负责|一定|马上|现在就|今天就|先")
 MANNER_RE = re.compile(r"微信转账|微信转帐|微信|支付宝|银行转账|打到[^，。]{0,8}卡|转到[^，。]{0,8}卡|银行卡|现金|当面|一次性|分[\d一二两三四五六七八九十]+(?:期|次)")
 PLACE_RE = re.compile(r"(?:在|到)([\u4e00-\u9fff]{2,14}?(?:司法所|调解室|调解委员会|村委会|居委会|营业厅|服务中心|现场))")
@@ -208,6 +209,19 @@ def _counted_from_event(sentence: str, phrase: str) -> bool:
     return at >= 0 and any(m.start() < at for m in EVENT_ANCHOR.finditer(sentence[: at + len(phrase)]))
 
 
+def _timed_from_event(text: str) -> bool:
+    """The restatement times it from an event ("合格后三日内…付清尾款"): the date resolved from an
+    earlier statement ("我三天之内把八千五转给他") counted from the session instead, and loses."""
+    return any(_from_event(d) and _counted_from_event(text, d.phrase)
+               for d in find_deadlines(text, dt.date(2000, 1, 1)))
+
+
+def _from_event(d: Deadline) -> bool:
+    """A time that can count from an event: a duration (三日内), or 当场 / 当天 (on the spot of it);
+    今天 names the calendar day whatever comes before it."""
+    return d.kind == "relative" or d.kind == "today" and d.phrase in ("当场", "当天")
+
+
 def _turn_before(utts: list[Utterance], idx: int) -> list[Clause]:
     """Clauses the same speaker said just before (a long turn cut into segments)."""
     out: list[Clause] = []
@@ -216,6 +230,17 @@ def _turn_before(utts: list[Utterance], idx: int) -> list[Clause]:
         out = clauses_of(utts[j]) + out
         j -= 1
     return out
+
+
+def _forbids(said: str) -> bool:
+    """"不要X了" gives a claim up when X is a thing or an act owed (不要钱了, 不要他道歉了, 不要补了),
+    and tells someone to stop when X is any other act (不要吵了, 不要在拖了: a verb, by jieba)."""
+    if not said.startswith("不要"):
+        return False
+    words = [w for w in _posseg().cut(said[2:]) if w.word not in ("在", "再", "老", "乱", "又", "总")]
+    if not words or not words[0].flag.startswith("v"):
+        return False
+    return not any(rx.search(words[0].word) for name, rx in _VERB_RE if name not in ("放弃", "停止"))
 
 
 def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
@@ -227,13 +252,20 @@ def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
             # attributive or passive use (被拆除的院墙, 修好的墙) names a thing, not an act owed
             if text[m.end():].lstrip()[:1] in ("的", "和") or text[max(0, m.start() - 1):m.start()] in ("被", "的"):
                 continue
-            if text[m.end():m.end() + 1] == "费" and len(m.group(0)) == 1:
-                continue  # "退费这一块": the refund as a topic, a noun
+            if name == "放弃" and _forbids(m.group(0)):
+                continue  # "不要吵了", "不要在拖了": telling someone to stop, not a claim given up
+            if text[m.end():m.end() + 1] == "费" and (len(m.group(0)) == 1 or name != "支付"):
+                continue  # "退费这一块", "赡养费", "维修费": the cost of an act, a noun
             if best is None or m.start() < best[1].start():
                 best = (name, m)
             break
     if best and best[0] == "归还" and find_amounts(text):
         best = ("支付", best[1])  # returning money (归还借款) is paying it
+    if best is None:
+        # "国强每个月一千五，国平每个月八百": an amount each month, said of a person, is paid by them
+        m = re.search(r"每(?:个)?(?:月|年)(?=\s*[\d一二两三四五六七八九十]+\s*[百千万]?)", text)
+        if m and (find_amounts(text[m.end():]) or find_bare_amounts(text[m.end():])):
+            return ("支付", m)
     if best is None:
         # "300我能给" / "300是够的，就现在给了吧": the amount said first, then 给
         for m in re.finditer(r"给(?![我你他她]|人家|大家)", text):
@@ -282,6 +314,11 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     or BOTH_RE.search(x.text) or (v[0] == "探视" and RECUR_RE.search(x.text))]
             groups.append((lead[keep[0]:] if keep else []) + [c])
             lead = []
+        elif open_group is not None and staff and re.match(r"(?:那|好)?(?:我们|咱们)", c.text):
+            # the mediator's "我们今天就说赡养费" is about the hearing (staff owe nothing): it adds no
+            # time or manner to the term before it
+            groups.append([])
+            lead = []
         elif open_group is not None:
             open_group.append(c)
         elif re.search(r"协议|如下|以下", c.text):
@@ -291,6 +328,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         else:
             lead = []
     frames: list[Frame] = []
+    subject: list[str] = []
+    pending: list[Clause] = []
     for g in groups:
         if not g:
             continue
@@ -305,6 +344,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         kind, m = v
         if acts.is_past(text, m.start()):
             continue
+        if "谁" in text[:m.start()]:
+            continue  # "还有谁来照顾": who owes it is what is asked; it binds nobody
         said = find_deadlines(text, session)
         if any(d.date < session for d in said) and not any(d.date >= session for d in said):
             continue  # told with the date it happened on ("2024年3月18号…借了三万"): narrative
@@ -317,11 +358,25 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         if kind == "支付" and before:
             after = topics + after  # …is who it is paid to
         obligors = _run_of_names(before, text)
+        counted = COUNTED_RE.search(text[:m.start()])
+        if counted and not obligors:
+            # "三个人各出三分之一": as many people as one side of the table has, each owes it
+            n = int(parse_numeral(counted.group(1)) or 0)
+            sides: dict[str, list[str]] = {}
+            for p in casefile.bound_parties:
+                sides.setdefault(p.role, []).append(p.id)
+            fits = [ids for ids in sides.values() if len(ids) == n]
+            if len(fits) == 1:
+                obligors = fits[0]
+        by_count = bool(counted) and len(obligors) > 1
         if kind == "归属" and not obligors:
             # "房屋归陈丽所有": the one it goes to is named inside the verb
             obligors = [x.party for x in mentions if m.start() <= x.at < m.end()]
-        if not obligors and frames:
-            obligors = list(frames[-1].obligors)  # the same subject goes on within a sentence
+        if not obligors and subject:
+            # the same subject goes on within a sentence, also past a clause that is no term
+            # ("汪德胜把院墙…往院子里退一米二，重新砌…": 退 without money opens no payment)
+            obligors = list(subject)
+        subject = list(obligors)
         if not obligors and carried and staff and not re.search(r"[他她]们?", text[:m.start()]):
             # (the party the turn was about, unless the sentence names someone else: "他现在同意全退")
             obligors = list(carried)
@@ -349,7 +404,12 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     extra = [c]
                     break
         deadlines = [d for d in find_deadlines(text, session) if d.date >= session
-                     and not (d.kind == "relative" and _counted_from_event(sentence_text, d.phrase))]
+                     and not (_from_event(d) and _counted_from_event(sentence_text, d.phrase))]
+        if not deadlines and kind != "探视":
+            today = re.search(r"(?<!从)今天(?!之前|以前|起|开始)", text[:m.start()])  # 从今天起 starts it
+            if today and not re.search(r"今天[是的]", text[today.start():today.start() + 3]):
+                # "韩立伟今天用微信给邓秀芬转…": the day said before the act is when it is done
+                deadlines = [Deadline(session, "今天", "today", today.start(), today.end())]
         if kind == "探视" and not (RECUR_RE.search(text) or re.search(r"初[一二三四五六七八九十]|[\d一二两三四五六七八九十]点", text)):
             continue  # a visit is said with when it recurs or at what hour: "跟妈妈" alone is no schedule
         if kind == "探视":
@@ -359,7 +419,8 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                 # the parents: one hands the child over, the other brings it back ("在苏晴家楼下"
                 # names a place, not who owes it)
                 obligors = [p.id for p in casefile.bound_parties]
-        if not deadlines and staff and kind == "支付" and frames and frames[-1].deadlines and not frames[-1].schedule:
+        if not deadlines and staff and kind == "支付" and frames and frames[-1].kind == "支付" \
+                and frames[-1].deadlines and not frames[-1].schedule:
             deadlines = list(frames[-1].deadlines)  # "甲这个月底前给…，乙给…": one deadline for both
         if not deadlines and carried_deadline and staff and kind == "支付" and not carried and not frames:
             deadlines = list(carried_deadline)
@@ -370,7 +431,14 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                 if TOTAL_RE.search(c.text) and find_amounts(c.text) and _verb_in(c.text) is None:
                     extra = [c]
                     break
-        if kind == "支付" and not amounts and not schedule:
+        if kind == "支付" and not amounts and not schedule and SHARE_RE.search(text) \
+                and (by_count or any(x.form != "pronoun" for x in before)):
+            # "罗俊收到收据后七日内把一半转给她": a share of a cost, owed without a fixed sum — only
+            # by a party named for it (with no sum, a pronoun's guess at who pays is too much)
+            pass
+        elif kind == "支付" and not amounts and not schedule:
+            if not frames and obligors:
+                pending = list(g)  # what it says (退一米二) belongs to the act the sentence goes on to
             continue
         obligees = list(dict.fromkeys(x.party for x in after if x.party not in obligors))
         if not obligors and staff and kind == "支付" and obligees:
@@ -399,6 +467,9 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
                     acceleration=bool(ACCELERATION_RE.search(sentence_text)),
                 ))
             continue
+        if pending and set(obligors) == set(subject) and not frames:
+            g = pending + g
+        pending = []
         frames.append(Frame(
             kind=kind, verb=m.group(0), obligors=tuple(dict.fromkeys(obligors)),
             obligees=tuple(obligees),
@@ -416,6 +487,9 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
 
 
 INSTALMENT_RE = re.compile(r"每期|每一期|每次")
+COUNTED_RE = re.compile(r"([两二三四五六七八九])\s*(?:个人|个|家|位)\s*(?:各|每人|一人|都)")
+# a share of a cost said instead of a sum: 一半, 各半, 三分之一, 百分之三十, 平摊
+SHARE_RE = re.compile(r"一半|各半|[二两三四五六七八九十]分之[一二三四五六七八九]|百分之[\d一二三四五六七八九十]+|平摊|均摊|平均分摊|分摊")
 TOPIC_RE = re.compile(r"(?:这边|那边|这块|那块|这一块|这部分|那部分|的部分|这方面|方面|的话|的事)")
 
 
@@ -645,7 +719,31 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
     # "同意，我说了不要就不要了": the assent to a term restates it; it is not another term
     decided = [replace(f, status="superseded", reason="是对另一条的答复") if f.status == "accepted"
                and (f.utt.index, f.kind) in answers and f.amount is None and not f.deadlines else f for f in decided]
-    return _supersede(_inherit_obligors(decided, utts, casefile))
+    return _supersede(_withdrawn(_inherit_obligors(decided, utts, casefile)))
+
+
+def _withdrawn(frames: list[Frame]) -> list[Frame]:
+    """"那道歉就算了，不要他道歉了": a party who gives up an act they asked for (the waiver names
+    the act: 道歉, 搬走, 删除 …) withdraws every statement of that act owed to them or asked by them,
+    before and after, so the apology they no longer want is no term, whoever said it."""
+    out = list(frames)
+    for w in frames:
+        if w.kind != "放弃" or w.status != "accepted" or not w.obligors:
+            continue
+        # money is not named this way: an amount in a waiver may be what is paid in exchange
+        # ("两万，一次性了断，别的什么都不再要了"), so payments stand
+        acts_named = {name for name, rx in _VERB_RE if name not in ("放弃", "停止", "支付") and rx.search(w.text)}
+        if not acts_named:
+            continue
+        claimant = set(w.obligors)
+        for k, f in enumerate(out):
+            if f is w or f.kind not in acts_named or f.status not in ("accepted", "proposed"):
+                continue
+            if f.obligees and not claimant & set(f.obligees) and f.speaker_party not in claimant \
+                    and not claimant & set(f.obligors):
+                continue  # the same act owed to someone else stands
+            out[k] = replace(f, status="rejected", reason="权利人已放弃这一要求", by=w.clauses)
+    return out
 
 
 def _inherit_obligors(frames: list[Frame], utts: list[Utterance], casefile: CaseFile) -> list[Frame]:
@@ -724,6 +822,7 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
 
 
 PAY_ACT_RE = re.compile(r"转|付|扫|打给|打到|给你")
+HOW_RE = re.compile(r"怎么(?:给|付|转|还|退|支付|交)")
 
 
 def _with_how(f: Frame, utts: list[Utterance], after: int, casefile: CaseFile, frames: list[Frame]) -> Frame:
@@ -731,9 +830,15 @@ def _with_how(f: Frame, utts: list[Utterance], after: int, casefile: CaseFile, f
     paying ("大姐你加我微信，我转给你"), before the obligor turns to another obligation."""
     if f.kind != "支付" or MANNER_RE.search(f.text + "".join(c.text for c in f.by + f.arranged + f.also)):
         return f
+    asked = False  # the mediator asked how it is paid ("怎么给"): either side's answer says it
     for u in utts[after + 1:after + 7]:
         who = principal(casefile, casefile.speakers.get(u.speaker or ""))
-        if who not in f.obligors or len(f.obligors) != 1:
+        if u.is_staff and HOW_RE.search(u.text) and not asked:
+            asked = True
+            continue
+        sides = f.obligors + (f.obligees or tuple(p.id for p in casefile.bound_parties))
+        answers = asked and not u.is_staff and who in sides
+        if not answers and (who not in f.obligors or len(f.obligors) != 1):
             continue
         if any(g.utt is u and g.kind != f.kind for g in frames):
             return f  # the obligor is on to another obligation
@@ -792,7 +897,8 @@ def _supersede(frames: list[Frame]) -> list[Frame]:
             if g.status == "accepted" and _same(f, g):
                 own = f.status == "proposed" and not f.staff and f.speaker_party in f.obligors  # unopposed own offer
                 if (f.status == "accepted" or own) and f.deadlines and not g.deadlines and not g.schedule and not f.schedule \
-                        and (g.amount is None or f.amount is None or g.amount.yuan == f.amount.yuan):
+                        and (g.amount is None or f.amount is None or g.amount.yuan == f.amount.yuan) \
+                        and not _timed_from_event(g.utt.text):
                     # a summary that restates a term without its date leaves the date as agreed
                     out[j] = g = replace(g, deadlines=f.deadlines, also=f.clauses + g.also)
                 if f.status == "accepted" and g.utt is f.utt and f.kind == "放弃" and not g.amounts:

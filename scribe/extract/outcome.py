@@ -28,7 +28,8 @@ FAIL_RE = re.compile(
     rf"(?:没有?|未能?|不能|无法|没法|没能)\s*{_AGREE}|(?:达|谈|调|说)不(?:成|拢|到一块|到一起|下去)|"
     r"调解不成|分歧(?:太|过|比较|很|还是)?大|各执一词|调解失败|没成功|不成功"
 )
-END_RE = re.compile(r"终止(?:调解|本次调解)?|调解终止|撤回(?:申请|调解)?|撤诉|不调了|不再调解|不同意继续调解|退出调解|自行离开|离开调解室")
+END_RE = re.compile(r"终止(?:调解|本次调解)?|调解终止|撤回(?:调解)?申请|撤回调解|撤诉|"
+                    r"^\s*(?:那|好)?(?:我|我们)?(?:就|还是)?撤回(?:了|吧)?\s*$|不调了|不再调解|不同意继续调解|退出调解|自行离开|离开调解室")
 AGREE_RE = re.compile(
     rf"(?<![没未不能])达成(?:了)?(?:如下|以下|下列)?(?:调解)?(?:协议|一致)|(?:就|那就)(?:这么|这样)(?:定|办)(?:了)?|说定了|定下来了|签(?:订)?(?:调解)?协议"
 )
@@ -55,10 +56,21 @@ def _is_statement(c: Clause, m: re.Match[str]) -> bool:
     elif acts.is_question(text):
         return False
     before = text[: m.start()]
+    # a condition scopes over its sentence: "你要是坚持这个，今天可能就谈不拢" (the clause before)
+    opened = _sentence_before(c)
+    if acts.CONDITION_RE.search(opened) and re.search(r"就|那|可能|恐怕|只能", before):
+        return False  # the failure is the consequence of the condition said before it
     if acts.CONDITION_RE.search(before) or acts.CONDITION_RE.search(text[m.end(): m.end() + 3]):
         return False
     # "达不成就去法院": a consequence after 就 makes the first half a condition
     return not re.match(r"\s*(?:的话|就|那就|我就|只能|，就|可以|的可以|也可以|再)", text[m.end(): m.end() + 4])
+
+
+def _sentence_before(c: Clause) -> str:
+    """The words of the same sentence said before the clause (back to the last full stop)."""
+    whole = c.utt.text[: c.a]
+    stops = [whole.rfind(ch) for ch in "。！？!?；;"]
+    return whole[max(stops) + 1:] if max(stops) >= 0 else whole
 
 
 def decide_outcome(dialogue: Dialogue, has_terms: bool) -> Outcome:

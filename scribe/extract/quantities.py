@@ -102,8 +102,9 @@ def find_bare_amounts(text: str) -> list[Amount]:
     for m in _BARE_RE.finditer(text):
         if _COUNTER_AFTER.match(text[m.end():m.end() + 3]):
             continue
-        if re.search(r"(年|月|号|日|第)$", text[max(0, m.start() - 1):m.start()]):
-            continue
+        if re.search(r"(年|月|号|日|第)$", text[max(0, m.start() - 1):m.start()]) \
+                and not re.search(r"每个?(?:月|年)$", text[max(0, m.start() - 3):m.start()]):
+            continue  # "3月10": a date; but "每个月一千五" is a sum a month
         number = parse_numeral(m.group(1))
         if number is None or number < 50:
             continue
