@@ -333,3 +333,22 @@ def test_as_many_people_as_one_side_has_each_owe_it() -> None:
     # three people where no side has three: who owes it is left to the reviewer
     three = [("A", "老人的药费，三个人各出三分之一，凭发票，大家同意吧？")] + lines[1:]
     assert not any("三分之一" in t for t in _agreement(three, case)["terms"] or [])
+
+
+# -- a restatement whose own words carry a date ------------------------------------------------
+def test_a_restatement_timed_in_its_own_words_takes_no_date_from_the_statement_it_corrects() -> None:
+    """The applicant names a day, then corrects it; the mediator's summary times the move in its
+    own words (小李25号之前 ... 人搬走): the corrected day must not come back into the term."""
+    v = _agreement([
+        ("A", "那什么时候搬？押金什么时候退？"),
+        ("B", "我10月20号搬走，那天就把钥匙交给张师傅。"),
+        ("C", "押金我得等他搬了，看看电费结清了没有再退。"),
+        ("B", "我不会欠的……哦，不对，20号我要上班，车我订的是周日，那就是25号。25号搬，25号交钥匙。"),
+        ("A", "那就改成10月25号。小李25号之前把电费结清，人搬走，钥匙交给张师傅。"),
+        ("A", "张师傅，钥匙拿到、电表看过没问题以后，三天内把一千五退给人家。"),
+        ("C", "行，三天之内。"),
+    ])
+    terms = v["terms"] or []
+    assert any("搬走" in t for t in terms), terms
+    assert not any("10月20日" in t for t in terms), terms
+    assert not any("10月20日" in d for d in v["deadlines"] or []), v["deadlines"]

@@ -216,6 +216,26 @@ def _timed_from_event(text: str) -> bool:
                for d in find_deadlines(text, dt.date(2000, 1, 1)))
 
 
+def _timed_in_own_words(frame: Frame) -> bool:
+    """A restatement that says a time in its own words, or after a time said earlier in its
+    sentence ("那就改成25号。小李25号之前把电费结清，人搬走"), is timed by it: it takes no date
+    from the earlier statement it restates (which may be the very date it corrects)."""
+    said = _sentence_before(frame.clauses[0]) + "，".join(c.text for c in frame.clauses)
+    return bool(find_deadlines(said, dt.date(2000, 1, 1)))
+
+
+def _sentence_before(clause: Clause) -> str:
+    """What its sentence says before a clause ("小吴6号之前把水电燃气费结清，人搬走": a date said
+    there times the clauses after it, so a clause restating an earlier term takes no date from
+    that term; a date said after it, "退680 一个礼拜内免费给换", is another clause's)."""
+    start = None
+    for c in clauses_of(clause.utt):
+        if c.a >= clause.a:
+            break
+        start = None if c.stop else (c.a if start is None else start)
+    return clause.utt.text[start:clause.a] if start is not None else ""
+
+
 def _from_event(d: Deadline) -> bool:
     """A time that can count from an event: a duration (三日内), or 当场 / 当天 (on the spot of it);
     今天 names the calendar day whatever comes before it."""
@@ -898,7 +918,8 @@ def _supersede(frames: list[Frame]) -> list[Frame]:
                 own = f.status == "proposed" and not f.staff and f.speaker_party in f.obligors  # unopposed own offer
                 if (f.status == "accepted" or own) and f.deadlines and not g.deadlines and not g.schedule and not f.schedule \
                         and (g.amount is None or f.amount is None or g.amount.yuan == f.amount.yuan) \
-                        and not _timed_from_event(g.utt.text):
+                        and not _timed_from_event(g.utt.text) \
+                        and not _timed_in_own_words(g):
                     # a summary that restates a term without its date leaves the date as agreed
                     out[j] = g = replace(g, deadlines=f.deadlines, also=f.clauses + g.also)
                 if f.status == "accepted" and g.utt is f.utt and f.kind == "放弃" and not g.amounts:
