@@ -54,6 +54,9 @@ _CHILD = textwrap.dedent("""
 
     settings = make_settings({data!r}, model_dir={models!r}, server_load_models=True,
                              server_delivery_worker=False)
+    import logging  # the audio source's hand-overs, in the output pytest shows for a failure
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("scribe.live.ws").setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host="127.0.0.1", port={port}, log_level="warning",
                 ws="websockets-sansio")
 """)
