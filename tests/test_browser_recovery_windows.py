@@ -46,6 +46,7 @@ from test_browser_recovery import (  # noqa: F401 - the fixtures are used by nam
     _pieces,
     _report,
     _wait_clock,
+    _wait_first_frame,
     browser,
     speech,
 )
@@ -82,8 +83,13 @@ _LEVELS = ("(() => { window.__levels = []; const t0 = performance.now(), orig = 
 
 
 def _first_wall(page: Any) -> float:
-    """When the page's microphone started, on the wall clock (the first frame holds 0.1 s)."""
-    return float(page.evaluate("(performance.timeOrigin + cap.firstFrameAt) / 1000")) - 0.1
+    """When the page's microphone started, on the wall clock (the first frame holds 0.1 s). The
+    page may say 录音中 before its first frame: wait for it (read too early it is NaN, and a test
+    that waited "until 12 s after the start" did not wait at all)."""
+    _wait_first_frame(page)
+    value = float(page.evaluate("(performance.timeOrigin + cap.firstFrameAt) / 1000")) - 0.1
+    assert value == value, "the page's first frame has no time"
+    return value
 
 
 def _click_at(page: Any, button: str) -> float:
@@ -280,6 +286,7 @@ def test_a_tab_cut_off_while_a_second_tab_took_over_does_not_take_the_recording_
     old.click("#btn-record")
     old.wait_for_selector("#status[data-status=recording]")
     _wait_clock(old, 4)
+    cut = time.time()
     _offline(stack, old)
     new = ctx.new_page()
     new.goto(f"{stack['server'].url}/hearings/{hid}")  # the cookie is the same host's
@@ -291,6 +298,9 @@ def test_a_tab_cut_off_while_a_second_tab_took_over_does_not_take_the_recording_
     # the old tab reconnects and hears that another window records; the new tab records on
     old.wait_for_selector("#status[data-status=elsewhere]", timeout=30_000)
     assert old.evaluate("cap.capturing === false && state.audio === null")
+    # what the old tab captured between the cut and the new tab's start reached no one: it says so
+    said = re.search(r"([0-9.]+) 秒录音未能保留", old.locator("#engine-msg").inner_text())
+    assert said and abs(float(said.group(1)) - (first_new - cut)) <= 1.5, (said, first_new - cut)
     time.sleep(2)
     assert new.locator("#status").get_attribute("data-status") == "recording"
     assert new.locator("#conn").is_hidden()
