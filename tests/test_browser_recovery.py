@@ -54,6 +54,9 @@ _CHILD = textwrap.dedent("""
 
     settings = make_settings({data!r}, model_dir={models!r}, server_load_models=True,
                              server_delivery_worker=False)
+    import logging  # the audio source's hand-overs, in the output pytest shows for a failure
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("scribe.live.ws").setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host="127.0.0.1", port={port}, log_level="warning",
                 ws="websockets-sansio")
 """)
@@ -271,9 +274,16 @@ def _finish(page: Any, shot: str | None, *, click: bool = True, progress_shot: s
     return clicked
 
 
+def _wait_first_frame(page: Any) -> None:
+    """The page may say 录音中 a moment before its microphone's first frame: a time read from
+    ``cap.firstFrameAt`` before it is NaN (and a wait "until N s after it" then waits 0 s)."""
+    page.wait_for_function("cap.firstFrameAt > 0", timeout=30_000)
+
+
 def _first_frame(page: Any) -> float:
     """When the page captured its first frame, on the test's clock (the frame holds 0.1 s)."""
-    return time.monotonic() - page.evaluate("(performance.now() - cap.firstFrameAt) / 1000") - 0.1
+    _wait_first_frame(page)
+    return time.monotonic() - float(page.evaluate("(performance.now() - cap.firstFrameAt) / 1000")) - 0.1
 
 
 def _align(archive: np.ndarray, source: np.ndarray, block: int = S // 2) -> list[tuple[float, float]]:
@@ -371,12 +381,14 @@ def test_a_page_reload_mid_recording_rejoins_the_session(
     page.screenshot(path=str(SHOTS / "desk-recording.png"))
     before = _clock(page)
     # the pages' first frames and the old page's end, on the wall clock (epoch s)
+    _wait_first_frame(page)
     first_a = page.evaluate("(performance.timeOrigin + cap.firstFrameAt) / 1000") - 0.1
     reloaded = time.monotonic()
     page.reload()
     # the same hearing, recording, with the clock at the real elapsed time (not 00:00)
     page.wait_for_selector("#status[data-status=recording]", timeout=30_000)
     back = time.monotonic()
+    _wait_first_frame(page)
     timing = page.evaluate("({nav: performance.getEntriesByType('navigation')[0].responseEnd,"
                            " dom: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,"
                            " frame: cap.firstFrameAt, first: (performance.timeOrigin + cap.firstFrameAt) / 1000,"

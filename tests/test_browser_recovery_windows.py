@@ -46,6 +46,7 @@ from test_browser_recovery import (  # noqa: F401 - the fixtures are used by nam
     _pieces,
     _report,
     _wait_clock,
+    _wait_first_frame,
     browser,
     speech,
 )
@@ -72,9 +73,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory, model_store: Any) -> Iterato
         server.close()
 
 
+# the loudest sample the page's microphone gave it, per second from now (a test probe: desk.js
+# is a classic script, so its global onFrame can be wrapped)
+_LEVELS = ("(() => { window.__levels = []; const t0 = performance.now(), orig = onFrame;"
+           " onFrame = (pcm) => { const i = Math.floor((performance.now() - t0) / 1000);"
+           " let m = 0; for (let k = 0; k < pcm.length; k += 4) m = Math.max(m, Math.abs(pcm[k]));"
+           " while (window.__levels.length <= i) window.__levels.push(0);"
+           " window.__levels[i] = Math.max(window.__levels[i], Math.round(m / 327.68) / 100); orig(pcm); }; })()")
+
+
 def _first_wall(page: Any) -> float:
-    """When the page's microphone started, on the wall clock (the first frame holds 0.1 s)."""
-    return float(page.evaluate("(performance.timeOrigin + cap.firstFrameAt) / 1000")) - 0.1
+    """When the page's microphone started, on the wall clock (the first frame holds 0.1 s). The
+    page may say 录音中 before its first frame: wait for it (read too early it is NaN, and a test
+    that waited "until 12 s after the start" did not wait at all)."""
+    _wait_first_frame(page)
+    value = float(page.evaluate("(performance.timeOrigin + cap.firstFrameAt) / 1000")) - 0.1
+    assert value == value, "the page's first frame has no time"
+    return value
 
 
 def _click_at(page: Any, button: str) -> float:
@@ -271,16 +286,21 @@ def test_a_tab_cut_off_while_a_second_tab_took_over_does_not_take_the_recording_
     old.click("#btn-record")
     old.wait_for_selector("#status[data-status=recording]")
     _wait_clock(old, 4)
+    cut = time.time()
     _offline(stack, old)
     new = ctx.new_page()
     new.goto(f"{stack['server'].url}/hearings/{hid}")  # the cookie is the same host's
     new.wait_for_selector("#status[data-status=recording]", timeout=30_000)
     first_new = _first_wall(new)
+    new.evaluate(_LEVELS)
     time.sleep(2)
     stack["relay"].restore()
     # the old tab reconnects and hears that another window records; the new tab records on
     old.wait_for_selector("#status[data-status=elsewhere]", timeout=30_000)
     assert old.evaluate("cap.capturing === false && state.audio === null")
+    # what the old tab captured between the cut and the new tab's start reached no one: it says so
+    said = re.search(r"([0-9.]+) 秒录音未能保留", old.locator("#engine-msg").inner_text())
+    assert said and abs(float(said.group(1)) - (first_new - cut)) <= 1.5, (said, first_new - cut)
     time.sleep(2)
     assert new.locator("#status").get_attribute("data-status") == "recording"
     assert new.locator("#conn").is_hidden()
@@ -291,10 +311,15 @@ def test_a_tab_cut_off_while_a_second_tab_took_over_does_not_take_the_recording_
 
     archive, _folder = _archive(stack, hid)
     runs = _pieces(_align(archive, speech[1]))
+    # on a failure, tell "not archived" from "archived, but not the speech": the archive's loudness
+    # per second, and the loudness of what the new tab's microphone gave it, per second
+    why = {"runs": runs, "archive_s": round(len(archive) / S, 1),
+           "archive_peak_per_s": [round(float(np.abs(archive[i : i + S]).max()), 2) for i in range(0, len(archive), S)],
+           "new_tab_mic_peak_per_s": new.evaluate("window.__levels")}
     restarts = [i for i, (p, r) in enumerate(zip(runs, runs[1:]), 1) if r["offset"] - p["offset"] < -3]
-    assert len(restarts) == 1, runs  # the old tab until it was cut off, then the new tab only
+    assert len(restarts) == 1, why  # the old tab until it was cut off, then the new tab only
     second = runs[restarts[0] :]
-    assert max(_lost(second)) <= 0.1, runs  # the new tab's audio whole, through the old tab's return
-    assert second[0]["f_start"] <= 1.0 and second[-1]["f_end"] >= 11, runs  # (the first block may be quiet)
+    assert max(_lost(second)) <= 0.1, why  # the new tab's audio whole, through the old tab's return
+    assert second[0]["f_start"] <= 1.0 and second[-1]["f_end"] >= 11, why  # (the first block may be quiet)
     _report("cut off, then a second tab", runs, len(archive) / S)
     ctx.close()

@@ -138,3 +138,47 @@ def test_a_window_reconnecting_does_not_take_the_recording_back_from_one_that_re
                 while json.loads(a2.recv(timeout=60)).get("state") != "stopped":
                     pass
     assert np.array_equal(read_wav_pcm(SessionFolder(manager.root / sid).audio), pcm)
+
+
+def test_a_rejoin_waits_for_the_next_frame_of_a_source_that_only_seems_silent(server: tuple[str, Any]) -> None:
+    """A loaded server reads a recording window's socket late, so its last frame can look seconds
+    old: a reconnecting window waits for that window's next frame before it takes the recording
+    back (and hears since when the other window records), and takes it only from a window that
+    stays silent through the wait."""
+    url, manager = server
+    sid = "handover-3"
+    pcm = (np.sin(np.arange(5 * 16000) * 2 * np.pi * 440 / 16000) * 8000).astype(np.int16)
+    with connect(f"{url}/ws/sessions/{sid}") as a:
+        a.send(json.dumps({"op": "start", "language": "zh", "window": "a", "rejoin": False}))
+        assert _audio(a)["active"]
+        _send_until_acked(a, pcm, 0, 16000)
+    with connect(f"{url}/ws/sessions/{sid}") as b:
+        b.send(json.dumps({"op": "start", "window": "b", "rejoin": False}))
+        b_since = time.monotonic()
+        assert _audio(b)["active"]
+        _send_until_acked(b, pcm, 16000, 2 * 16000)
+        time.sleep(2.5)  # b's frames wait on a busy server: its last one looks 2.5 s old
+        with connect(f"{url}/ws/sessions/{sid}?after=0") as a2:
+            a2.send(json.dumps({"op": "start", "window": "a", "rejoin": True}))
+            time.sleep(1.0)
+            b.send(pcm[2 * 16000 : 2 * 16000 + FRAME].tobytes())  # ... and then it is read
+            told = _audio(a2)
+            assert told["active"] is False and told["reason"] == "taken_over", told
+            assert told["owner_since_ms"] >= (time.monotonic() - b_since - 1.5) * 1000, told
+            _send_until_acked(b, pcm, 2 * 16000 + FRAME, 3 * 16000)  # b is still the source
+            # b stays connected but sends nothing through the whole wait: it no longer records
+            time.sleep(2.5)
+            asked = time.monotonic()
+            a2.send(json.dumps({"op": "start", "window": "a", "rejoin": True}))
+            took = _audio(a2)
+            assert took["active"] and took["received"] == 3 * 16000, took
+            assert time.monotonic() - asked >= 4.0  # it waited for b's next frame first
+            told_b = _audio(b)
+            while told_b["active"]:
+                told_b = _audio(b)
+            assert told_b["reason"] == "taken_over"
+            _send_until_acked(a2, pcm, 3 * 16000, 5 * 16000)
+            a2.send(json.dumps({"op": "stop", "final_pass": False}))
+            while json.loads(a2.recv(timeout=60)).get("state") != "stopped":
+                pass
+    assert np.array_equal(read_wav_pcm(SessionFolder(manager.root / sid).audio), pcm)

@@ -56,6 +56,10 @@ _ACK_EVERY = 8000  # samples (0.5 s): how often an audio source hears how much w
 # off does not take over from it); a vanished connection is silent far longer (the desk gives up
 # on one after 4 s without acknowledgements)
 _LIVE_SOURCE_S = 2.0
+# a source silent longer than that is given this long to send its next frame before a rejoining
+# window takes the recording back: a busy server reads sockets late, and a desk that records
+# sends a frame every 0.1-0.25 s, so its frame comes once the loop gets to it
+_LIVE_SOURCE_WAIT_S = 5.0
 # the connection that is each live session's audio source, per manager (one per server)
 _sources: weakref.WeakKeyDictionary[SessionManager, dict[str, _Connection]] = weakref.WeakKeyDictionary()
 
@@ -114,6 +118,7 @@ class _Connection:
         self._refused = False  # one "not recording" error per start, not one per frame
         self.last_audio_at: float | None = None  # monotonic: when this source's audio last arrived
         self.window: str | None = None  # the client's window (start's "window"), its own reconnects
+        self.source_since: float | None = None  # monotonic: when this connection became the source
 
     # -- events to the client --------------------------------------------------------------
 
@@ -187,6 +192,10 @@ class _Connection:
         before = owners.get(self.session_id)
         owners[self.session_id] = self
         self._refused = False
+        if before is not self:
+            self.source_since = time.monotonic()
+        log.info("session %s: audio source is window %s (was %s)", self.session_id, self.window,
+                 "none" if before is None else "itself" if before is self else before.window)
         extra: dict[str, Any] = {}
         if before is not None and before is not self:
             if before.last_audio_at is not None:
@@ -199,16 +208,28 @@ class _Connection:
                 pass
         await self._audio_status(True, **extra)
 
-    def _recording_elsewhere(self, msg: dict[str, Any]) -> bool:
+    async def _recording_elsewhere(self, msg: dict[str, Any]) -> bool:
         """A window reconnecting (``rejoin``) after another window took the recording over while
         it was cut off (a second tab opened meanwhile, and records): it does not take the
-        recording back by reconnecting; its user can, on purpose (a start without ``rejoin``)."""
+        recording back by reconnecting; its user can, on purpose (a start without ``rejoin``).
+        "Records" is decided by the other window's frames as this server reads them, not by the
+        wall clock alone: a loaded server may read a live window's socket seconds late, and taking
+        the recording from a window that records would cut the room off."""
         if not msg.get("rejoin"):
             return False
         owner = self._owners().get(self.session_id)
-        return (owner is not None and owner is not self and owner.window != self.window
-                and owner.last_audio_at is not None
-                and time.monotonic() - owner.last_audio_at < _LIVE_SOURCE_S)
+        if owner is None or owner is self or owner.window == self.window or owner.last_audio_at is None:
+            return False
+        if time.monotonic() - owner.last_audio_at < _LIVE_SOURCE_S:
+            return True
+        asked = time.monotonic()
+        while time.monotonic() - asked < _LIVE_SOURCE_WAIT_S:
+            await asyncio.sleep(0.1)
+            if self._owners().get(self.session_id) is not owner:
+                return False  # it disconnected: nothing records
+            if owner.last_audio_at > asked:
+                return True
+        return False
 
     def _release_source(self) -> None:
         owners = self._owners()
@@ -271,6 +292,8 @@ class _Connection:
                 or self.manager.get(self.session_id) is not self.session:
             if not self._refused:
                 self._refused = True
+                log.info("session %s: audio from window %s refused: the session is not recording",
+                         self.session_id, self.window)
                 await self._reply_error("not_recording", "audio arrived but the session is not "
                                         "recording; send {\"op\": \"start\"} first")
             return
@@ -284,6 +307,8 @@ class _Connection:
                 # another window took over: this one's audio would be archived twice
                 if not self._refused:
                     self._refused = True
+                    log.info("session %s: audio from window %s refused: another window records",
+                             self.session_id, self.window)
                     await self._audio_status(False, reason="taken_over")
                 return
             await self._take_source()  # a client that streams without start (older desks)
@@ -364,14 +389,20 @@ class _Connection:
         if self.session is not None and live is self.session:
             # a reconnecting client sends start again: it resumes the same session and its
             # socket becomes the audio source (a session the desk API opened has none yet)
-            elsewhere = take_source and self._recording_elsewhere(msg)
+            elsewhere = take_source and await self._recording_elsewhere(msg)
             if take_source and not elsewhere and self.session.state in ("recording", "paused") \
                     and not await self._through_gate("start"):
                 return  # the server's one consent check and status change refused it
             await self._send(replace(ev.state(self.session.state, resumed=True), session=self.session_id))
             if self.session.state in ("recording", "paused") and take_source:
                 if elsewhere:
-                    await self._audio_status(False, reason="taken_over")
+                    owner = self._owners()[self.session_id]
+                    log.info("session %s: window %s rejoined; window %s records, it stays the source",
+                             self.session_id, self.window, owner.window)
+                    # what this window captured before the other one started is in neither archive
+                    # nor the other window: the page says how much (it cannot be spliced in)
+                    since = round((time.monotonic() - (owner.source_since or time.monotonic())) * 1000)
+                    await self._audio_status(False, reason="taken_over", owner_since_ms=since)
                     return
                 await self._take_source()
             return

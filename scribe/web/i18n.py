@@ -102,6 +102,8 @@ _T: dict[str, tuple[str, str]] = {
     "buffer_pending": ("本页另有 {n} 秒录音尚未上传，继续录音或结束时补传",
                        "This page holds {n} s of audio not yet uploaded; it is sent when you continue or end"),
     "audio_gap": ("有 {n} 秒录音未能保留", "{n} s of audio could not be kept"),
+    "handover_lost": ("本窗口断网期间的 {n} 秒录音未能保留：另一个窗口此前已开始录音",
+                      "{n} s this window captured while offline could not be kept: another window had started recording"),
     "not_capturing": ("未在录音 — 点击 继续录音", "Not recording — press Continue recording"),
     "mic_blocked": ("浏览器未允许使用麦克风，请点击 继续录音", "The browser has not started the microphone: press Continue recording"),
     "final_transcript": ("最终记录（含说话人）", "Final transcript (with speakers)"),

@@ -322,6 +322,9 @@ function pump() {
 
 function onAudio(m) {
   if (m.received === undefined) return;
+  // what this window holds unacknowledged, before a count that may include another window's
+  // audio (a taken_over reply to a rejoin) is read as an acknowledgement of its own
+  const held = buffered();
   if (cap.next === null) {
     // where this window's audio starts in the session: the server's count
     if (m.active && cap.awaitingStart && m.replaced_last_audio_ms !== undefined) cutHandover(m.replaced_last_audio_ms);
@@ -349,7 +352,11 @@ function onAudio(m) {
     if (m.reason === "taken_over") {
       // another window (a second tab, the page reloaded) records now: this one stops. What it
       // still held is covered by the other window (which keeps what it captured after this
-      // one's last frame arrived); 在此窗口录音 later starts afresh where the session stands
+      // one's last frame arrived); 在此窗口录音 later starts afresh where the session stands.
+      // Rejoining after a cut-off, the server says since when the other window records: what
+      // this one captured before that reached nobody, and the page says how much
+      const uncovered = m.owner_since_ms === undefined ? 0 : held / RATE - m.owner_since_ms / 1000;
+      if (uncovered >= 0.5) showMsg(T.handover_lost.replace("{n}", uncovered.toFixed(1)), true);
       stopCapture();
       cap.frames = []; cap.pre = []; cap.next = null; cap.sent = cap.acked = 0;
       state.pausePending = false;
