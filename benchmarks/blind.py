@@ -129,8 +129,9 @@ def main() -> None:
         "## Drafting on the blind set\n\n"
         f"`benchmarks/blind.py`, {machine_line()}. {sum(len(blind.ids(p)) for p in blind.PARTS)} hearings and "
         "consultations written by helpers who saw only the domain notes and a one-line brief "
-        "(`tests/data/blind/README.md`); `dev`, `dev2` and `dev3` (later sets by other writers; `dev3` was "
-        "scored fresh before anyone read it, README) are the development set, `frozen` was never read while tuning and is reported in "
+        "(`tests/data/blind/README.md`); `dev`, `dev2`, `dev3` and `dev4` (later sets by other writers; `dev3` "
+        "and `dev4` were each scored fresh before anyone read them, README) are the development set, `frozen` was "
+        "never read while tuning and is reported in "
         f"aggregate only. Peer: the drafter at commit `{args.peer}` (cue-phrase rules), same run, same "
         "files, same scorer (`benchmarks/blind_score.py`, its own parsers).\n\n"
         + md_table(["part", "items", "facts found", "wrong values", "agreements for failed hearings",
