@@ -352,3 +352,20 @@ def test_a_restatement_timed_in_its_own_words_takes_no_date_from_the_statement_i
     assert any("搬走" in t for t in terms), terms
     assert not any("10月20日" in t for t in terms), terms
     assert not any("10月20日" in d for d in v["deadlines"] or []), v["deadlines"]
+
+
+# -- who holds a view is not who acts ---------------------------------------------------------
+def test_a_demand_said_as_a_view_is_owed_by_the_other_side_and_needs_their_assent() -> None:
+    """"我觉得这两千他应该补给我": the speaker holds the view, 他 would pay; the other side refuses,
+    so the demand is no term (before, the speaker was read as the payer, and the other side's 行
+    to a later proposal counted as consent to it)."""
+    v = _agreement([
+        ("B", "这些东西我都带不走，房子他还能接着租，我觉得这两千他应该补给我。"),
+        ("C", "主任，我说两句。合同上写得清清楚楚，提前解约，押金不退。他要走我不拦着，但是合同就是合同。"),
+        ("A", "那就按四百。押金三千扣四百的清洁费，退两千六，违约金您就不要了，行不行？"),
+        ("C", "……行吧，违约金我不要了。"),
+        ("B", "两千六我可以接受。"),
+    ])
+    terms = v["terms"] or []
+    assert any("违约金" in t for t in terms), terms
+    assert not any("2000元" in t or "两千他应该" in t for t in terms), terms

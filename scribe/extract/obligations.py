@@ -198,6 +198,10 @@ def frames_of(dialogue: Dialogue, casefile: CaseFile, names: Names) -> list[Fram
     return out
 
 
+# a verb of opinion after a person: that person holds the view; the act is someone else's
+OPINION_RE = re.compile(r"(?:觉得|认为|希望|要求|主张)")
+
+
 def _person_id(casefile: CaseFile, u: Utterance) -> str | None:
     return casefile.speakers.get(u.speaker) if u.speaker else None
 
@@ -373,7 +377,10 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
         # "袁梦这边就是物业…赔5200": a name the sentence is about (a topic) is not its subject
         topics = [x for x in mentions if x.end <= m.start() and TOPIC_RE.match(text[x.end:x.end + 4])
                   and any(x.end <= y.at and y.end <= m.start() and y.party != x.party for y in mentions)]
-        before = [x for x in mentions if x.end <= m.start() and not _marked_obligee(text, x) and x not in topics]
+        # "我觉得这四千六他应该补给我": who thinks or says so (觉得, 认为 …) is not who acts
+        holders = [x for x in mentions if x.end <= m.start() and OPINION_RE.match(text, x.end)]
+        before = [x for x in mentions if x.end <= m.start() and not _marked_obligee(text, x) and x not in topics
+                  and x not in holders]
         after = [x for x in mentions if x.at >= m.end() or _marked_obligee(text, x)]
         if kind == "支付" and before:
             after = topics + after  # …is who it is paid to
