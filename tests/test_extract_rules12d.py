@@ -369,3 +369,23 @@ def test_a_demand_said_as_a_view_is_owed_by_the_other_side_and_needs_their_assen
     terms = v["terms"] or []
     assert any("违约金" in t for t in terms), terms
     assert not any("2000元" in t or "两千他应该" in t for t in terms), terms
+
+
+# -- a route named and then something else asked for -------------------------------------------
+def _consultation(lines: list[tuple[str, str]]) -> list[str]:
+    case = CaseFile.from_dict({
+        "session_type": "consultation", "date": SESSION, "place": "白鹭镇公共法律服务站",
+        "organisation": "白鹭镇公共法律服务站", "case_number": "BL-2026-17", "consultation_channel": "现场来访",
+        "staff": [{"id": "s1", "role": "接待人", "name": "罗文"}],
+        "parties": [{"id": "v1", "role": "咨询人", "name": "李强"}], "speakers": {"A": "s1", "B": "v1"}})
+    return list(rule_draft(_tr(lines), case, kind="consultation-record").values()["outcome"] or [])
+
+
+def test_a_route_the_visitor_names_and_then_asks_for_something_else_is_no_outcome() -> None:
+    story = [("B", "邻居把我家承包的两亩地占了种菜，说是他的，我想问问怎么办？"),
+             ("A", "根据《农村土地承包法》第五十五条，可以先找村委会调解，调解不成可以申请仲裁，也可以到法院起诉。")]
+    declined = _consultation(story + [("B", "仲裁 起诉 那个太费事了 我年纪大了 能不能先请村里把他叫来说说")])
+    assert "引导仲裁" not in declined and "引导诉讼" not in declined, declined
+    # a question that names the route is about taking it
+    asked = _consultation(story + [("B", "哦 要先仲裁 那仲裁收费吗"), ("A", "仲裁不收费。"), ("B", "好的，那我去申请仲裁。")])
+    assert "引导仲裁" in asked, asked

@@ -108,12 +108,26 @@ def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], vi
             k = keyword.search(v.text) if keyword is not None else None
             if k is not None and re.search(r"不|没|别", v.text[k.end():k.end() + 4]):
                 return False  # "打官司我不搞"
-            if keyword is not None and keyword.search(v.text) and not re.search(r"不|没", v.text[:keyword.search(v.text).start()][-3:]):
-                return True  # "那就先调解吧": the visitor takes the route by name
+            named = keyword.search(v.text) if keyword is not None else None
+            if named is not None and not re.search(r"不|没", v.text[:named.start()][-3:]) \
+                    and not _asks_for_another(v.text[named.end():], keyword):
+                # "那就先调解吧": the visitor takes the route by name
+                return True
             if acts.is_assent(v.text) or acts.is_assent(first) and len(v.text) <= 12 or re.search(r"那我(就)?去|我去|好的?，?我|麻烦你", v.text):
                 return True
             break
     return bool(DONE_RE.search(around)) and not acts.is_conditional(around) and not acts.is_question(around)
+
+
+def _asks_for_another(rest: str, keyword: re.Pattern[str] | None) -> bool:
+    """After naming the route the visitor asks a question that does not name it: asks for
+    something else ("仲裁 打官司 那个太麻烦了…能不能先让你们镇上把他叫过来"); a question naming
+    it is about taking it ("要先仲裁 那仲裁要钱吗")."""
+    q = QUESTION_HINT.search(rest)
+    if q is None or keyword is None:
+        return False
+    start = max(rest.rfind(p, 0, q.start()) for p in " ，,。‖") + 1
+    return keyword.search(rest[start:]) is None
 
 
 _YOU = r"(?:你|您|你们|您们)"
