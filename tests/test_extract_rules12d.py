@@ -389,3 +389,15 @@ def test_a_route_the_visitor_names_and_then_asks_for_something_else_is_no_outcom
     # a question that names the route is about taking it
     asked = _consultation(story + [("B", "哦 要先仲裁 那仲裁收费吗"), ("A", "仲裁不收费。"), ("B", "好的，那我去申请仲裁。")])
     assert "引导仲裁" in asked, asked
+
+
+def test_the_day_of_an_event_said_before_当天_is_no_calendar_date() -> None:
+    """"五千到账当天" is the day the money arrives, not the day of the hearing."""
+    v = _agreement([
+        ("A", "那就这样，张明这个月底前把五千转给李强，李强在五千到账当天把车钥匙交给张明。"),
+        ("B", "行。"),
+        ("C", "可以。"),
+    ])
+    terms = v["terms"] or []
+    key = next(t for t in terms if "钥匙" in t)
+    assert "2026年10月12日" not in key, key

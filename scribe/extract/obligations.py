@@ -210,6 +210,9 @@ def _counted_from_event(sentence: str, phrase: str) -> bool:
     """"合格后三日内", "收到货款五个工作日内": a duration counted from an event said before it, which
     no calendar date stands for (the anchor may run into the phrase: 后 + 三日)."""
     at = sentence.find(phrase)
+    if at > 0 and phrase == "当天" and re.match(r"[\u4e00-\u9fff]", sentence[at - 1]) \
+            and sentence[at - 1] not in "那这今就也是在":
+        return True  # "第一笔两万到账当天": the day of what is said just before it
     return at >= 0 and any(m.start() < at for m in EVENT_ANCHOR.finditer(sentence[: at + len(phrase)]))
 
 
