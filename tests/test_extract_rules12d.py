@@ -401,3 +401,16 @@ def test_the_day_of_an_event_said_before_当天_is_no_calendar_date() -> None:
     terms = v["terms"] or []
     key = next(t for t in terms if "钥匙" in t)
     assert "2026年10月12日" not in key, key
+
+
+def test_an_assent_echoing_a_time_counted_from_an_event_gives_no_calendar_date() -> None:
+    """"钥匙拿到…以后，三天内把一千五退给人家" — "行，三天之内": three days from the keys, not from
+    the hearing (2026-10-15 would be a date nobody agreed to)."""
+    v = _agreement([
+        ("A", "张师傅，钥匙拿到、电表看过没问题以后，三天内把一千五退给人家。"),
+        ("C", "行，三天之内。"),
+        ("B", "好的。"),
+    ])
+    terms = v["terms"] or []
+    refund = next(t for t in terms if "1500元" in t)
+    assert "2026年10月15日" not in refund, refund

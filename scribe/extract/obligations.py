@@ -721,6 +721,10 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
             if reply is not None and who in f.obligors:
                 # the obligor's own "可以，我现在就用微信转" says when and how
                 said = find_deadlines(reply.text, casefile.date)
+                if _timed_from_event(" ".join(c.text for c in f.clauses)):
+                    # "钥匙拿到…以后，三天内退" — "行，三天之内": the reply echoes a time counted
+                    # from the event, which no calendar date stands for either
+                    said = [d for d in said if not _from_event(d)]
                 if not f.deadlines and said and f.kind != "探视":
                     g = replace(g, deadlines=tuple(d for d in said if d.date >= casefile.date))
                 if said or MANNER_RE.search(reply.text):
