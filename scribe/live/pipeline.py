@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
 
 PAUSE_SPECULATE = 0.2  # s of trailing silence after which the utterance so far is recognised
+# s of audio whose speaker labels may wait while the worker is behind (StreamingPipeline.feed):
+# about the diarizer's own settling latency, so labels come at most that much later
+LABELS_DEFER = 2.0
 SETTLED_PAUSE = 0.15  # s: a VAD pause this long at a segment boundary makes the segments before it final
 MAX_DECODE_SECONDS = 28.0  # context + utterance stay inside Whisper's one 30 s window
 
@@ -173,8 +176,7 @@ class Degrader:
 
     ``hold`` is longer than any one decode on a busy 2-core machine (3-4 s measured), so a
     single slow decode never degrades. Level 0: everything. Level 1: partials every 3 s, greedy
-    finals; speaker labels stay live. Level 2: no partials, 25 s utterances, live speaker labels
-    paused (the diarizer goes on from the present when the level drops; the final pass labels
+    finals; speaker labels stay live. Level 2: no partials, live speaker labels paused (the diarizer goes on from the present when the level drops; the final pass labels
     the gap). Every feature comes back as the levels drop. Beyond ``max_lag`` the session skips
     the oldest unprocessed audio in the live path (it is archived; the final pass transcribes
     it), so latency and memory stay bounded.
@@ -234,10 +236,10 @@ class Degrader:
         # greedy finals when behind: a beam costs more than it gains on a machine this busy
         if self.level == 1:
             return replace(options, partial_interval=max(options.partial_interval, 3.0), final_beam=1)
-        return replace(
-            options, partial_interval=float("inf"), max_utterance=max(options.max_utterance, 25.0),
-            final_beam=1,
-        )
+        # (utterances are not stretched: a 25 s utterance decoded once at its end made its
+        # first words 25 s late, measured on conv_zh_dev_02; the work is bounded by decoding
+        # only what the audio decides while the queue holds more, StreamingPipeline.feed)
+        return replace(options, partial_interval=float("inf"), final_beam=1)
 
     @property
     def diarize_live(self) -> bool:
@@ -317,6 +319,9 @@ class StreamingPipeline:
         # boundary, the endpoint (or a cut), for the benchmark and the session's live_stats
         self.commits = {"agreement": 0, "pause": 0, "endpoint": 0}
         self.diarize_paused_seconds = 0.0
+        # blocks not yet through the diarizer (deferred while the worker is behind, see feed)
+        self._labels_due: list[tuple[np.ndarray, int]] = []
+        self._labels_due_samples = 0
 
     # -- public ---------------------------------------------------------------------------
 
@@ -336,6 +341,7 @@ class StreamingPipeline:
     def skip(self, num_samples: int) -> list[Event]:
         """Audio the live path will not process (too far behind): close what was open."""
         out = self._close_utterance() if self._utt else []
+        out += self._label_due()
         if self.diarizer is not None and not self._diarize_paused:
             out += self._relabel(self.diarizer.flush())
             self.diarizer.skip_to((self.samples_in + num_samples) / SAMPLE_RATE)
@@ -346,19 +352,35 @@ class StreamingPipeline:
         self.vad.reset()
         return out
 
-    def feed(self, samples: np.ndarray) -> list[Event]:
+    def feed(self, samples: np.ndarray, *, more_queued: bool = False) -> list[Event]:
+        """The next block. ``more_queued``: the session already holds the audio after it (the
+        worker is behind). Then only what the audio decides is decoded (an endpoint's or a
+        cut's final); the partial and the speculative decode at a pause wait for the last
+        queued block: a partial of audio that is already old delays the finals behind it,
+        and whether a pause is an endpoint is in the queued audio, so the VAD reads it first.
+        """
         out: list[Event] = []
         block_start = self.samples_in - len(self._pending)
-        if self.diarizer is not None:
-            out += self._diarize_block(samples)
         buf = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
-        self.samples_in += len(samples)
         n = len(buf) // WINDOW * WINDOW
         self._pending = buf[n:].copy()
         opts = self.options
+        at_in = self.samples_in
+        self.samples_in += len(samples)
         for i in range(0, n, WINDOW):
             out += self._step(buf[i : i + WINDOW], block_start + i, opts)
-        if not self._utt or self._voiced < opts.min_speech * SAMPLE_RATE:
+        # Speaker labels after the block's finals, and while the queue holds more audio only
+        # once ``LABELS_DEFER`` seconds have waited: the finals' decodes come first (the VAD
+        # reaches the next endpoint through the queue without the embeddings of every block
+        # on the way), the diarizer catches up when the worker does. It settles its turns about
+        # 2 s behind the audio anyway, so a final rarely has its label from the block that
+        # closed it; a ``speaker`` event follows.
+        if self.diarizer is not None:
+            self._labels_due.append((samples, at_in))
+            self._labels_due_samples += len(samples)
+            if not more_queued or self._labels_due_samples >= LABELS_DEFER * SAMPLE_RATE:
+                out += self._label_due()
+        if more_queued or not self._utt or self._voiced < opts.min_speech * SAMPLE_RATE:
             return out
         if self._silence >= PAUSE_SPECULATE * SAMPLE_RATE:
             # The speaker seems to have stopped: recognise the utterance now, as the final
@@ -377,6 +399,7 @@ class StreamingPipeline:
     def flush(self) -> list[Event]:
         """End of stream: the utterance in progress becomes final, the diarizer settles."""
         out = self.end_utterance()
+        out += self._label_due()
         if self.diarizer is not None and not self._diarize_paused:
             out += self._relabel(self.diarizer.flush())
         return out
@@ -693,11 +716,20 @@ class StreamingPipeline:
 
     # -- speakers ---------------------------------------------------------------------------
 
-    def _diarize_block(self, samples: np.ndarray) -> list[Event]:
-        """Live speaker labels for the next block, unless paused because the pipeline is far
-        behind (``Degrader.diarize_live``); they come back when it has caught up."""
+    def _label_due(self) -> list[Event]:
+        """The blocks whose speaker labels were deferred, through the diarizer, in order."""
+        out: list[Event] = []
+        due, self._labels_due, self._labels_due_samples = self._labels_due, [], 0
+        for samples, at in due:
+            out += self._diarize_block(samples, at)
+        return out
+
+    def _diarize_block(self, samples: np.ndarray, at_sample: int) -> list[Event]:
+        """Live speaker labels for the block that starts at ``at_sample``, unless paused
+        because the pipeline is far behind (``Degrader.diarize_live``); they come back when it
+        has caught up."""
         assert self.diarizer is not None
-        at = self.samples_in / SAMPLE_RATE
+        at = at_sample / SAMPLE_RATE
         if not self.degrader.diarize_live:
             self.diarize_paused_seconds += len(samples) / SAMPLE_RATE
             if self._diarize_paused:
