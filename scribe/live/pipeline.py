@@ -298,6 +298,15 @@ class StreamingPipeline:
         self._silence = 0  # samples of trailing silence
         self._voiced = 0  # samples of speech in the utterance
         self._last_partial = 0  # samples into the utterance at the last partial
+        # Behind (audio queued after the block): an endpoint is not closed at once but held
+        # here (windows of the utterance to keep) while the VAD reads on through the queue:
+        # when the next endpoint is queued too, both are decoded in one call at the same time
+        # the first alone would have been (Whisper's cost is its fixed 30 s window, not the
+        # audio in it), so the second comes one decode earlier and the queue drains. Closed
+        # at the latest such endpoint once the worker reaches the newest block, or at
+        # ``max_utterance``.
+        self._endpoint_keep: int | None = None
+        self._behind = False
         self._partial_shown = False
         self.utterance = 0
         # fixed by the session, or None: detect on every final (hearings switch languages);
@@ -367,8 +376,11 @@ class StreamingPipeline:
         opts = self.options
         at_in = self.samples_in
         self.samples_in += len(samples)
+        self._behind = more_queued
         for i in range(0, n, WINDOW):
             out += self._step(buf[i : i + WINDOW], block_start + i, opts)
+        if not more_queued and self._endpoint_keep is not None:
+            out += self._close_utterance(self._endpoint_keep, endpoint=True)
         # Speaker labels after the block's finals, and while the queue holds more audio only
         # once ``LABELS_DEFER`` seconds have waited: the finals' decodes come first (the VAD
         # reaches the next endpoint through the queue without the embeddings of every block
@@ -432,8 +444,12 @@ class StreamingPipeline:
         if self._silence >= opts.min_silence * SAMPLE_RATE:
             # keep speech_pad of the silence, give the rest back to the pre-roll
             keep = len(self._utt) - (self._silence - self._pad) // WINDOW
-            return self._close_utterance(keep, endpoint=True)
+            if not self._behind:
+                return self._close_utterance(keep, endpoint=True)
+            self._endpoint_keep = keep  # held: the queue may hold the next endpoint too
         if len(self._utt) * WINDOW >= opts.max_utterance * SAMPLE_RATE:
+            if self._endpoint_keep is not None:
+                return self._close_utterance(self._endpoint_keep, endpoint=True)
             return self._close_utterance(self._cut_point())
         return []
 
@@ -446,6 +462,7 @@ class StreamingPipeline:
         # the endpoint, or the next speaker's words would be joined to this utterance
         self._silence = (len(probs) - 1 - self._last_speech) * WINDOW
         self._last_partial = 0
+        self._endpoint_keep = None
         self._hyp = None
         self._agreed = None
 
@@ -464,7 +481,8 @@ class StreamingPipeline:
         keep = len(self._utt) if keep is None else max(1, min(keep, len(self._utt)))
         audio = np.concatenate(self._utt[:keep])
         start = self._utt_start
-        voiced = self._voiced
+        voiced = self._voiced if keep == len(self._utt) else sum(
+            WINDOW for q in self._utt_probs[:keep] if q >= self.options.speech_threshold)
         # at an endpoint nothing but silence follows the last speech window: a recognition
         # that heard it is what the final decode would produce (same settings, same context)
         reuse = self._hyp.result if (endpoint and self._covered() and self._hyp) else None
@@ -474,6 +492,7 @@ class StreamingPipeline:
         shown = self._partial_shown
         self._utt, self._utt_probs, self._partial_shown = [], [], False
         self._silence = self._voiced = self._last_partial = 0
+        self._endpoint_keep = None
         self._hyp = None
         self._agreed = None
         if rest and max(rest_probs, default=0.0) >= self.options.speech_threshold:
