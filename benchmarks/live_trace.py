@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SCRIBE_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -51,9 +52,9 @@ def main() -> None:
     wav = SHARED / "conversations" / f"{args.conv}.wav"
     engine.transcriber.transcribe(decode_audio(wav).samples[: 5 * 16000], TranscribeOptions(language=lang, beam_size=1))
 
-    feeds: list[dict] = []  # one per pipeline.feed / end_utterance
-    calls: list[dict] = []  # recogniser calls
-    cur: dict = {}
+    feeds: list[dict[str, Any]] = []  # one per pipeline.feed / end_utterance
+    calls: list[dict[str, Any]] = []  # recogniser calls
+    cur: dict[str, Any] = {}
     kind = ["?"]
 
     orig_partial = pl.StreamingPipeline._partial
@@ -151,7 +152,7 @@ def main() -> None:
     manager = engine.manager(Path(tempfile.mkdtemp(prefix="live-trace-")) / "sessions")
     source = FileSource(wav, realtime=True)
     session = manager.create(engine.options(lang), source=source.description, title="trace")
-    events: list = []
+    events: list[Any] = []
     session.bus.subscribe(events.append)
     session.start_source(source)
     start = time.time()
