@@ -305,7 +305,7 @@ class StreamingPipeline:
         # audio in it), so the second comes one decode earlier and the queue drains. Closed
         # at the latest such endpoint once the worker reaches the newest block, or at
         # ``max_utterance``.
-        self._endpoint_keep: int | None = None
+        self._held: list[int] = []  # the held endpoints, oldest first
         self._behind = False
         self._partial_shown = False
         self.utterance = 0
@@ -379,8 +379,8 @@ class StreamingPipeline:
         self._behind = more_queued
         for i in range(0, n, WINDOW):
             out += self._step(buf[i : i + WINDOW], block_start + i, opts)
-        if not more_queued and self._endpoint_keep is not None:
-            out += self._close_utterance(self._endpoint_keep, endpoint=True)
+        if not more_queued and self._held:
+            out += self._close_utterance(self._held[-1], endpoint=True)
         # Speaker labels after the block's finals, and while the queue holds more audio only
         # once ``LABELS_DEFER`` seconds have waited: the finals' decodes come first (the VAD
         # reaches the next endpoint through the queue without the embeddings of every block
@@ -446,10 +446,11 @@ class StreamingPipeline:
             keep = len(self._utt) - (self._silence - self._pad) // WINDOW
             if not self._behind:
                 return self._close_utterance(keep, endpoint=True)
-            self._endpoint_keep = keep  # held: the queue may hold the next endpoint too
+            if not self._held or self._held[-1] != keep:
+                self._held.append(keep)  # held: the queue may hold the next endpoint too
         if len(self._utt) * WINDOW >= opts.max_utterance * SAMPLE_RATE:
-            if self._endpoint_keep is not None:
-                return self._close_utterance(self._endpoint_keep, endpoint=True)
+            if self._held:
+                return self._close_utterance(self._held[-1], endpoint=True)
             return self._close_utterance(self._cut_point())
         return []
 
@@ -462,7 +463,7 @@ class StreamingPipeline:
         # the endpoint, or the next speaker's words would be joined to this utterance
         self._silence = (len(probs) - 1 - self._last_speech) * WINDOW
         self._last_partial = 0
-        self._endpoint_keep = None
+        self._held = []
         self._hyp = None
         self._agreed = None
 
@@ -486,13 +487,15 @@ class StreamingPipeline:
         # at an endpoint nothing but silence follows the last speech window: a recognition
         # that heard it is what the final decode would produce (same settings, same context)
         reuse = self._hyp.result if (endpoint and self._covered() and self._hyp) else None
+        held = [k for k in self._held if 0 < k < keep]  # endpoints inside what is closed
+        kept_probs = self._utt_probs[:keep]
         rest, rest_probs = self._utt[keep:], self._utt_probs[keep:]
         utt_id = self.utterance
         self.utterance += 1
         shown = self._partial_shown
         self._utt, self._utt_probs, self._partial_shown = [], [], False
         self._silence = self._voiced = self._last_partial = 0
-        self._endpoint_keep = None
+        self._held = []
         self._hyp = None
         self._agreed = None
         if rest and max(rest_probs, default=0.0) >= self.options.speech_threshold:
@@ -503,7 +506,10 @@ class StreamingPipeline:
                 self._preroll.append(w)
         out: list[Event] = []
         if voiced >= self.base_options.min_speech * SAMPLE_RATE:
-            out = self._final(audio, start / SAMPLE_RATE, utt_id, reuse)
+            if held:
+                out = self._final_held(audio, kept_probs, start, utt_id, held)
+            else:
+                out = self._final(audio, start / SAMPLE_RATE, utt_id, reuse)
             self.commits["endpoint"] += 1 if out else 0
         if not out and shown:
             # the partial on screen came to nothing (noise, a filtered hallucination): clear it
@@ -699,6 +705,29 @@ class StreamingPipeline:
         if best_at is None or best < SETTLED_PAUSE * per_s or best_at > self._last_speech:
             return None
         return best_at
+
+    def _final_held(
+        self, audio: np.ndarray, probs: list[float], start: int, utt_id: int, held: list[int]
+    ) -> list[Event]:
+        """Utterances whose endpoints were held (the worker behind), decoded in one call. When
+        its words leave a voiced stretch uncovered, each utterance is decoded on its own
+        instead: in a longer window Whisper can skip a short utterance before a pause
+        (measured: "in 1813." lost on conv_en_dev_01, 0-12 s)."""
+        result = self._recognise(audio, self._request(self.language, len(audio)))
+        words = _whole_words(result.segments)
+        cov = CoverageOptions(threshold=self.options.speech_threshold)
+        if words is None or not uncovered(
+            np.asarray(probs, dtype=np.float32), [(w.start, w.end, True) for w in words], cov
+        ):
+            return self._final(audio, start / SAMPLE_RATE, utt_id, result)
+        self.commits["held_split"] = self.commits.get("held_split", 0) + 1
+        out: list[Event] = []
+        bounds = [0, *held, len(probs)]
+        for k, (a, b) in enumerate(zip(bounds, bounds[1:])):
+            if k:
+                utt_id, self.utterance = self.utterance, self.utterance + 1
+            out += self._final(audio[a * WINDOW : b * WINDOW], (start + a * WINDOW) / SAMPLE_RATE, utt_id)
+        return out
 
     def _final(
         self, audio: np.ndarray, offset: float, utt_id: int, result: Recognition | None = None
