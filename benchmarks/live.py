@@ -136,6 +136,11 @@ def child(args: argparse.Namespace) -> None:
         out["offline_text"] = offline.text
         out["offline_s"] = time.perf_counter() - t0
     Path(args.out).write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
+    # Out at once: the second pass alongside may still be decoding on its own thread, and
+    # the interpreter's teardown under a running CTranslate2 call aborts the process
+    # ("terminate called without an active exception"), which failed whole runs.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 # -- the parent: before vs after, the report -------------------------------------------------

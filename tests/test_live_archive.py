@@ -103,7 +103,7 @@ def test_degrader_steps_down_when_behind_and_back_up_when_calm() -> None:
     assert d.update(6.0, 2.0) is None  # the stretch starts again at each change
     assert d.update(6.0, 2.5) == 2 and not d.diarize_live
     opts = d.apply(__import__("scribe.live.pipeline", fromlist=["LiveOptions"]).LiveOptions())
-    assert opts.partial_interval == float("inf") and opts.max_utterance >= 25.0
+    assert opts.partial_interval == float("inf") and opts.final_beam == 1
     steps = [(3.0 + 0.5 * i, d.update(0.1, 3.0 + 0.5 * i)) for i in range(54)]
     assert [(t, lv) for t, lv in steps if lv is not None] == [(13.0, 1), (23.0, 0)]
     assert d.diarize_live

@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
 
 PAUSE_SPECULATE = 0.2  # s of trailing silence after which the utterance so far is recognised
+# s of audio whose speaker labels may wait while the worker is behind (StreamingPipeline.feed):
+# about the diarizer's own settling latency, so labels come at most that much later
+LABELS_DEFER = 2.0
 SETTLED_PAUSE = 0.15  # s: a VAD pause this long at a segment boundary makes the segments before it final
 MAX_DECODE_SECONDS = 28.0  # context + utterance stay inside Whisper's one 30 s window
 
@@ -173,8 +176,7 @@ class Degrader:
 
     ``hold`` is longer than any one decode on a busy 2-core machine (3-4 s measured), so a
     single slow decode never degrades. Level 0: everything. Level 1: partials every 3 s, greedy
-    finals; speaker labels stay live. Level 2: no partials, 25 s utterances, live speaker labels
-    paused (the diarizer goes on from the present when the level drops; the final pass labels
+    finals; speaker labels stay live. Level 2: no partials, live speaker labels paused (the diarizer goes on from the present when the level drops; the final pass labels
     the gap). Every feature comes back as the levels drop. Beyond ``max_lag`` the session skips
     the oldest unprocessed audio in the live path (it is archived; the final pass transcribes
     it), so latency and memory stay bounded.
@@ -234,10 +236,10 @@ class Degrader:
         # greedy finals when behind: a beam costs more than it gains on a machine this busy
         if self.level == 1:
             return replace(options, partial_interval=max(options.partial_interval, 3.0), final_beam=1)
-        return replace(
-            options, partial_interval=float("inf"), max_utterance=max(options.max_utterance, 25.0),
-            final_beam=1,
-        )
+        # (utterances are not stretched: a 25 s utterance decoded once at its end made its
+        # first words 25 s late, measured on conv_zh_dev_02; the work is bounded by decoding
+        # only what the audio decides while the queue holds more, StreamingPipeline.feed)
+        return replace(options, partial_interval=float("inf"), final_beam=1)
 
     @property
     def diarize_live(self) -> bool:
@@ -296,6 +298,15 @@ class StreamingPipeline:
         self._silence = 0  # samples of trailing silence
         self._voiced = 0  # samples of speech in the utterance
         self._last_partial = 0  # samples into the utterance at the last partial
+        # Behind (audio queued after the block): an endpoint is not closed at once but held
+        # here (windows of the utterance to keep) while the VAD reads on through the queue:
+        # when the next endpoint is queued too, both are decoded in one call at the same time
+        # the first alone would have been (Whisper's cost is its fixed 30 s window, not the
+        # audio in it), so the second comes one decode earlier and the queue drains. Closed
+        # at the latest such endpoint once the worker reaches the newest block, or at
+        # ``max_utterance``.
+        self._held: list[int] = []  # the held endpoints, oldest first
+        self._behind = False
         self._partial_shown = False
         self.utterance = 0
         # fixed by the session, or None: detect on every final (hearings switch languages);
@@ -317,6 +328,9 @@ class StreamingPipeline:
         # boundary, the endpoint (or a cut), for the benchmark and the session's live_stats
         self.commits = {"agreement": 0, "pause": 0, "endpoint": 0}
         self.diarize_paused_seconds = 0.0
+        # blocks not yet through the diarizer (deferred while the worker is behind, see feed)
+        self._labels_due: list[tuple[np.ndarray, int]] = []
+        self._labels_due_samples = 0
 
     # -- public ---------------------------------------------------------------------------
 
@@ -336,6 +350,7 @@ class StreamingPipeline:
     def skip(self, num_samples: int) -> list[Event]:
         """Audio the live path will not process (too far behind): close what was open."""
         out = self._close_utterance() if self._utt else []
+        out += self._label_due()
         if self.diarizer is not None and not self._diarize_paused:
             out += self._relabel(self.diarizer.flush())
             self.diarizer.skip_to((self.samples_in + num_samples) / SAMPLE_RATE)
@@ -346,19 +361,38 @@ class StreamingPipeline:
         self.vad.reset()
         return out
 
-    def feed(self, samples: np.ndarray) -> list[Event]:
+    def feed(self, samples: np.ndarray, *, more_queued: bool = False) -> list[Event]:
+        """The next block. ``more_queued``: the session already holds the audio after it (the
+        worker is behind). Then only what the audio decides is decoded (an endpoint's or a
+        cut's final); the partial and the speculative decode at a pause wait for the last
+        queued block: a partial of audio that is already old delays the finals behind it,
+        and whether a pause is an endpoint is in the queued audio, so the VAD reads it first.
+        """
         out: list[Event] = []
         block_start = self.samples_in - len(self._pending)
-        if self.diarizer is not None:
-            out += self._diarize_block(samples)
         buf = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
-        self.samples_in += len(samples)
         n = len(buf) // WINDOW * WINDOW
         self._pending = buf[n:].copy()
         opts = self.options
+        at_in = self.samples_in
+        self.samples_in += len(samples)
+        self._behind = more_queued
         for i in range(0, n, WINDOW):
             out += self._step(buf[i : i + WINDOW], block_start + i, opts)
-        if not self._utt or self._voiced < opts.min_speech * SAMPLE_RATE:
+        if not more_queued and self._held:
+            out += self._close_utterance(self._held[-1], endpoint=True)
+        # Speaker labels after the block's finals, and while the queue holds more audio only
+        # once ``LABELS_DEFER`` seconds have waited: the finals' decodes come first (the VAD
+        # reaches the next endpoint through the queue without the embeddings of every block
+        # on the way), the diarizer catches up when the worker does. It settles its turns about
+        # 2 s behind the audio anyway, so a final rarely has its label from the block that
+        # closed it; a ``speaker`` event follows.
+        if self.diarizer is not None:
+            self._labels_due.append((samples, at_in))
+            self._labels_due_samples += len(samples)
+            if not more_queued or self._labels_due_samples >= LABELS_DEFER * SAMPLE_RATE:
+                out += self._label_due()
+        if more_queued or not self._utt or self._voiced < opts.min_speech * SAMPLE_RATE:
             return out
         if self._silence >= PAUSE_SPECULATE * SAMPLE_RATE:
             # The speaker seems to have stopped: recognise the utterance now, as the final
@@ -377,6 +411,7 @@ class StreamingPipeline:
     def flush(self) -> list[Event]:
         """End of stream: the utterance in progress becomes final, the diarizer settles."""
         out = self.end_utterance()
+        out += self._label_due()
         if self.diarizer is not None and not self._diarize_paused:
             out += self._relabel(self.diarizer.flush())
         return out
@@ -409,8 +444,13 @@ class StreamingPipeline:
         if self._silence >= opts.min_silence * SAMPLE_RATE:
             # keep speech_pad of the silence, give the rest back to the pre-roll
             keep = len(self._utt) - (self._silence - self._pad) // WINDOW
-            return self._close_utterance(keep, endpoint=True)
+            if not self._behind:
+                return self._close_utterance(keep, endpoint=True)
+            if not self._held or self._held[-1] != keep:
+                self._held.append(keep)  # held: the queue may hold the next endpoint too
         if len(self._utt) * WINDOW >= opts.max_utterance * SAMPLE_RATE:
+            if self._held:
+                return self._close_utterance(self._held[-1], endpoint=True)
             return self._close_utterance(self._cut_point())
         return []
 
@@ -423,6 +463,7 @@ class StreamingPipeline:
         # the endpoint, or the next speaker's words would be joined to this utterance
         self._silence = (len(probs) - 1 - self._last_speech) * WINDOW
         self._last_partial = 0
+        self._held = []
         self._hyp = None
         self._agreed = None
 
@@ -441,16 +482,20 @@ class StreamingPipeline:
         keep = len(self._utt) if keep is None else max(1, min(keep, len(self._utt)))
         audio = np.concatenate(self._utt[:keep])
         start = self._utt_start
-        voiced = self._voiced
+        voiced = self._voiced if keep == len(self._utt) else sum(
+            WINDOW for q in self._utt_probs[:keep] if q >= self.options.speech_threshold)
         # at an endpoint nothing but silence follows the last speech window: a recognition
         # that heard it is what the final decode would produce (same settings, same context)
         reuse = self._hyp.result if (endpoint and self._covered() and self._hyp) else None
+        held = [k for k in self._held if 0 < k < keep]  # endpoints inside what is closed
+        kept_probs = self._utt_probs[:keep]
         rest, rest_probs = self._utt[keep:], self._utt_probs[keep:]
         utt_id = self.utterance
         self.utterance += 1
         shown = self._partial_shown
         self._utt, self._utt_probs, self._partial_shown = [], [], False
         self._silence = self._voiced = self._last_partial = 0
+        self._held = []
         self._hyp = None
         self._agreed = None
         if rest and max(rest_probs, default=0.0) >= self.options.speech_threshold:
@@ -461,7 +506,10 @@ class StreamingPipeline:
                 self._preroll.append(w)
         out: list[Event] = []
         if voiced >= self.base_options.min_speech * SAMPLE_RATE:
-            out = self._final(audio, start / SAMPLE_RATE, utt_id, reuse)
+            if held:
+                out = self._final_held(audio, kept_probs, start, utt_id, held)
+            else:
+                out = self._final(audio, start / SAMPLE_RATE, utt_id, reuse)
             self.commits["endpoint"] += 1 if out else 0
         if not out and shown:
             # the partial on screen came to nothing (noise, a filtered hallucination): clear it
@@ -658,6 +706,29 @@ class StreamingPipeline:
             return None
         return best_at
 
+    def _final_held(
+        self, audio: np.ndarray, probs: list[float], start: int, utt_id: int, held: list[int]
+    ) -> list[Event]:
+        """Utterances whose endpoints were held (the worker behind), decoded in one call. When
+        its words leave a voiced stretch uncovered, each utterance is decoded on its own
+        instead: in a longer window Whisper can skip a short utterance before a pause
+        (measured: "in 1813." lost on conv_en_dev_01, 0-12 s)."""
+        result = self._recognise(audio, self._request(self.language, len(audio)))
+        words = _whole_words(result.segments)
+        cov = CoverageOptions(threshold=self.options.speech_threshold)
+        if words is None or not uncovered(
+            np.asarray(probs, dtype=np.float32), [(w.start, w.end, True) for w in words], cov
+        ):
+            return self._final(audio, start / SAMPLE_RATE, utt_id, result)
+        self.commits["held_split"] = self.commits.get("held_split", 0) + 1
+        out: list[Event] = []
+        bounds = [0, *held, len(probs)]
+        for k, (a, b) in enumerate(zip(bounds, bounds[1:])):
+            if k:
+                utt_id, self.utterance = self.utterance, self.utterance + 1
+            out += self._final(audio[a * WINDOW : b * WINDOW], (start + a * WINDOW) / SAMPLE_RATE, utt_id)
+        return out
+
     def _final(
         self, audio: np.ndarray, offset: float, utt_id: int, result: Recognition | None = None
     ) -> list[Event]:
@@ -693,11 +764,20 @@ class StreamingPipeline:
 
     # -- speakers ---------------------------------------------------------------------------
 
-    def _diarize_block(self, samples: np.ndarray) -> list[Event]:
-        """Live speaker labels for the next block, unless paused because the pipeline is far
-        behind (``Degrader.diarize_live``); they come back when it has caught up."""
+    def _label_due(self) -> list[Event]:
+        """The blocks whose speaker labels were deferred, through the diarizer, in order."""
+        out: list[Event] = []
+        due, self._labels_due, self._labels_due_samples = self._labels_due, [], 0
+        for samples, at in due:
+            out += self._diarize_block(samples, at)
+        return out
+
+    def _diarize_block(self, samples: np.ndarray, at_sample: int) -> list[Event]:
+        """Live speaker labels for the block that starts at ``at_sample``, unless paused
+        because the pipeline is far behind (``Degrader.diarize_live``); they come back when it
+        has caught up."""
         assert self.diarizer is not None
-        at = self.samples_in / SAMPLE_RATE
+        at = at_sample / SAMPLE_RATE
         if not self.degrader.diarize_live:
             self.diarize_paused_seconds += len(samples) / SAMPLE_RATE
             if self._diarize_paused:

@@ -332,7 +332,11 @@ class LiveSession:
                                             lag=round(lag, 2)))
             recognised = self.pipeline.partials + self.pipeline.finals
             try:
-                for e in self.pipeline.feed(block):
+                # behind (audio already queued after this block): the pipeline decodes only
+                # what the audio decides, and its partials wait for the newest block. A source
+                # that waits for us (backpressure) is never "behind": its queue is always full
+                more = not self._backpressure and self._work.samples > 0
+                for e in self.pipeline.feed(block, more_queued=more):
                     self.bus.publish(e)
             except Exception as exc:  # noqa: BLE001 - recognition failing must not stop the recording
                 failures += 1
