@@ -55,7 +55,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.models, pytest.mark.slow, pytest.
 
 # a click's moment on the page's own clock (the test's probe: the handler's time, not Playwright's)
 _CLICKS = ("document.addEventListener('click', (e) => { const b = e.target.closest('button');"
-           " if (b) (window.clicks = window.clicks || []).push([b.id, performance.now()]); }, true)")
+           " if (b) (window.clicks = window.clicks || []).push([b.id, performance.now(), cap.next || 0]); }, true)")
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +96,13 @@ def _click_at(page: Any, button: str) -> float:
     """The last click on ``button``, on the wall clock."""
     return float(page.evaluate(f"(performance.timeOrigin + window.clicks.filter((c) => c[0] === {button!r})"
                                ".at(-1)[1]) / 1000"))
+
+
+def _captured_at_click(page: Any, button: str) -> float:
+    """Seconds of audio the page had captured when ``button`` was last clicked (its own count:
+    under load a browser's capture can fall behind the wall clock, so "click time - first frame"
+    overstates what there was to keep)."""
+    return float(page.evaluate(f"window.clicks.filter((c) => c[0] === {button!r}).at(-1)[2]")) / S
 
 
 def _server_status(ctx: Any, stack: dict[str, Any], hid: str) -> str:
@@ -223,9 +230,11 @@ def test_pause_while_the_connection_is_down_keeps_what_came_before_and_records_n
     # nothing of the pause recorded, nothing outside it lost (a frame is 0.1 s)
     assert abs(skipped - paused) <= 0.2, (skipped, paused, runs)
     assert runs[0]["offset"] <= 0.5, runs  # from the start of the file
-    # the audio before the pause is all there: the first part ends where Pause was pressed
-    pause_file_time = pause_at - first
-    assert before[-1]["f_end"] >= pause_file_time - 0.6, (pause_file_time, runs)
+    # the audio before the pause is all there: the first part ends where Pause was pressed (what
+    # the page had captured then; its wall-clock time since the first frame is reported beside it)
+    pause_file_time = _captured_at_click(page, "btn-pause")
+    assert before[-1]["f_end"] >= pause_file_time - 0.6, (pause_file_time, pause_at - first, runs)
+    assert before[-1]["f_end"] >= pause_at - first - 1.0, (pause_file_time, pause_at - first, runs)  # the issue's 1 s
     states = [e.data["state"] for e in folder.events() if e.type == "state"]
     assert "paused" in states and states.index("paused") < len(states) - 1
     assert after
@@ -267,9 +276,12 @@ def test_ending_while_the_connection_is_down_archives_everything_before_the_clic
             f"{len(archive) / S:.2f} s")
     assert lost <= 0.1 and repeated <= 0.1, runs
     assert runs[0]["offset"] <= 0.5, runs
-    # everything before the click, nothing after it (a frame is 0.1 s; the silence at the end of
-    # the archive is not aligned, so the length is compared, not the last run)
-    assert abs(played - len(archive) / S) <= 0.2, (played, len(archive) / S)
+    # everything captured before the click, nothing after it (a frame is 0.1 s; the silence at the
+    # end of the archive is not aligned, so the length is compared, not the last run); against the
+    # wall clock within the issue's 1 s (a loaded browser's capture can fall behind it)
+    captured = _captured_at_click(page, "btn-stop")
+    assert abs(captured - len(archive) / S) <= 0.2, (captured, played, len(archive) / S)
+    assert abs(played - len(archive) / S) <= 1.0, (captured, played, len(archive) / S)
     ctx.close()
 
 
