@@ -396,14 +396,18 @@ class _Connection:
             await self._send(replace(ev.state(self.session.state, resumed=True), session=self.session_id))
             if self.session.state in ("recording", "paused") and take_source:
                 if elsewhere:
-                    owner = self._owners()[self.session_id]
-                    log.info("session %s: window %s rejoined; window %s records, it stays the source",
-                             self.session_id, self.window, owner.window)
-                    # what this window captured before the other one started is in neither archive
-                    # nor the other window: the page says how much (it cannot be spliced in)
-                    since = round((time.monotonic() - (owner.source_since or time.monotonic())) * 1000)
-                    await self._audio_status(False, reason="taken_over", owner_since_ms=since)
-                    return
+                    owner = self._owners().get(self.session_id)
+                    if owner is not None and owner is not self:
+                        log.info("session %s: window %s rejoined; window %s records, it stays the source",
+                                 self.session_id, self.window, owner.window)
+                        # what this window captured before the other one started is in neither
+                        # archive nor the other window: the page says how much (it cannot be spliced in)
+                        since = round((time.monotonic() - (owner.source_since or time.monotonic())) * 1000)
+                        await self._audio_status(False, reason="taken_over", owner_since_ms=since)
+                        return
+                    # the other window went while this answer was being sent: this one records on
+                    if not await self._through_gate("start"):
+                        return
                 await self._take_source()
             return
         if (self.manager.root / self.session_id / "session.json").exists():
