@@ -66,6 +66,14 @@ def _send_until_acked(ws: Any, pcm: np.ndarray, start: int, end: int) -> None:
         ws.send(json.dumps({"op": "sync"}))
 
 
+def _window_a_records_then_is_cut_off(url: str, sid: str, pcm: np.ndarray) -> None:
+    """Window a starts the session and records its first second; then its connection ends."""
+    with connect(f"{url}/ws/sessions/{sid}") as a:
+        a.send(json.dumps({"op": "start", "language": "zh", "window": "a", "rejoin": False}))
+        assert _audio(a)["active"]
+        _send_until_acked(a, pcm, 0, 16000)
+
+
 def test_the_new_source_hears_when_the_replaced_windows_audio_last_arrived(server: tuple[str, Any]) -> None:
     url, manager = server
     sid = "handover-1"
@@ -109,10 +117,7 @@ def test_a_window_reconnecting_does_not_take_the_recording_back_from_one_that_re
     url, manager = server
     sid = "handover-2"
     pcm = (np.sin(np.arange(4 * 16000) * 2 * np.pi * 330 / 16000) * 8000).astype(np.int16)
-    with connect(f"{url}/ws/sessions/{sid}") as a:
-        a.send(json.dumps({"op": "start", "language": "zh", "window": "a", "rejoin": False}))
-        assert _audio(a)["active"]
-        _send_until_acked(a, pcm, 0, 16000)
+    _window_a_records_then_is_cut_off(url, sid, pcm)
     # window a was cut off; window b opened the hearing meanwhile and records
     with connect(f"{url}/ws/sessions/{sid}") as b:
         b.send(json.dumps({"op": "start", "window": "b", "rejoin": False}))
@@ -148,10 +153,7 @@ def test_a_rejoin_waits_for_the_next_frame_of_a_source_that_only_seems_silent(se
     url, manager = server
     sid = "handover-3"
     pcm = (np.sin(np.arange(5 * 16000) * 2 * np.pi * 440 / 16000) * 8000).astype(np.int16)
-    with connect(f"{url}/ws/sessions/{sid}") as a:
-        a.send(json.dumps({"op": "start", "language": "zh", "window": "a", "rejoin": False}))
-        assert _audio(a)["active"]
-        _send_until_acked(a, pcm, 0, 16000)
+    _window_a_records_then_is_cut_off(url, sid, pcm)
     with connect(f"{url}/ws/sessions/{sid}") as b:
         b.send(json.dumps({"op": "start", "window": "b", "rejoin": False}))
         b_since = time.monotonic()
