@@ -71,7 +71,7 @@ def consultation_exchange(dialogue: Dialogue) -> Exchange:
                 continue
             if label == "引导仲裁" and any(o[0] == "引导劳动仲裁" for o in outcomes):
                 break
-            if _taken_up(u, pattern, utts[k + 1:k + 4], visitors, KEYWORD.get(label)):
+            if _taken_up(u, pattern, utts[k + 1:k + 4], visitors, KEYWORD.get(label), utts[k + 4:k + 7]):
                 outcomes.append((_OUTCOME_LABEL.get(label, label), u))
                 break
     return Exchange(tuple(question), tuple(answer), tuple(outcomes))
@@ -87,7 +87,7 @@ KEYWORD = {"转法律援助": re.compile(r"法律援助|援助"), "引导劳动�
 
 
 def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], visitors: tuple,
-              keyword: re.Pattern[str] | None = None) -> bool:
+              keyword: re.Pattern[str] | None = None, later: list[Utterance] | None = None) -> bool:
     """A referral counts when staff did it, or offered it and the visitor took it up; a route only
     mentioned, offered and declined, or ruled out (不符合条件) is not an outcome."""
     from scribe.extract import acts
@@ -100,8 +100,13 @@ def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], vi
     sentence_start = max(u.text.rfind(p, 0, m.start()) for p in "。！？!?") + 1
     if acts.is_conditional(u.text[sentence_start:m.start()]) or re.match(r".{0,4}的话", u.text[m.end():]):
         return False  # "要是他不来…你再去法院起诉": a route for later, not what was done
-    for v in after:
+    asked = False  # the visitor asked about the route ("打官司的话呢"): their answer to the reply decides
+    for n, v in enumerate(after + (later or [])):
+        if n >= len(after) and not asked:
+            break  # past the first replies: only an answer to the visitor's own question is read
         if v.role in visitors:
+            if asked and not keyword_in(v, keyword) and not acts.is_assent(v.text):
+                return True  # they went on to something else: asking about it was taking it up
             if acts.is_rejection(v.text) or re.search(r"不想|不去|不打|先不|算了|不用了|暂时不|不太想", v.text):
                 return False
             first = v.text.split("，")[0].split(" ")[0]
@@ -111,12 +116,22 @@ def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], vi
             named = keyword.search(v.text) if keyword is not None else None
             if named is not None and not re.search(r"不|没", v.text[:named.start()][-3:]) \
                     and not _asks_for_another(v.text[named.end():], keyword):
+                if acts.is_question(v.text) and not asked and later is not None:
+                    asked = True  # "打官司的话呢": a question about it; the answer after the reply decides
+                    continue
                 # "那就先调解吧": the visitor takes the route by name
                 return True
             if acts.is_assent(v.text) or acts.is_assent(first) and len(v.text) <= 12 or re.search(r"那我(就)?去|我去|好的?，?我|麻烦你", v.text):
                 return True
             break
+    if asked:
+        return True
     return bool(DONE_RE.search(around)) and not acts.is_conditional(around) and not acts.is_question(around)
+
+
+def keyword_in(v: Utterance, keyword: re.Pattern[str] | None) -> bool:
+    """The reply names the route again (its answer to what it asked about it)."""
+    return keyword is not None and keyword.search(v.text) is not None
 
 
 def _asks_for_another(rest: str, keyword: re.Pattern[str] | None) -> bool:

@@ -72,6 +72,7 @@ GENERIC_NOUNS = frozenset(("东西", "事情", "事", "问题", "时候", "意�
 TOTAL_RE = re.compile(r"一共|共计|总共|合计|总计|总额|共")
 # "我最多给三千" / "顶多两千": a ceiling offered while haggling binds nobody until the other side takes it
 CAP_RE = re.compile(r"最多|顶多|至多|最多只能|大不了|封顶")
+THIRD_PERSON_RE = re.compile(r"(?:要|让|叫)(?:他|她|对方|人家)(?:们)?(?:来|去|再|也|都|全)?$")
 DEMAND_RE = re.compile(r"要求|希望|诉求|想要|主张|提出|(?:就|只)?要(?=他|她|对方|人家)|让(?=他|她|对方)")
 ASKING_RE = re.compile(r"什么时候|多少钱|几号|哪天|怎么|能不能|行不行|可不可以")
 BOTH_RE = re.compile(r"双方|各方|两家|你们两(?:个|位|家)|你们双方|三方|四方")
@@ -295,7 +296,8 @@ def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
             return ("支付", m)
     if best is None:
         # "300我能给" / "300是够的，就现在给了吧": the amount said first, then 给
-        for m in re.finditer(r"给(?![我你他她]|人家|大家)", text):
+        # ("两千我今天就给你": the one paid may close the clause; "给你打电话" is no payment)
+        for m in re.finditer(r"给(?![我你他她]|人家|大家)|给(?:你|他|她|人家)(?=\s*(?:了|吧|啊|呀|嘛)?\s*$)", text):
             if acts.negated_before(text, m.start()):
                 continue
             if any(0 <= m.start() - a.end <= 12 for a in find_amounts(text[:m.start()]) + find_bare_amounts(text[:m.start()])):
@@ -414,6 +416,13 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             obligors = [speaker_party]
         if not obligors and not staff and kind == "放弃" and speaker_party:
             obligors = [speaker_party]  # "以后也不再找他要这个": a party gives up their own claim
+        claimants: list[str] = []
+        if obligors and THIRD_PERSON_RE.search(text[:m.start()]):
+            # "曹叔，你申请书上写了，…要她赔三千": the act is asked of a third person (要她赔, 让他退);
+            # the names before it are who asks, not who acts
+            other = _other_side(obligors, casefile)
+            if other:
+                claimants, obligors = list(dict.fromkeys(obligors)), other
         if not staff and speaker_party in obligors and DEMAND_RE.search(text[:m.start()]):
             # "我们的要求就是全额退款": what the speaker demands is owed by the other side
             obligors = [p for p in obligors if p != speaker_party]
@@ -425,7 +434,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             extra = [asked_amount[-1]]
         if kind == "支付" and not amounts and re.fullmatch(r"还给|退还|返还|退回|退给|还", m.group(0)):
             kind = "归还"  # "把那个地锁还给他": a thing returned, not money
-        if kind == "支付" and not amounts and re.fullmatch(r"付|支付|付清|付给|付款|转给|转账|转帐|打给|打到|给付|结清", m.group(0)):
+        if kind == "支付" and not amounts and re.fullmatch(r"付|支付|付清|付给|付款|转给|转账|转帐|打给|打到|给付|结清|给", m.group(0)):
             # "剩下10360 … 付给黄秀英": the amount said in the clause just before, with no verb of its own
             for c in reversed(prev_clauses[-3:] + [x for x in sentence if x.b <= g[0].a]):
                 got = _amounts(c.text, kind)
@@ -470,7 +479,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             if not frames and obligors:
                 pending = list(g)  # what it says (退一米二) belongs to the act the sentence goes on to
             continue
-        obligees = list(dict.fromkeys(x.party for x in after if x.party not in obligors))
+        obligees = list(dict.fromkeys(x.party for x in after if x.party not in obligors)) or claimants
         if not obligors and staff and kind == "支付" and obligees:
             # the mediator's "每期韦春生三千，蒙志强两千": paid to one side, so owed by the other
             # side of the table when it is one party
@@ -671,8 +680,11 @@ def _schedule(text: str, session: dt.date) -> list[tuple[dt.date, Decimal]]:
     for i, d in enumerate(deadlines):
         nxt = deadlines[i + 1].start if i + 1 < len(deadlines) else len(text)
         prev = deadlines[i - 1].end if i else 0
+        # "剩下的3000" after a date belongs to the next date ("月底先给一半，剩下的3000年底前"),
+        # unless no date follows it: "二月十五号把剩下的一千一百八十四交清"
+        last = i + 1 == len(deadlines)
         after = [a for a in amounts if d.end <= a.start < nxt and a.start not in used
-                 and not re.search(r"剩下|剩余|余款|其余", text[max(0, a.start - 4):a.start])]
+                 and (last or not re.search(r"剩下|剩余|余款|其余", text[max(0, a.start - 4):a.start]))]
         before = [a for a in amounts if prev <= a.start and a.end <= d.start and a.start not in used]
         pick = after[0] if after else (before[-1] if before else None)
         if pick is not None:
@@ -739,7 +751,8 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
                                    reason="被更正" if verdict == "corrected" else "被拒绝", by=by))
         elif f.question:
             decided.append(replace(f, status="question", reason="问句，未获明确答复"))
-        elif f.staff and not f.suggestion and i > last_no and not acts.is_rejection(f.text):
+        elif f.staff and not f.suggestion and i > last_no and not acts.is_rejection(f.text) \
+                and not _refused_before(f, decided):
             decided.append(replace(f, status="accepted", reason="调解员口述，无人反对"))
         elif not f.staff and f.speaker_party in f.obligors and f.kind == "放弃" and not any(
                 acts.is_retraction(v.text) for v in utts[i + 1:] if v.speaker == f.utt.speaker):
@@ -754,6 +767,20 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
     decided = [replace(f, status="superseded", reason="是对另一条的答复") if f.status == "accepted"
                and (f.utt.index, f.kind) in answers and f.amount is None and not f.deadlines else f for f in decided]
     return _supersede(_withdrawn(_inherit_obligors(decided, utts, casefile)))
+
+
+def _refused_before(f: Frame, decided: list[Frame]) -> bool:
+    """Silence accepts only what nobody has refused: an amount a party of this obligation already
+    said no to ("我给一千五" — "一千五不行") is not agreed because the mediator repeats it and nobody
+    answers ("彭师傅，一千五你就只给个医药费多一点点"); an explicit assent after it still agrees it."""
+    if f.amount is None or f.kind != "支付":
+        return False
+    bound = set(f.obligors) | set(f.obligees)
+    for g in decided:
+        if g.status == "rejected" and g.kind == f.kind and g.amount is not None \
+                and g.amount.yuan == f.amount.yuan and (not bound or set(g.obligors) & bound or not g.obligors):
+            return True
+    return False
 
 
 def _withdrawn(frames: list[Frame]) -> list[Frame]:
@@ -846,6 +873,10 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
                 or _echo_then_assent(clauses_of(u)):
             if u.is_staff:
                 # the mediator's "好" acknowledges; it does not bind a party
+                continue
+            if f.staff and f.suggestion and f.obligors and who not in f.obligors:
+                # "…要她赔三千" — "是啊": a demand or a proposal the mediator puts binds the one who
+                # must act only when they accept it; the claimant confirming it agrees nothing
                 continue
             if who in f.obligors or f.staff or who not in (f.obligors or ()):
                 return "accepted", tuple(first)

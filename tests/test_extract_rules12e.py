@@ -1,0 +1,118 @@
+"""Rules of issue 12 decided on the blind development set in session 9 (docs/documents.md "Rule
+changes on the development set (session 9)"), each tested on small dialogues written for these
+tests, not copied from the blind items: the rest paid on the last date of a schedule, silence
+that cannot accept a sum already refused, a sum said before 给你, a demand the mediator restates
+for the claimant, and a route the visitor asks about and then declines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scribe.casefile import CaseFile
+from scribe.errors import DocumentError
+from scribe.extract import rule_draft
+from tests.blind import to_transcript
+
+STAFF = [{"id": "m1", "role": "调解员", "name": "孔倩"}, {"id": "r1", "role": "记录人", "name": "伍涛"}]
+PARTIES = [{"id": "p1", "role": "申请人", "name": "邵立新"}, {"id": "p2", "role": "被申请人", "name": "甘卫东"}]
+SESSION = "2026-11-03"
+
+
+def _case() -> CaseFile:
+    return CaseFile.from_dict({
+        "session_type": "mediation", "date": SESSION, "place": "青石镇司法所",
+        "organisation": "青石镇人民调解委员会", "case_number": "（2026）青人调字第31号",
+        "staff": STAFF, "parties": PARTIES, "speakers": {"A": "m1", "B": "p1", "C": "p2"}})
+
+
+def _tr(lines: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    return to_transcript([{"speaker": s, "text": t} for s, t in lines])
+
+
+def _terms(lines: list[tuple[str, str]]) -> list[str]:
+    try:
+        values: dict[str, Any] = rule_draft(_tr(lines), _case(), kind="mediation-agreement").values()
+    except DocumentError:
+        return []  # refused: no agreement, so no terms
+    return list(values["terms"] or [])
+
+
+def test_the_rest_said_on_the_last_date_of_a_schedule_is_its_last_instalment() -> None:
+    terms = _terms([
+        ("B", "他欠我货款九千六，拖了一年了。"),
+        ("A", "甘卫东，九千六分三回给，这个月二十号三千，下个月二十号三千，一月三十号把剩下的三千六结清，行吗？"),
+        ("C", "行，我认。"),
+        ("B", "可以。"),
+    ])
+    plan = [t for t in terms if "分期" in t]
+    assert plan, terms
+    assert "2027年01月30日前3600元" in plan[0] and "合计：9600元" in plan[0], plan
+    # "剩下的" before a later date still belongs to that later date
+    terms = _terms([
+        ("A", "甘卫东，这个月二十号先给三千，剩下的六千六百元一月三十号前给清，行吗？"),
+        ("C", "行。"),
+    ])
+    plan = [t for t in terms if "分期" in t]
+    assert plan and "2026年11月20日前3000元" in plan[0] and "2027年01月30日前6600元" in plan[0], terms
+
+
+def test_silence_does_not_accept_a_sum_a_party_has_already_refused() -> None:
+    haggle = [
+        ("B", "车门凹进去一块，修理厂报价两千四。"),
+        ("C", "我最多给八百，八百够了。"),
+        ("B", "八百不行。"),
+        ("A", "甘师傅，八百你就只给个油漆钱，人家修车确实要花钱的。"),
+    ]
+    assert not any("800元" in t for t in _terms(haggle)), _terms(haggle)
+    # the refused sum agreed later in so many words is a term
+    agreed = haggle + [("B", "……算了，八百就八百吧，你今天转给我。"), ("C", "行，今天转。")]
+    assert any("800元" in t for t in _terms(agreed)), _terms(agreed)
+
+
+def test_a_sum_said_before_给你_is_the_payment() -> None:
+    terms = _terms([
+        ("B", "他家装修把我楼道的灯砸了，换一个要三百。"),
+        ("C", "三百我今天就给你。"),
+        ("B", "行。"),
+    ])
+    assert any("300元" in t for t in terms), terms
+    # 给你 that opens another verb pays nothing
+    assert not any("300元" in t for t in _terms([
+        ("B", "他家装修把我楼道的灯砸了，换一个要三百。"),
+        ("C", "三百的事我明天给你打电话说。"),
+    ]))
+
+
+def test_a_demand_the_mediator_restates_binds_nobody_on_the_claimants_yes() -> None:
+    lines = [
+        ("A", "邵立新，你登记的时候说了，围墙要他赔五千。"),
+        ("B", "对，就是五千。"),
+        ("C", "五千？一堵矮墙五千？"),
+    ]
+    assert not any("5000元" in t for t in _terms(lines)), _terms(lines)
+    # the one asked to pay accepting it makes it a term, owed by them
+    accepted = lines[:2] + [("C", "行，五千我认了，月底前给他。")]
+    terms = _terms(accepted)
+    assert any("5000元" in t and t.startswith("甘卫东") for t in terms), terms
+
+
+def _consultation(lines: list[tuple[str, str]]) -> list[str]:
+    case = CaseFile.from_dict({
+        "session_type": "consultation", "date": SESSION, "place": "青石镇公共法律服务站",
+        "organisation": "青石镇公共法律服务站", "case_number": "QS-2026-40", "consultation_channel": "现场来访",
+        "staff": [{"id": "s1", "role": "接待人", "name": "孔倩"}],
+        "parties": [{"id": "v1", "role": "咨询人", "name": "邵立新"}], "speakers": {"A": "s1", "B": "v1"}})
+    return list(rule_draft(_tr(lines), case, kind="consultation-record").values()["outcome"] or [])
+
+
+def test_a_route_the_visitor_asks_about_and_then_declines_is_no_outcome() -> None:
+    story = [("B", "装修公司收了我三万块钱，干了一半人跑了，我想问问这钱怎么要回来？"),
+             ("A", "依照《民法典》第五百七十七条，他违约了。你可以找消协，可以申请人民调解，也可以到法院起诉。"),
+             ("A", "我们镇上有调解委员会，不收费。")]
+    declined = _consultation(story + [("B", "起诉的话呢"), ("A", "起诉要交诉讼费，时间也长一点。"),
+                                      ("B", "起诉就算了，太折腾，我先找消协吧。")])
+    assert "引导诉讼" not in declined, declined
+    # asked about, then taken up after the answer
+    taken = _consultation(story + [("B", "起诉的话呢"), ("A", "起诉要交诉讼费，时间也长一点。"),
+                                   ("B", "好，那我去法院起诉。")])
+    assert "引导诉讼" in taken, taken
