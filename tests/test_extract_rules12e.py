@@ -1,8 +1,8 @@
 """Rules of issue 12 decided on the blind development set in session 9 (docs/documents.md "Rule
 changes on the development set (session 9)"), each tested on small dialogues written for these
-tests, not copied from the blind items: the rest paid on the last date of a schedule, silence
-that cannot accept a sum already refused, a sum said before 给你, a demand the mediator restates
-for the claimant, and a route the visitor asks about and then declines."""
+tests, not copied from the blind items: the rest paid on the last date of a schedule, a sum said
+before 给你, a demand the mediator restates for the claimant, and a route the visitor asks about
+and then declines."""
 
 from __future__ import annotations
 
@@ -54,19 +54,6 @@ def test_the_rest_said_on_the_last_date_of_a_schedule_is_its_last_instalment() -
     ])
     plan = [t for t in terms if "分期" in t]
     assert plan and "2026年11月20日前3000元" in plan[0] and "2027年01月30日前6600元" in plan[0], terms
-
-
-def test_silence_does_not_accept_a_sum_a_party_has_already_refused() -> None:
-    haggle = [
-        ("B", "车门凹进去一块，修理厂报价两千四。"),
-        ("C", "我最多给八百，八百够了。"),
-        ("B", "八百不行。"),
-        ("A", "甘师傅，八百你就只给个油漆钱，人家修车确实要花钱的。"),
-    ]
-    assert not any("800元" in t for t in _terms(haggle)), _terms(haggle)
-    # the refused sum agreed later in so many words is a term
-    agreed = haggle + [("B", "……算了，八百就八百吧，你今天转给我。"), ("C", "行，今天转。")]
-    assert any("800元" in t for t in _terms(agreed)), _terms(agreed)
 
 
 def test_a_sum_said_before_给你_is_the_payment() -> None:

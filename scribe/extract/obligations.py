@@ -297,7 +297,7 @@ def _verb_in(text: str) -> tuple[str, re.Match[str]] | None:
     if best is None:
         # "300我能给" / "300是够的，就现在给了吧": the amount said first, then 给
         # ("两千我今天就给你": the one paid may close the clause; "给你打电话" is no payment)
-        for m in re.finditer(r"给(?![我你他她]|人家|大家)|给(?:你|他|她|人家)(?=\s*(?:了|吧|啊|呀|嘛)?\s*$)", text):
+        for m in re.finditer(r"给(?![我你他她]|人家|大家)|给(?:你|他|她|人家)(?=\s*(?:吧|啊|呀|嘛)?\s*$)", text):
             if acts.negated_before(text, m.start()):
                 continue
             if any(0 <= m.start() - a.end <= 12 for a in find_amounts(text[:m.start()]) + find_bare_amounts(text[:m.start()])):
@@ -434,7 +434,7 @@ def _frames_in_sentence(sentence: list[Clause], u: Utterance, casefile: CaseFile
             extra = [asked_amount[-1]]
         if kind == "支付" and not amounts and re.fullmatch(r"还给|退还|返还|退回|退给|还", m.group(0)):
             kind = "归还"  # "把那个地锁还给他": a thing returned, not money
-        if kind == "支付" and not amounts and re.fullmatch(r"付|支付|付清|付给|付款|转给|转账|转帐|打给|打到|给付|结清|给", m.group(0)):
+        if kind == "支付" and not amounts and re.fullmatch(r"付|支付|付清|付给|付款|转给|转账|转帐|打给|打到|给付|结清", m.group(0)):
             # "剩下10360 … 付给黄秀英": the amount said in the clause just before, with no verb of its own
             for c in reversed(prev_clauses[-3:] + [x for x in sentence if x.b <= g[0].a]):
                 got = _amounts(c.text, kind)
@@ -751,8 +751,7 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
                                    reason="被更正" if verdict == "corrected" else "被拒绝", by=by))
         elif f.question:
             decided.append(replace(f, status="question", reason="问句，未获明确答复"))
-        elif f.staff and not f.suggestion and i > last_no and not acts.is_rejection(f.text) \
-                and not _refused_before(f, decided):
+        elif f.staff and not f.suggestion and i > last_no and not acts.is_rejection(f.text):
             decided.append(replace(f, status="accepted", reason="调解员口述，无人反对"))
         elif not f.staff and f.speaker_party in f.obligors and f.kind == "放弃" and not any(
                 acts.is_retraction(v.text) for v in utts[i + 1:] if v.speaker == f.utt.speaker):
@@ -767,20 +766,6 @@ def decide(frames: list[Frame], dialogue: Dialogue, casefile: CaseFile) -> list[
     decided = [replace(f, status="superseded", reason="是对另一条的答复") if f.status == "accepted"
                and (f.utt.index, f.kind) in answers and f.amount is None and not f.deadlines else f for f in decided]
     return _supersede(_withdrawn(_inherit_obligors(decided, utts, casefile)))
-
-
-def _refused_before(f: Frame, decided: list[Frame]) -> bool:
-    """Silence accepts only what nobody has refused: an amount a party of this obligation already
-    said no to ("我给一千五" — "一千五不行") is not agreed because the mediator repeats it and nobody
-    answers ("彭师傅，一千五你就只给个医药费多一点点"); an explicit assent after it still agrees it."""
-    if f.amount is None or f.kind != "支付":
-        return False
-    bound = set(f.obligors) | set(f.obligees)
-    for g in decided:
-        if g.status == "rejected" and g.kind == f.kind and g.amount is not None \
-                and g.amount.yuan == f.amount.yuan and (not bound or set(g.obligors) & bound or not g.obligors):
-            return True
-    return False
 
 
 def _withdrawn(frames: list[Frame]) -> list[Frame]:
@@ -874,8 +859,8 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
             if u.is_staff:
                 # the mediator's "好" acknowledges; it does not bind a party
                 continue
-            if f.staff and f.suggestion and f.obligors and who not in f.obligors:
-                # "…要她赔三千" — "是啊": a demand or a proposal the mediator puts binds the one who
+            if f.staff and f.obligors and who not in f.obligors and _restated_demand(f):
+                # "…要她赔三千" — "是啊": a party's demand the mediator restates binds the one who
                 # must act only when they accept it; the claimant confirming it agrees nothing
                 continue
             if who in f.obligors or f.staff or who not in (f.obligors or ()):
@@ -884,6 +869,13 @@ def _reply(f: Frame, utts: list[Utterance], i: int, casefile: CaseFile,
             continue
         return "", ()
     return "", ()
+
+
+def _restated_demand(f: Frame) -> bool:
+    """The mediator puts what a party demands ("要她赔三千", "他要求退全款"), not a proposal."""
+    text = f.text
+    at = text.find(f.verb)
+    return at > 0 and bool(DEMAND_RE.search(text[:at]))
 
 
 PAY_ACT_RE = re.compile(r"转|付|扫|打给|打到|给你")
