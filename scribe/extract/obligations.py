@@ -944,6 +944,10 @@ def _same(a: Frame, b: Frame) -> bool:
         a.amount is not None and b.amount is not None and a.kind == "支付" and a.amount.yuan == b.amount.yuan)
 
 
+def _manner_said(f: Frame) -> bool:
+    return bool(MANNER_RE.search(f.text + "".join(c.text for c in f.by + f.arranged + f.also + f.how)))
+
+
 def _supersede(frames: list[Frame]) -> list[Frame]:
     out = list(frames)
     for i, f in enumerate(out):
@@ -959,6 +963,11 @@ def _supersede(frames: list[Frame]) -> list[Frame]:
                         and not _timed_in_own_words(g):
                     # a summary that restates a term without its date leaves the date as agreed
                     out[j] = g = replace(g, deadlines=f.deadlines, also=f.clauses + g.also)
+                if f.status == "accepted" and f.kind == "支付" and _manner_said(f) and not _manner_said(g) \
+                        and (g.amount is None or f.amount is None or g.amount.yuan == f.amount.yuan):
+                    # "…十二月十五号之前微信转给晓雯" restated later as "十五号前付清四千五": the
+                    # restatement without a manner leaves the manner agreed, as it leaves the date
+                    out[j] = g = replace(g, how=g.how + (f.how or f.clauses))
                 if f.status == "accepted" and g.utt is f.utt and f.kind == "放弃" and not g.amounts:
                     # "剩下的1600我就不要了，以后我也不再找她要押金了": one waiver said twice in a breath
                     out[j] = replace(g, clauses=f.clauses + g.clauses, amounts=f.amounts)
