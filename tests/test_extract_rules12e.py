@@ -103,3 +103,17 @@ def test_a_route_the_visitor_asks_about_and_then_declines_is_no_outcome() -> Non
     taken = _consultation(story + [("B", "起诉的话呢"), ("A", "起诉要交诉讼费，时间也长一点。"),
                                    ("B", "好，那我去法院起诉。")])
     assert "引导诉讼" in taken, taken
+
+
+def test_what_is_not_included_is_no_retraction() -> None:
+    """"那个不算在里面吧" asks what a sum covers; 不算 there retracts nothing (before, it read as
+    "不算数" and undid the mediator's summary it answered)."""
+    lines = [
+        ("A", "那协议就这么写，甘卫东赔邵立新修车费两千，十一月三十号前微信转账。"),
+        ("B", "以后要是车门再坏了呢，那个不算在里面吧？"),
+        ("A", "这次的修好就算在里面，以后再坏是另外一回事。"),
+        ("B", "那行。"),
+    ]
+    assert any("2000元" in t for t in _terms(lines)), _terms(lines)
+    # a real retraction still undoes it
+    assert not any("2000元" in t for t in _terms(lines[:1] + [("C", "不行，我说的不算数，两千太多了。")]))
