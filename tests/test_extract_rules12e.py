@@ -117,3 +117,17 @@ def test_what_is_not_included_is_no_retraction() -> None:
     assert any("2000元" in t for t in _terms(lines)), _terms(lines)
     # a real retraction still undoes it
     assert not any("2000元" in t for t in _terms(lines[:1] + [("C", "不行，我说的不算数，两千太多了。")]))
+
+
+def test_a_referral_to_another_department_taken_up_is_an_outcome_and_a_later_no_undoes_it() -> None:
+    story = [("B", "网上买的电饭煲用了两天就坏了，商家不给退，说是我自己摔的，我想问问怎么办？"),
+             ("A", "依照《消费者权益保护法》第二十四条，七日内可以退货。你可以打12315，向市场监管部门投诉。")]
+    taken = _consultation(story + [("B", "12315，好，我记下了。那要是他们也不管呢？"),
+                                   ("A", "那还可以起诉，小额诉讼很快。"),
+                                   ("B", "起诉就算了，我先投诉吧。")])
+    assert "转其他部门" in taken and "引导诉讼" not in taken, taken
+    # the visitor's last word on the route decides: "12315先不弄了" said later is no referral
+    later_no = _consultation(story + [("B", "12315，好，我记下了。"),
+                                      ("A", "发票和聊天记录都留好，投诉的时候要用。"),
+                                      ("B", "想了想，12315先不弄了，我再跟商家磨一磨。")])
+    assert "转其他部门" not in later_no, later_no

@@ -21,12 +21,18 @@ FACT_RE = re.compile(r"\d|[一二两三四五六七八九十百千万]+(?:元|�
 QUESTION_OR_FACT = re.compile(QUESTION_HINT.pattern + "|" + FACT_RE.pattern)
 SMALL_TALK = re.compile(r"^(您好|你好|请坐|请讲|嗯|好的|好|对|是的|明白|谢谢|不客气)[，,。！!]?$")
 
+OTHER_DEPARTMENT = (r"12315|12345|市场监(?:督)?管|监管部门|执法局|城管|劳动监察|监察大队|派出所|公安|报警|信访|"
+                    r"住建|人社局|人力资源和社会保障局|消协|消费者协会|妇联|民政局|卫健委|卫生健康委|教育局|交警|"
+                    r"有关部门|主管部门|转给[^，。\s]{0,10}(?:局|部门|委员会|所|队)")
 OUTCOMES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("转法律援助", re.compile(r"法律援助")),
     ("引导劳动仲裁", re.compile(r"劳动(争议)?仲裁|仲裁委")),
     ("引导仲裁", re.compile(r"仲裁")),
     ("转人民调解", re.compile(r"(人民)?调解委员会|申请调解|来调解|帮你(们)?调解")),
     ("引导诉讼", re.compile(r"起诉|诉讼|法院")),
+    # another authority that handles it: the market regulator (12315), labour inspection, the
+    # police, urban management, the petition office … (domain.md: 转其他部门)
+    ("转其他部门", re.compile(OTHER_DEPARTMENT)),
     ("约期答复", re.compile(r"(过|隔)(几|两|三)?天(再)?(给你)?(答复|回复)|约.{0,4}答复|查一下再")),
 )
 
@@ -71,7 +77,8 @@ def consultation_exchange(dialogue: Dialogue) -> Exchange:
                 continue
             if label == "引导仲裁" and any(o[0] == "引导劳动仲裁" for o in outcomes):
                 break
-            if _taken_up(u, pattern, utts[k + 1:k + 4], visitors, KEYWORD.get(label), utts[k + 4:k + 7]):
+            if _taken_up(u, pattern, utts[k + 1:k + 4], visitors, KEYWORD.get(label), utts[k + 4:k + 7]) \
+                    and not _declined_later(utts[k + 1:], visitors, KEYWORD.get(label)):
                 outcomes.append((_OUTCOME_LABEL.get(label, label), u))
                 break
     return Exchange(tuple(question), tuple(answer), tuple(outcomes))
@@ -83,7 +90,8 @@ DONE_RE = re.compile(r"(?:已经|已|我)(?:给你|帮你|替你)?(?:转|联系|
 
 KEYWORD = {"转法律援助": re.compile(r"法律援助|援助"), "引导劳动仲裁": re.compile(r"仲裁"),
            "引导仲裁": re.compile(r"仲裁"), "转人民调解": re.compile(r"调解"),
-           "引导诉讼": re.compile(r"起诉|诉讼|法院|打官司|告他")}
+           "引导诉讼": re.compile(r"起诉|诉讼|法院|打官司|告他"),
+           "转其他部门": re.compile(OTHER_DEPARTMENT + r"|投诉|举报")}
 
 
 def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], visitors: tuple,
@@ -105,6 +113,10 @@ def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], vi
         if n >= len(after) and not asked:
             break  # past the first replies: only an answer to the visitor's own question is read
         if v.role in visitors:
+            named = keyword.search(v.text) if keyword is not None else None
+            if named is not None and not re.search(r"不|没", v.text[:named.start()][-3:]) \
+                    and TAKEN_RE.match(v.text[named.end():]):
+                return True  # "12315，好，我记下了。那要是还不行呢？": taken, then something else asked
             if asked and not keyword_in(v, keyword) and not acts.is_assent(v.text):
                 return True  # they went on to something else: asking about it was taking it up
             if acts.is_rejection(v.text) or re.search(r"不想|不去|不打|先不|算了|不用了|暂时不|不太想", v.text):
@@ -127,6 +139,25 @@ def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], vi
     if asked:
         return True
     return bool(DONE_RE.search(around)) and not acts.is_conditional(around) and not acts.is_question(around)
+
+
+# the route named and at once agreed to: "12315，好", "12315 好 这个我去打"
+TAKEN_RE = re.compile(r"[\s，,。、]*(?:好(?!像|不好)|行(?!不行)|可以(?!吗|不)|我记下了|记下了|我去)")
+DECLINE_AFTER_RE = re.compile(r"^[^，。？！?!]{0,3}(?:先不|不弄|不去|不打|不用|不想|就算了|算了|不搞|不找)")
+
+
+def _declined_later(after: list[Utterance], visitors: tuple, keyword: re.Pattern[str] | None) -> bool:
+    """The visitor's last word on a route decides: "那我先调解吧，12315先不弄了" said later undoes
+    an earlier "12315我听说过"; "起诉就算了" declines 起诉."""
+    if keyword is None:
+        return False
+    said = None
+    for v in after:
+        if v.role not in visitors:
+            continue
+        for m in keyword.finditer(v.text):
+            said = bool(DECLINE_AFTER_RE.search(v.text[m.end():m.end() + 8]))
+    return bool(said)
 
 
 def keyword_in(v: Utterance, keyword: re.Pattern[str] | None) -> bool:
