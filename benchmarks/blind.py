@@ -129,7 +129,7 @@ def main() -> None:
         "## Drafting on the blind set\n\n"
         f"`benchmarks/blind.py`, {machine_line()}. {sum(len(blind.ids(p)) for p in blind.PARTS)} hearings and "
         "consultations written by helpers who saw only the domain notes and a one-line brief "
-        "(`tests/data/blind/README.md`); `dev` to `dev6` (later sets by other writers; `dev3` to `dev6` "
+        "(`tests/data/blind/README.md`); `dev` to `dev7` (later sets by other writers; `dev3` to `dev7` "
         "were each scored fresh before anyone read them, README) are the development set, `frozen` was "
         "never read while tuning and is reported in "
         f"aggregate only. Peer: the drafter at commit `{args.peer}` (cue-phrase rules), same run, same "

@@ -1,6 +1,6 @@
 """Draft every blind item (tests/data/blind) with whichever drafter is importable and print JSON.
 
-    python benchmarks/blind_predict.py [--tree DIR] [--part dev|dev2|dev3|dev4|dev5|dev6|frozen|all]
+    python benchmarks/blind_predict.py [--tree DIR] [--part dev|dev2|dev3|dev4|dev5|dev6|dev7|frozen|all]
 
 ``--tree`` puts another checkout's ``scribe``/``doc_templates`` first on the import path, so the
 benchmark can run today's rules and a past commit's rules side by side in one run (the peer). Only
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tree", type=Path, help="a checkout whose scribe/ is drafted with")
-    parser.add_argument("--part", default="all", choices=("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "frozen", "all"))
+    parser.add_argument("--part", default="all", choices=("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "frozen", "all"))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.tree:
