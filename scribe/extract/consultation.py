@@ -117,7 +117,7 @@ def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], vi
             if named is not None and not re.search(r"不|没", v.text[:named.start()][-3:]) \
                     and TAKEN_RE.match(v.text[named.end():]):
                 return True  # "12315，好，我记下了。那要是还不行呢？": taken, then something else asked
-            if asked and not keyword_in(v, keyword) and not acts.is_assent(v.text):
+            if asked and not _names_route(v, keyword) and not acts.is_assent(v.text):
                 return True  # they went on to something else: asking about it was taking it up
             if acts.is_rejection(v.text) or re.search(r"不想|不去|不打|先不|算了|不用了|暂时不|不太想", v.text):
                 return False
@@ -125,7 +125,6 @@ def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], vi
             k = keyword.search(v.text) if keyword is not None else None
             if k is not None and re.search(r"不|没|别", v.text[k.end():k.end() + 4]):
                 return False  # "打官司我不搞"
-            named = keyword.search(v.text) if keyword is not None else None
             if named is not None and not re.search(r"不|没", v.text[:named.start()][-3:]) \
                     and not _asks_for_another(v.text[named.end():], keyword):
                 if acts.is_question(v.text) and not asked and later is not None:
@@ -160,7 +159,7 @@ def _declined_later(after: list[Utterance], visitors: tuple, keyword: re.Pattern
     return bool(said)
 
 
-def keyword_in(v: Utterance, keyword: re.Pattern[str] | None) -> bool:
+def _names_route(v: Utterance, keyword: re.Pattern[str] | None) -> bool:
     """The reply names the route again (its answer to what it asked about it)."""
     return keyword is not None and keyword.search(v.text) is not None
 
