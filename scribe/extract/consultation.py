@@ -114,19 +114,17 @@ def _taken_up(u: Utterance, pattern: re.Pattern[str], after: list[Utterance], vi
             break  # past the first replies: only an answer to the visitor's own question is read
         if v.role in visitors:
             named = keyword.search(v.text) if keyword is not None else None
-            if named is not None and not re.search(r"不|没", v.text[:named.start()][-3:]) \
-                    and TAKEN_RE.match(v.text[named.end():]):
+            by_name = named is not None and not re.search(r"不|没", v.text[:named.start()][-3:])
+            if by_name and TAKEN_RE.match(v.text[named.end():]):
                 return True  # "12315，好，我记下了。那要是还不行呢？": taken, then something else asked
-            if asked and not _names_route(v, keyword) and not acts.is_assent(v.text):
+            if asked and named is None and not acts.is_assent(v.text):
                 return True  # they went on to something else: asking about it was taking it up
             if acts.is_rejection(v.text) or re.search(r"不想|不去|不打|先不|算了|不用了|暂时不|不太想", v.text):
                 return False
             first = v.text.split("，")[0].split(" ")[0]
-            k = keyword.search(v.text) if keyword is not None else None
-            if k is not None and re.search(r"不|没|别", v.text[k.end():k.end() + 4]):
+            if named is not None and re.search(r"不|没|别", v.text[named.end():named.end() + 4]):
                 return False  # "打官司我不搞"
-            if named is not None and not re.search(r"不|没", v.text[:named.start()][-3:]) \
-                    and not _asks_for_another(v.text[named.end():], keyword):
+            if by_name and not _asks_for_another(v.text[named.end():], keyword):
                 if acts.is_question(v.text) and not asked and later is not None:
                     asked = True  # "打官司的话呢": a question about it; the answer after the reply decides
                     continue
@@ -150,18 +148,13 @@ def _declined_later(after: list[Utterance], visitors: tuple, keyword: re.Pattern
     an earlier "12315我听说过"; "起诉就算了" declines 起诉."""
     if keyword is None:
         return False
-    said = None
+    said = False
     for v in after:
         if v.role not in visitors:
             continue
         for m in keyword.finditer(v.text):
             said = bool(DECLINE_AFTER_RE.search(v.text[m.end():m.end() + 8]))
-    return bool(said)
-
-
-def _names_route(v: Utterance, keyword: re.Pattern[str] | None) -> bool:
-    """The reply names the route again (its answer to what it asked about it)."""
-    return keyword is not None and keyword.search(v.text) is not None
+    return said
 
 
 def _asks_for_another(rest: str, keyword: re.Pattern[str] | None) -> bool:

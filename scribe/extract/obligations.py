@@ -885,7 +885,7 @@ HOW_RE = re.compile(r"怎么(?:给|付|转|还|退|支付|交)")
 def _with_how(f: Frame, utts: list[Utterance], after: int, casefile: CaseFile, frames: list[Frame]) -> Frame:
     """An agreed payment said without its manner takes it from the obligor's own next words about
     paying ("大姐你加我微信，我转给你"), before the obligor turns to another obligation."""
-    if f.kind != "支付" or MANNER_RE.search(f.text + "".join(c.text for c in f.by + f.arranged + f.also)):
+    if f.kind != "支付" or _manner_said(f):
         return f
     asked = False  # the mediator asked how it is paid ("怎么给"): either side's answer says it
     for u in utts[after + 1:after + 7]:
