@@ -50,12 +50,12 @@ class LiveSettings(_Group):
     max_lag: float = 30.0  # s behind real time before the live text skips ahead
     max_frame_bytes: int = 256_000  # one WebSocket audio frame: 8 s of 16 kHz s16le
     final_pass_beam: int = 5  # same as `scribe transcribe`, so the final pass equals offline
-    # the final pass runs stretch by stretch while the hearing is recorded (scribe.live.alongside)
-    # so the final record is ready seconds after 结束; False: the whole recording after 结束
+    # the final pass runs while the hearing is recorded (scribe.live.alongside), so the final
+    # record is ready seconds after 结束; False: the whole recording after 结束
     second_pass_alongside: bool = True
-    # s: each stretch is at least this long (then a pause). 60: on the 5-min looped hearing
-    # CER 23.9% vs 23.3% for the whole-recording pass; 30 gave 26.0% (docs/benchmarks.md)
-    second_pass_min_stretch: float = 60.0
+    # s of new audio before the second pass looks again (it decodes whole 30 s windows only, so
+    # this only bounds how often it reads the archive)
+    second_pass_step: float = 10.0
 
 
 class DiarizeSettings(_Group):

@@ -14,6 +14,7 @@ cover is decoded again on its own; what still has no usable text becomes a segme
 from __future__ import annotations
 
 import bisect
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -22,6 +23,7 @@ import numpy as np
 
 from scribe.asr.vad import WINDOW, SileroVad, VadOptions, regions_from_probs
 from scribe.asr.whisper import DecodeOptions, RawSegment, WhisperEngine, hotword_prompt
+from scribe.asr.windows import WindowState
 from scribe.coverage import CoverageOptions, Stretch, spans_of, uncovered, voiced_seconds
 from scribe.errors import ModelError
 from scribe.text.hallucination import clean_segment_text, is_repeat
@@ -34,6 +36,8 @@ from scribe.types import (
     TranscriptSegment,
     Word,
 )
+
+log = logging.getLogger(__name__)
 
 # Style prompt for Mandarin. Whisper continues in the script and punctuation of its prompt.
 # Measured on the shared Mandarin set (docs/benchmarks.md): a Simplified prompt pushes base into
@@ -94,10 +98,6 @@ class TranscribeOptions:
     prefix: str | None = None
     # Speech before this time (s) is context whose text is the prefix: not checked for coverage.
     context_s: float = 0.0
-    # Text recognised just before this audio (the previous stretch of a recording transcribed
-    # stretch by stretch, scribe.live.alongside): given to the decoder as earlier text after the
-    # style prompt, as Whisper conditions each 30 s window on the text before it.
-    previous_text: str | None = None
     # Every stretch of VAD speech is checked against the words recognised (scribe.coverage);
     # an uncovered one is decoded again on its own, else marked unrecognised.
     coverage: CoverageOptions | None = field(default_factory=CoverageOptions)
@@ -143,46 +143,9 @@ class Transcriber:
         *,
         progress: ProgressFn | None = None,
     ) -> Transcript:
-        started = time.perf_counter()
-        duration = samples.size / SAMPLE_RATE
-        self._check_language(options.language)
-        probs = self.vad.speech_probs(samples)  # once: for the regions and the tail check
-        regions = regions_from_probs(probs, duration, options.vad)
-        info: dict = {
-            "options": _options_info(options),
-            "speech_regions": len(regions),
-            "speech_seconds": round(sum(r.end - r.start for r in regions), 3),
-        }
-        if not regions:
-            lang = options.language if options.language != "auto" else "und"
-            info["elapsed_s"] = round(time.perf_counter() - started, 3)
-            return Transcript(lang, duration, self.engine.name, (), info)
-
-        speech, timeline = _join(samples, regions)
-        language = self._language(speech, options.language, options.site_languages)
-        decode = self._decode_options(language, options)
-        total = speech.size / SAMPLE_RATE
-        result = self.engine.decode(
-            speech,
-            decode,
-            on_segment=(lambda t: progress(min(t, total), total)) if progress else None,
-            speech_after=_speech_after(probs, timeline, options.vad),
-        )
-        # echoes are stripped of the style prompt only: earlier text may really be said again
-        style = ZH_STYLE_PROMPT if (language == "zh" and options.style_prompt) else None
-        segments, dropped = _clean(result.segments, language, options, timeline,
-                                   style if options.previous_text else decode.initial_prompt)
-        if options.coverage is not None:
-            segments, info["coverage"] = self._cover(samples, probs, regions, segments, dropped, decode, options)
-        info.update(
-            detected_language=result.language,
-            language_probability=round(result.language_probability, 3),
-            dropped_segments=dropped,
-            elapsed_s=round(time.perf_counter() - started, 3),
-        )
-        if progress:
-            progress(total, total)
-        return Transcript(language, duration, self.engine.name, tuple(segments), info)
+        """The whole recording. The same code as a recording transcribed while it grows
+        (``GrowingTranscription``), run once to the end."""
+        return GrowingTranscription(self, options).finish(samples, progress=progress)
 
     # -- the coverage guarantee ------------------------------------------------------------
     def _cover(
@@ -202,8 +165,8 @@ class Transcriber:
         lo = options.context_s
         # speech is what the VAD regions hold: a click too short to be a region is not speech
         probs = _inside(probs, regions)
-        speech_s = voiced_seconds(probs, lo, samples.size / SAMPLE_RATE, cov.threshold)
-        gaps = _gaps(probs, segments, cov, lo, samples.size / SAMPLE_RATE)
+        speech_s = voiced_seconds(probs, lo, len(samples) / SAMPLE_RATE, cov.threshold)
+        gaps = _gaps(probs, segments, cov, lo, len(samples) / SAMPLE_RATE)
         # Its own window, none of what misled the first decode: no style prompt (Whisper keeps
         # to the script and rhythm of what precedes and may skip what does not fit), no prefix,
         # nothing conditioned on earlier text. Hotwords stay: names must come out right.
@@ -251,7 +214,7 @@ class Transcriber:
         # the stretch runs from its first to its last voiced window; a word's onset and decay
         # lie a little outside, as much as a covered word's reach
         pad = options.vad.pad_s + tol
-        a, b = max(0.0, gap.start - pad), min(samples.size / SAMPLE_RATE, gap.end + pad)
+        a, b = max(0.0, gap.start - pad), min(len(samples) / SAMPLE_RATE, gap.end + pad)
         inside = [SpeechRegion(max(r.start, a), min(r.end, b)) for r in regions if r.end > a and r.start < b]
         speech, timeline = _join(samples, inside or [SpeechRegion(a, b)])
         result = self.engine.decode(speech, decode, speech_after=_speech_after(probs, timeline, options.vad))
@@ -286,10 +249,6 @@ class Transcriber:
 
     def _decode_options(self, language: str, options: TranscribeOptions) -> DecodeOptions:
         prompt = ZH_STYLE_PROMPT if (language == "zh" and options.style_prompt) else None
-        if options.previous_text:
-            earlier = to_traditional(options.previous_text) if language == "zh" else options.previous_text
-            # Whisper keeps the last 223 prompt tokens; a character is about one token
-            prompt = (prompt or "") + earlier[-200:]
         hotwords, prefix = options.hotwords, options.prefix
         if language == "zh":
             hotwords = tuple(to_simplified(h) for h in hotwords)
@@ -308,6 +267,111 @@ class Transcriber:
             prefix=prefix,
             single_window=options.single_window,
         )
+
+
+class GrowingTranscription:
+    """``Transcriber.transcribe`` of a recording that is still being recorded.
+
+    ``advance`` runs the whole-recording pass as far as what is settled allows: the VAD over the
+    new audio (its state carried, scribe.asr.vad.VadStream), the speech regions that can no
+    longer change (all but the last one found), the language once 30 s of speech are in (what
+    the whole pass detects it on), and Whisper's windows that lie inside those regions' joined
+    speech (scribe.asr.windows). ``finish`` does the rest at the end of the recording and then
+    what the whole pass does after decoding (filter, coverage): the result is the transcript
+    ``transcribe`` makes of the finished file, by construction; ``transcribe`` is ``finish``
+    on a fresh instance. ``audio`` is anything sliceable to float32 samples with a ``len()``
+    (an array, or the session's archive read from disk).
+    """
+
+    def __init__(self, transcriber: Transcriber, options: TranscribeOptions, *,
+                 language: str | None = None, state: WindowState = WindowState(),
+                 raw: Sequence[RawSegment] = ()) -> None:
+        transcriber._check_language(options.language)
+        self.transcriber = transcriber
+        self.options = options
+        self.vad = transcriber.vad.stream()
+        self.regions: list[SpeechRegion] = []  # speech regions that can no longer change
+        self.language = language
+        self.state = state
+        self.raw: list[RawSegment] = list(raw)  # decoded so far, on the joined speech's clock
+
+    @property
+    def decoded_s(self) -> float:
+        """Joined speech decoded so far (s)."""
+        return self.state.seek / 100.0
+
+    def advance(self, audio, settled: int) -> list[RawSegment]:  # type: ignore[no-untyped-def]
+        """Decode what ``audio[:settled]`` settles; returns the new segments."""
+        self.vad.extend(audio, settled)
+        probs = self.vad.probs
+        found = regions_from_probs(probs, self.vad.consumed / SAMPLE_RATE, self.options.vad)
+        # the last region may still grow, merge with the next one or be split differently
+        self.regions = found[:-1]
+        pieces = _Pieces(audio, self.regions)
+        if self.language is None:
+            if pieces.size < _LANGUAGE_SPEECH:
+                return []
+            self.language = self._detect(pieces)
+        decode = self.transcriber._decode_options(self.language, self.options)
+        result, self.state = self.transcriber.engine.decode_windows(
+            pieces.read, pieces.size, decode, state=self.state, final=False)
+        self.raw += result.segments
+        return list(result.segments)
+
+    def finish(self, audio, *, progress: ProgressFn | None = None) -> Transcript:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        options = self.options
+        n = len(audio)
+        duration = n / SAMPLE_RATE
+        self.vad.finish(audio)
+        probs = self.vad.probs  # once: for the regions and the tail check
+        regions = regions_from_probs(probs, duration, options.vad)
+        if regions[: len(self.regions)] != self.regions:  # not seen: the VAD is causal
+            log.warning("speech regions changed after they were settled; decoding again from the start")
+            self.state, self.raw = WindowState(), []
+        info: dict = {
+            "options": _options_info(options),
+            "speech_regions": len(regions),
+            "speech_seconds": round(sum(r.end - r.start for r in regions), 3),
+        }
+        if not regions:
+            lang = options.language if options.language != "auto" else "und"
+            info["elapsed_s"] = round(time.perf_counter() - started, 3)
+            return Transcript(lang, duration, self.transcriber.engine.name, (), info)
+
+        pieces = _Pieces(audio, regions)
+        timeline = pieces.timeline
+        language = self.language or self._detect(pieces)
+        decode = self.transcriber._decode_options(language, options)
+        total = pieces.size / SAMPLE_RATE
+        result, self.state = self.transcriber.engine.decode_windows(
+            pieces.read, pieces.size, decode, state=self.state, final=True,
+            on_segment=(lambda t: progress(min(t, total), total)) if progress else None,
+            speech_after=_speech_after(probs, timeline, options.vad),
+        )
+        raw = self.raw + list(result.segments)
+        segments, dropped = _clean(raw, language, options, timeline, decode.initial_prompt)
+        if options.coverage is not None:
+            segments, info["coverage"] = self.transcriber._cover(
+                audio, probs, regions, segments, dropped, decode, options)
+        info.update(
+            detected_language=result.language,
+            language_probability=round(result.language_probability, 3),
+            dropped_segments=dropped,
+            elapsed_s=round(time.perf_counter() - started, 3),
+        )
+        if progress:
+            progress(total, total)
+        return Transcript(language, duration, self.transcriber.engine.name, tuple(segments), info)
+
+    def _detect(self, pieces: _Pieces) -> str:
+        # Whisper detects on the first 30 s of what it is given (faster-whisper trims to that)
+        speech = pieces.read(0, min(pieces.size, _LANGUAGE_SPEECH))
+        return self.transcriber._language(speech, self.options.language, self.options.site_languages)
+
+
+# what Whisper's language detection hears: the first 30 s of speech
+_LANGUAGE_SPEECH = 30 * SAMPLE_RATE
 
 
 # --- joining speech and mapping time back ------------------------------------------------
@@ -338,6 +402,37 @@ def _join(samples: np.ndarray, regions: Sequence[SpeechRegion]) -> tuple[np.ndar
         lengths.append(piece.size / SAMPLE_RATE)
         pos += piece.size / SAMPLE_RATE
     return np.concatenate(pieces), _Timeline(tuple(joined), tuple(original), tuple(lengths))
+
+
+class _Pieces:
+    """The speech regions of ``audio`` joined end to end, read where asked (never all at once:
+    an hour of a hearing's archive stays on disk). The same samples and clock as ``_join``."""
+
+    def __init__(self, audio, regions: Sequence[SpeechRegion]) -> None:  # type: ignore[no-untyped-def]
+        self.audio = audio
+        self.a = np.array([int(r.start * SAMPLE_RATE) for r in regions], dtype=np.int64)
+        self.b = np.array([int(r.end * SAMPLE_RATE) for r in regions], dtype=np.int64)
+        self.joined = np.concatenate([[0], np.cumsum(self.b - self.a)]).astype(np.int64)
+        self.size = int(self.joined[-1])
+
+    @property
+    def timeline(self) -> _Timeline:
+        return _Timeline(tuple(float(j) / SAMPLE_RATE for j in self.joined[:-1]),
+                         tuple(float(a) / SAMPLE_RATE for a in self.a),
+                         tuple(float(n) / SAMPLE_RATE for n in (self.b - self.a)))
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        """Samples ``lo .. hi`` of the joined speech."""
+        out = []
+        k = max(0, int(np.searchsorted(self.joined, lo, side="right")) - 1)
+        while lo < hi and k < len(self.a):
+            take = min(hi, int(self.joined[k + 1])) - lo
+            if take > 0:
+                start = int(self.a[k]) + lo - int(self.joined[k])
+                out.append(np.asarray(self.audio[start : start + take], dtype=np.float32))
+                lo += take
+            k += 1
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
 def _gaps(
@@ -467,5 +562,4 @@ def _options_info(options: TranscribeOptions) -> dict:
     out = asdict(options)
     out["hotwords"] = len(options.hotwords)  # the words themselves may be party names: not logged
     out["prefix"] = bool(options.prefix)  # what was said: not echoed into the metadata
-    out["previous_text"] = bool(options.previous_text)
     return out

@@ -27,7 +27,8 @@ class VadOptions:
 
 
 class SileroVad:
-    """Loaded once from the model store; ``speech_probs`` is stateless and thread-safe."""
+    """Loaded once from the model store; ``speech_probs`` is stateless and thread-safe, and
+    ``stream()`` gives the same probabilities for a recording that is still growing."""
 
     def __init__(self, model_dir: Path) -> None:
         # faster-whisper's ONNX wrapper takes an explicit path, so the locked file is the one
@@ -38,16 +39,74 @@ class SileroVad:
 
     def speech_probs(self, samples: np.ndarray) -> np.ndarray:
         """Speech probability per 512-sample window. shape: (ceil(num_samples / 512),)"""
-        if samples.size == 0:
-            return np.zeros(0, dtype=np.float32)
-        pad = (-samples.size) % WINDOW
-        padded = np.pad(samples.astype(np.float32, copy=False), (0, pad))
-        return np.asarray(self._model(padded), dtype=np.float32).reshape(-1)
+        stream = self.stream()
+        stream.finish(samples)
+        return stream.probs
+
+    def stream(self) -> VadStream:
+        return VadStream(self._model.session)
 
     def speech_regions(
         self, samples: np.ndarray, options: VadOptions = VadOptions()
     ) -> list[SpeechRegion]:
         return regions_from_probs(self.speech_probs(samples), samples.size / SAMPLE_RATE, options)
+
+
+class VadStream:
+    """Speech probabilities of a recording read as it grows, window by window, carrying the
+    model's state from one read to the next: the same numbers as one ``speech_probs`` call over
+    the whole recording (checked in tests), so the second pass alongside a hearing finds the
+    speech regions the whole-recording pass finds. (faster-whisper's ``SileroVADModel.__call__``
+    does this over one array, 10 000 windows per run; here the runs follow what has arrived.)"""
+
+    _CONTEXT = 64  # samples of the previous window the model sees before each window
+    _BATCH = 10_000  # windows per model run
+
+    def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
+        self._session = session
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
+        self._context = np.zeros(self._CONTEXT, dtype=np.float32)
+        self._parts: list[np.ndarray] = []
+        self._probs: np.ndarray | None = np.zeros(0, dtype=np.float32)
+        self.consumed = 0  # samples whose windows are done
+        self.finished = False
+
+    @property
+    def probs(self) -> np.ndarray:
+        if self._probs is None:
+            self._probs = np.concatenate(self._parts) if self._parts else np.zeros(0, dtype=np.float32)
+            self._parts = [self._probs]
+        return self._probs
+
+    def extend(self, audio, upto: int) -> None:  # type: ignore[no-untyped-def]
+        """Every whole window of ``audio[consumed:upto]`` (``audio`` sliceable to float32)."""
+        if self.finished:
+            raise ValueError("the recording has ended")
+        end = self.consumed + (max(0, upto - self.consumed) // WINDOW) * WINDOW
+        while self.consumed < end:
+            b = min(end, self.consumed + self._BATCH * WINDOW)
+            self._run(np.asarray(audio[self.consumed : b], dtype=np.float32))
+            self.consumed = b
+
+    def finish(self, audio) -> None:  # type: ignore[no-untyped-def]
+        """The rest of ``audio``, its last window padded with zeros (as ``speech_probs`` pads)."""
+        n = len(audio)
+        self.extend(audio, n)
+        if n > self.consumed:
+            tail = np.asarray(audio[self.consumed : n], dtype=np.float32)
+            self._run(np.pad(tail, (0, (-tail.size) % WINDOW)))
+            self.consumed = n
+        self.finished = True
+
+    def _run(self, block: np.ndarray) -> None:
+        windows = block.reshape(-1, WINDOW)
+        context = np.concatenate([self._context[None, :], windows[:-1, -self._CONTEXT :]], 0)
+        out, self._h, self._c = self._session.run(
+            None, {"input": np.concatenate([context, windows], 1), "h": self._h, "c": self._c})
+        self._context = windows[-1, -self._CONTEXT :].copy()
+        self._parts.append(np.asarray(out, dtype=np.float32).reshape(-1))
+        self._probs = None
 
 
 def regions_from_probs(

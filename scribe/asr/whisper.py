@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scribe.types import TranscriptSegment, Word
+from scribe.asr.windows import FRAME, Reader, Unsettled, WindowFeatures, WindowState, make_resumable_model, resume_options
+from scribe.types import SAMPLE_RATE, TranscriptSegment, Word
 
 
 _CLOSING = " \t.,!?;:。，！？；：、…"
@@ -73,7 +74,7 @@ class WhisperEngine:
 
         self.name = name
         self.model_dir = model_dir
-        self._model = WhisperModel(
+        self._model = make_resumable_model(WhisperModel)(
             str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
         )
         self._lock = threading.Lock()
@@ -105,11 +106,18 @@ class WhisperEngine:
         ``speech_after(t)``: whether the VAD hears speech in ``samples`` after ``t`` seconds;
         when it says no after the last decoded word, decoding stops there.
         """
+        prefix = (options.prefix or "").strip() or None
+        if not prefix and not options.single_window:
+            # a whole recording (or a stretch of one): the resumable window loop, so that the
+            # pass alongside a hearing and the whole-recording pass decode the same windows
+            result, _state = self.decode_windows(
+                lambda a, b: samples[a:b], samples.size, options,
+                offset=offset, on_segment=on_segment, speech_after=speech_after)
+            return result
         language = options.language
         if language and not self.is_multilingual:
             language = None if language == "en" else language
         prompt, hotwords = options.initial_prompt, options.hotwords
-        prefix = (options.prefix or "").strip() or None
         if prefix and hotwords:
             # faster-whisper ignores hotwords when a prefix is given; they go where it would put
             # them (before the previous-text prompt)
@@ -118,25 +126,12 @@ class WhisperEngine:
             segments, info = self._model.transcribe(
                 samples,
                 language=language,
-                beam_size=options.beam_size,
-                best_of=options.best_of,
-                patience=options.patience,
-                temperature=list(options.temperature),
-                initial_prompt=prompt,
-                hotwords=hotwords,
                 prefix=prefix,
                 # After a prefix, timestamp mode tends to close the prefix's segment and end the
                 # window there (measured: the utterance after an 8 s context came back empty);
                 # without timestamps the continuation is decoded, as one segment.
                 without_timestamps=bool(prefix),
-                condition_on_previous_text=options.condition_on_previous_text,
-                word_timestamps=options.word_timestamps,
-                no_speech_threshold=options.no_speech_threshold,
-                log_prob_threshold=options.log_prob_threshold,
-                compression_ratio_threshold=options.compression_ratio_threshold,
-                repetition_penalty=options.repetition_penalty,
-                no_repeat_ngram_size=options.no_repeat_ngram_size,
-                vad_filter=False,  # gating is ours (scribe.asr.vad), with the locked model
+                **self._generation_kwargs(options, prompt, hotwords),
             )
             out = []
             strip = self._prefix_tokens(prefix) if prefix else None
@@ -149,12 +144,8 @@ class WhisperEngine:
                     s, strip = self._without_prefix(s, strip), None
                     if s is None:
                         continue
-                words = tuple(
-                    Word(w.start + offset, w.end + offset, w.word, float(w.probability))
-                    for w in (s.words or ())
-                )
-                seg = TranscriptSegment(start=s.start + offset, end=s.end + offset, text=s.text, words=words)
-                out.append(RawSegment(seg, s.avg_logprob, s.no_speech_prob, s.compression_ratio, s.temperature))
+                raw = self._raw(s, offset)
+                out.append(raw)
                 if on_segment:
                     on_segment(s.end + offset)
                 # With word timestamps, faster-whisper moves to the last aligned word and, if
@@ -162,9 +153,96 @@ class WhisperEngine:
                 # 30 s window: a full encoder + beam pass that finds nothing or repeats the last
                 # line (measured: it doubles the cost of a short utterance). When the caller's
                 # VAD hears no speech after the last word, that pass is skipped.
+                words = raw.segment.words
                 if speech_after is not None and words and not speech_after(words[-1].end - offset):
                     break
         return DecodeResult(info.language, float(info.language_probability), tuple(out))
+
+    def decode_windows(
+        self,
+        read: Reader,
+        n_samples: int,
+        options: DecodeOptions,
+        *,
+        state: WindowState = WindowState(),
+        final: bool = True,
+        offset: float = 0.0,
+        on_segment: Callable[[float], None] | None = None,
+        speech_after: Callable[[float], bool] | None = None,
+    ) -> tuple[DecodeResult, WindowState]:
+        """Whisper's window loop over ``read(a, b)`` (samples of audio ``n_samples`` long) from
+        ``state`` (scribe.asr.windows). ``final``: ``n_samples`` is the end of the recording;
+        otherwise it is what is settled, and the loop stops before the first window reaching past
+        it. Returns the segments of the windows decoded and where the loop resumes."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        if options.prefix:
+            raise ValueError("a prefix belongs to single-window decodes")
+        language = options.language
+        if language and not self.is_multilingual:
+            language = None if language == "en" else language
+        language_probability = 1.0
+        if language is None and self.is_multilingual:
+            language, language_probability = self.detect_language(read(0, min(n_samples, 30 * SAMPLE_RATE)))[0]
+        with self._lock:
+            # faster-whisper's own option set (every default as transcribe() makes it), from a
+            # call whose generator is never run
+            _unused, info = self._model.transcribe(
+                np.zeros(FRAME * 100, dtype=np.float32),
+                language=language,
+                **self._generation_kwargs(options, options.initial_prompt, options.hotwords),
+                without_timestamps=False,
+            )
+            resumed = state.seek > 0 or state.prompt is not None
+            opts = resume_options(info.transcription_options, state) if resumed else info.transcription_options
+            tokenizer = Tokenizer(self._model.hf_tokenizer, self.is_multilingual,
+                                  task="transcribe", language=info.language)
+            features = WindowFeatures(self._model.feature_extractor, read, n_samples, final=final)
+            self._model.resume_last_speech = state.last_speech if resumed else None
+            out: list[RawSegment] = []
+            after = WindowState(seek=features.shape[-1] - 1, finished=True)
+            try:
+                for s in self._model.generate_segments(features, tokenizer, opts, False):
+                    raw = self._raw(s, offset)
+                    out.append(raw)
+                    if on_segment:
+                        on_segment(s.end + offset)
+                    # as in decode(): no fresh window for a tail the VAD calls silence
+                    words = raw.segment.words
+                    if speech_after is not None and words and not speech_after(words[-1].end - offset):
+                        break
+            except Unsettled as stop:
+                after = stop.state
+                if resumed and not out:  # no word aligned in this run: the last one is still before it
+                    after = dataclasses.replace(after, last_speech=state.last_speech)
+            finally:
+                self._model.resume_last_speech = None
+        return DecodeResult(info.language, language_probability, tuple(out)), after
+
+    @staticmethod
+    def _generation_kwargs(options: DecodeOptions, prompt: str | None, hotwords: str | None) -> dict:
+        return dict(
+            beam_size=options.beam_size,
+            best_of=options.best_of,
+            patience=options.patience,
+            temperature=list(options.temperature),
+            initial_prompt=prompt,
+            hotwords=hotwords,
+            condition_on_previous_text=options.condition_on_previous_text,
+            word_timestamps=options.word_timestamps,
+            no_speech_threshold=options.no_speech_threshold,
+            log_prob_threshold=options.log_prob_threshold,
+            compression_ratio_threshold=options.compression_ratio_threshold,
+            repetition_penalty=options.repetition_penalty,
+            no_repeat_ngram_size=options.no_repeat_ngram_size,
+            vad_filter=False,  # gating is ours (scribe.asr.vad), with the locked model
+        )
+
+    @staticmethod
+    def _raw(s, offset: float) -> RawSegment:  # type: ignore[no-untyped-def]
+        words = tuple(Word(w.start + offset, w.end + offset, w.word, float(w.probability)) for w in (s.words or ()))
+        seg = TranscriptSegment(start=s.start + offset, end=s.end + offset, text=s.text, words=words)
+        return RawSegment(seg, s.avg_logprob, s.no_speech_prob, s.compression_ratio, s.temperature)
 
     # -- prefix handling: the first segment starts with the forced prefix tokens --------------
     def _prefix_tokens(self, prefix: str) -> list[int]:

@@ -1,27 +1,30 @@
-"""The second pass, alongside the hearing: settled stretches re-recognised while it is recorded.
+"""The second pass, alongside the hearing: the whole-recording pass run while it is recorded.
 
 Today's final pass (scribe.live.final_pass) transcribes and diarizes the whole recording after
 结束: minutes for an hour while the parties wait to sign. Here a background worker of low OS
-priority does the same work stretch by stretch while the hearing goes on, so that at 结束 only
-the last stretch is left:
+priority runs the same pass on the archive as it grows, so that at 结束 only its end is left:
 
-* a *stretch* is archived audio behind the archive's head by ``margin_s`` that ends in a VAD
-  pause (the middle of the first silence after ``min_stretch_s``); it is transcribed with the
-  final pass's own ``Transcriber`` and options (beam search, the session's hotwords, the style
-  prompt, full context inside the stretch, the coverage check of scribe.coverage);
+* the transcript: ``scribe.transcribe.GrowingTranscription`` with the final pass's own
+  ``Transcriber`` and options (beam search, the session's hotwords, the style prompt, the
+  coverage check). Whisper's 30 s windows are decoded as soon as they lie inside speech that is
+  settled (``margin_s`` behind the archive's head, speech regions that can no longer change),
+  in the same sequence and with the same earlier text as the whole-recording pass: the final
+  transcript is the one ``FinalPass.run`` makes of the same archive, by construction (an
+  earlier design cut the hearing into stretches and lost Whisper's context at every cut: +3 CER
+  points on a 10-minute hearing);
 * the offline diarizer's costly part (segmentation and embeddings of each 10 s window of the
   recording's grid, and the change-of-voice windows) is done for the settled audio once
   (diarize.incremental); at 结束 the embeddings of the whole hearing are clustered, which is
   cheap;
-* every finished stretch and diarization piece is written to ``second_pass/`` in the session
-  folder (a journal, fsync-ed, plus one ``.npz`` per piece) *before* it counts as done, so a
-  restart after a crash continues from there.
+* every decoded run of windows and diarization piece is written to ``second_pass/`` in the
+  session folder (a journal, fsync-ed, plus one ``.npz`` per piece) *before* it counts as done,
+  so a restart after a crash continues from there.
 
 Priority: the worker thread lowers its own nice value (Linux threads have their own), so the
 live path's threads win the cores; it also waits while the live path is behind (its queue is
 the live lag) and loads its own copies of the models from that thread (the decoder's worker
 threads inherit the nice value; sharing the live recogniser would make live finals wait for a
-stretch's decode, which holds the model's lock).
+window's decode, which holds the model's lock).
 """
 
 from __future__ import annotations
@@ -32,17 +35,18 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from scribe.asr.vad import VadOptions, regions_from_probs
-from scribe.live.archive import WAV_HEADER_BYTES, SessionFolder, SessionMeta
+from scribe.asr.whisper import RawSegment
+from scribe.asr.windows import WindowState
+from scribe.live.archive import WAV_HEADER_BYTES, SessionFolder
 from scribe.live.final_pass import FinalPass, OfflineDiarizerLike, Progress
-from scribe.transcribe import TranscribeOptions, Transcriber
-from scribe.types import SAMPLE_RATE, SpeakerTurn, Transcript
+from scribe.transcribe import GrowingTranscription, Transcriber
+from scribe.types import SAMPLE_RATE, SpeakerTurn, Transcript, TranscriptSegment, Word
 
 if TYPE_CHECKING:
     from diarize import OfflineDiarizer
@@ -54,10 +58,8 @@ JOURNAL_DIR = "second_pass"
 
 @dataclass(frozen=True)
 class AlongsideOptions:
-    margin_s: float = 3.0  # a stretch ends at least this far behind the archive's head (s)
-    min_stretch_s: float = 60.0  # a stretch is at least this long, then ends at the next pause
-    max_stretch_s: float = 90.0  # ...or at its quietest moment when nobody pauses for this long
-    min_pause_s: float = 0.3  # the silence between two VAD regions (after their padding) to cut in
+    margin_s: float = 3.0  # audio this close to the archive's head is not settled yet (s)
+    step_s: float = 10.0  # the worker looks again once this much more audio is in (s)
     poll_s: float = 1.0  # how often an idle worker looks for settled audio
     busy_lag_s: float = 2.0  # the worker waits while the live path is this far behind (s)...
     # ...but not for longer than this at a time: on a machine where the live path never
@@ -65,28 +67,19 @@ class AlongsideOptions:
     # 结束); past it the worker goes on at its lower OS priority, which still favours live
     max_yield_s: float = 10.0
     nice: int = 10  # added to the worker thread's nice value (lower OS priority)
-    # give each stretch the text of the one before as the decoder's earlier text. Off: on
-    # conv_zh_dev_02 it sent whisper-base into repetition (CER 62.7% against 29.2% without)
-    previous_text: bool = False
 
 
 @dataclass(frozen=True)
-class DoneStretch:
-    """One stretch's transcript, times on the recording's clock, and what it was made with."""
+class DecodedWindows:
+    """What the window loop decoded while recording, as journalled: the segments (on the
+    joined speech's clock, scribe.transcribe), where the loop resumes, and what it was made
+    with (a name corrected at the desk since changes every window after it)."""
 
-    start: float
-    end: float
     hotwords: tuple[str, ...]
-    transcript: Transcript
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": "stretch", "start": round(self.start, 3), "end": round(self.end, 3),
-                "hotwords": list(self.hotwords), "transcript": self.transcript.to_dict()}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DoneStretch:
-        return cls(float(data["start"]), float(data["end"]), tuple(data.get("hotwords") or ()),
-                   Transcript.from_dict(data["transcript"]))
+    language: str
+    state: WindowState
+    segments: tuple[RawSegment, ...]
+    runs: int = 0  # journal lines (runs of the loop) these came from
 
 
 @dataclass(frozen=True)
@@ -128,34 +121,47 @@ class ArchiveAudio:
         return ArchiveAudio(self.path, len(self))
 
 
-class StretchJournal:
-    """``second_pass/journal.jsonl`` (one line per finished stretch or diarization piece) and
-    the pieces' ``.npz`` files, in the session folder."""
+class SecondPassJournal:
+    """``second_pass/journal.jsonl`` (one line per run of the window loop or diarization
+    piece) and the pieces' ``.npz`` files, in the session folder."""
 
     def __init__(self, folder: SessionFolder) -> None:
         self.dir = folder.root / JOURNAL_DIR
         self.path = self.dir / "journal.jsonl"
 
-    def load(self) -> tuple[list[DoneStretch], list[Piece]]:
-        """What was finished, in order; a torn last line or a piece whose file is missing ends
-        the list of its kind (stretches and pieces must each follow one another)."""
+    def load(self) -> tuple[DecodedWindows | None, list[Piece]]:
+        """What was finished, in order; a torn last line, a run that does not continue the one
+        before or a piece whose file is missing ends the list of its kind. A run made with other
+        hotwords than the one before starts the windows again (as the worker did)."""
         from diarize.incremental import Piece
 
-        stretches: list[DoneStretch] = []
+        windows: DecodedWindows | None = None
         pieces: list[Piece] = []
         if not self.path.exists():
-            return stretches, pieces
-        pieces_ok = True
+            return windows, pieces
+        pieces_ok = windows_ok = True
         for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 data = json.loads(line)
             except json.JSONDecodeError:
                 continue
             kind = data.get("kind")
-            if kind == "stretch":
-                done = DoneStretch.from_json(data)
-                if not stretches or abs(stretches[-1].end - done.start) < 1e-3:
-                    stretches.append(done)
+            if kind == "windows" and windows_ok:
+                try:
+                    hotwords = tuple(data.get("hotwords") or ())
+                    start = WindowState.from_json(data["from"])
+                    run = DecodedWindows(hotwords, str(data["language"]), WindowState.from_json(data["state"]),
+                                         tuple(_raw_from_json(x) for x in data["segments"]), 1)
+                except (KeyError, TypeError, ValueError):
+                    windows_ok = False
+                    continue
+                if start == WindowState():  # a loop started from the beginning
+                    windows = run
+                elif windows is not None and start == windows.state and hotwords == windows.hotwords:
+                    windows = replace(windows, state=run.state, segments=windows.segments + run.segments,
+                                      runs=windows.runs + 1)
+                else:
+                    windows_ok = False
             elif kind == "piece" and pieces_ok:
                 file = self.dir / str(data.get("file", ""))
                 try:
@@ -165,10 +171,13 @@ class StretchJournal:
                     continue
                 if piece.chunk0 == (pieces[-1].chunk0 + pieces[-1].num_chunks if pieces else 0):
                     pieces.append(piece)
-        return stretches, pieces
+        return windows, pieces
 
-    def add_stretch(self, done: DoneStretch) -> None:
-        self._append(done.to_json())
+    def add_windows(self, hotwords: Sequence[str], language: str, start: WindowState, state: WindowState,
+                    segments: Sequence[RawSegment]) -> None:
+        self._append({"kind": "windows", "hotwords": list(hotwords), "language": language,
+                      "from": start.to_json(), "state": state.to_json(),
+                      "segments": [_raw_to_json(r) for r in segments]})
 
     def add_piece(self, piece: Piece) -> None:
         name = f"piece-{piece.chunk0:06d}.npz"
@@ -186,6 +195,22 @@ class StretchJournal:
             os.close(fd)
 
 
+def _raw_to_json(r: RawSegment) -> dict[str, Any]:
+    # full float precision (not the transcript's rounding): a restart must map the same times
+    seg = r.segment
+    return {"start": seg.start, "end": seg.end, "text": seg.text,
+            "words": [[w.start, w.end, w.word, w.probability] for w in seg.words],
+            "avg_logprob": r.avg_logprob, "no_speech_prob": r.no_speech_prob,
+            "compression_ratio": r.compression_ratio, "temperature": r.temperature}
+
+
+def _raw_from_json(d: dict[str, Any]) -> RawSegment:
+    words = tuple(Word(float(a), float(b), str(w), float(p)) for a, b, w, p in d["words"])
+    seg = TranscriptSegment(float(d["start"]), float(d["end"]), str(d["text"]), words)
+    return RawSegment(seg, float(d["avg_logprob"]), float(d["no_speech_prob"]),
+                      float(d["compression_ratio"]), float(d["temperature"]))
+
+
 def _write_durable(path: Path, data: bytes) -> None:
     path.parent.mkdir(mode=0o700, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -198,33 +223,9 @@ def _write_durable(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def next_cut(probs: np.ndarray, start: float, settled: float, options: AlongsideOptions,
-             vad: VadOptions = VadOptions()) -> float | None:
-    """Where the stretch from ``start`` ends, from the VAD probabilities of
-    ``start .. settled`` (None: not settled far enough yet). The middle of the first pause
-    between two speech regions after ``min_stretch_s``; with none within ``max_stretch_s``,
-    the quietest moment of its second half; all silence: ``settled`` itself."""
-    if settled - start < options.min_stretch_s:
-        return None
-    regions = regions_from_probs(probs, settled - start, vad)
-    if not regions:
-        return settled
-    for prev, nxt in zip(regions, regions[1:]):
-        if nxt.start - prev.end >= options.min_pause_s and (prev.end + nxt.start) / 2 >= options.min_stretch_s:
-            return start + (prev.end + nxt.start) / 2
-    last = regions[-1]
-    if settled - start - last.end >= options.min_pause_s + 0.5 and last.end >= options.min_stretch_s:
-        return start + last.end + options.min_pause_s / 2  # speech ended: cut in the silence after it
-    if settled - start >= options.max_stretch_s:
-        step = 512 / SAMPLE_RATE
-        lo, hi = int(options.max_stretch_s / 2 / step), int(options.max_stretch_s / step)
-        return start + (lo + int(np.argmin(probs[lo:hi]))) * step
-    return None
-
-
 class SettledWork:
-    """One session's second pass: stretches and diarization pieces done so far, and the next
-    unit of work. Owned by one thread at a time (the worker, then the final pass)."""
+    """One session's second pass: the window loop and diarization pieces done so far, and the
+    next unit of work. Owned by one thread at a time (the worker, then the final pass)."""
 
     def __init__(self, folder: SessionFolder, models: SecondPassModels, final_pass: FinalPass,
                  options: AlongsideOptions) -> None:
@@ -234,164 +235,95 @@ class SettledWork:
         self.models = models
         self.final_pass = final_pass
         self.options = options
-        self.journal = StretchJournal(folder)
-        self.stretches, pieces = self.journal.load()
-        self.resumed_stretches = len(self.stretches)
+        self.journal = SecondPassJournal(folder)
+        windows, pieces = self.journal.load()
+        self.resumed_runs = windows.runs if windows else 0
         self.resumed_pieces = len(pieces)
         self.diarization: IncrementalDiarization | None = None
         if models.diarizer is not None:
             self.diarization = IncrementalDiarization(models.diarizer, pieces)
-        self.language: str | None = self.stretches[0].transcript.language if self.stretches else None
-        self.done_while_recording = 0  # stretches finished by the worker in this process
+        self.hotwords: tuple[str, ...] = windows.hotwords if windows else tuple(folder.meta().hotwords)
+        self.growing = self._growing(windows)
+        self.looked_at = 0  # samples of the archive the last look saw
+        self.done_while_recording = 0  # units of work finished by the worker in this process
+        self.restarted_for_hotwords = 0
         self.work_s = 0.0  # compute time (wall) spent in units of work here
+
+    def _growing(self, windows: DecodedWindows | None) -> GrowingTranscription:
+        opts = self.final_pass.options_for(self.folder.meta())
+        opts = replace(opts, hotwords=self.hotwords)
+        if windows is None:
+            return GrowingTranscription(self.models.transcriber, opts)
+        return GrowingTranscription(self.models.transcriber, opts, language=windows.language,
+                                    state=windows.state, raw=windows.segments)
 
     @property
     def transcribed_s(self) -> float:
-        return self.stretches[-1].end if self.stretches else 0.0
-
-    def options_for(self, meta: SessionMeta) -> TranscribeOptions:
-        opts = self.final_pass.options_for(meta)
-        # the whole-file pass detects the language once, on its first 30 s of speech: the
-        # first stretch's detection stands for the rest (it heard the same speech)
-        if opts.language == "auto" and self.language:
-            opts = replace(opts, language=self.language)
-        return opts
+        """Joined speech (s) whose windows are decoded."""
+        return self.growing.decoded_s
 
     def step(self, audio: ArchiveAudio) -> bool:
         """One unit of work on what is settled now; False when there is none."""
-        settled = audio.seconds - self.options.margin_s
-        start = self.transcribed_s
-        if settled - start >= self.options.min_stretch_s:
-            probs = self.models.transcriber.vad.speech_probs(
-                audio[int(start * SAMPLE_RATE) : int(settled * SAMPLE_RATE)])
-            cut = next_cut(probs, start, settled, self.options)
-            if cut is not None:
-                self._transcribe(audio, start, cut)
-                self._diarize_upto(audio, cut)
-                return True
-        return False
-
-    def _transcribe(self, audio: ArchiveAudio, start: float, end: float) -> DoneStretch:
+        n = len(audio)
+        if n - self.looked_at < self.options.step_s * SAMPLE_RATE:
+            return False
+        self.looked_at = n
         t0 = time.perf_counter()
-        meta = self.folder.meta()
-        opts = replace(self.options_for(meta), previous_text=self._text_before(len(self.stretches)))
-        a, b = int(round(start * SAMPLE_RATE)), int(round(end * SAMPLE_RATE))
-        part = self.models.transcriber.transcribe(audio[a:b], opts)
-        done = DoneStretch(a / SAMPLE_RATE, b / SAMPLE_RATE, tuple(meta.hotwords), _shifted(part, a / SAMPLE_RATE))
-        self.journal.add_stretch(done)
-        self.stretches.append(done)
-        if self.language is None and part.segments:
-            self.language = part.language
+        hotwords = tuple(self.folder.meta().hotwords)
+        if hotwords != self.hotwords:
+            # a name typed at the desk reaches every window, as in the whole-recording pass:
+            # the loop starts again (in the background, while the hearing goes on)
+            self.hotwords = hotwords
+            self.growing = self._growing(None)
+            self.restarted_for_hotwords += 1
+        settled = max(0, n - int(self.options.margin_s * SAMPLE_RATE))
+        did = self._advance(audio, settled)
+        if self.diarization is not None:
+            piece = self.diarization.settle(audio, settled / SAMPLE_RATE)
+            if piece is not None:
+                self.journal.add_piece(piece)
+                did = True
         self.work_s += time.perf_counter() - t0
-        return done
+        return did
 
-    def _text_before(self, i: int) -> str | None:
-        """The text of the stretch before stretch ``i`` (the decoder's earlier text), when it
-        ends in a short pause: after a long silence Whisper's own window would not reach back."""
-        if not self.options.previous_text or i == 0 or i > len(self.stretches):
-            return None
-        prev = self.stretches[i - 1]
-        segs = [s for s in prev.transcript.segments if not s.unrecognised]
-        if not segs or prev.end - segs[-1].end > 30.0:
-            return None
-        return "".join(s.text for s in segs) if prev.transcript.language == "zh" \
-            else " ".join(s.text for s in segs)
-
-    def _diarize_upto(self, audio: ArchiveAudio, upto: float) -> None:
-        if self.diarization is None:
-            return
-        t0 = time.perf_counter()
-        piece = self.diarization.settle(audio, upto)
-        if piece is not None:
-            self.journal.add_piece(piece)
-        self.work_s += time.perf_counter() - t0
+    def _advance(self, audio: ArchiveAudio, settled: int) -> bool:
+        g = self.growing
+        start = g.state
+        new = g.advance(audio, settled)
+        if g.state == start:
+            return False
+        self.journal.add_windows(self.hotwords, g.language or "und", start, g.state, new)
+        return True
 
     # -- at 结束 ----------------------------------------------------------------------------
     def finish(self, audio: ArchiveAudio, progress: Progress) -> tuple[Transcript, Any, dict[str, Any]]:
-        """The rest (the last stretch, stretches whose hotwords changed since, the diarization's
-        tail and clustering): the final transcript (before speaker attribution), the
-        diarization result (or None) and what was reused."""
-        meta = self.folder.meta()
-        end = audio.seconds
-        hotwords = tuple(meta.hotwords)
-        stale = [i for i, s in enumerate(self.stretches) if s.hotwords != hotwords]
-        redone = 0
+        """The rest (the windows after the last settled one, again from the start if the
+        hotwords changed since, the diarization's tail and clustering): the final transcript
+        (before speaker attribution), the diarization result (or None) and what was reused."""
+        hotwords = tuple(self.folder.meta().hotwords)
+        if hotwords != self.hotwords:
+            self.hotwords = hotwords
+            self.growing = self._growing(None)
+            self.restarted_for_hotwords += 1
+        before_s = self.growing.decoded_s
         progress("transcribe", 0.0)
-        for i in stale:  # a name corrected at the desk after its stretch was done: again
-            s = self.stretches[i]
-            a, b = int(round(s.start * SAMPLE_RATE)), int(round(s.end * SAMPLE_RATE))
-            opts = replace(self.options_for(meta), previous_text=self._text_before(i))
-            part = self.models.transcriber.transcribe(audio[a:b], opts)
-            self.stretches[i] = DoneStretch(s.start, s.end, hotwords, _shifted(part, s.start))
-            redone += 1
-        tail_s = end - self.transcribed_s
-        if tail_s > 0:
-            self._transcribe(audio, self.transcribed_s, end)
+        transcript = self.growing.finish(audio, progress=lambda d, t: progress("transcribe", d / t if t else 1.0))
         progress("transcribe", 1.0)
-        transcript = _joined(self.stretches, end, self.models.transcriber.engine.name,
-                             self.options_for(meta), self.language or "und")
         result = None
         if self.diarization is not None:
             progress("diarize", 0.0)
             result = self.diarization.result(audio)
             progress("diarize", 1.0)
+        speech_s = float(transcript.info.get("speech_seconds", 0.0))
         reused = {
-            "stretches": len(self.stretches),
-            "from_journal": self.resumed_stretches,
+            "windows_runs_from_journal": self.resumed_runs,
             "while_recording": self.done_while_recording,
-            "redone_for_hotwords": redone,
-            "last_stretch_s": round(tail_s, 3),
+            "restarted_for_hotwords": self.restarted_for_hotwords,
+            "speech_decoded_before_stop_s": round(before_s, 3),
+            "speech_left_at_stop_s": round(max(0.0, speech_s - before_s), 3),
             "diarization_pieces_from_journal": self.resumed_pieces,
         }
         return transcript, result, reused
-
-
-def _shifted(t: Transcript, offset: float) -> Transcript:
-    """A stretch's transcript on the recording's clock."""
-    if not offset:
-        return t
-    segs = tuple(
-        replace(s, start=s.start + offset, end=s.end + offset,
-                words=tuple(replace(w, start=w.start + offset, end=w.end + offset) for w in s.words))
-        for s in t.segments
-    )
-    info = dict(t.info)
-    cov = info.get("coverage")
-    if isinstance(cov, dict):
-        info["coverage"] = dict(cov) | {"stretches": [
-            dict(x) | {"start": round(x["start"] + offset, 3), "end": round(x["end"] + offset, 3)}
-            for x in cov.get("stretches", [])]}
-    return replace(t, segments=segs, info=info)
-
-
-def _joined(stretches: Sequence[DoneStretch], duration: float, model: str,
-            options: TranscribeOptions, language: str) -> Transcript:
-    """The stretches' transcripts as one, with the whole-file pass's ``info`` fields summed."""
-    segments = tuple(s for d in stretches for s in d.transcript.segments)
-    keys = ("speech_s", "covered_s", "rerecognised_s", "unrecognised_s")
-    coverage: dict[str, Any] = {k: 0.0 for k in keys} | {"stretches": []}
-    info: dict[str, Any] = {"speech_regions": 0, "speech_seconds": 0.0, "dropped_segments": []}
-    for d in stretches:
-        i = d.transcript.info
-        info["speech_regions"] += int(i.get("speech_regions", 0))
-        info["speech_seconds"] += float(i.get("speech_seconds", 0.0))
-        info["dropped_segments"] += [x | {"start": x["start"] + d.start, "end": x.get("end", x["start"]) + d.start}
-                                     for x in i.get("dropped_segments", [])]
-        for k in keys:
-            coverage[k] += float((i.get("coverage") or {}).get(k, 0.0))
-        coverage["stretches"] += (i.get("coverage") or {}).get("stretches", [])
-    coverage = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in coverage.items()}
-    first = next((d.transcript.info for d in stretches if d.transcript.segments), {})
-    info |= {
-        "options": first.get("options") or {},
-        "speech_seconds": round(info["speech_seconds"], 3),
-        "coverage": coverage,
-        "detected_language": first.get("detected_language"),
-        "language_probability": first.get("language_probability"),
-    }
-    if language == "und" and options.language != "auto":
-        language = "zh" if options.language in ("zh", "yue") else options.language
-    return Transcript(language, duration, model, segments, info)
 
 
 class _Diarized:

@@ -62,7 +62,7 @@ class LiveEngine:
         base = FinalPass(self.transcriber, self.offline_diarizer, beam_size=self.settings.live.final_pass_beam)
         if self.second_pass_models is None or not self.settings.live.second_pass_alongside:
             return base
-        options = AlongsideOptions(min_stretch_s=self.settings.live.second_pass_min_stretch)
+        options = AlongsideOptions(step_s=self.settings.live.second_pass_step)
         return AlongsideFinalPass(base, AlongsideWorker(self.second_pass_models, base, options))
 
     def manager(self, root: Path | None = None) -> SessionManager:
