@@ -213,7 +213,8 @@ class WhisperEngine:
                         break
             except Unsettled as stop:
                 after = stop.state
-                if resumed and not out:  # no word aligned in this run: the last one is still before it
+                if resumed and after.last_speech == 0.0:
+                    # no word aligned in this run: the last one is still the one before it
                     after = dataclasses.replace(after, last_speech=state.last_speech)
             finally:
                 self._model.resume_last_speech = None
