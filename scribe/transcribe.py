@@ -344,11 +344,16 @@ class GrowingTranscription:
         language = self.language or self._detect(pieces)
         decode = self.transcriber._decode_options(language, options)
         total = pieces.size / SAMPLE_RATE
-        result, self.state = self.transcriber.engine.decode_windows(
-            pieces.read, pieces.size, decode, state=self.state, final=True,
-            on_segment=(lambda t: progress(min(t, total), total)) if progress else None,
-            speech_after=_speech_after(probs, timeline, options.vad),
-        )
+        on_segment = (lambda t: progress(min(t, total), total)) if progress else None
+        after = _speech_after(probs, timeline, options.vad)
+        if decode.prefix or decode.single_window:
+            # a live utterance (one window, maybe after a forced prefix): never resumed
+            result = self.transcriber.engine.decode(pieces.read(0, pieces.size), decode,
+                                                    on_segment=on_segment, speech_after=after)
+        else:
+            result, self.state = self.transcriber.engine.decode_windows(
+                pieces.read, pieces.size, decode, state=self.state, final=True,
+                on_segment=on_segment, speech_after=after)
         raw = self.raw + list(result.segments)
         segments, dropped = _clean(raw, language, options, timeline, decode.initial_prompt)
         if options.coverage is not None:
