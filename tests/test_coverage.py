@@ -217,6 +217,14 @@ class ScriptedEngine:
         seg = TranscriptSegment(0.0, end, text, words)
         return DecodeResult("zh", 1.0, (RawSegment(seg, -0.3, 0.01, 1.2, 0.0),))
 
+    def decode_windows(self, read, n_samples, options, *, state=None, final=True, offset=0.0,  # type: ignore[no-untyped-def]
+                       on_segment=None, speech_after=None):
+        from scribe.asr.windows import WindowState
+
+        # the whole recording in one answer (these tests never decode while it grows)
+        assert final
+        return self.decode(read(0, n_samples), options, offset=offset), WindowState(finished=True)
+
 
 @pytest.fixture(scope="module")
 def speech(shared_data: Path) -> np.ndarray:
