@@ -257,11 +257,6 @@ class SettledWork:
         return GrowingTranscription(self.models.transcriber, opts, language=windows.language,
                                     state=windows.state, raw=windows.segments)
 
-    @property
-    def transcribed_s(self) -> float:
-        """Joined speech (s) whose windows are decoded."""
-        return self.growing.decoded_s
-
     def step(self, audio: ArchiveAudio) -> bool:
         """One unit of work on what is settled now; False when there is none."""
         n = len(audio)
