@@ -121,7 +121,8 @@ def test_the_desks_websocket_errors_are_said_in_the_pages_language(stack: dict[s
                          data={"party_index": 1, "consented": False, "notice_read": True})
     assert r.status == 201, r.text()
     _said(page, "录音已暂停：李四 尚未同意录音（当事人拒绝录音）。宣读录音告知并确认同意后才能继续录音")
-    expect(page.locator("#status")).to_have_attribute("data-status", "paused")
+    # (the state event follows the message; on a loaded machine it may take a few seconds)
+    expect(page.locator("#status")).to_have_attribute("data-status", "paused", timeout=15_000)
     # the page's socket asks to resume without that consent: refused, with the reason in words
     _send(page, "JSON.stringify({op: 'resume'})")
     _said(page, "尚未取得以下当事人的录音同意：李四。请宣读告知并逐一确认")

@@ -170,8 +170,9 @@ def test_a_voice_enrolment_does_not_stall_a_live_websocket(
         # Loading the models is most of the enrolment's time; on the event loop (as before) the
         # socket heard nothing for that long. Off it, events keep coming (a level every 0.25 s of
         # audio; the longest pause measured here was 1.9 s of a 36 s enrolment on a loaded machine).
-        assert took > 1.0 and len(during) >= 4, (took, len(during))
-        assert gaps.max() < min(5.0, took / 3), (took, gaps.max())
+        # (a fast machine may enrol in about a second: the socket must still have spoken in it)
+        assert took > 0.5 and len(during) >= 2, (took, len(during))
+        assert gaps.max() < min(5.0, max(took / 3, 0.6)), (took, gaps.max())
     finally:
         server.close()
 
