@@ -277,7 +277,12 @@ def _finish(page: Any, shot: str | None, *, click: bool = True, progress_shot: s
 def _wait_first_frame(page: Any) -> None:
     """The page may say 录音中 a moment before its microphone's first frame: a time read from
     ``cap.firstFrameAt`` before it is NaN (and a wait "until N s after it" then waits 0 s)."""
-    page.wait_for_function("cap.firstFrameAt > 0", timeout=30_000)
+    # polled from here: Playwright's in-page polling of a string predicate can trip the page's
+    # CSP (no 'unsafe-eval'; microsoft/playwright#36986), page.evaluate does not
+    deadline = time.monotonic() + 30.0
+    while not page.evaluate("() => cap.firstFrameAt > 0"):
+        assert time.monotonic() < deadline, "the page captured no microphone frame in 30 s"
+        time.sleep(0.05)
 
 
 def _first_frame(page: Any) -> float:
