@@ -133,7 +133,7 @@ class WhisperEngine:
                 without_timestamps=bool(prefix),
                 **self._generation_kwargs(options, prompt, hotwords),
             )
-            out = []
+            out: list[RawSegment] = []
             strip = self._prefix_tokens(prefix) if prefix else None
             first_seek = None
             for s in segments:  # a generator: decoding happens while iterating
@@ -144,17 +144,7 @@ class WhisperEngine:
                     s, strip = self._without_prefix(s, strip), None
                     if s is None:
                         continue
-                raw = self._raw(s, offset)
-                out.append(raw)
-                if on_segment:
-                    on_segment(s.end + offset)
-                # With word timestamps, faster-whisper moves to the last aligned word and, if
-                # the window ended on a timestamp pair, decodes the leftover tail as a fresh
-                # 30 s window: a full encoder + beam pass that finds nothing or repeats the last
-                # line (measured: it doubles the cost of a short utterance). When the caller's
-                # VAD hears no speech after the last word, that pass is skipped.
-                words = raw.segment.words
-                if speech_after is not None and words and not speech_after(words[-1].end - offset):
+                if self._keep(s, offset, out, on_segment, speech_after):
                     break
         return DecodeResult(info.language, float(info.language_probability), tuple(out))
 
@@ -203,13 +193,7 @@ class WhisperEngine:
             after = WindowState(seek=features.shape[-1] - 1, finished=True)
             try:
                 for s in self._model.generate_segments(features, tokenizer, opts, False):
-                    raw = self._raw(s, offset)
-                    out.append(raw)
-                    if on_segment:
-                        on_segment(s.end + offset)
-                    # as in decode(): no fresh window for a tail the VAD calls silence
-                    words = raw.segment.words
-                    if speech_after is not None and words and not speech_after(words[-1].end - offset):
+                    if self._keep(s, offset, out, on_segment, speech_after):
                         break
             except Unsettled as stop:
                 after = stop.state
@@ -238,6 +222,23 @@ class WhisperEngine:
             no_repeat_ngram_size=options.no_repeat_ngram_size,
             vad_filter=False,  # gating is ours (scribe.asr.vad), with the locked model
         )
+
+    def _keep(self, s, offset: float, out: list[RawSegment],  # type: ignore[no-untyped-def]
+              on_segment: Callable[[float], None] | None,
+              speech_after: Callable[[float], bool] | None) -> bool:
+        """Add faster-whisper's segment ``s`` to ``out``; True when decoding should stop there.
+
+        With word timestamps, faster-whisper moves to the last aligned word and, if the window
+        ended on a timestamp pair, decodes the leftover tail as a fresh 30 s window: a full
+        encoder + beam pass that finds nothing or repeats the last line (measured: it doubles
+        the cost of a short utterance). When the caller's VAD hears no speech after the last
+        word, that pass is skipped."""
+        raw = self._raw(s, offset)
+        out.append(raw)
+        if on_segment:
+            on_segment(s.end + offset)
+        words = raw.segment.words
+        return speech_after is not None and bool(words) and not speech_after(words[-1].end - offset)
 
     @staticmethod
     def _raw(s, offset: float) -> RawSegment:  # type: ignore[no-untyped-def]

@@ -264,13 +264,7 @@ class SettledWork:
             return False
         self.looked_at = n
         t0 = time.perf_counter()
-        hotwords = tuple(self.folder.meta().hotwords)
-        if hotwords != self.hotwords:
-            # a name typed at the desk reaches every window, as in the whole-recording pass:
-            # the loop starts again (in the background, while the hearing goes on)
-            self.hotwords = hotwords
-            self.growing = self._growing(None)
-            self.restarted_for_hotwords += 1
+        self._follow_hotwords()
         settled = max(0, n - int(self.options.margin_s * SAMPLE_RATE))
         did = self._advance(audio, settled)
         if self.diarization is not None:
@@ -280,6 +274,15 @@ class SettledWork:
                 did = True
         self.work_s += time.perf_counter() - t0
         return did
+
+    def _follow_hotwords(self) -> None:
+        """A name typed at the desk reaches every window, as in the whole-recording pass: the
+        loop starts again (in the background while the hearing goes on, else at 结束)."""
+        hotwords = tuple(self.folder.meta().hotwords)
+        if hotwords != self.hotwords:
+            self.hotwords = hotwords
+            self.growing = self._growing(None)
+            self.restarted_for_hotwords += 1
 
     def _advance(self, audio: ArchiveAudio, settled: int) -> bool:
         g = self.growing
@@ -295,11 +298,7 @@ class SettledWork:
         """The rest (the windows after the last settled one, again from the start if the
         hotwords changed since, the diarization's tail and clustering): the final transcript
         (before speaker attribution), the diarization result (or None) and what was reused."""
-        hotwords = tuple(self.folder.meta().hotwords)
-        if hotwords != self.hotwords:
-            self.hotwords = hotwords
-            self.growing = self._growing(None)
-            self.restarted_for_hotwords += 1
+        self._follow_hotwords()
         before_s = self.growing.decoded_s
         progress("transcribe", 0.0)
         transcript = self.growing.finish(audio, progress=lambda d, t: progress("transcribe", d / t if t else 1.0))
