@@ -81,8 +81,12 @@ def uncovered(
     *,
     start: float = 0.0,
     end: float = math.inf,
+    open_end: bool = True,
 ) -> list[Stretch]:
     """Stretches of voiced windows inside [start, end) that no span covers.
+
+    ``open_end=False`` leaves out a stretch still open at ``end`` (no covered window between
+    it and ``end``): with more audio it may go on, so it is not known yet.
 
     ``probs``: VAD speech probability per 512-sample window from the recording's start.
     ``spans``: (start, end) seconds of every recognised word; (start, end, False) for a span
@@ -110,6 +114,8 @@ def uncovered(
         while j < hi and not covered[j]:
             j += 1
         idx = np.flatnonzero(voiced[i:j])
+        if j >= hi and not open_end:
+            break
         if idx.size * STEP >= options.min_speech_s - 1e-9:
             out.append(Stretch(round((i + idx[0]) * STEP, 3), round((i + idx[-1] + 1) * STEP, 3),
                                round(idx.size * STEP, 3)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -108,6 +108,20 @@ class TranscribeOptions:
 ProgressFn = Callable[[float, float], None]  # (seconds of speech done, seconds of speech in all)
 
 
+# What decoding one uncovered stretch again depends on besides the audio and the options
+# (``Transcriber._cover_key``): the stretch, the span decoded and the speech regions inside it.
+CoverKey = tuple[float, float, float, float, float, tuple[tuple[float, float], ...]]
+
+
+@dataclass(frozen=True)
+class CoveredGap:
+    """A stretch the words left uncovered, decoded again on its own: the segments found in it
+    and what still has no words (it becomes 【未能识别】)."""
+
+    found: tuple[TranscriptSegment, ...]
+    left: tuple[Stretch, ...]
+
+
 class Transcriber:
     """A loaded recogniser and VAD, reused for every file and every session."""
 
@@ -157,31 +171,33 @@ class Transcriber:
         dropped: list[dict],
         decode: DecodeOptions,
         options: TranscribeOptions,
+        done: Mapping[CoverKey, CoveredGap] | None = None,
     ) -> tuple[list[TranscriptSegment], dict]:
         """Every stretch of VAD speech the words do not cover is decoded again on its own;
         what still has no text becomes an unrecognised segment. Returns the segments in time
-        order and the ``info.coverage`` figures."""
+        order and the ``info.coverage`` figures. ``done``: stretches already decoded again
+        while the recording grew (``GrowingTranscription``), by what the decode depends on."""
         cov = options.coverage or CoverageOptions()
         lo = options.context_s
         # speech is what the VAD regions hold: a click too short to be a region is not speech
         probs = _inside(probs, regions)
         speech_s = voiced_seconds(probs, lo, len(samples) / SAMPLE_RATE, cov.threshold)
         gaps = _gaps(probs, segments, cov, lo, len(samples) / SAMPLE_RATE)
-        # Its own window, none of what misled the first decode: no style prompt (Whisper keeps
-        # to the script and rhythm of what precedes and may skip what does not fit), no prefix,
-        # nothing conditioned on earlier text. Hotwords stay: names must come out right.
-        again = replace(decode, initial_prompt=None, prefix=None, condition_on_previous_text=False,
-                        word_timestamps=True)
+        again = _again(decode)
+        last_run = _last_run(probs, options.vad)
         out = list(segments)
-        stretches, recovered_s, lost_s = [], 0.0, 0.0
+        stretches, recovered_s, lost_s, reused = [], 0.0, 0.0, 0
         for gap in gaps:
-            found = self._recognise_stretch(samples, probs, regions, gap, again, options)
-            left = _gaps(probs, found, cov, gap.start, gap.end)
-            out += found
-            lost = sum(x.speech_s for x in left)
+            key = self._cover_key(len(samples) / SAMPLE_RATE, regions, gap, options)
+            got = done.get(key) if done and _heard_after(key, last_run) else None
+            reused += got is not None
+            if got is None:
+                got = self._cover_gap(samples, probs, regions, gap, again, options, last_run)
+            out += got.found
+            lost = sum(x.speech_s for x in got.left)
             recovered_s += gap.speech_s - lost
             lost_s += lost
-            for x in left:
+            for x in got.left:
                 out.append(TranscriptSegment(x.start, x.end, UNRECOGNISED_TEXT, unrecognised=True))
             filtered = sorted({d["reason"] for d in dropped
                                if d["start"] < gap.end and d.get("end", d["start"]) > gap.start})
@@ -196,10 +212,23 @@ class Transcriber:
             "rerecognised_s": round(recovered_s, 3),
             "unrecognised_s": round(lost_s, 3),
             "stretches": stretches,
+            "rerecognised_while_recording": reused,  # stretches decoded again before the end
         }
         return out, info
 
-    def _recognise_stretch(
+    def _cover_key(self, duration: float, regions: Sequence[SpeechRegion], gap: Stretch,
+                   options: TranscribeOptions) -> CoverKey:
+        """What decoding ``gap`` again depends on besides the audio and the options: the stretch,
+        the part of the recording decoded (its padding) and the speech regions inside it."""
+        tol = (options.coverage or CoverageOptions()).tolerance
+        # the stretch runs from its first to its last voiced window; a word's onset and decay
+        # lie a little outside, as much as a covered word's reach
+        pad = options.vad.pad_s + tol
+        a, b = max(0.0, gap.start - pad), min(duration, gap.end + pad)
+        inside = tuple((max(r.start, a), min(r.end, b)) for r in regions if r.end > a and r.start < b)
+        return (gap.start, gap.end, gap.speech_s, a, b, inside)
+
+    def _cover_gap(
         self,
         samples: np.ndarray,
         probs: np.ndarray,
@@ -207,17 +236,16 @@ class Transcriber:
         gap: Stretch,
         decode: DecodeOptions,
         options: TranscribeOptions,
-    ) -> list[TranscriptSegment]:
+        last_run: int,
+    ) -> CoveredGap:
         """The stretch's speech decoded alone; only words inside the stretch are kept (the
-        padding may hold a neighbour's syllable, already in the text)."""
-        tol = (options.coverage or CoverageOptions()).tolerance
-        # the stretch runs from its first to its last voiced window; a word's onset and decay
-        # lie a little outside, as much as a covered word's reach
-        pad = options.vad.pad_s + tol
-        a, b = max(0.0, gap.start - pad), min(len(samples) / SAMPLE_RATE, gap.end + pad)
-        inside = [SpeechRegion(max(r.start, a), min(r.end, b)) for r in regions if r.end > a and r.start < b]
-        speech, timeline = _join(samples, inside or [SpeechRegion(a, b)])
-        result = self.engine.decode(speech, decode, speech_after=_speech_after(probs, timeline, options.vad))
+        padding may hold a neighbour's syllable, already in the text); and the parts of it
+        that still have no words."""
+        cov = options.coverage or CoverageOptions()
+        tol = cov.tolerance
+        _, _, _, a, b, inside = self._cover_key(len(samples) / SAMPLE_RATE, regions, gap, options)
+        speech, timeline = _join(samples, [SpeechRegion(x, y) for x, y in inside] or [SpeechRegion(a, b)])
+        result = self.engine.decode(speech, decode, speech_after=_speech_after(last_run, timeline))
         found, _dropped = _clean(result.segments, decode.language or "", options, timeline, None)
         out = []
         for seg in found:
@@ -232,7 +260,8 @@ class Transcriber:
                     continue
                 seg = replace(seg, start=words[0].start, end=words[-1].end, text=text, words=words)
             out.append(seg)
-        return out
+        left = _gaps(probs, out, cov, gap.start, gap.end)
+        return CoveredGap(tuple(out), tuple(left))
 
     # -- helpers ---------------------------------------------------------------------------
     def _check_language(self, language: str) -> None:
@@ -285,7 +314,8 @@ class GrowingTranscription:
 
     def __init__(self, transcriber: Transcriber, options: TranscribeOptions, *,
                  language: str | None = None, state: WindowState = WindowState(),
-                 raw: Sequence[RawSegment] = ()) -> None:
+                 raw: Sequence[RawSegment] = (),
+                 covered: Mapping[CoverKey, CoveredGap] | None = None) -> None:
         transcriber._check_language(options.language)
         self.transcriber = transcriber
         self.options = options
@@ -294,6 +324,8 @@ class GrowingTranscription:
         self.language = language
         self.state = state
         self.raw: list[RawSegment] = list(raw)  # decoded so far, on the joined speech's clock
+        # uncovered stretches already decoded again (the coverage check of what is settled)
+        self.covered: dict[CoverKey, CoveredGap] = dict(covered or {})
 
     @property
     def decoded_s(self) -> float:
@@ -316,7 +348,34 @@ class GrowingTranscription:
         result, self.state = self.transcriber.engine.decode_windows(
             pieces.read, pieces.size, decode, state=self.state, final=False)
         self.raw += result.segments
+        if result.segments:
+            self._cover_settled(audio, probs, pieces, decode)
         return list(result.segments)
+
+    def _cover_settled(self, audio, probs: np.ndarray, pieces: _Pieces, decode: DecodeOptions) -> None:  # type: ignore[no-untyped-def]
+        """The coverage check (``Transcriber._cover``) of what is decoded and can no longer
+        change: each uncovered stretch there is decoded again now, so that at the end only the
+        last stretches are. Kept by what the decode depends on (``CoverKey``): the end uses a
+        result only for the same stretch, span and regions, with the same speech after it."""
+        options, cov = self.options, self.options.coverage
+        if cov is None or self.language is None:
+            return
+        timeline = pieces.timeline
+        # a later window's words start at or after its first frame, and cover ``tolerance``
+        # before themselves: no window before this can be covered later
+        limit = timeline.to_original(self.decoded_s, is_end=True) - cov.tolerance
+        segments, _ = _clean(self.raw, self.language, options, timeline, decode.initial_prompt)
+        inside = _inside(probs, self.regions)
+        last_run = _last_run(inside, options.vad)
+        again = _again(decode)
+        for gap in _gaps(inside, segments, cov, options.context_s, limit, open_end=False):
+            key = self.transcriber._cover_key(len(audio) / SAMPLE_RATE, self.regions, gap, options)
+            if key in self.covered:
+                continue
+            if not _heard_after(key, last_run):
+                break  # nor any later stretch: not settled yet
+            self.covered[key] = self.transcriber._cover_gap(audio, inside, self.regions, gap, again,
+                                                            options, last_run)
 
     def finish(self, audio, *, progress: ProgressFn | None = None) -> Transcript:  # type: ignore[no-untyped-def]
         started = time.perf_counter()
@@ -345,7 +404,7 @@ class GrowingTranscription:
         decode = self.transcriber._decode_options(language, options)
         total = pieces.size / SAMPLE_RATE
         on_segment = (lambda t: progress(min(t, total), total)) if progress else None
-        after = _speech_after(probs, timeline, options.vad)
+        after = _speech_after(_last_run(probs, options.vad), timeline)
         if decode.prefix or decode.single_window:
             # a live utterance (one window, maybe after a forced prefix): never resumed
             result = self.transcriber.engine.decode(pieces.read(0, pieces.size), decode,
@@ -358,7 +417,7 @@ class GrowingTranscription:
         segments, dropped = _clean(raw, language, options, timeline, decode.initial_prompt)
         if options.coverage is not None:
             segments, info["coverage"] = self.transcriber._cover(
-                audio, probs, regions, segments, dropped, decode, options)
+                audio, probs, regions, segments, dropped, decode, options, self.covered)
         info.update(
             detected_language=result.language,
             language_probability=round(result.language_probability, 3),
@@ -441,12 +500,22 @@ class _Pieces:
 
 
 def _gaps(
-    probs: np.ndarray, segments: Sequence[TranscriptSegment], cov: CoverageOptions, start: float, end: float
+    probs: np.ndarray, segments: Sequence[TranscriptSegment], cov: CoverageOptions, start: float, end: float,
+    *, open_end: bool = True,
 ) -> list[Stretch]:
     """The stretches of speech in [start, end) that ``segments`` leave uncovered."""
     if not cov.by_words:
-        return [] if segments else uncovered(probs, [], cov, start=start, end=end)
-    return uncovered(probs, spans_of(segments), cov, start=start, end=end)
+        return [] if segments else uncovered(probs, [], cov, start=start, end=end, open_end=open_end)
+    return uncovered(probs, spans_of(segments), cov, start=start, end=end, open_end=open_end)
+
+
+def _again(decode: DecodeOptions) -> DecodeOptions:
+    """How a stretch the words left uncovered is decoded again: its own window, none of what
+    misled the first decode: no style prompt (Whisper keeps to the script and rhythm of what
+    precedes and may skip what does not fit), no prefix, nothing conditioned on earlier text.
+    Hotwords stay: names must come out right."""
+    return replace(decode, initial_prompt=None, prefix=None, condition_on_previous_text=False,
+                   word_timestamps=True)
 
 
 def _inside(probs: np.ndarray, regions: Sequence[SpeechRegion]) -> np.ndarray:
@@ -465,28 +534,43 @@ def _mostly_timeless(seg: TranscriptSegment) -> bool:
     return timeless >= max(2, 0.6 * len(seg.words))
 
 
-def _speech_after(probs: np.ndarray, timeline: _Timeline, vad: VadOptions) -> Callable[[float], bool]:
+def _last_run(probs: np.ndarray, vad: VadOptions) -> int:
+    """The last VAD window that starts a voiced run of ``vad.min_speech_s`` (-1: none): every
+    window at or before it has such a run after it."""
+    need = max(1, int(vad.min_speech_s / _STEP))
+    voiced = np.concatenate([[0], np.cumsum(probs >= vad.threshold, dtype=np.int64)])
+    runs = np.flatnonzero(voiced[need:] - voiced[:-need] == need)
+    return int(runs[-1]) if runs.size else -1
+
+
+def _after_index(t: float) -> int:
+    # Aligned word ends run early by up to ~0.2 s: the VAD still hears the last word's decay
+    # there, which is not more speech.
+    return int((t + 0.2) / _STEP) + 1
+
+
+def _speech_after(last_run: int, timeline: _Timeline) -> Callable[[float], bool]:
     """``t -> bool`` on the joined clock: is there a speech run of ``min_speech_s`` after ``t``?
 
-    Answered from the VAD probabilities already computed on the recording: the joined audio
-    holds only speech regions, so speech after ``t`` there is speech after its original time.
+    Answered from the VAD probabilities already computed on the recording (``_last_run``): the
+    joined audio holds only speech regions, so speech after ``t`` there is speech after its
+    original time.
     """
-    step = WINDOW / SAMPLE_RATE
-    need = max(1, int(vad.min_speech_s / step))
-    voiced = probs >= vad.threshold
-    # run[i]: length of the voiced run starting at window i (computed right to left)
-    run = np.zeros(len(voiced) + 1, dtype=np.int32)
-    for i in range(len(voiced) - 1, -1, -1):
-        run[i] = run[i + 1] + 1 if voiced[i] else 0
-    has_run_from = np.maximum.accumulate((run[:-1] >= need)[::-1])[::-1]
 
     def speech_after(t: float) -> bool:
-        # Aligned word ends run early by up to ~0.2 s: the VAD still hears the last word's
-        # decay there, which is not more speech.
-        i = int((timeline.to_original(t, is_end=True) + 0.2) / step) + 1
-        return bool(i < len(has_run_from) and has_run_from[i])
+        return _after_index(timeline.to_original(t, is_end=True)) <= last_run
 
     return speech_after
+
+
+def _heard_after(key: CoverKey, last_run: int) -> bool:
+    """Whether more speech follows everything a stretch's decode can place a word at (the
+    decode's every ``speech_after`` answer is then yes): with more audio the VAD only adds
+    runs, so the answer given while the recording grew holds at its end."""
+    return _after_index(key[4]) <= last_run
+
+
+_STEP = WINDOW / SAMPLE_RATE
 
 
 def _strip_echo(text: str, prompt: str | None) -> str:

@@ -75,6 +75,15 @@ def test_only_the_window_asked_about_is_checked():
     assert voiced_seconds(p, 4.5, 9.0) == pytest.approx(3.0, abs=2 * STEP)
 
 
+def test_a_stretch_still_open_at_the_end_asked_about_is_not_known_yet():
+    # a recording still growing: what is uncovered up to its last covered word is known, a
+    # stretch that runs on to the end asked about may go on
+    p = _probs([(1.0, 3.0), (4.0, 6.0), (7.0, 8.0), (9.0, 12.0)], 12.0)
+    words = _words((1.0, 3.0), (7.0, 8.0))
+    assert [round(g.start) for g in uncovered(p, words, end=10.5)] == [4, 9]
+    assert [round(g.start) for g in uncovered(p, words, end=10.5, open_end=False)] == [4]
+
+
 def test_segments_without_word_times_cover_their_span():
     segs = [TranscriptSegment(1.0, 3.0, "甲"), TranscriptSegment(4.0, 6.0, "乙", (Word(4.0, 4.5, "乙", 0.9),))]
     assert spans_of(segs) == [(1.0, 3.0, False), (4.0, 4.5, True)]

@@ -79,8 +79,13 @@ def _same(a: Transcript, b: Transcript) -> None:
     assert [(s.text, s.start, s.end, s.unrecognised) for s in a.segments] == \
         [(s.text, s.start, s.end, s.unrecognised) for s in b.segments]
     assert [w for s in a.segments for w in s.words] == [w for s in b.segments for w in s.words]
-    assert a.language == b.language and a.info["coverage"] == b.info["coverage"]
+    assert a.language == b.language and _coverage(a) == _coverage(b)
     assert a.info["dropped_segments"] == b.info["dropped_segments"]
+
+
+def _coverage(t: Transcript) -> dict:
+    """``info.coverage`` but when its stretches were decoded again."""
+    return {k: v for k, v in t.info["coverage"].items() if k != "rerecognised_while_recording"}
 
 
 def test_a_recording_transcribed_as_it_grows_equals_the_whole_file_pass(
@@ -104,6 +109,29 @@ def test_a_recording_transcribed_as_it_grows_equals_the_whole_file_pass(
     assert decoded == sorted(decoded) and decoded[-1] > 60.0  # most windows done before the end
     assert len(set(decoded)) >= 3  # stopped and resumed several times
     _same(growing.finish(samples), whole)
+
+
+def test_speech_a_window_skipped_is_decoded_again_while_the_recording_grows(
+    transcriber_base, shared_data: Path
+) -> None:
+    """The coverage check runs as the recording grows too: a stretch Whisper skipped inside a
+    window is decoded again once nothing later can change it, not at the end (where a long
+    hearing would hold dozens), and the end uses that result: the same transcript."""
+    from scribe.transcribe import GrowingTranscription, TranscribeOptions
+
+    samples = decode_audio(shared_data / "conversations" / f"{CONV}.wav").samples
+    options = TranscribeOptions(language="zh")
+    whole = transcriber_base.transcribe(samples, options)
+    # without a name to hold on to, Whisper skips 11-33 s of this hearing in its first window
+    assert whole.info["coverage"]["rerecognised_s"] > 10.0
+    growing = GrowingTranscription(transcriber_base, options)
+    for head_s in (40.0, 62.5, 80.0):
+        growing.advance(samples[: int(head_s * 16000)], int((head_s - 3.0) * 16000))
+    assert len(growing.covered) >= 1
+    grown = growing.finish(samples)
+    _same(grown, whole)
+    assert grown.info["coverage"]["rerecognised_while_recording"] >= 1
+    assert whole.info["coverage"]["rerecognised_while_recording"] == 0
 
 
 def test_the_vad_of_a_growing_recording_equals_the_whole_file_vad(transcriber_base, shared_data: Path) -> None:
@@ -188,7 +216,8 @@ def test_final_transcript_made_alongside_equals_the_whole_recording_pass(
     whole = FinalPass(engine.transcriber, engine.offline_diarizer).run(session.folder, lambda *_: None)
     assert _chars(alongside.text) == _chars(whole.text)
     assert [w for s in alongside.segments for w in s.words] == [w for s in whole.segments for w in s.words]
-    assert alongside.info["coverage"] == whole.info["coverage"]
+    assert _coverage(alongside) == _coverage(whole)
+    assert alongside.info["coverage"]["rerecognised_while_recording"] >= 1  # the skip at 11-33 s
     ref = " ".join(r["text"] for r in json.loads(wav.with_suffix(".json").read_text(encoding="utf-8")))
     assert error_rate([ref], [alongside.text], "zh") < 0.35
     # every reference turn's time holds text in both
@@ -257,6 +286,7 @@ def test_kill_mid_hearing_then_restart_resumes_the_second_pass_from_its_journal(
     assert folder.read_meta()["state"] == "recording"  # what the crash left behind
     before = [x for x in _journal(folder) if x["kind"] == "windows"]
     pieces_before = [x for x in _journal(folder) if x["kind"] == "piece"]
+    covers_before = [x for x in _journal(folder) if x["kind"] == "cover"]
     audio_s = (folder.audio.stat().st_size - 44) / 2 / 16000
     assert before[-1]["state"]["seek"] > 0 and audio_s < 190.5  # killed mid-hearing, after windows were done
 
@@ -271,6 +301,8 @@ def test_kill_mid_hearing_then_restart_resumes_the_second_pass_from_its_journal(
     done = final.info["second_pass"]
     assert done["windows_runs_from_journal"] == len(before) and done["while_recording"] == 0
     assert done["diarization_pieces_from_journal"] == len(pieces_before)
+    # a stretch decoded again before the kill is not decoded again after it
+    assert final.info["coverage"]["rerecognised_while_recording"] >= len(covers_before)
     assert done["speech_decoded_before_stop_s"] == pytest.approx(before[-1]["state"]["seek"] / 100.0)
     # nothing finished before the kill was done again: the journal only grew after it
     assert [x for x in _journal(folder) if x["kind"] == "windows"] == before
@@ -295,7 +327,9 @@ def test_journal_keeps_what_was_finished_and_drops_a_torn_line(tmp_path: Path) -
     from diarize.incremental import Piece
     from scribe.asr.whisper import RawSegment
     from scribe.asr.windows import WindowState
+    from scribe.coverage import Stretch
     from scribe.live.alongside import SecondPassJournal
+    from scribe.transcribe import CoveredGap
     from scribe.types import TranscriptSegment, Word
 
     folder = SessionFolder(tmp_path / "s")
@@ -315,6 +349,11 @@ def test_journal_keeps_what_was_finished_and_drops_a_torn_line(tmp_path: Path) -
                             rng.normal(size=(3, 2, 192)).astype(np.float32), 0,
                             rng.normal(size=(5, 192)).astype(np.float32)))
     journal.add_piece(Piece(3, 2, None, None, 5, np.zeros((0, 192), np.float32)))
+    # a stretch decoded again (the coverage check), with the loop's hotwords and with others
+    gap = CoveredGap((raw(11.2, "补上").segment,), (Stretch(13.0, 14.0, 0.6),))
+    key = (11.104, 14.0, 2.1, 10.654, 14.45, ((10.654, 12.5), (12.9, 14.45)))
+    journal.add_cover(("张三",), "zh", key, gap)
+    journal.add_cover(("李四",), "zh", (1.0, 2.0, 0.8, 0.55, 2.45, ((0.55, 2.45),)), gap)
     with journal.path.open("a", encoding="utf-8") as fh:
         fh.write('{"kind": "windows", "hotwords": [], "from": {"seek": 58')  # the kill tore this line
     windows, pieces = journal.load()
@@ -324,6 +363,7 @@ def test_journal_keeps_what_was_finished_and_drops_a_torn_line(tmp_path: Path) -
     assert windows.segments[0] == raw(1.0, "双方")  # times kept to the bit, not rounded
     assert [(p.chunk0, p.num_chunks) for p in pieces] == [(0, 3), (3, 2)]
     assert pieces[0].embeddings is not None and pieces[0].embeddings.shape == (3, 2, 192)
+    assert windows.covered == ((key, gap),)  # to the bit; the other hotwords' stretch is not theirs
     # a run that does not continue the one before ends the windows there
     journal.add_windows(("张三",), "zh", WindowState(9999), WindowState(12000), [raw(90.0, "不对")])
     assert journal.load()[0].state == s2  # type: ignore[union-attr]

@@ -16,7 +16,10 @@ priority runs the same pass on the archive as it grows, so that at 结束 only i
   recording's grid, and the change-of-voice windows) is done for the settled audio once
   (diarize.incremental); at 结束 the embeddings of the whole hearing are clustered, which is
   cheap;
-* every decoded run of windows and diarization piece is written to ``second_pass/`` in the
+* the coverage check of what is settled: a stretch Whisper skipped inside a window is decoded
+  again on its own as soon as nothing later can change it (``GrowingTranscription``), so the
+  end does not decode again every skip of a long hearing;
+* every decoded run of windows, stretch decoded again and diarization piece is written to ``second_pass/`` in the
   session folder (a journal, fsync-ed, plus one ``.npz`` per piece) *before* it counts as done,
   so a restart after a crash continues from there.
 
@@ -45,7 +48,8 @@ from scribe.asr.whisper import RawSegment
 from scribe.asr.windows import WindowState
 from scribe.live.archive import WAV_HEADER_BYTES, SessionFolder
 from scribe.live.final_pass import FinalPass, OfflineDiarizerLike, Progress
-from scribe.transcribe import GrowingTranscription, Transcriber
+from scribe.coverage import Stretch
+from scribe.transcribe import CoveredGap, CoverKey, GrowingTranscription, Transcriber
 from scribe.types import SAMPLE_RATE, SpeakerTurn, Transcript, TranscriptSegment, Word
 
 if TYPE_CHECKING:
@@ -80,6 +84,8 @@ class DecodedWindows:
     state: WindowState
     segments: tuple[RawSegment, ...]
     runs: int = 0  # journal lines (runs of the loop) these came from
+    # uncovered stretches decoded again with these hotwords and language (GrowingTranscription)
+    covered: tuple[tuple[CoverKey, CoveredGap], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,7 @@ class SecondPassJournal:
 
         windows: DecodedWindows | None = None
         pieces: list[Piece] = []
+        covers: list[tuple[tuple[str, ...], str, CoverKey, CoveredGap]] = []
         if not self.path.exists():
             return windows, pieces
         pieces_ok = windows_ok = True
@@ -162,6 +169,12 @@ class SecondPassJournal:
                                       runs=windows.runs + 1)
                 else:
                     windows_ok = False
+            elif kind == "cover":
+                try:
+                    covers.append((tuple(data.get("hotwords") or ()), str(data["language"]),
+                                   _key_from_json(data["key"]), _gap_from_json(data)))
+                except (KeyError, TypeError, ValueError):
+                    continue  # a torn line: decoded again at the end
             elif kind == "piece" and pieces_ok:
                 file = self.dir / str(data.get("file", ""))
                 try:
@@ -171,6 +184,11 @@ class SecondPassJournal:
                     continue
                 if piece.chunk0 == (pieces[-1].chunk0 + pieces[-1].num_chunks if pieces else 0):
                     pieces.append(piece)
+        if windows is not None:
+            # a stretch's decode depends on its audio, regions and these, not on the windows' run
+            covered = tuple((k, g) for h, lang, k, g in covers
+                            if h == windows.hotwords and lang == windows.language)
+            windows = replace(windows, covered=covered)
         return windows, pieces
 
     def add_windows(self, hotwords: Sequence[str], language: str, start: WindowState, state: WindowState,
@@ -178,6 +196,14 @@ class SecondPassJournal:
         self._append({"kind": "windows", "hotwords": list(hotwords), "language": language,
                       "from": start.to_json(), "state": state.to_json(),
                       "segments": [_raw_to_json(r) for r in segments]})
+
+    def add_cover(self, hotwords: Sequence[str], language: str, key: CoverKey, gap: CoveredGap) -> None:
+        a, b, speech_s, lo, hi, inside = key
+        self._append({"kind": "cover", "hotwords": list(hotwords), "language": language,
+                      "key": {"start": a, "end": b, "speech_s": speech_s, "from": lo, "to": hi,
+                              "regions": [list(r) for r in inside]},
+                      "found": [_segment_to_json(x) for x in gap.found],
+                      "left": [[x.start, x.end, x.speech_s] for x in gap.left]})
 
     def add_piece(self, piece: Piece) -> None:
         name = f"piece-{piece.chunk0:06d}.npz"
@@ -195,20 +221,36 @@ class SecondPassJournal:
             os.close(fd)
 
 
-def _raw_to_json(r: RawSegment) -> dict[str, Any]:
+def _segment_to_json(seg: TranscriptSegment) -> dict[str, Any]:
     # full float precision (not the transcript's rounding): a restart must map the same times
-    seg = r.segment
     return {"start": seg.start, "end": seg.end, "text": seg.text,
-            "words": [[w.start, w.end, w.word, w.probability] for w in seg.words],
+            "words": [[w.start, w.end, w.word, w.probability] for w in seg.words]}
+
+
+def _segment_from_json(d: dict[str, Any]) -> TranscriptSegment:
+    words = tuple(Word(float(a), float(b), str(w), float(p)) for a, b, w, p in d["words"])
+    return TranscriptSegment(float(d["start"]), float(d["end"]), str(d["text"]), words)
+
+
+def _raw_to_json(r: RawSegment) -> dict[str, Any]:
+    return {**_segment_to_json(r.segment),
             "avg_logprob": r.avg_logprob, "no_speech_prob": r.no_speech_prob,
             "compression_ratio": r.compression_ratio, "temperature": r.temperature}
 
 
 def _raw_from_json(d: dict[str, Any]) -> RawSegment:
-    words = tuple(Word(float(a), float(b), str(w), float(p)) for a, b, w, p in d["words"])
-    seg = TranscriptSegment(float(d["start"]), float(d["end"]), str(d["text"]), words)
-    return RawSegment(seg, float(d["avg_logprob"]), float(d["no_speech_prob"]),
+    return RawSegment(_segment_from_json(d), float(d["avg_logprob"]), float(d["no_speech_prob"]),
                       float(d["compression_ratio"]), float(d["temperature"]))
+
+
+def _key_from_json(d: dict[str, Any]) -> CoverKey:
+    return (float(d["start"]), float(d["end"]), float(d["speech_s"]), float(d["from"]), float(d["to"]),
+            tuple((float(a), float(b)) for a, b in d["regions"]))
+
+
+def _gap_from_json(d: dict[str, Any]) -> CoveredGap:
+    return CoveredGap(tuple(_segment_from_json(x) for x in d["found"]),
+                      tuple(Stretch(float(a), float(b), float(c)) for a, b, c in d["left"]))
 
 
 def _write_durable(path: Path, data: bytes) -> None:
@@ -255,7 +297,8 @@ class SettledWork:
         if windows is None:
             return GrowingTranscription(self.models.transcriber, opts)
         return GrowingTranscription(self.models.transcriber, opts, language=windows.language,
-                                    state=windows.state, raw=windows.segments)
+                                    state=windows.state, raw=windows.segments,
+                                    covered=dict(windows.covered))
 
     def step(self, audio: ArchiveAudio) -> bool:
         """One unit of work on what is settled now; False when there is none."""
@@ -286,11 +329,13 @@ class SettledWork:
 
     def _advance(self, audio: ArchiveAudio, settled: int) -> bool:
         g = self.growing
-        start = g.state
+        start, known = g.state, len(g.covered)
         new = g.advance(audio, settled)
         if g.state == start:
             return False
         self.journal.add_windows(self.hotwords, g.language or "und", start, g.state, new)
+        for key, gap in list(g.covered.items())[known:]:
+            self.journal.add_cover(self.hotwords, g.language or "und", key, gap)
         return True
 
     # -- at 结束 ----------------------------------------------------------------------------
