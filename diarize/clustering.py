@@ -52,7 +52,10 @@ def _clustering_class() -> Any:
             if num_clusters is not None or num_embeddings < 2 or self.distinct_similarity is None:
                 return super().cluster(embeddings, min_clusters, max_clusters, num_clusters)
             unit = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
-            dendrogram = linkage(unit, method=self.method, metric=self.metric)
+            if self.metric == "cosine":
+                dendrogram = linkage(cosine_distances(unit), method=self.method)
+            else:
+                dendrogram = linkage(unit, method=self.method, metric=self.metric)
             clusters = fcluster(dendrogram, self.threshold, criterion="distance") - 1
             ids, counts = np.unique(clusters, return_counts=True)
             # pyannote's size rule (at most 10 % of the embeddings on short files)
@@ -75,6 +78,28 @@ def _clustering_class() -> Any:
             return clusters
 
     return _ShortTurnAgglomerative
+
+
+def cosine_distances(unit: np.ndarray, block: int = 1024) -> np.ndarray:
+    """``scipy.spatial.distance.pdist(unit, "cosine")`` for unit rows, as matrix products.
+
+    pdist computes each of the n(n-1)/2 distances in a scalar loop: 13 s of the 25 s that
+    clustering a three-hour hearing took (about 18 000 embeddings); a block of rows times all
+    rows is one BLAS call. The same numbers to rounding (float64; checked in the tests); rows at
+    a time, so no n x n matrix is held beside the condensed one."""
+    unit = np.asarray(unit, dtype=np.float64)
+    n = len(unit)
+    out = np.empty(n * (n - 1) // 2, dtype=np.float64)
+    pos = 0
+    for lo in range(0, n, block):
+        hi = min(n, lo + block)
+        sims = unit[lo:hi] @ unit[lo:].T  # rows lo..hi against every row from lo on
+        for i in range(lo, hi):
+            row = sims[i - lo, i - lo + 1 :]
+            out[pos : pos + row.size] = 1.0 - row
+            pos += row.size
+    np.clip(out, 0.0, 2.0, out=out)
+    return out
 
 
 def cluster_embeddings(

@@ -19,6 +19,9 @@ Two steps after the clustering (offline) or on the settled timeline (live):
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -129,18 +132,25 @@ def window_vote(
 def tidy_turns(
     turns: Sequence[SpeakerTurn], duration: float, options: TidyOptions | None = None
 ) -> list[SpeakerTurn]:
-    """Bridge short same-speaker pauses (when nobody else speaks in them), then pad edges."""
+    """Bridge short same-speaker pauses (when nobody else speaks in them), then pad edges.
+
+    Each turn looks only at the other speakers' turns around it, through sorted starts and
+    ends (bisection), not at all of them: a three-hour hearing has thousands of turns."""
     opts = options or TidyOptions()
     by_speaker: dict[str, list[list[float]]] = {}
     for t in sorted(turns):
         by_speaker.setdefault(t.speaker, []).append([t.start, t.end])
     bridged: list[SpeakerTurn] = []
     for k, spans in by_speaker.items():
-        others = [(t.start, t.end) for t in turns if t.speaker != k]
+        # someone else speaks between ``prev`` and ``s`` when a turn of theirs that starts
+        # before ``s`` ends after ``prev``: the latest end among turns starting before ``s``
+        others = sorted((t.start, t.end) for t in turns if t.speaker != k)
+        starts = [o[0] for o in others]
+        latest_end = list(itertools.accumulate((o[1] for o in others), max, initial=-math.inf))
         merged = [spans[0]]
         for s, e in spans[1:]:
             prev = merged[-1]
-            gap_free = not any(os < s and oe > prev[1] for os, oe in others)
+            gap_free = not latest_end[bisect.bisect_left(starts, s)] > prev[1]
             if s - prev[1] <= opts.bridge and gap_free:
                 prev[1] = max(prev[1], e)
             else:
@@ -148,11 +158,18 @@ def tidy_turns(
         bridged += [SpeakerTurn(s, e, k) for s, e in merged]
     if opts.pad <= 0:
         return sorted(bridged)
+    rival_ends: dict[str, list[float]] = {}
+    rival_starts: dict[str, list[float]] = {}
+    for k in by_speaker:
+        rival_ends[k] = sorted(o.end for o in bridged if o.speaker != k)
+        rival_starts[k] = sorted(o.start for o in bridged if o.speaker != k)
     out: list[SpeakerTurn] = []
     for t in bridged:
-        rivals = [o for o in bridged if o.speaker != t.speaker]
-        lo = max([o.end for o in rivals if o.end <= t.start] + [t.start - opts.pad, 0.0])
-        hi = min([o.start for o in rivals if o.start >= t.end] + [t.end + opts.pad, duration])
+        ends, starts = rival_ends[t.speaker], rival_starts[t.speaker]
+        i = bisect.bisect_right(ends, t.start)  # rivals' ends <= t.start: ends[:i]
+        j = bisect.bisect_left(starts, t.end)  # rivals' starts >= t.end: starts[j:]
+        lo = max(([ends[i - 1]] if i else []) + [t.start - opts.pad, 0.0])
+        hi = min(([starts[j]] if j < len(starts) else []) + [t.end + opts.pad, duration])
         out.append(SpeakerTurn(min(t.start, lo), max(t.end, hi), t.speaker))
     return merge_turns(out, max_gap=_TOUCHING)
 

@@ -335,3 +335,62 @@ def test_offline_known_count_overrules_the_threshold_and_silence_gives_no_turns(
     assert len({t.speaker for t in _offline(samples)}) == 3
     assert len({t.speaker for t in _offline(samples, num_speakers=2)}) == 2
     assert _offline(np.zeros(16000 * 8, dtype=np.float32)) == []
+
+
+# -- the cost of 结束 on a long hearing: the same answers, computed without n^2 loops --------
+def test_cosine_distances_are_scipys_pdist() -> None:
+    from scipy.spatial.distance import pdist
+
+    from diarize.clustering import cosine_distances
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 5, 1030):  # across the row blocks (1024) too
+        x = rng.normal(size=(n, 192))
+        unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+        ours, scipy = cosine_distances(unit, block=1024), pdist(unit, "cosine")
+        assert ours.shape == scipy.shape
+        assert np.allclose(ours, scipy, atol=1e-12, rtol=0)
+
+
+def _tidy_by_definition(turns, duration, bridge, pad):  # type: ignore[no-untyped-def]
+    """tidy_turns as its docstring says it, every turn against every other (quadratic)."""
+    by_speaker: dict[str, list[list[float]]] = {}
+    for t in sorted(turns):
+        by_speaker.setdefault(t.speaker, []).append([t.start, t.end])
+    bridged = []
+    for k, spans in by_speaker.items():
+        others = [(t.start, t.end) for t in turns if t.speaker != k]
+        merged = [spans[0]]
+        for s, e in spans[1:]:
+            prev = merged[-1]
+            if s - prev[1] <= bridge and not any(a < s and b > prev[1] for a, b in others):
+                prev[1] = max(prev[1], e)
+            else:
+                merged.append([s, e])
+        bridged += [SpeakerTurn(s, e, k) for s, e in merged]
+    if pad <= 0:
+        return sorted(bridged)
+    out = []
+    for t in bridged:
+        rivals = [o for o in bridged if o.speaker != t.speaker]
+        lo = max([o.end for o in rivals if o.end <= t.start] + [t.start - pad, 0.0])
+        hi = min([o.start for o in rivals if o.start >= t.end] + [t.end + pad, duration])
+        out.append(SpeakerTurn(min(t.start, lo), max(t.end, hi), t.speaker))
+    return merge_turns(out, max_gap=1e-6)
+
+
+def test_tidy_turns_bridges_and_pads_as_defined() -> None:
+    import random
+
+    from diarize.resegment import TidyOptions, tidy_turns
+
+    rnd = random.Random(7)
+    for _ in range(600):
+        turns = []
+        for _ in range(rnd.randint(1, 20)):
+            a = round(rnd.uniform(0, 60), 2)
+            turns.append(SpeakerTurn(a, a + round(rnd.choice([0.3, 1, 4]) * rnd.random(), 2),
+                                     f"S{rnd.randint(0, 2)}"))
+        bridge, pad = rnd.choice([0.0, 0.5, 1.5]), rnd.choice([0.0, 0.2])
+        assert tidy_turns(turns, 70.0, TidyOptions(bridge=bridge, pad=pad)) == \
+            _tidy_by_definition(turns, 70.0, bridge, pad)
