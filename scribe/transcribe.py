@@ -326,6 +326,8 @@ class GrowingTranscription:
         self.raw: list[RawSegment] = list(raw)  # decoded so far, on the joined speech's clock
         # uncovered stretches already decoded again (the coverage check of what is settled)
         self.covered: dict[CoverKey, CoveredGap] = dict(covered or {})
+        self._kept: list[TranscriptSegment] = []  # self.raw[:self._cleaned] as _clean keeps it
+        self._cleaned = 0
 
     @property
     def decoded_s(self) -> float:
@@ -364,7 +366,11 @@ class GrowingTranscription:
         # a later window's words start at or after its first frame, and cover ``tolerance``
         # before themselves: no window before this can be covered later
         limit = timeline.to_original(self.decoded_s, is_end=True) - cov.tolerance
-        segments, _ = _clean(self.raw, self.language, options, timeline, decode.initial_prompt)
+        # cleaned as they come (the end cleans them all again: this only says where to look)
+        self._kept += _clean(self.raw[self._cleaned :], self.language, options, timeline,
+                             decode.initial_prompt, previous=self._kept)[0]
+        self._cleaned = len(self.raw)
+        segments = self._kept
         inside = _inside(probs, self.regions)
         last_run = _last_run(inside, options.vad)
         again = _again(decode)
@@ -571,6 +577,7 @@ def _heard_after(key: CoverKey, last_run: int) -> bool:
 
 
 _STEP = WINDOW / SAMPLE_RATE
+REPEAT_WINDOW = 3  # a line repeated from one of the last this many kept segments is dropped
 
 
 def _strip_echo(text: str, prompt: str | None) -> str:
@@ -596,8 +603,13 @@ def _clean(
     options: TranscribeOptions,
     timeline: _Timeline,
     decode_prompt: str | None = None,
+    previous: Sequence[TranscriptSegment] = (),
 ) -> tuple[list[TranscriptSegment], list[dict]]:
-    kept: list[TranscriptSegment] = []
+    """The decoded segments a record keeps (and why the others were dropped), on the
+    recording's clock. ``previous``: the segments kept just before these (a line repeated from
+    them is dropped), when a recording is cleaned as it grows."""
+    kept: list[TranscriptSegment] = list(previous[-REPEAT_WINDOW:])
+    skip = len(kept)
     dropped: list[dict] = []
     for r in raw:
         seg = r.segment
@@ -618,7 +630,7 @@ def _clean(
             text = decision.text
             if not text.strip():
                 reason = decision.reason or "empty"
-            elif is_repeat(text, [k.text for k in kept]):
+            elif is_repeat(text, [k.text for k in kept[-REPEAT_WINDOW:]], window=REPEAT_WINDOW):
                 reason = "repeated line"
         if reason is None and not text.strip():
             reason = "empty"
@@ -644,7 +656,7 @@ def _clean(
                 words=words,
             )
         )
-    return kept, dropped
+    return kept[skip:], dropped
 
 
 def _options_info(options: TranscribeOptions) -> dict:
