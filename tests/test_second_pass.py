@@ -108,6 +108,8 @@ def test_a_recording_transcribed_as_it_grows_equals_the_whole_file_pass(
         decoded.append(growing.decoded_s)
     assert decoded == sorted(decoded) and decoded[-1] > 60.0  # most windows done before the end
     assert len(set(decoded)) >= 3  # stopped and resumed several times
+    # where it resumes holds the earlier text the next window's prompt can take, not all of it
+    assert growing.state.prompt is not None and 0 < len(growing.state.prompt) <= 223
     _same(growing.finish(samples), whole)
 
 

@@ -130,6 +130,11 @@ def _state_of(frame, seek: int) -> WindowState:  # type: ignore[no-untyped-def]
     if missing:  # a faster-whisper whose loop keeps its state under other names
         raise RuntimeError(f"faster-whisper's window loop has no {missing}: pin the version in constraints.txt")
     tokens = names["all_tokens"][names["prompt_reset_since"] :]
+    # the next window's prompt holds only the last ``max_length // 2 - 1`` of them
+    # (``WhisperModel.get_prompt``); the rest would grow the journal with every window
+    model = names.get("self")
+    if model is not None and hasattr(model, "max_length"):
+        tokens = tokens[-(int(model.max_length) // 2 - 1) :]
     return WindowState(seek=seek, prompt=tuple(int(t) for t in tokens),
                        last_speech=float(names["last_speech_timestamp"]))
 
