@@ -26,7 +26,7 @@ from scribe.asr.whisper import DecodeOptions, RawSegment, WhisperEngine, hotword
 from scribe.asr.windows import WindowState
 from scribe.coverage import CoverageOptions, Stretch, spans_of, uncovered, voiced_seconds
 from scribe.errors import ModelError
-from scribe.text.hallucination import clean_segment_text, is_repeat
+from scribe.text.hallucination import REPEAT_WINDOW, clean_segment_text, is_repeat
 from scribe.text.zh import finish_text, to_simplified, to_traditional
 from scribe.types import (
     SAMPLE_RATE,
@@ -577,7 +577,6 @@ def _heard_after(key: CoverKey, last_run: int) -> bool:
 
 
 _STEP = WINDOW / SAMPLE_RATE
-REPEAT_WINDOW = 3  # a line repeated from one of the last this many kept segments is dropped
 
 
 def _strip_echo(text: str, prompt: str | None) -> str:
@@ -630,7 +629,7 @@ def _clean(
             text = decision.text
             if not text.strip():
                 reason = decision.reason or "empty"
-            elif is_repeat(text, [k.text for k in kept[-REPEAT_WINDOW:]], window=REPEAT_WINDOW):
+            elif is_repeat(text, [k.text for k in kept[-REPEAT_WINDOW:]]):
                 reason = "repeated line"
         if reason is None and not text.strip():
             reason = "empty"

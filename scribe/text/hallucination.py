@@ -70,7 +70,10 @@ def clean_segment_text(text: str) -> FilterDecision:
     return FilterDecision(text, reason)
 
 
-def is_repeat(text: str, previous: Sequence[str], *, window: int = 3) -> bool:
+REPEAT_WINDOW = 3  # a line repeated from one of the last this many kept segments is dropped
+
+
+def is_repeat(text: str, previous: Sequence[str], *, window: int = REPEAT_WINDOW) -> bool:
     """A line Whisper already produced in one of the last ``window`` segments.
 
     Short replies ("好的", "对") are often really said twice, so only lines of 5+ characters
