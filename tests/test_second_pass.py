@@ -366,6 +366,10 @@ def test_journal_keeps_what_was_finished_and_drops_a_torn_line(tmp_path: Path) -
     assert [(p.chunk0, p.num_chunks) for p in pieces] == [(0, 3), (3, 2)]
     assert pieces[0].embeddings is not None and pieces[0].embeddings.shape == (3, 2, 192)
     assert windows.covered == ((key, gap),)  # to the bit; the other hotwords' stretch is not theirs
+    # a cover line the kill tore, or one written by something else, is left out (decoded at the end)
+    with journal.path.open("a", encoding="utf-8") as fh:
+        fh.write('\n{"kind": "cover", "hotwords": ["张三"], "language": "zh", "key": {"start": 1}}\n')
+    assert journal.load()[0].covered == ((key, gap),)  # type: ignore[union-attr]
     # a run that does not continue the one before ends the windows there
     journal.add_windows(("张三",), "zh", WindowState(9999), WindowState(12000), [raw(90.0, "不对")])
     assert journal.load()[0].state == s2  # type: ignore[union-attr]
