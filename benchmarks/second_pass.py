@@ -66,6 +66,28 @@ def niced_threads() -> tuple[int, int]:
     return niced, total
 
 
+# --trace-memory: Python-level allocations (numpy's included) traced from 2 min in, a snapshot
+# every 5 min of audio, and the lines whose memory grew most between the first and the last
+TRACE_MEMORY = False
+
+
+def _snapshot():  # type: ignore[no-untyped-def]
+    import tracemalloc
+
+    if not tracemalloc.is_tracing():
+        tracemalloc.start(8)
+    return tracemalloc.take_snapshot()
+
+
+def report_growth(snapshots) -> None:  # type: ignore[no-untyped-def]
+    (t0, first), (t1, last) = snapshots[0], snapshots[-1]
+    print(f"memory growth {t0 / 60:.0f} -> {t1 / 60:.0f} min of audio (Python allocations):", flush=True)
+    for stat in last.compare_to(first, "traceback")[:12]:
+        print(f"  {stat.size_diff / 2**20:+8.1f} MB  {stat.count_diff:+7d} blocks", flush=True)
+        for frame in stat.traceback.format()[-8:]:
+            print("      " + frame.strip(), flush=True)
+
+
 def looped_hearing(minutes: float) -> tuple[np.ndarray, str, list[tuple[float, float, str]]]:
     """The audio, its reference text and its reference speaker turns."""
     from scribe.audio import decode_audio
@@ -120,7 +142,10 @@ def run_hearing(engine, manager, minutes: float, block_s: float, peer: bool, wor
     worker = manager.final_pass.worker
     block = int(block_s * 16000)
     rss, t_feed0 = [], time.perf_counter()
+    snapshots: list = []  # type: ignore[type-arg]
     for i in range(0, len(audio), block):
+        if TRACE_MEMORY and i / 16000 >= 120 and (not snapshots or i / 16000 - snapshots[-1][0] >= 300):
+            snapshots.append((i / 16000, _snapshot()))
         seen = worker.idle_passes(session.id)
         session.feed(audio[i : i + block])
         # the same schedule as real time on a machine that keeps up: the live path drains its
@@ -129,6 +154,8 @@ def run_hearing(engine, manager, minutes: float, block_s: float, peer: bool, wor
                or worker.idle_passes(session.id) <= seen):
             time.sleep(0.05)
         rss.append((i / 16000, rss_mb()))
+    if snapshots:
+        report_growth(snapshots)
     niced = niced_threads()
     feed_wall = time.perf_counter() - t_feed0
     work = worker.work_of(session.id)
@@ -205,12 +232,21 @@ def main() -> None:
     ap.add_argument("--no-live-diarization", action="store_true",
                     help="live path without the streaming diarizer (the final pass diarizes all the same)")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--trace-memory", action="store_true",
+                    help="trace Python allocations and print what grew (slower; figures not comparable)")
+    ap.add_argument("--no-release-memory", action="store_true",
+                    help="the worker does not give freed memory back (the code before, for memory)")
     args = ap.parse_args()
+    global TRACE_MEMORY
+    TRACE_MEMORY = args.trace_memory
 
     from scribe.services import load_live_engine
     from scribe.settings import Settings
 
     settings = Settings(cpu_threads=args.threads)
+    if args.no_release_memory:
+        settings = settings.model_copy(update={"live": settings.live.model_copy(
+            update={"second_pass_release_memory": False})})
     engine = load_live_engine(settings)  # what `scribe serve` loads, second-pass copies included
     if args.no_live_diarization:
         engine = replace(engine, streaming_diarizer=None)

@@ -56,6 +56,9 @@ class LiveSettings(_Group):
     # s of new audio before the second pass looks again (it decodes whole 30 s windows only, so
     # this only bounds how often it reads the archive)
     second_pass_step: float = 10.0
+    # give freed native memory back to the OS after each unit of the second pass
+    # (scribe.native_memory): without it the resident set grew with the hearing
+    second_pass_release_memory: bool = True
 
 
 class DiarizeSettings(_Group):

@@ -48,6 +48,7 @@ from scribe.asr.whisper import RawSegment
 from scribe.asr.windows import WindowState
 from scribe.live.archive import WAV_HEADER_BYTES, SessionFolder
 from scribe.live.final_pass import FinalPass, OfflineDiarizerLike, Progress
+from scribe.native_memory import release_free_memory
 from scribe.coverage import Stretch
 from scribe.transcribe import CoveredGap, CoverKey, GrowingTranscription, Transcriber
 from scribe.types import SAMPLE_RATE, SpeakerTurn, Transcript, TranscriptSegment, Word
@@ -71,6 +72,9 @@ class AlongsideOptions:
     # 结束); past it the worker goes on at its lower OS priority, which still favours live
     max_yield_s: float = 10.0
     nice: int = 10  # added to the worker thread's nice value (lower OS priority)
+    # after each unit of work, give the allocator's free pages back (scribe.native_memory):
+    # without it the resident set grew with the hearing
+    release_memory: bool = True
 
 
 @dataclass(frozen=True)
@@ -507,6 +511,8 @@ class AlongsideWorker:
                     did = work.step(ArchiveAudio(session.folder.audio).frozen())
                     if did:
                         work.done_while_recording += 1
+                        if self.options.release_memory:
+                            release_free_memory()
                     else:
                         with self._lock:
                             self._idle_passes[sid] = self._idle_passes.get(sid, 0) + 1

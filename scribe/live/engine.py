@@ -62,7 +62,8 @@ class LiveEngine:
         base = FinalPass(self.transcriber, self.offline_diarizer, beam_size=self.settings.live.final_pass_beam)
         if self.second_pass_models is None or not self.settings.live.second_pass_alongside:
             return base
-        options = AlongsideOptions(step_s=self.settings.live.second_pass_step)
+        options = AlongsideOptions(step_s=self.settings.live.second_pass_step,
+                                   release_memory=self.settings.live.second_pass_release_memory)
         return AlongsideFinalPass(base, AlongsideWorker(self.second_pass_models, base, options))
 
     def manager(self, root: Path | None = None) -> SessionManager:
