@@ -209,37 +209,3 @@ def test_behind_endpoints_queued_together_are_decoded_at_once_and_nothing_is_los
     assert error_rate([text(one_by_one)], [text(together)], "en") <= 0.1, (text(one_by_one), text(together))
     ids = [f["utterance"] for f in together]
     assert ids == sorted(ids) and [f["start"] for f in together] == sorted(f["start"] for f in together)
-
-
-class Watching:
-    """Answers like ``Scripted`` with one sentence, noting the trailing silence the pipeline
-    had heard when each recognition began."""
-
-    def __init__(self) -> None:
-        self.pipe: StreamingPipeline | None = None
-        self.silence_at_call: list[float] = []
-
-    def recognise(self, samples: np.ndarray, req: RecognitionRequest) -> Recognition:
-        assert self.pipe is not None
-        self.silence_at_call.append(self.pipe._silence / SAMPLE_RATE)
-        return Recognition((TranscriptSegment(0.0, len(samples) / SAMPLE_RATE, "Some words."),), "en")
-
-
-def test_no_partial_starts_in_the_first_moments_of_a_pause(model_store, conv_en) -> None:  # noqa: ANN001
-    """Real speech with its own short pauses, a partial due on every block: no recognition
-    begins once the VAD hears silence until PAUSE_SPECULATE of it (a partial there would miss
-    the last words and hold the worker while the endpoint comes, so the final decodes again);
-    at PAUSE_SPECULATE the speculative decode hears it all and the endpoint reuses it."""
-    from scribe.live.pipeline import PAUSE_SPECULATE
-
-    rec = Watching()
-    pipe = StreamingPipeline(open_silero_stream(model_store), rec,
-                             LiveOptions(language="en", partial_interval=0.1, partial_share=float("inf"),
-                                         agreement=False))
-    rec.pipe = pipe
-    audio = np.concatenate([cut(conv_en, 0.0, 12.0), np.zeros(SAMPLE_RATE, np.float32)])
-    events = [e for i in range(0, len(audio), 1600) for e in pipe.feed(audio[i : i + 1600])]
-    assert any(e.type == "final" for e in events) and len(rec.silence_at_call) > 10
-    early = [s for s in rec.silence_at_call if 0 < s < PAUSE_SPECULATE - 1e-9]
-    assert not early, rec.silence_at_call
-    assert any(s >= PAUSE_SPECULATE - 1e-9 for s in rec.silence_at_call)  # the pause's decode ran

@@ -401,12 +401,6 @@ class StreamingPipeline:
             if not self._covered() and opts.partial_interval != float("inf"):
                 out += self._partial(opts, speculate=True)
             return out
-        if self._silence:
-            # The speech may be ending: a partial now would miss its last words and hold the
-            # worker while the pause goes on, so the endpoint would decode again. Wait: either
-            # the pause lasts (the speculative decode above hears all of it) or speech
-            # resumes within PAUSE_SPECULATE and the partial comes then.
-            return out
         length = len(self._utt) * WINDOW
         # the partials' budget (see LiveOptions.partial_share)
         interval = max(opts.partial_interval, self._partial_cost / opts.partial_share)
