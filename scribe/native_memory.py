@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 from functools import cache
-
-log = logging.getLogger(__name__)
 
 
 @cache
@@ -36,10 +33,4 @@ def _trim():  # type: ignore[no-untyped-def]
 def release_free_memory() -> bool:
     """Return the allocator's free pages to the OS; True when any were released."""
     fn = _trim()
-    if fn is None:
-        return False
-    try:
-        return bool(fn(0))
-    except OSError:  # pragma: no cover - a libc that refuses
-        log.debug("malloc_trim failed", exc_info=True)
-        return False
+    return fn is not None and bool(fn(0))
