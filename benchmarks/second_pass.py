@@ -69,6 +69,9 @@ def niced_threads() -> tuple[int, int]:
 # --trace-memory: Python-level allocations (numpy's included) traced from 2 min in, a snapshot
 # every 5 min of audio, and the lines whose memory grew most between the first and the last
 TRACE_MEMORY = False
+# --rss-log: each block's (audio s, RSS MB, wall s) appended as it is measured, so a run cut
+# short (a session's end) still leaves its memory curve
+RSS_LOG: Path | None = None
 
 
 def _snapshot():  # type: ignore[no-untyped-def]
@@ -154,6 +157,9 @@ def run_hearing(engine, manager, minutes: float, block_s: float, peer: bool, wor
                or worker.idle_passes(session.id) <= seen):
             time.sleep(0.05)
         rss.append((i / 16000, rss_mb()))
+        if RSS_LOG is not None:
+            with RSS_LOG.open("a") as fh:
+                fh.write(f"{rss[-1][0]:.1f}\t{rss[-1][1]:.1f}\t{time.perf_counter() - t_feed0:.1f}\n")
     if snapshots:
         report_growth(snapshots)
     niced = niced_threads()
@@ -236,9 +242,12 @@ def main() -> None:
                     help="trace Python allocations and print what grew (slower; figures not comparable)")
     ap.add_argument("--no-release-memory", action="store_true",
                     help="the worker does not give freed memory back (the code before, for memory)")
+    ap.add_argument("--rss-log", type=Path, default=None,
+                    help="append each block's audio s, RSS MB and wall s to this file as the run goes")
     args = ap.parse_args()
-    global TRACE_MEMORY
+    global TRACE_MEMORY, RSS_LOG
     TRACE_MEMORY = args.trace_memory
+    RSS_LOG = args.rss_log
 
     from scribe.services import load_live_engine
     from scribe.settings import Settings
