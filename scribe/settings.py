@@ -47,6 +47,11 @@ class LiveSettings(_Group):
     # (benchmarks/live.py, English, 4 runs).
     final_beam: int = 5
     context_seconds: float = 8.0  # earlier speech each utterance is recognised after
+    # Live decodes: seconds of padding the encoder sees after the audio, instead of Whisper's
+    # whole 30 s window (None: the whole window). Off: 5 s costs 0.56x the decode time and won
+    # 7 of 11 development files (fast-fed live CER) but only 4 of 8 frozen ones, and its effect on
+    # real-time latency is not measured yet (docs/benchmarks.md, second-pass section, session 14)
+    encoder_pad_s: float | None = None
     max_lag: float = 30.0  # s behind real time before the live text skips ahead
     max_frame_bytes: int = 256_000  # one WebSocket audio frame: 8 s of 16 kHz s16le
     final_pass_beam: int = 5  # same as `scribe transcribe`, so the final pass equals offline

@@ -103,6 +103,9 @@ class TranscribeOptions:
     coverage: CoverageOptions | None = field(default_factory=CoverageOptions)
     # Decode the first 30 s window only (live decodes, which fit in one): see DecodeOptions.
     single_window: bool = False
+    # single-window decodes: seconds of padding the encoder sees after the audio instead of the
+    # whole 30 s window (None: the whole window); see DecodeOptions.encoder_pad_s
+    encoder_pad_s: float | None = None
 
 
 ProgressFn = Callable[[float, float], None]  # (seconds of speech done, seconds of speech in all)
@@ -295,6 +298,7 @@ class Transcriber:
             temperature=options.temperature,
             prefix=prefix,
             single_window=options.single_window,
+            encoder_pad_s=options.encoder_pad_s,
         )
 
 

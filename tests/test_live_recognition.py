@@ -209,3 +209,42 @@ def test_behind_endpoints_queued_together_are_decoded_at_once_and_nothing_is_los
     assert error_rate([text(one_by_one)], [text(together)], "en") <= 0.1, (text(one_by_one), text(together))
     ids = [f["utterance"] for f in together]
     assert ids == sorted(ids) and [f["start"] for f in together] == sorted(f["start"] for f in together)
+
+
+class EncoderSpy:
+    """The CTranslate2 model behind faster-whisper, recording the mel frames each encode gets."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner, self.frames = inner, []
+
+    def encode(self, features, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        self.frames.append(features.shape[-1])
+        return self.inner.encode(features, **kwargs)
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.inner, name)
+
+
+def test_a_live_decode_with_a_short_encoder_input_hears_the_same_words(transcriber_base, conv_en, monkeypatch) -> None:  # noqa: ANN001
+    """``encoder_pad``: the encoder gets context + utterance + 5 s (here at most 2.7 + 1.5 + 5 s)
+    instead of the padded 30 s window, and "ask not" after its context still comes back;
+    the next decode without it gets the whole window again (the setting is per call)."""
+    from scribe.asr.whisper import encoder_frames
+
+    assert encoder_frames(16000, 5.0) == 600 and encoder_frames(16001, 0.0) == 102
+    assert encoder_frames(40 * 16000, 5.0) == 3000
+    model = transcriber_base.engine._model
+    spy = EncoderSpy(model.model)
+    monkeypatch.setattr(model, "model", spy)
+    rec = TranscriberRecogniser(transcriber_base)
+    context, utterance = cut(conv_en, 20.0, 22.7), cut(conv_en, 22.91, 24.41)
+    short = RecognitionRequest("en", (), 2, False, context=context, context_text="And so my fellow Americans.",
+                               encoder_pad=5.0)
+    text = " ".join(s.text for s in rec.recognise(utterance, short).segments)
+    assert normalize_en(text) == "ask not", text
+    # (the VAD gate may trim silence off the audio decoded, never add to it)
+    assert spy.frames and all(500 < n <= encoder_frames(len(context) + len(utterance), 5.0) for n in spy.frames), spy.frames
+    assert model.encoder_frames is None
+    spy.frames.clear()
+    rec.recognise(utterance, request(context, "And so my fellow Americans."))
+    assert spy.frames and set(spy.frames) == {3000}, spy.frames

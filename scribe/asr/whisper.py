@@ -43,6 +43,10 @@ class DecodeOptions:
     # second encoder pass (measured +30-65% on a live partial) for a tail of a fraction of a
     # second that the next partial hears anyway. Without word times it never does that.
     single_window: bool = False
+    # Single-window decodes only: the encoder sees the audio plus this many seconds of padding
+    # instead of Whisper's whole 30 s window (None: the whole window). On 2 cores the encoder's
+    # fixed window is most of a short live decode; CTranslate2 takes shorter inputs (>= 3.19).
+    encoder_pad_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -123,29 +127,34 @@ class WhisperEngine:
             # them (before the previous-text prompt)
             prompt, hotwords = " ".join(p for p in (hotwords, prompt) if p), None
         with self._lock:
-            segments, info = self._model.transcribe(
-                samples,
-                language=language,
-                prefix=prefix,
-                # After a prefix, timestamp mode tends to close the prefix's segment and end the
-                # window there (measured: the utterance after an 8 s context came back empty);
-                # without timestamps the continuation is decoded, as one segment.
-                without_timestamps=bool(prefix),
-                **self._generation_kwargs(options, prompt, hotwords),
-            )
-            out: list[RawSegment] = []
-            strip = self._prefix_tokens(prefix) if prefix else None
-            first_seek = None
-            for s in segments:  # a generator: decoding happens while iterating
-                first_seek = s.seek if first_seek is None else first_seek
-                if options.single_window and s.seek != first_seek:
-                    break
-                if strip is not None:
-                    s, strip = self._without_prefix(s, strip), None
-                    if s is None:
-                        continue
-                if self._keep(s, offset, out, on_segment, speech_after):
-                    break
+            if options.single_window and options.encoder_pad_s is not None:
+                self._model.encoder_frames = encoder_frames(samples.size, options.encoder_pad_s)
+            try:
+                segments, info = self._model.transcribe(
+                    samples,
+                    language=language,
+                    prefix=prefix,
+                    # After a prefix, timestamp mode tends to close the prefix's segment and end the
+                    # window there (measured: the utterance after an 8 s context came back empty);
+                    # without timestamps the continuation is decoded, as one segment.
+                    without_timestamps=bool(prefix),
+                    **self._generation_kwargs(options, prompt, hotwords),
+                )
+                out: list[RawSegment] = []
+                strip = self._prefix_tokens(prefix) if prefix else None
+                first_seek = None
+                for s in segments:  # a generator: decoding happens while iterating
+                    first_seek = s.seek if first_seek is None else first_seek
+                    if options.single_window and s.seek != first_seek:
+                        break
+                    if strip is not None:
+                        s, strip = self._without_prefix(s, strip), None
+                        if s is None:
+                            continue
+                    if self._keep(s, offset, out, on_segment, speech_after):
+                        break
+            finally:
+                self._model.encoder_frames = None
         return DecodeResult(info.language, float(info.language_probability), tuple(out))
 
     def decode_windows(
@@ -279,6 +288,16 @@ class WhisperEngine:
             start=words[0].start if words else seg.start,
             words=words or None,
         )
+
+
+def encoder_frames(n_samples: int, pad_s: float) -> int:
+    """Mel frames the encoder sees for ``n_samples`` of audio plus ``pad_s`` of padding: even
+    (the encoder's first convolution has stride 2), at most Whisper's 30 s window."""
+    n = min(N_FRAMES, -(-n_samples // FRAME) + round(pad_s * SAMPLE_RATE / FRAME))
+    return n + n % 2
+
+
+N_FRAMES = 3000  # Whisper's window, in mel frames
 
 
 def hotword_prompt(hotwords: Sequence[str]) -> str | None:

@@ -150,10 +150,19 @@ def resume_options(options, state: WindowState):  # type: ignore[no-untyped-def]
 def make_resumable_model(base: type) -> type:
     """A ``WhisperModel`` subclass whose first word alignment after a resume is told where the
     last word before it ended (faster-whisper starts every loop at 0.0; it only bounds how far a
-    first word may stretch back into a pause)."""
+    first word may stretch back into a pause), and whose encoder can be given less than the
+    padded 30 s window (``encoder_frames``)."""
 
     class ResumableModel(base):  # type: ignore[misc, valid-type]
         resume_last_speech: float | None = None
+        # mel frames the encoder sees (None: faster-whisper's padded 30 s window); set by
+        # WhisperEngine.decode for one single-window decode (DecodeOptions.encoder_pad_s)
+        encoder_frames: int | None = None
+
+        def encode(self, features):  # type: ignore[no-untyped-def]
+            if self.encoder_frames is not None and features.shape[-1] > self.encoder_frames:
+                features = features[..., : self.encoder_frames]
+            return super().encode(features)
 
         def add_word_timestamps(self, segments, tokenizer, encoder_output, num_frames,  # type: ignore[no-untyped-def]
                                 prepend_punctuations, append_punctuations, last_speech_timestamp):

@@ -78,6 +78,9 @@ class RecognitionRequest:
     # follows (times relative to the utterance).
     context: np.ndarray | None = field(default=None, compare=False, repr=False)
     context_text: str = ""
+    # seconds of padding the encoder sees after context + utterance (None: Whisper's whole 30 s
+    # window); see LiveOptions.encoder_pad
+    encoder_pad: float | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ class LiveOptions:
     # LocalAgreement commits inside speech (see the module docstring); needs a fixed language
     # and a context (the agreed text must become the prefix of the rest)
     agreement: bool = True
+    # Seconds of padding the encoder sees after the audio of a live decode instead of Whisper's
+    # whole 30 s window (None: the whole window). The encoder's fixed window is about half of a
+    # short live decode on 2 cores; see the setting live.encoder_pad_s for how it was chosen.
+    encoder_pad: float | None = None
     # the hearing's office: its live and final-pass diarizer loads that office's voiceprints only
     voiceprint_office: str | None = None
 
@@ -146,6 +153,7 @@ class LiveOptions:
             partial_interval=settings.live.partial_interval,
             final_beam=settings.live.final_beam,
             context_seconds=settings.live.context_seconds,
+            encoder_pad=settings.live.encoder_pad_s,
         )
 
 
@@ -528,6 +536,7 @@ class StreamingPipeline:
             word_timestamps=opts.final_words,
             context=context,
             context_text=text,
+            encoder_pad=opts.encoder_pad,
         )
 
     def _context(self, utterance_samples: int) -> tuple[np.ndarray | None, str]:

@@ -43,6 +43,7 @@ class TranscriberRecogniser:
             # context + utterance fit in one window (MAX_DECODE_SECONDS): no second encoder
             # pass for the tail after the last aligned word (see DecodeOptions.single_window)
             single_window=True,
+            encoder_pad_s=request.encoder_pad,
         )
         result = self.transcriber.transcribe(audio, options)
         language = "" if result.language == "und" else result.language
