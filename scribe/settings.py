@@ -42,16 +42,19 @@ class LiveSettings(_Group):
     min_silence: float = 0.5  # s of silence that ends an utterance (final-text latency)
     max_utterance: float = 15.0  # s; longer speech is cut so finals keep coming
     partial_interval: float = 1.0  # s of new audio between partial texts
-    # Partials decode like finals. The encoder's fixed 30 s window is the cost, not the beam:
-    # beam 5 costs live finals next to nothing over beam 2 and gave 3 errors fewer in 328 words
-    # (benchmarks/live.py, English, 4 runs).
+    # Partials decode like finals, with a beam: with the encoder's input cut to the audio
+    # (encoder_pad_s) beam 5 costs about 1.4x greedy (1.12 vs 0.79 s for 3.5 s after 6.8 s of
+    # context), and greedy live finals were worse on 9 of 11 development files (fast-fed,
+    # docs/benchmarks.md, live section, session 15). Under the whole 30 s window it cost next
+    # to nothing and gave 3 errors fewer in 328 English words.
     final_beam: int = 5
     context_seconds: float = 8.0  # earlier speech each utterance is recognised after
     # Live decodes: seconds of padding the encoder sees after the audio, instead of Whisper's
-    # whole 30 s window (None: the whole window). Off: 5 s costs 0.56x the decode time and won
-    # 7 of 11 development files (fast-fed live CER) but only 4 of 8 frozen ones, and its effect on
-    # real-time latency is not measured yet (docs/benchmarks.md, second-pass section, session 14)
-    encoder_pad_s: float | None = None
+    # whole 30 s window (None: the whole window). 5 s: decodes cost 0.56x; in three real-time
+    # replays final latency p50 was lower on 9 of 9 conversation-runs, p95 on 8 of 9, live CER
+    # a little worse in 2 runs of 3; fast-fed live finals were better on 8 of 11 development
+    # files, 3 of 8 frozen ones (4 worse). 2 s drops clauses (docs/benchmarks.md, live).
+    encoder_pad_s: float | None = 5.0
     max_lag: float = 30.0  # s behind real time before the live text skips ahead
     max_frame_bytes: int = 256_000  # one WebSocket audio frame: 8 s of 16 kHz s16le
     final_pass_beam: int = 5  # same as `scribe transcribe`, so the final pass equals offline

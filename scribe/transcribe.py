@@ -106,6 +106,9 @@ class TranscribeOptions:
     # single-window decodes: seconds of padding the encoder sees after the audio instead of the
     # whole 30 s window (None: the whole window); see DecodeOptions.encoder_pad_s
     encoder_pad_s: float | None = None
+    # most tokens a window may add after its prompt (None: the model's limit); see
+    # DecodeOptions.max_new_tokens
+    max_new_tokens: int | None = None
 
 
 ProgressFn = Callable[[float, float], None]  # (seconds of speech done, seconds of speech in all)
@@ -299,6 +302,7 @@ class Transcriber:
             prefix=prefix,
             single_window=options.single_window,
             encoder_pad_s=options.encoder_pad_s,
+            max_new_tokens=options.max_new_tokens,
         )
 
 

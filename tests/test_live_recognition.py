@@ -248,3 +248,49 @@ def test_a_live_decode_with_a_short_encoder_input_hears_the_same_words(transcrib
     spy.frames.clear()
     rec.recognise(utterance, request(context, "And so my fellow Americans."))
     assert spy.frames and set(spy.frames) == {3000}, spy.frames
+
+
+class GenerateSpy:
+    """The CTranslate2 model behind faster-whisper, recording how many tokens each generate
+    call may add after its prompt."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner, self.room = inner, []
+
+    def generate(self, features, prompts, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        self.room.append(kwargs["max_length"] - len(prompts[0]))
+        return self.inner.generate(features, prompts, **kwargs)
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.inner, name)
+
+
+def test_a_live_decode_may_add_only_as_many_tokens_as_speech_can_hold(transcriber_base, conv_en, monkeypatch) -> None:  # noqa: ANN001
+    """A live decode's token cap follows the utterance's length (so a repetition loop stops
+    there, not at 448 tokens), never cuts real speech, marks what it does cut as a loop, and
+    shrinks to what a long prefix leaves of the model's length instead of failing."""
+    from scribe.live import recognise
+
+    model = transcriber_base.engine._model
+    spy = GenerateSpy(model.model)
+    monkeypatch.setattr(model, "model", spy)
+    rec = TranscriberRecogniser(transcriber_base)
+    utterance = cut(conv_en, 2.4, 13.6)  # 11 s of read English, 32 words
+    capped = " ".join(s.text for s in rec.recognise(utterance, request()).segments)
+    assert spy.room and set(spy.room) == {recognise.max_new_tokens(len(utterance) / SAMPLE_RATE)}, spy.room
+    assert len(normalize_en(capped).split()) >= 30, capped
+
+    spy.room.clear()
+    monkeypatch.setattr(recognise, "MAX_TOKENS_PER_SECOND", 0.0)
+    monkeypatch.setattr(recognise, "MIN_TOKEN_CAP", 6)
+    looped = rec.recognise(utterance, request()).segments
+    assert spy.room and spy.room[0] == 6, spy.room
+    # a decode that ran into its cap is taken for a loop, not passed off as speech: the stretch
+    # is decoded again on its own (cut again here) and stays as a flagged unrecognised segment
+    assert looped and all(s.unrecognised for s in looped), looped
+
+    spy.room.clear()
+    monkeypatch.setattr(recognise, "MAX_TOKENS_PER_SECOND", 1000.0)
+    long_prefix = " ".join(["And so my fellow Americans."] * 30)
+    rec.recognise(cut(conv_en, 22.91, 24.41), request(cut(conv_en, 20.0, 22.7), long_prefix))  # does not raise
+    assert spy.room and all(0 < n < 448 for n in spy.room), spy.room

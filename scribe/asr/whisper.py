@@ -47,6 +47,10 @@ class DecodeOptions:
     # instead of Whisper's whole 30 s window (None: the whole window). On 2 cores the encoder's
     # fixed window is most of a short live decode; CTranslate2 takes shorter inputs (>= 3.19).
     encoder_pad_s: float | None = None
+    # Most tokens one window may add after its prompt (None: up to the model's 448). A decode
+    # caught in a repetition loop otherwise runs to the limit: measured 8 s for one live
+    # partial with a beam on 2 cores, where the whole utterance took 1.2 s.
+    max_new_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,7 @@ class WhisperEngine:
             compression_ratio_threshold=options.compression_ratio_threshold,
             repetition_penalty=options.repetition_penalty,
             no_repeat_ngram_size=options.no_repeat_ngram_size,
+            max_new_tokens=options.max_new_tokens,
             vad_filter=False,  # gating is ours (scribe.asr.vad), with the locked model
         )
 

@@ -27,6 +27,7 @@ Two things make that true, and both hold for the whole-recording pass too (it ru
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -147,11 +148,17 @@ def resume_options(options, state: WindowState):  # type: ignore[no-untyped-def]
     return replace(options, **changes)
 
 
+# CTranslate2 counts the start tokens into the generation length differently with and without
+# a prefix: a decode cut by the cap came back 2-4 tokens short of it (measured, base)
+CAP_SLACK = 8
+
+
 def make_resumable_model(base: type) -> type:
     """A ``WhisperModel`` subclass whose first word alignment after a resume is told where the
     last word before it ended (faster-whisper starts every loop at 0.0; it only bounds how far a
     first word may stretch back into a pause), and whose encoder can be given less than the
-    padded 30 s window (``encoder_frames``)."""
+    padded 30 s window (``encoder_frames``), and whose token cap (``max_new_tokens``) never
+    exceeds what the prompt leaves of the model's length."""
 
     class ResumableModel(base):  # type: ignore[misc, valid-type]
         resume_last_speech: float | None = None
@@ -163,6 +170,26 @@ def make_resumable_model(base: type) -> type:
             if self.encoder_frames is not None and features.shape[-1] > self.encoder_frames:
                 features = features[..., : self.encoder_frames]
             return super().encode(features)
+
+        def generate_with_fallback(self, encoder_output, prompt, tokenizer, options):  # type: ignore[no-untyped-def]
+            cap = options.max_new_tokens
+            if cap is None:
+                return super().generate_with_fallback(encoder_output, prompt, tokenizer, options)
+            # faster-whisper raises when prompt + max_new_tokens exceeds the model's length; a
+            # cap is a ceiling, so a long prompt (prefix, hotwords) only lowers it
+            if len(prompt) + cap > self.max_length:
+                cap = max(1, self.max_length - len(prompt))
+                options = replace(options, max_new_tokens=cap)
+            result, avg_logprob, temperature, ratio = super().generate_with_fallback(
+                encoder_output, prompt, tokenizer, options)
+            # The cap is set above any real speech, so a decode that ran into it was looping: its
+            # text is marked repetitive (the hallucination filter drops it and the coverage
+            # check decodes the stretch again), instead of a cut-off loop passing as speech.
+            start = prompt.index(tokenizer.sot) + len(tokenizer.sot_sequence) + int(options.without_timestamps)
+            new_tokens = len(result.sequences_ids[0]) - (len(prompt) - start)  # the prefix comes back
+            if new_tokens >= cap - CAP_SLACK:
+                ratio = math.inf
+            return result, avg_logprob, temperature, ratio
 
         def add_word_timestamps(self, segments, tokenizer, encoder_output, num_frames,  # type: ignore[no-untyped-def]
                                 prepend_punctuations, append_punctuations, last_speech_timestamp):

@@ -7,9 +7,9 @@ utterance in progress. The recogniser and the diarizer are injected behind small
 Latency, on the session clock: an utterance is closed ``min_silence`` seconds after its speech
 ends (or at ``max_utterance`` seconds, cut at the quietest window near the end). A partial for
 the utterance in progress is recognised every ``partial_interval`` seconds of new audio, with
-the final's own decoding settings: on 2 cores Whisper's cost is the encoder's fixed 30 s
-window (0.84 of a 0.93 s call, measured with base), so a beam costs next to nothing and a
-partial is as good as a final. That buys two things:
+the final's own decoding settings (beam search; the encoder gets the context + utterance + a
+few seconds, not Whisper's 30 s window, ``encoder_pad``), so a partial is as good as a final.
+That buys three things:
 
 - when speech pauses (``PAUSE_SPECULATE``), the utterance so far is recognised at once; if no
   speech follows before the endpoint, that result *is* the final, so a final is emitted about
@@ -135,8 +135,8 @@ class LiveOptions:
     agreement: bool = True
     # Seconds of padding the encoder sees after the audio of a live decode instead of Whisper's
     # whole 30 s window (None: the whole window). The encoder's fixed window is about half of a
-    # short live decode on 2 cores; see the setting live.encoder_pad_s for how it was chosen.
-    encoder_pad: float | None = None
+    # short live decode on 2 cores; see the setting live.encoder_pad_s for how 5 was chosen.
+    encoder_pad: float | None = 5.0
     # the hearing's office: its live and final-pass diarizer loads that office's voiceprints only
     voiceprint_office: str | None = None
 

@@ -9,6 +9,7 @@ text as the decoder's prefix; only the utterance's own text comes back.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -44,6 +45,7 @@ class TranscriberRecogniser:
             # pass for the tail after the last aligned word (see DecodeOptions.single_window)
             single_window=True,
             encoder_pad_s=request.encoder_pad,
+            max_new_tokens=max_new_tokens(len(samples) / SAMPLE_RATE),
         )
         result = self.transcriber.transcribe(audio, options)
         language = "" if result.language == "und" else result.language
@@ -69,6 +71,19 @@ class TranscriberRecogniser:
 # The least text a second of speech gives, well below normal speech (read English ~12 letters/s,
 # Mandarin ~4.5 characters/s on the shared set): a continuation under it has lost speech.
 MIN_CHARS_PER_SPEECH_SECOND = {"zh": 1.8, "": 5.0}
+
+
+# Twice the fastest speech in the development material, in Whisper tokens per second of
+# audio (13.4: a whole clip of fast Mandarin, manifest2's sherpa_qwen3_fast1; median 5.6 over
+# the 76 references of 1 s or more), plus room for timestamps and punctuation. Real speech
+# never reaches it; a decode caught repeating itself stops there instead of at 448 tokens.
+MAX_TOKENS_PER_SECOND = 27.0
+MIN_TOKEN_CAP = 24
+
+
+def max_new_tokens(utterance_s: float) -> int:
+    """The most tokens a live decode of ``utterance_s`` seconds (after its context) may add."""
+    return MIN_TOKEN_CAP + math.ceil(MAX_TOKENS_PER_SECOND * utterance_s)
 
 
 def _after(seg: TranscriptSegment, shift: float) -> TranscriptSegment:
