@@ -176,10 +176,11 @@ def make_resumable_model(base: type) -> type:
             if cap is None:
                 return super().generate_with_fallback(encoder_output, prompt, tokenizer, options)
             # faster-whisper raises when prompt + max_new_tokens exceeds the model's length; a
-            # cap is a ceiling, so a long prompt (prefix, hotwords) only lowers it
-            if len(prompt) + cap > self.max_length:
-                cap = max(1, self.max_length - len(prompt))
-                options = replace(options, max_new_tokens=cap)
+            # cap is a ceiling, so a long prompt (prefix, hotwords) only lowers it, and then
+            # running out of room says nothing about a loop (as without a cap)
+            room = self.max_length - len(prompt)
+            if cap > room:
+                options = replace(options, max_new_tokens=max(1, room))
             result, avg_logprob, temperature, ratio = super().generate_with_fallback(
                 encoder_output, prompt, tokenizer, options)
             # The cap is set above any real speech, so a decode that ran into it was looping: its
@@ -187,7 +188,7 @@ def make_resumable_model(base: type) -> type:
             # check decodes the stretch again), instead of a cut-off loop passing as speech.
             start = prompt.index(tokenizer.sot) + len(tokenizer.sot_sequence) + int(options.without_timestamps)
             new_tokens = len(result.sequences_ids[0]) - (len(prompt) - start)  # the prefix comes back
-            if new_tokens >= cap - CAP_SLACK:
+            if cap <= room and new_tokens >= cap - CAP_SLACK:
                 ratio = math.inf
             return result, avg_logprob, temperature, ratio
 
