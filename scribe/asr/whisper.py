@@ -10,7 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from scribe.asr.windows import FRAME, Reader, Unsettled, WindowFeatures, WindowState, make_resumable_model, resume_options
+from scribe.asr.windows import (
+    FRAME,
+    WINDOW_FRAMES,
+    Reader,
+    Unsettled,
+    WindowFeatures,
+    WindowState,
+    make_resumable_model,
+    resume_options,
+)
 from scribe.types import SAMPLE_RATE, TranscriptSegment, Word
 
 
@@ -298,11 +307,9 @@ class WhisperEngine:
 def encoder_frames(n_samples: int, pad_s: float) -> int:
     """Mel frames the encoder sees for ``n_samples`` of audio plus ``pad_s`` of padding: even
     (the encoder's first convolution has stride 2), at most Whisper's 30 s window."""
-    n = min(N_FRAMES, -(-n_samples // FRAME) + round(pad_s * SAMPLE_RATE / FRAME))
+    n = min(WINDOW_FRAMES, -(-n_samples // FRAME) + round(pad_s * SAMPLE_RATE / FRAME))
     return n + n % 2
 
-
-N_FRAMES = 3000  # Whisper's window, in mel frames
 
 
 def hotword_prompt(hotwords: Sequence[str]) -> str | None:
