@@ -472,8 +472,9 @@ def test_the_server_purges_on_its_schedule(tmp_path: Path) -> None:
     hid, folder = _closed_hearing(settings, OFFICE_B, 11)
     server = ServerThread(create_app(settings))
     try:
+        # the file goes first and the audit row is committed just after it: wait for the row
         deadline = time.monotonic() + 20
-        while (folder / "audio.wav").exists() and time.monotonic() < deadline:
+        while not _audit(settings, "audio", hid) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not (folder / "audio.wav").exists()
         [entry] = _audit(settings, "audio", hid)
