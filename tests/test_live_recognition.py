@@ -294,3 +294,45 @@ def test_a_live_decode_may_add_only_as_many_tokens_as_speech_can_hold(transcribe
     long_prefix = " ".join(["And so my fellow Americans."] * 30)
     rec.recognise(cut(conv_en, 22.91, 24.41), request(cut(conv_en, 20.0, 22.7), long_prefix))  # does not raise
     assert spy.room and all(0 < n < 448 for n in spy.room), spy.room
+
+
+class WindowSpy:
+    """Counts the CTranslate2 generate calls (one per 30 s window decoded, with no temperature
+    fallback) of each ``WhisperEngine.decode``."""
+
+    def __init__(self, engine, monkeypatch) -> None:  # noqa: ANN001
+        self.per_decode: list[int] = []
+        spy, model, decode = self, engine._model, engine.decode
+
+        class Model:
+            def __init__(self, inner) -> None:  # noqa: ANN001
+                self.inner = inner
+
+            def generate(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+                spy.per_decode[-1] += 1
+                return self.inner.generate(*args, **kwargs)
+
+            def __getattr__(self, name: str):  # noqa: ANN204
+                return getattr(self.inner, name)
+
+        def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            spy.per_decode.append(0)
+            return decode(*args, **kwargs)
+
+        monkeypatch.setattr(model, "model", Model(model.model))
+        monkeypatch.setattr(engine, "decode", counted)
+
+
+def test_a_live_decode_never_decodes_a_second_window(transcriber_base, shared_data, monkeypatch) -> None:  # noqa: ANN001
+    """With word times, faster-whisper moves to the last aligned word and decodes the rest of
+    the audio as a fresh window when the VAD still hears speech there; a single-window (live)
+    decode threw that window's text away, after paying for it (measured on conv_zh_dev_02: 5 of
+    26 live decodes, 1 s to 1.3 s each). The loop now ends before it encodes a second window,
+    and the text is the first window's, as before. The clip is one where it happened: the
+    desk hearing's first 1.1 s of speech."""
+    x = decode_audio(shared_data / "conversations" / "conv_zh_dev_02.wav").samples
+    spy = WindowSpy(transcriber_base.engine, monkeypatch)
+    rec = TranscriberRecogniser(transcriber_base)
+    result = rec.recognise(cut(x, 1.312, 2.4), RecognitionRequest("zh", (), 5, True, encoder_pad=5.0))
+    assert spy.per_decode == [1], spy.per_decode
+    assert "".join(s.text for s in result.segments if not s.unrecognised).strip(), result.segments

@@ -16,6 +16,7 @@ from scribe.asr.windows import (
     Reader,
     Unsettled,
     WindowFeatures,
+    WindowLimit,
     WindowState,
     make_resumable_model,
     resume_options,
@@ -142,6 +143,8 @@ class WhisperEngine:
         with self._lock:
             if options.single_window and options.encoder_pad_s is not None:
                 self._model.encoder_frames = encoder_frames(samples.size, options.encoder_pad_s)
+            if options.single_window:
+                self._model.windows_left = 1
             try:
                 segments, info = self._model.transcribe(
                     samples,
@@ -155,19 +158,21 @@ class WhisperEngine:
                 )
                 out: list[RawSegment] = []
                 strip = self._prefix_tokens(prefix) if prefix else None
-                first_seek = None
-                for s in segments:  # a generator: decoding happens while iterating
-                    first_seek = s.seek if first_seek is None else first_seek
-                    if options.single_window and s.seek != first_seek:
-                        break
-                    if strip is not None:
-                        s, strip = self._without_prefix(s, strip), None
-                        if s is None:
-                            continue
-                    if self._keep(s, offset, out, on_segment, speech_after):
-                        break
+                try:
+                    for s in segments:  # a generator: decoding happens while iterating
+                        if strip is not None:
+                            s, strip = self._without_prefix(s, strip), None
+                            if s is None:
+                                continue
+                        if self._keep(s, offset, out, on_segment, speech_after):
+                            break
+                except WindowLimit:
+                    # single window: every segment of the first window is out; the loop was
+                    # about to decode the tail after its last aligned word as a new window
+                    pass
             finally:
                 self._model.encoder_frames = None
+                self._model.windows_left = None
         return DecodeResult(info.language, float(info.language_probability), tuple(out))
 
     def decode_windows(

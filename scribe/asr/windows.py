@@ -65,6 +65,10 @@ class WindowState:
                    float(data.get("last_speech", 0.0)), bool(data.get("finished", False)))
 
 
+class WindowLimit(Exception):
+    """The loop was about to encode a window past its limit (internal signal)."""
+
+
 class Unsettled(Exception):
     """The loop asked for a window that reaches past the settled audio (internal signal)."""
 
@@ -165,13 +169,20 @@ def make_resumable_model(base: type) -> type:
         # mel frames the encoder sees (None: faster-whisper's padded 30 s window); set by
         # WhisperEngine.decode for one single-window decode (DecodeOptions.encoder_pad_s)
         encoder_frames: int | None = None
+        # windows the loop may still decode (None: no limit); set by WhisperEngine.decode for a
+        # single-window decode: the loop ends with WindowLimit before encoding one more
+        windows_left: int | None = None
 
         def encode(self, features):  # type: ignore[no-untyped-def]
+            if self.windows_left == 0:
+                raise WindowLimit()
             if self.encoder_frames is not None and features.shape[-1] > self.encoder_frames:
                 features = features[..., : self.encoder_frames]
             return super().encode(features)
 
         def generate_with_fallback(self, encoder_output, prompt, tokenizer, options):  # type: ignore[no-untyped-def]
+            if self.windows_left is not None:
+                self.windows_left -= 1
             cap = options.max_new_tokens
             if cap is None:
                 return super().generate_with_fallback(encoder_output, prompt, tokenizer, options)
