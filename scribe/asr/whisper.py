@@ -51,7 +51,9 @@ class DecodeOptions:
     # Only the first 30 s window (the caller's audio fits in it). With word timestamps
     # faster-whisper moves to the last aligned word and decodes the rest as a fresh window: a
     # second encoder pass (measured +30-65% on a live partial) for a tail of a fraction of a
-    # second that the next partial hears anyway. Without word times it never does that.
+    # second that the next partial hears anyway. Without word times it never does that. The
+    # loop is stopped before it encodes that window (``ResumableModel.windows_left``): a check
+    # on the segments coming out saw the second window only after it had been decoded.
     single_window: bool = False
     # Single-window decodes only: the encoder sees the audio plus this many seconds of padding
     # instead of Whisper's whole 30 s window (None: the whole window). On 2 cores the encoder's

@@ -162,7 +162,8 @@ def make_resumable_model(base: type) -> type:
     last word before it ended (faster-whisper starts every loop at 0.0; it only bounds how far a
     first word may stretch back into a pause), whose encoder can be given less than the padded
     30 s window (``encoder_frames``), and whose token cap (``max_new_tokens``) shrinks to what
-    the prompt leaves of the model's length and, when reached, marks the window repetitive."""
+    the prompt leaves of the model's length and, when reached, marks the window repetitive;
+    ``windows_left`` ends the loop before it encodes a window past the caller's limit."""
 
     class ResumableModel(base):  # type: ignore[misc, valid-type]
         resume_last_speech: float | None = None
